@@ -1,0 +1,1 @@
+"""The bronze -> silver -> gold pipeline. May import Reffy's core, never its adapters."""

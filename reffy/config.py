@@ -1,0 +1,99 @@
+"""The one typed settings object. Every knob is a ``REFFY_*`` environment variable
+(or a line in ``.env``); ``REFFY_HOME`` holds all state. Nothing else in Reffy reads
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, PrivateAttr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "REFFY_"
+ENV_FILE = ".env"
+
+
+def _default_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("reffy", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Effective configuration. Field descriptions double as ``reffy config`` help."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=ENV_FILE,
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    _init_keys: set[str] = PrivateAttr(default_factory=set)
+
+    home: Path = Field(default_factory=_default_home, description="Directory holding all Reffy state.")
+
+    # ingestion limits
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are refused (too_large).")
+    max_page_mb: float = Field(10.0, gt=0, description="Web pages and feeds larger than this are refused.")
+    http_timeout_s: float = Field(20.0, gt=0, description="Timeout for one HTTP request.")
+    http_retries: int = Field(2, ge=0, le=10, description="Retries for transient HTTP failures (5xx, 429, network).")
+    http_concurrency: int = Field(4, ge=1, le=64, description="Web pages fetched at once.")
+    user_agent: str = Field("Reffy/0.1 (+customer-story library)", description="User-Agent sent when fetching.")
+    feed_min_chars: int = Field(
+        1500, ge=0, description="A feed entry shorter than this is followed to its page for full text."
+    )
+    batch_size: int = Field(200, ge=1, description="Records written per transaction.")
+    near_dup_threshold: float = Field(
+        0.7, gt=0, le=1, description="Estimated Jaccard similarity above which two stories are near-duplicates."
+    )
+    default_excludes: list[str] = Field(
+        default_factory=lambda: [".*", "**/.*", "**/__pycache__/**", "**/~$*"],
+        description="Glob patterns never ingested from folders (hidden files, Office lock files).",
+    )
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @cached_property
+    def db_path(self) -> Path:
+        return self.home / "reffy.duckdb"
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+    def explain(self) -> list[tuple[str, Any, str]]:
+        """Each setting with its effective value and where that value came from."""
+        from dotenv import dotenv_values
+
+        dotenv = {k.upper(): v for k, v in dotenv_values(ENV_FILE).items()} if Path(ENV_FILE).is_file() else {}
+        init_keys = self._init_keys
+        rows: list[tuple[str, Any, str]] = []
+        for name in type(self).model_fields:
+            env_name = f"{ENV_PREFIX}{name.upper()}"
+            if name in init_keys:
+                origin = "command line"
+            elif env_name in os.environ:
+                origin = f"environment ({env_name})"
+            elif env_name in dotenv:
+                origin = f"{ENV_FILE} ({env_name})"
+            else:
+                origin = "default"
+            rows.append((name, getattr(self, name), origin))
+        rows.append(("db_path", self.db_path, "derived from home"))
+        return rows
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from defaults, ``.env``, the environment and explicit overrides."""
+    settings = Settings(**overrides)
+    settings._init_keys = set(overrides)
+    return settings

@@ -1,0 +1,31 @@
+"""Domain errors. Every message says what went wrong *and* how to fix it.
+
+Adapters translate these once (CLI: exit code + message); core code raises them
+instead of returning sentinels, and never swallows unexpected exceptions.
+"""
+
+
+class ReffyError(Exception):
+    """Base class for errors a user can act on."""
+
+    exit_code = 1
+
+
+class ConfigError(ReffyError):
+    """A setting is missing or invalid."""
+
+    exit_code = 2
+
+
+class SourceNotFound(ReffyError):
+    """An ingest source (path, URL) does not exist or is not understood."""
+
+    exit_code = 2
+
+
+class WarehouseError(ReffyError):
+    """The DuckDB warehouse cannot be opened or migrated."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another Reffy process holds the write lock on the warehouse."""

@@ -1,0 +1,129 @@
+"""Domain types shared by ingestion and serving. Imports nothing else from Reffy.
+
+A *source* (folder, JSONL file, feed, web page, YouTube playlist) yields a stream of
+:data:`SourceItem`: records, problems, and bookkeeping signals. Keeping problems in the
+same stream as records is what lets a run record every failure and keep going.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_text(text: str) -> str:
+    """Canonical form used for hashing: NFC, unified newlines, collapsed blank runs."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _sha256(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One story as read from a source, before anything is judged about it.
+
+    ``origin`` is the container it was read from (absolute file path, feed URL, page
+    URL, playlist URL); ``source_record_id`` tells records of one origin apart (a JSONL
+    slug, a spreadsheet row id, a feed entry id). Together they identify the record
+    across runs; the content hash identifies one version of it.
+    """
+
+    origin: str
+    source_uri: str
+    source_type: str
+    title: str
+    text: str
+    source_record_id: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    fetched_at: datetime = field(default_factory=utcnow)
+    origin_fingerprint: str | None = None
+
+    @property
+    def record_key(self) -> str:
+        """Stable identity of the source record across versions."""
+        return _sha256(self.origin, self.source_record_id or "")[:32]
+
+    @property
+    def text_hash(self) -> str:
+        """Hash of the normalised body alone: equal for exact duplicates across sources."""
+        return _sha256(normalise_text(self.text))
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything that makes a version: title, body and source metadata."""
+        meta = json.dumps(self.meta, sort_keys=True, default=str, ensure_ascii=False)
+        return _sha256(normalise_text(self.title), normalise_text(self.text), meta)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A source item that could not be ingested (or was ingested with a caveat).
+
+    ``reason`` is a short stable code (``corrupt``, ``empty``, ``too_large``, ``encoding``,
+    ``mislabelled``, ``unsupported``, ``fetch_failed``, ``no_captions``, ``blocked``,
+    ``outside_root``, ``parse_error``); ``detail`` is a sentence a person can act on.
+    """
+
+    origin: str
+    reason: str
+    detail: str
+    severity: Severity = "error"
+    source_record_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """The origin is byte-for-byte as last ingested: its records are still current."""
+
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """The origin answered that it no longer exists (HTTP 404/410, deleted video)."""
+
+    origin: str
+    detail: str = ""
+
+
+SourceItem = RawRecord | Problem | Unchanged | Gone
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What one ingest run did; persisted in ``ingest_runs``."""
+
+    run_id: int
+    sources: list[str]
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    errors: int = 0
+    warnings: int = 0
+    duplicates: int = 0
+    duration_s: float = 0.0
+    status: str = "completed"
