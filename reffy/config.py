@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     feed_min_chars: int = Field(
         1500, ge=0, description="A feed entry shorter than this is followed to its page for full text."
     )
+    field_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='Fields of JSON/CSV/XLSX sources, e.g. {"id": "slug", "title": "headline", "text": "body"}; '
+        "unset roles are guessed from common names.",
+    )
     batch_size: int = Field(200, ge=1, description="Records written per transaction.")
     near_dup_threshold: float = Field(
         0.7, gt=0, le=1, description="Estimated Jaccard similarity above which two stories are near-duplicates."

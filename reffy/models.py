@@ -127,3 +127,15 @@ class IngestSummary:
     duplicates: int = 0
     duration_s: float = 0.0
     status: str = "completed"
+
+
+@dataclass(slots=True)
+class LibraryStatus:
+    """Counts per layer plus recent activity, for ``reffy status`` and the app."""
+
+    home: str
+    layers: dict[str, int]
+    by_source_type: dict[str, int]
+    recent_runs: list[dict[str, Any]]
+    recent_errors: list[dict[str, Any]]
+    errors_by_reason: dict[str, int]

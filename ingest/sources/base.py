@@ -46,6 +46,16 @@ class Extracted:
 
 
 @dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A bad row inside a multi-story file (a JSONL line that is not JSON, a row with no
+    text): the rest of the file still ingests."""
+
+    reason: str
+    detail: str
+    source_record_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FileInput:
     """What an extractor gets: the path (for names and suffixes) and its bytes."""
 
@@ -54,7 +64,7 @@ class FileInput:
     settings: "Settings"
 
 
-Extractor = Callable[[FileInput], Iterable[Extracted]]
+Extractor = Callable[[FileInput], Iterable["Extracted | RowProblem"]]
 
 
 @dataclass(slots=True)
@@ -150,6 +160,7 @@ __all__ = [
     "Extractor",
     "FileInput",
     "ReadContext",
+    "RowProblem",
     "Source",
     "decode_text",
     "first_line_title",

@@ -1,0 +1,248 @@
+"""Many stories per file: JSON, JSONL, CSV and XLSX exports, one story per object or row.
+
+A field map says which field is the record id, the title and the story text; every
+other field is kept as source metadata. Unset roles are guessed from common names
+(``id``/``slug``, ``title``/``name``, ``body``/``text``/``story``), so the shared corpus
+(``slug``, ``title``, ``body`` + company, industry, tags, year, link) and typical CRM
+or spreadsheet exports ingest without configuration. A bad row is reported and skipped;
+the rest of the file still ingests.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+from ingest.sources.base import Extracted, ExtractionError, FileInput, RowProblem, decode_text
+
+ROLE_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "slug", "uuid", "key", "story_id", "record_id"),
+    "title": ("title", "name", "headline", "subject"),
+    "text": ("body", "text", "story", "content", "full_text", "description"),
+}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
+
+
+class FieldMap:
+    """Resolves roles (id, title, text) to the actual field names of one file."""
+
+    def __init__(self, fields: Iterable[str], explicit: Mapping[str, str]) -> None:
+        by_norm = {_norm(f): f for f in fields if f is not None}
+        self.roles: dict[str, str | None] = {}
+        for role, candidates in ROLE_CANDIDATES.items():
+            wanted = explicit.get(role)
+            if wanted is not None:
+                self.roles[role] = by_norm.get(_norm(wanted))
+                continue
+            self.roles[role] = next((by_norm[c] for c in candidates if c in by_norm), None)
+
+    def require_text(self, origin_desc: str, explicit: Mapping[str, str]) -> str:
+        text_field = self.roles["text"]
+        if text_field is None:
+            hint = f"field '{explicit['text']}' is not there" if "text" in explicit else "no story-text field found"
+            raise ExtractionError(
+                "parse_error",
+                f"{origin_desc}: {hint}; name it with --map text=FIELD "
+                f"(or REFFY_FIELD_MAP='{{\"text\": \"FIELD\"}}')",
+            )
+        return text_field
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _rows_to_stories(
+    rows: Iterable[tuple[str, Mapping[str, Any] | RowProblem]],
+    fields: Iterable[str],
+    inp: FileInput,
+    source_type: str,
+) -> Iterator[Extracted | RowProblem]:
+    explicit = inp.settings.field_map
+    fmap = FieldMap(fields, explicit)
+    text_field = fmap.require_text(inp.path.name, explicit)
+    seen_ids: dict[str, int] = {}
+    for position, row in rows:
+        if isinstance(row, RowProblem):
+            yield row
+            continue
+        record_id = _record_id(row, fmap, position, seen_ids)
+        text = row.get(text_field)
+        text = "" if text is None else str(text).strip()
+        if not text:
+            yield RowProblem("empty", f"{position}: the '{text_field}' field is empty", record_id)
+            continue
+        title_field = fmap.roles["title"]
+        title = str(row.get(title_field) or "").strip() if title_field else ""
+        meta = {
+            str(k): _jsonable(v)
+            for k, v in row.items()
+            if k not in (text_field, title_field) and k is not None and v not in (None, "")
+        }
+        yield Extracted(
+            title=title or text.split("\n", 1)[0][:120],
+            text=text,
+            meta=meta,
+            source_record_id=record_id,
+            source_uri=f"{inp.path.resolve().as_uri()}#{record_id}",
+            source_type=source_type,
+        )
+
+
+def _record_id(row: Mapping[str, Any], fmap: FieldMap, position: str, seen: dict[str, int]) -> str:
+    """The row's id field; else its title; else its position. Repeats get a #n suffix."""
+    id_field, title_field = fmap.roles["id"], fmap.roles["title"]
+    base = str(row.get(id_field) or "").strip() if id_field else ""
+    if not base and title_field:
+        base = _norm(str(row.get(title_field) or ""))
+    base = base or position
+    seen[base] = seen.get(base, 0) + 1
+    return base if seen[base] == 1 else f"{base}#{seen[base]}"
+
+
+# -- JSON / JSONL ---------------------------------------------------------------------
+def extract_jsonl(inp: FileInput) -> Iterator[Extracted | RowProblem]:
+    text, warning = decode_text(inp.data)
+    rows: list[tuple[str, Mapping[str, Any] | RowProblem]] = []
+    fields: dict[str, None] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            rows.append((f"line {lineno}", RowProblem("parse_error", f"line {lineno}: not valid JSON ({exc.msg})")))
+            continue
+        if not isinstance(obj, dict):
+            rows.append((f"line {lineno}", RowProblem("parse_error", f"line {lineno}: expected a JSON object")))
+            continue
+        fields.update(dict.fromkeys(obj))
+        rows.append((f"line {lineno}", obj))
+    if not any(not isinstance(r, RowProblem) for _, r in rows):
+        reason = "empty" if not rows else "parse_error"
+        raise ExtractionError(reason, "no JSON objects found (one story object per line expected)")
+    yield from _with_warning(_rows_to_stories(rows, fields, inp, "jsonl"), warning)
+
+
+def extract_json(inp: FileInput) -> Iterator[Extracted | RowProblem]:
+    text, warning = decode_text(inp.data)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ExtractionError(
+            "corrupt", f"not valid JSON ({exc.msg} at line {exc.lineno}); fix the file or export it again"
+        ) from exc
+    if isinstance(doc, dict):
+        lists = [v for v in doc.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
+        doc = lists[0] if len(lists) == 1 else [doc]
+    if not isinstance(doc, list) or not doc:
+        raise ExtractionError("empty", "no story objects found (expected an array of objects)")
+    rows: list[tuple[str, Mapping[str, Any] | RowProblem]] = []
+    fields: dict[str, None] = {}
+    for i, obj in enumerate(doc, start=1):
+        if isinstance(obj, dict):
+            fields.update(dict.fromkeys(obj))
+            rows.append((f"item {i}", obj))
+        else:
+            rows.append((f"item {i}", RowProblem("parse_error", f"item {i}: expected a JSON object")))
+    yield from _with_warning(_rows_to_stories(rows, fields, inp, "json"), warning)
+
+
+# -- CSV / XLSX -------------------------------------------------------------------------
+def extract_csv(inp: FileInput) -> Iterator[Extracted | RowProblem]:
+    text, warning = decode_text(inp.data)
+    if not text.strip():
+        raise ExtractionError("empty", "the CSV file is empty")
+    try:
+        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    csv.field_size_limit(max(inp.settings.max_file_mb * 1024 * 1024, 131072))
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    if not reader.fieldnames:
+        raise ExtractionError("empty", "the CSV file has no header row")
+    rows: list[tuple[str, Mapping[str, Any] | RowProblem]] = []
+    try:
+        for row in reader:
+            position = f"row {reader.line_num}"
+            if None in row:  # more cells than headers
+                extra = row.pop(None)
+                if any(str(x).strip() for x in extra):
+                    rows.append((position, RowProblem("parse_error", f"{position}: more cells than header columns")))
+                    continue
+            rows.append((position, row))
+    except csv.Error as exc:
+        rows.append((f"row {reader.line_num}", RowProblem("parse_error", f"row {reader.line_num}: {exc}")))
+    yield from _with_warning(_rows_to_stories(rows, reader.fieldnames, inp, "csv"), warning)
+
+
+def extract_xlsx(inp: FileInput) -> Iterator[Extracted | RowProblem]:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(inp.data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ExtractionError("corrupt", f"the workbook could not be read ({exc}); re-save it as .xlsx") from exc
+    produced = False
+    problems: list[str] = []
+    try:
+        for sheet in wb.worksheets:
+            grid = [list(r) for r in sheet.iter_rows(values_only=True)]
+            header_at = next((i for i, r in enumerate(grid) if sum(v is not None for v in r) >= 2), None)
+            if header_at is None:
+                continue
+            header = [str(v).strip() if v is not None else f"column_{j + 1}" for j, v in enumerate(grid[header_at])]
+            rows = [
+                (f"{sheet.title}!row {header_at + 2 + i}", dict(zip(header, r, strict=False)))
+                for i, r in enumerate(grid[header_at + 1 :])
+                if any(v not in (None, "") for v in r)
+            ]
+            try:
+                stories = list(_rows_to_stories(rows, header, inp, "xlsx"))
+            except ExtractionError as exc:
+                problems.append(f"sheet '{sheet.title}': {exc.detail}")
+                continue
+            for item in stories:
+                if isinstance(item, Extracted) and len(wb.worksheets) > 1:
+                    item.source_record_id = f"{sheet.title}!{item.source_record_id}"
+                    item.source_uri = f"{inp.path.resolve().as_uri()}#{item.source_record_id}"
+                    item.meta.setdefault("sheet", sheet.title)
+                produced = produced or isinstance(item, Extracted)
+                yield item
+    finally:
+        wb.close()
+    if not produced:
+        raise ExtractionError("empty", "no sheet with a header row and story text: " + "; ".join(problems or ["empty"]))
+
+
+def _with_warning(items: Iterator[Extracted | RowProblem], warning: str | None) -> Iterator[Extracted | RowProblem]:
+    first = True
+    for item in items:
+        if first and warning and isinstance(item, Extracted):
+            item.warnings.append(("encoding", warning))
+            first = False
+        yield item
+
+
+EXTRACTORS = {
+    ".jsonl": extract_jsonl,
+    ".ndjson": extract_jsonl,
+    ".json": extract_json,
+    ".csv": extract_csv,
+    ".tsv": extract_csv,
+    ".xlsx": extract_xlsx,
+}

@@ -1,0 +1,1 @@
+"""Persistent state: the DuckDB warehouse (bronze/silver/gold) and its migrations."""
