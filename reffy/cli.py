@@ -145,8 +145,6 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Counts per layer, recent runs and recent problems."""
-    from rich.table import Table
-
     st = _service(home).status(runs=runs, errors=errors)
     if as_json:
         from dataclasses import asdict
@@ -154,25 +152,30 @@ def status(
         typer.echo(json.dumps(asdict(st), indent=2, default=str))
         return
     console = _console()
-    console.print(f"[bold]Reffy library[/] at {st.home}")
-    layers = Table("layer", "count", title="Layers", title_justify="left")
+    console.print(f"[bold]Reffy library[/] at {st.home}", soft_wrap=True)
     for name, count in st.layers.items():
-        layers.add_row(name, str(count))
-    console.print(layers)
+        console.print(f"  {name:<36} {count:>7}")
     if st.by_source_type:
-        console.print("By source type: " + ", ".join(f"{k} {v}" for k, v in st.by_source_type.items()))
-    runs_t = Table("run", "started", "status", "read", "new", "upd", "same", "removed", "dups", "err", "warn", "secs",
-                   title="Recent runs", title_justify="left")  # fmt: skip
-    for r in st.recent_runs:
-        runs_t.add_row(*(str(r[k]) for k in ("id", "started_at", "status", "seen", "new", "updated", "unchanged",
-                                              "removed", "duplicates", "errors", "warnings", "duration_s")))  # fmt: skip
-    console.print(runs_t)
+        console.print("  by source type: " + ", ".join(f"{k} {v}" for k, v in st.by_source_type.items()))
+    if st.recent_runs:
+        console.print("[bold]Recent runs[/]")
+        head = f"  {'run':>4} {'started UTC':<11} {'status':<11} {'read':>5} {'new':>6} {'upd':>4} {'same':>6} " \
+               f"{'rem':>4} {'dup':>4} {'err':>4} {'warn':>4} {'secs':>5}"  # fmt: skip
+        console.print(head, highlight=False, soft_wrap=True)
+        for r in st.recent_runs:
+            console.print(
+                f"  {r['id']:>4} {r['started_at']:%m-%d %H:%M} {r['status']:<11} {r['seen']:>5} {r['new']:>6} "
+                f"{r['updated']:>4} {r['unchanged']:>6} {r['removed']:>4} {r['duplicates']:>4} {r['errors']:>4} "
+                f"{r['warnings']:>4} {r['duration_s'] or 0:>5.1f}",
+                highlight=False, soft_wrap=True,
+            )
     if st.recent_errors:
-        err_t = Table("run", "severity", "reason", "source", "detail", title="Recent problems", title_justify="left")
+        console.print("[bold]Recent problems[/]")
         for e in st.recent_errors:
             where = e["origin"] + (f" [{e['source_record_id']}]" if e["source_record_id"] else "")
-            err_t.add_row(str(e["run_id"]), e["severity"], e["reason"], where, e["detail"])
-        console.print(err_t)
+            colour = "red" if e["severity"] == "error" else "yellow"
+            console.print(f"  [{colour}]{e['severity']}[/] {e['reason']} (run {e['run_id']}): {where}\n"
+                          f"      {e['detail']}", soft_wrap=True, markup=True, highlight=False)  # fmt: skip
 
 
 @app.command()

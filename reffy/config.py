@@ -99,6 +99,17 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from defaults, ``.env``, the environment and explicit overrides."""
-    settings = Settings(**overrides)
+    from pydantic import ValidationError
+
+    from reffy.errors import ConfigError
+
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']} (got {err.get('input')!r})"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid setting: {problems}. Fix the environment variable or .env entry.") from exc
     settings._init_keys = set(overrides)
     return settings

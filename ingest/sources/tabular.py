@@ -165,12 +165,12 @@ def extract_csv(inp: FileInput) -> Iterator[Extracted | RowProblem]:
     text, warning = decode_text(inp.data)
     if not text.strip():
         raise ExtractionError("empty", "the CSV file is empty")
-    try:
-        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
+    try:  # sniff only the delimiter: the sniffer's quoting guesses are unreliable
+        delimiter = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
     except csv.Error:
-        dialect = csv.excel
-    csv.field_size_limit(max(inp.settings.max_file_mb * 1024 * 1024, 131072))
-    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+        delimiter = "\t" if inp.path.suffix.lower() == ".tsv" else ","
+    csv.field_size_limit(max(int(inp.settings.max_file_mb * 1024 * 1024), 131072))
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=csv.excel, delimiter=delimiter)
     if not reader.fieldnames:
         raise ExtractionError("empty", "the CSV file has no header row")
     rows: list[tuple[str, Mapping[str, Any] | RowProblem]] = []

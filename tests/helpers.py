@@ -1,0 +1,41 @@
+"""Small helpers shared by tests (not fixtures: plain functions)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+STORY = (
+    "Nordvik Bank, a retail bank in Denmark, struggled with long queues in its contact centre. "
+    "Customers waited twelve minutes on average and complaints about service were rising every quarter. "
+    "The bank deployed Quillon Assist to answer routine questions about cards, loans and payments, "
+    "and handed complex cases to human agents with the full conversation attached. "
+    "Within six months average handling time fell by 38 percent and customer satisfaction rose by 11 points. "
+    '"We finally answer customers when they need us," said Maria Jensen, Head of Customer Care.'
+)
+
+
+def story(n: int, words: int = 120) -> str:
+    """A distinct story text, long enough for near-duplicate detection."""
+    vocab = [f"w{n}x{i}" for i in range(words)]
+    return f"Story number {n}. " + " ".join(vocab)
+
+
+def query(home: Path, sql: str, params: list[Any] | None = None) -> list[tuple]:
+    con = duckdb.connect(str(home / "reffy.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def scalar(home: Path, sql: str, params: list[Any] | None = None) -> Any:
+    return query(home, sql, params)[0][0]
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
