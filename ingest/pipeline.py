@@ -34,6 +34,7 @@ class _SourceScan:
     seen_keys: set[str] = field(default_factory=set)
     read_origins: set[str] = field(default_factory=set)  # records yielded: absent keys are removed
     kept_origins: set[str] = field(default_factory=set)  # unchanged or problem: keep all records
+    failed_origins: set[str] = field(default_factory=set)  # an error inside: read again next run
     gone_origins: set[str] = field(default_factory=set)
 
 
@@ -86,7 +87,7 @@ def _ingest_source(con, writer: BronzeWriter, source: Source, ctx: ReadContext,
 
     def close_origin() -> None:
         # every record of the previous origin is buffered: its fingerprint may be stored
-        if origin_in_flight and origin_in_flight[1] and origin_in_flight[0] not in scan.kept_origins:
+        if origin_in_flight and origin_in_flight[1] and origin_in_flight[0] not in scan.failed_origins:
             writer.remember_fingerprint(*origin_in_flight)
 
     complete = True
@@ -103,13 +104,13 @@ def _ingest_source(con, writer: BronzeWriter, source: Source, ctx: ReadContext,
                 setattr(summary, outcome, getattr(summary, outcome) + 1)
             elif isinstance(item, Problem):
                 _record_problem(con, summary, item)
-                if item.severity == "warning":
-                    pass  # the item was still read (or had nothing to keep)
-                elif item.source_record_id is None:
-                    scan.kept_origins.add(item.origin)
+                if item.severity == "error":  # warnings: the item was still read
+                    scan.failed_origins.add(item.origin)
                     writer.forget_fingerprint(item.origin)
-                else:
-                    scan.seen_keys.add(RawRecord(item.origin, "", "", "", "", item.source_record_id).record_key)
+                    if item.source_record_id is None:
+                        scan.kept_origins.add(item.origin)
+                    else:  # a bad entry: keep its earlier version, not the whole origin
+                        scan.seen_keys.add(RawRecord(item.origin, "", "", "", "", item.source_record_id).record_key)
             elif isinstance(item, Unchanged):
                 summary.unchanged += writer.touch_origin(item.origin)
                 scan.kept_origins.add(item.origin)
@@ -143,6 +144,9 @@ def _removed_keys(writer: BronzeWriter, source: Source, scan: _SourceScan, compl
 
 
 def _within(origin: str, scope: str) -> bool:
+    """Folders cover the paths below them; a URL scope (feed, playlist) covers only itself."""
+    if "://" in scope:
+        return origin == scope
     return origin == scope or origin.startswith(scope.rstrip("/") + "/")
 
 
