@@ -110,7 +110,9 @@ def regroup(con: "duckdb.DuckDBPyConnection", threshold: float) -> int:
         for other in keys[1:]:
             uf.union(keys[0], other)
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    # Banding tuned for recall (a missed pair is a story shown twice); every candidate is
+    # verified against the estimated Jaccard below, so extra candidates cost only time.
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=(0.1, 0.9))
     minhashes: dict[str, MinHash] = {}
     for th, hv in sigs.items():
         if th in by_text:
