@@ -30,13 +30,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+import duckdb
 
 from reffy.errors import WarehouseError, WarehouseLocked
 from reffy.models import utcnow
-
-if TYPE_CHECKING:
-    import duckdb
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -51,9 +48,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def _connect(path: Path, read_only: bool) -> "duckdb.DuckDBPyConnection":
-    import duckdb
-
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -65,7 +60,7 @@ def _connect(path: Path, read_only: bool) -> "duckdb.DuckDBPyConnection":
         raise WarehouseError(f"Cannot open the warehouse {path}: {exc}") from exc
 
 
-def apply_migrations(con: "duckdb.DuckDBPyConnection") -> list[str]:
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply pending migrations, each in its own transaction. Returns the names applied."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -91,7 +86,7 @@ def apply_migrations(con: "duckdb.DuckDBPyConnection") -> list[str]:
 @contextmanager
 def open_warehouse(
     db_path: Path, *, read_only: bool = False, must_exist: bool = False
-) -> Iterator["duckdb.DuckDBPyConnection"]:
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A migrated connection to the warehouse, closed on exit.
 
     Opening a warehouse that does not exist yet for reading (or with ``must_exist``)
