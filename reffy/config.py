@@ -62,6 +62,30 @@ class Settings(BaseSettings):
         description="Glob patterns never ingested from folders (hidden files, Office lock files).",
     )
 
+    # scoring (silver)
+    rubric_path: Path | None = Field(None, description="Your own rubric YAML (default: Reffy's 31-point rubric).")
+    vendor_path: Path | None = Field(
+        None, description="Vendor profile YAML (name, products, competitors) for the vendor-specific criteria."
+    )
+    taxonomy_path: Path | None = Field(None, description="Industry taxonomy YAML (default: Reffy's industries).")
+    embedding_model: str = Field(
+        "bundled:all-MiniLM-L6-v2", description="Sentence-transformers model: the bundled default, a path or a hub name."
+    )
+    llm_model: str | None = Field(
+        None, description="litellm model string (e.g. openai/gpt-4o-mini, ollama/llama3.1); unset = offline scorer."
+    )
+    llm_api_base: str | None = Field(None, description="API base URL for the LLM (e.g. a local OpenAI-compatible server).")
+    llm_api_key: str | None = Field(None, description="API key for the LLM provider (or use the provider's own variable).")
+    llm_concurrency: int = Field(4, ge=1, le=64, description="LLM calls in flight at once.")
+    llm_timeout_s: float = Field(120.0, gt=0, description="Timeout for one LLM call.")
+    llm_max_retries: int = Field(4, ge=0, le=10, description="Retries on rate limits and transient LLM errors.")
+    llm_repair_attempts: int = Field(1, ge=0, le=3, description="Re-asks after an invalid LLM answer before failing.")
+
+    # gold
+    gold_min_score: int = Field(12, ge=0, le=31, description="Stories scoring below this (of 31) stay out of gold.")
+    chunk_chars: int = Field(1200, ge=200, description="Target size of gold body chunks, in characters.")
+    chunk_overlap: int = Field(150, ge=0, description="Overlap between consecutive chunks, in characters.")
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -70,6 +94,10 @@ class Settings(BaseSettings):
     @cached_property
     def db_path(self) -> Path:
         return self.home / "reffy.duckdb"
+
+    @property
+    def scorer_name(self) -> str:
+        return "llm" if self.llm_model else "offline"
 
     def ensure_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -88,6 +116,8 @@ class Settings(BaseSettings):
                 origin = "command line"
             elif env_name in os.environ:
                 origin = f"environment ({env_name})"
+            elif name == "llm_api_key" and getattr(self, name):
+                origin = "environment or .env (value hidden)"
             elif env_name in dotenv:
                 origin = f"{ENV_FILE} ({env_name})"
             else:

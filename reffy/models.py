@@ -139,3 +139,81 @@ class LibraryStatus:
     recent_runs: list[dict[str, Any]]
     recent_errors: list[dict[str, Any]]
     errors_by_reason: dict[str, int]
+
+
+# -- silver: scoring results ---------------------------------------------------------------
+@dataclass(slots=True)
+class StoryInput:
+    """What a scorer sees of one story: bronze text plus source metadata."""
+
+    story_id: str  # bronze content hash of the version being scored
+    title: str
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    source_type: str = ""
+    origin: str = ""
+
+
+@dataclass(slots=True)
+class CriterionScore:
+    """Points for one rubric criterion, with the evidence that earned them.
+
+    ``evidence_found`` is the evidence check's verdict (quote found in the story text);
+    points whose evidence is not found are withdrawn: ``points`` is what counts,
+    ``claimed_points`` what the scorer asked for.
+    """
+
+    criterion_id: str
+    points: int
+    max_points: int
+    evidence: str = ""
+    rationale: str = ""
+    evidence_found: bool = True
+    claimed_points: int | None = None
+
+
+@dataclass(slots=True)
+class Quote:
+    text: str
+    speaker: str | None = None
+    role: str | None = None
+
+
+@dataclass(slots=True)
+class StoryMetadata:
+    """Facts extracted from a story (by an LLM or offline)."""
+
+    customer: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2
+    industry: str | None = None  # a taxonomy id
+    products: list[str] = field(default_factory=list)
+    competitors: list[str] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)  # outcome figures as written, e.g. "cut handling time by 38%"
+    shareability: str | None = None  # public | internal (None: the scorer could not tell)
+    challenge: str | None = None  # one-sentence business challenge, for the gold summary
+    solution: str | None = None  # one-sentence solution, for the gold summary
+
+
+@dataclass(slots=True)
+class ScoreResult:
+    """One scorer's judgement of one story."""
+
+    story_id: str
+    scorer: str  # offline | llm
+    model: str  # "" for offline
+    prompt_version: str
+    criteria: list[CriterionScore] = field(default_factory=list)
+    metadata: StoryMetadata = field(default_factory=StoryMetadata)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(c.points for c in self.criteria)
+
+    @property
+    def withdrawn_points(self) -> int:
+        return sum((c.claimed_points or c.points) - c.points for c in self.criteria)
