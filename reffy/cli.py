@@ -169,6 +169,23 @@ def status(
                 f"{r['warnings']:>4} {r['duration_s'] or 0:>5.1f}",
                 highlight=False, soft_wrap=True,
             )
+    if st.scoring_runs:
+        console.print("[bold]Recent scoring runs[/]")
+        for r in st.scoring_runs:
+            console.print(
+                f"  {r['id']:>4} {r['started_at']:%m-%d %H:%M} {r['status']:<14} {r['scorer_key']}: {r['scored']} scored,"
+                f" {r['cached']} cached, {r['failed']} failed, {r['tokens_in'] + r['tokens_out']} tokens,"
+                f" ${r['cost_usd']:.4f}, {r['duration_s'] or 0:.1f}s",
+                highlight=False, soft_wrap=True,
+            )  # fmt: skip
+    if st.last_gold_build:
+        b = st.last_gold_build
+        console.print(
+            f"[bold]Last gold build[/] {b['built_at']:%Y-%m-%d %H:%M}: {b['stories']} stories >= {b['min_score']}/31"
+            f" ({b['below_threshold']} below, {b['unscored']} unscored), {b['chunks']} chunks, {b['scorer_key']},"
+            f" rubric {b['rubric_version']}",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
     if st.recent_errors:
         console.print("[bold]Recent problems[/]")
         for e in st.recent_errors:
@@ -194,20 +211,143 @@ def config(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
 
 
 @app.command()
+def score(
+    model: Annotated[Optional[str], typer.Option("--model", help="litellm model string; default REFFY_LLM_MODEL, "
+                                                 "or the offline scorer when unset.")] = None,  # fmt: skip
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score at most N stories.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Estimate tokens and cost; call nothing.")] = False,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, help="Stop before spending more (USD).")] = None,
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Score stories on the 31-point rubric and extract their metadata (silver). Resumable; cached."""
+    summary = _run_score(_service(home), model=model, limit=limit, dry_run=dry_run, max_cost=max_cost, quiet=as_json)
+    if as_json:
+        typer.echo(json.dumps(_summary_dict(summary), indent=2, default=str))
+    else:
+        _print_score(summary)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def _run_score(service, *, quiet: bool = False, **kwargs):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("[bold]score[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=_console(), transient=True, disable=quiet or not sys.stdout.isatty())  # fmt: skip
+    with progress:
+        task = progress.add_task("score", total=None)
+        return service.score(progress=lambda done, total: progress.update(task, completed=done, total=total), **kwargs)
+
+
+def _print_score(summary) -> None:
+    console = _console()
+    if summary.status == "dry_run":
+        cost = "unknown (model not in the price list)" if summary.estimated_cost_usd is None else \
+            f"${summary.estimated_cost_usd:.4f}"  # fmt: skip
+        console.print(f"Dry run ({summary.scorer_key}): {summary.pending} stories to score, {summary.cached} cached; "
+                      f"about {summary.estimated_tokens_in} input tokens, estimated cost {cost}.")  # fmt: skip
+        return
+    colour = "green" if summary.status == "completed" and not summary.failed else "yellow"
+    console.print(
+        f"[{colour}]Scoring run {summary.run_id} {summary.status}[/] ({summary.scorer_key}, rubric "
+        f"{summary.rubric_version}) in {summary.duration_s:.1f}s: {summary.scored} scored, {summary.cached} cached, "
+        f"{summary.failed} failed; {summary.tokens_in} tokens in, {summary.tokens_out} out, ${summary.cost_usd:.4f}."
+    )  # fmt: skip
+    if summary.status == "budget_reached":
+        console.print(f"Budget reached: {summary.pending} stories left unscored; rerun with a higher --max-cost.")
+    for failure in summary.failures[:10]:
+        console.print(f"  [red]failed[/] {failure['title']}: {failure['reason']}: {failure['detail']}", soft_wrap=True)
+
+
+@app.command()
+def build(home: HomeOpt = None, as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """Rebuild gold: stories at or above the score threshold, with summaries and chunks."""
+    summary = _service(home).build()
+    if as_json:
+        typer.echo(json.dumps(_summary_dict(summary), indent=2, default=str))
+    else:
+        _print_build(summary)
+
+
+def _print_build(summary) -> None:
+    _console().print(
+        f"[green]Gold built[/] in {summary.duration_s:.2f}s: {summary.stories} stories ({summary.public} public, "
+        f"{summary.internal} internal) at or above {summary.min_score}/31, {summary.chunks} chunks; "
+        f"{summary.below_threshold} below the threshold, {summary.unscored} not scored yet."
+    )  # fmt: skip
+
+
+@app.command()
+def run(
+    sources: Annotated[list[str], typer.Argument(help="Files, folders, URLs, feed URLs or YouTube links.")],
+    model: Annotated[Optional[str], typer.Option("--model", help="litellm model string for scoring.")] = None,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, help="Scoring budget (USD).")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Ingest, score and build gold in one go."""
+    service = _service(home)
+    _print_summary(_run_ingest(service, sources, [], [], []))
+    _print_score(_run_score(service, model=model, max_cost=max_cost))
+    _print_build(service.build())
+
+
+@app.command()
+def override(
+    story: Annotated[str, typer.Argument(help="Story id, source record id (e.g. a slug) or file path.")],
+    field: Annotated[str, typer.Argument(help="customer, country, industry, products, competitors, shareability, "
+                                               "title, or points.<criterion_id>")],  # fmt: skip
+    value: Annotated[Optional[str], typer.Argument(help="The corrected value (lists comma-separated).")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why: kept with the override.")] = "",
+    author: Annotated[str, typer.Option("--author", help="Who made the correction.")] = "",
+    remove: Annotated[bool, typer.Option("--remove", help="Remove this override instead.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Correct a score or a metadata field; the correction wins over every scorer. Run `reffy build` after."""
+    import getpass
+
+    service = _service(home)
+    if remove:
+        gone = service.remove_override(story, field)
+        typer.echo("Override removed." if gone else "There was no such override.")
+        return
+    if value is None:
+        raise typer.BadParameter("give the corrected VALUE (or --remove)")
+    done = service.set_override(story, field, value, author=author or getpass.getuser(), reason=reason)
+    typer.echo(f"{done['title']}: {done['field']} = {json.dumps(done['value'])}. Run `reffy build` to apply it.")
+
+
+@app.command()
+def overrides(home: HomeOpt = None, as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """List analysts' overrides."""
+    rows = _service(home).overrides()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for r in rows:
+        typer.echo(f"{r['record_key'][:12]}  {r['title']}: {r['field']} = {json.dumps(r['value'])}"
+                   f"  ({r['author']}, {r['created_at']:%Y-%m-%d}: {r['reason'] or 'no reason given'})")  # fmt: skip
+    if not rows:
+        typer.echo("No overrides.")
+
+
+@app.command()
 def demo(
     home: Annotated[Optional[Path], typer.Option("--home", help="Where to build the demo library.")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="The demo data folder.")] = None,
 ) -> None:
-    """Build the bundled demo library into a demo home, offline, and show its status."""
-    from reffy.demo import demo_data_dir, demo_home
+    """Build the bundled demo library (ingest, score offline, gold) into a demo home. No network, no API key."""
+    from reffy.demo import demo_data_dir, demo_home, write_demo_settings
 
     home = home or demo_home()
     data = data or demo_data_dir()
+    write_demo_settings(home, data)
     console = _console()
     console.print(f"Building the demo library from [bold]{data}[/] into [bold]{home}[/]")
     service = _service(home)
-    summary = _run_ingest(service, [str(data)], [], [], [])
-    _print_summary(summary)
+    _print_summary(_run_ingest(service, [str(data)], [], [], []))
+    _print_score(_run_score(service))
+    _print_build(service.build())
     status(home=home, runs=3, errors=5, as_json=False)
     console.print(f"\nTry: [bold]REFFY_HOME={home} reffy status[/]")
 

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "REFFY_"
 ENV_FILE = ".env"
+HOME_ENV_FILE = "reffy.env"  # settings that belong to one library, kept in its REFFY_HOME
+SECRET_FIELDS = frozenset({"llm_api_key"})
 
 
 def _default_home() -> Path:
@@ -108,6 +110,8 @@ class Settings(BaseSettings):
         from dotenv import dotenv_values
 
         dotenv = {k.upper(): v for k, v in dotenv_values(ENV_FILE).items()} if Path(ENV_FILE).is_file() else {}
+        home_file = self.home / HOME_ENV_FILE
+        home_env = {k.upper(): v for k, v in dotenv_values(home_file).items()} if home_file.is_file() else {}
         init_keys = self._init_keys
         rows: list[tuple[str, Any, str]] = []
         for name in type(self).model_fields:
@@ -116,13 +120,16 @@ class Settings(BaseSettings):
                 origin = "command line"
             elif env_name in os.environ:
                 origin = f"environment ({env_name})"
-            elif name == "llm_api_key" and getattr(self, name):
-                origin = "environment or .env (value hidden)"
             elif env_name in dotenv:
                 origin = f"{ENV_FILE} ({env_name})"
+            elif env_name in home_env:
+                origin = f"{home_file} ({env_name})"
             else:
                 origin = "default"
-            rows.append((name, getattr(self, name), origin))
+            value = getattr(self, name)
+            if name in SECRET_FIELDS and value:
+                value = "********"
+            rows.append((name, value, origin))
         rows.append(("db_path", self.db_path, "derived from home"))
         return rows
 
@@ -135,6 +142,9 @@ def load_settings(**overrides: Any) -> Settings:
 
     try:
         settings = Settings(**overrides)
+        home_file = settings.home / HOME_ENV_FILE
+        if home_file.is_file():  # the library's own settings; ./.env and the environment still win
+            settings = Settings(_env_file=(home_file, ENV_FILE), **overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"{ENV_PREFIX}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']} (got {err.get('input')!r})"

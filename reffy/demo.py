@@ -23,3 +23,15 @@ def demo_home() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("reffy-demo", appauthor=False))
+
+
+def write_demo_settings(home: Path, data: Path) -> None:
+    """Record the demo's vendor profile in the demo home, so later commands use it too."""
+    from reffy.config import HOME_ENV_FILE
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / HOME_ENV_FILE).write_text(
+        "# Written by `reffy demo`: settings of this demo library.\n"
+        f"REFFY_VENDOR_PATH={(data / 'vendor.yaml').resolve()}\n",
+        encoding="utf-8",
+    )

@@ -139,6 +139,8 @@ class LibraryStatus:
     recent_runs: list[dict[str, Any]]
     recent_errors: list[dict[str, Any]]
     errors_by_reason: dict[str, int]
+    scoring_runs: list[dict[str, Any]] = field(default_factory=list)
+    last_gold_build: dict[str, Any] | None = None
 
 
 # -- silver: scoring results ---------------------------------------------------------------

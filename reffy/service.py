@@ -56,6 +56,61 @@ class ReffyService:
 
         return resolve_sources(specs, **kwargs)
 
+    # -- scoring (silver) and gold -------------------------------------------------------
+    def score(
+        self,
+        *,
+        model: str | None = None,
+        limit: int | None = None,
+        dry_run: bool = False,
+        max_cost: float | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ):
+        """Score stories that lack scores for the active rubric, scorer and prompt."""
+        from ingest.scorers import load_setup, make_scorer
+        from ingest.silver import score_library
+
+        settings = self.settings if model is None else self.settings.model_copy(update={"llm_model": model})
+        setup = load_setup(settings)
+        scorer = make_scorer(settings, setup)
+        return score_library(settings, scorer, setup.rubric, limit=limit, dry_run=dry_run, max_cost=max_cost,
+                             progress=progress)  # fmt: skip
+
+    def build(self):
+        """Rebuild gold from silver (LLM scores where present, offline scores otherwise)."""
+        from ingest.gold import build_gold
+        from ingest.scorers import active_key, load_setup
+
+        setup = load_setup(self.settings)
+        key, prompt_version = active_key(self.settings)
+        fallback = active_key(self.settings.model_copy(update={"llm_model": None})) if self.settings.llm_model else None
+        return build_gold(self.settings, setup.rubric, setup.taxonomy, scorer_key=key, prompt_version=prompt_version,
+                          fallback=fallback)  # fmt: skip
+
+    # -- overrides ----------------------------------------------------------------------
+    def set_override(self, story: str, field: str, value: str, *, author: str, reason: str) -> dict[str, Any]:
+        from ingest.overrides import set_override
+        from reffy.rubric import load_rubric
+        from reffy.store.warehouse import open_warehouse
+
+        with open_warehouse(self.settings.db_path, must_exist=True) as con:
+            return set_override(con, story, field, value, load_rubric(self.settings.rubric_path), author=author,
+                                reason=reason)  # fmt: skip
+
+    def remove_override(self, story: str, field: str) -> bool:
+        from ingest.overrides import remove_override
+        from reffy.store.warehouse import open_warehouse
+
+        with open_warehouse(self.settings.db_path, must_exist=True) as con:
+            return remove_override(con, story, field)
+
+    def overrides(self) -> list[dict[str, Any]]:
+        from ingest.overrides import list_overrides
+        from reffy.store.warehouse import open_warehouse
+
+        with open_warehouse(self.settings.db_path, must_exist=True) as con:
+            return list_overrides(con)
+
     # -- inspection ---------------------------------------------------------------------
     def status(self, *, runs: int = 5, errors: int = 10) -> LibraryStatus:
         from reffy.store.status import library_status

@@ -30,6 +30,16 @@ def library_status(con: "duckdb.DuckDBPyConnection", home: str, *, runs: int = 5
             strict=True,
         )
     )
+    layers.update(
+        zip(
+            ["silver scored story versions", "gold stories", "gold public", "gold chunks"],
+            con.execute(
+                "SELECT (SELECT count(DISTINCT story_id) FROM silver_metadata), count(*),"
+                " count(*) FILTER (WHERE shareability = 'public'), (SELECT count(*) FROM gold_chunks) FROM gold_stories"
+            ).fetchone(),
+            strict=True,
+        )
+    )
     by_type = dict(
         con.execute(
             "SELECT source_type, count(*) FROM bronze_current GROUP BY 1 ORDER BY 2 DESC, 1"
@@ -56,4 +66,18 @@ def library_status(con: "duckdb.DuckDBPyConnection", home: str, *, runs: int = 5
             [last_run],
         ).fetchall()
     )
-    return LibraryStatus(home, layers, by_type, recent_runs, recent_errors, by_reason)
+    scoring = _dicts(
+        con.execute(
+            "SELECT id, started_at, status, scorer_key, rubric_version, scored, cached, failed, tokens_in, tokens_out,"
+            " round(cost_usd, 4) AS cost_usd, round(duration_s, 2) AS duration_s FROM scoring_runs"
+            " ORDER BY id DESC LIMIT ?",
+            [runs],
+        )
+    )
+    builds = _dicts(
+        con.execute(
+            "SELECT built_at, scorer_key, rubric_version, min_score, candidates, unscored, below_threshold, stories,"
+            " chunks FROM gold_builds ORDER BY id DESC LIMIT 1"
+        )
+    )
+    return LibraryStatus(home, layers, by_type, recent_runs, recent_errors, by_reason, scoring, builds[0] if builds else None)

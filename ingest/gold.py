@@ -1,0 +1,223 @@
+"""Gold: the curated library that search and answers read.
+
+One row per story (duplicate group, canonical version) whose rubric total, after analysts'
+overrides, reaches ``gold_min_score``. Each row keeps both kinds of metadata (source
+metadata as ingested, extracted metadata as scored), the score breakdown with evidence,
+the shareability decision and why, and a ``summary`` written for retrieval: customer,
+industry, country, challenge, solution, outcomes and the best quote, in that order, so the
+facts people search by sit inside the embedding model's window. Bodies are split into
+overlapping chunks for passage retrieval. A build replaces gold in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ingest import shareability
+from ingest.overrides import overrides_by_record
+from reffy.config import Settings
+from reffy.models import utcnow
+from reffy.rubric import Rubric, Taxonomy
+from reffy.store.warehouse import open_warehouse
+
+CHUNKER_VERSION = "recursive-v1"
+ABSTRACT_KEYS = ("summary", "abstract", "description", "excerpt")
+LINK_KEYS = ("link", "url", "canonical_url", "source_url")
+
+
+@dataclass(slots=True)
+class GoldSummary:
+    candidates: int = 0
+    unscored: int = 0
+    below_threshold: int = 0
+    stories: int = 0
+    chunks: int = 0
+    public: int = 0
+    internal: int = 0
+    fallback_offline: int = 0
+    duration_s: float = 0.0
+    scorer_key: str = ""
+    min_score: int = 0
+
+
+def country_name(code: str | None) -> str | None:
+    if not code:
+        return None
+    import pycountry
+
+    found = pycountry.countries.get(alpha_2=code.upper())
+    return getattr(found, "common_name", None) or (found.name if found else code)
+
+
+def build_summary(title: str, meta: dict[str, Any], source_meta: dict[str, Any], industry_name: str | None) -> str:
+    """The text that gets embedded: the facts first, then the story's own abstract, if any."""
+    facts = []
+    if meta.get("customer"):
+        facts.append(f"Customer: {meta['customer']}")
+    if industry_name:
+        facts.append(f"Industry: {industry_name}")
+    if country := country_name(meta.get("country")):
+        facts.append(f"Country: {country}")
+    if meta.get("products"):
+        facts.append("Products: " + ", ".join(meta["products"]))
+    lines = [title.strip()]
+    if facts:
+        lines.append(" | ".join(facts))
+    abstract = next((str(source_meta[k]) for k in ABSTRACT_KEYS if isinstance(source_meta.get(k), str)
+                     and len(source_meta[k]) > 40), None)  # fmt: skip
+    if abstract:
+        lines.append(abstract.strip())
+    if meta.get("challenge"):
+        lines.append(f"Challenge: {meta['challenge']}")
+    if meta.get("solution"):
+        lines.append(f"Solution: {meta['solution']}")
+    if meta.get("outcomes"):
+        lines.append("Outcomes: " + "; ".join(meta["outcomes"][:4]))
+    if meta.get("competitors"):
+        lines.append("Alternatives: " + ", ".join(meta["competitors"]))
+    quotes = meta.get("quotes") or []
+    best = next((q for q in quotes if q.get("speaker") and q.get("role")), None) or (quotes[0] if quotes else None)
+    if best:
+        who = ", ".join(x for x in (best.get("speaker"), best.get("role")) if x)
+        lines.append(f"Quote: \"{best['text']}\"" + (f" ({who})" if who else ""))
+    return "\n".join(lines)
+
+
+def chunk_text(text: str, size: int, overlap: int) -> list[tuple[int, str]]:
+    """(start offset, chunk) pairs from LangChain's recursive splitter."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=min(overlap, size // 2),
+                                              add_start_index=True)  # fmt: skip
+    return [(doc.metadata.get("start_index", 0), doc.page_content) for doc in splitter.create_documents([text])]
+
+
+def _year(meta: dict[str, Any]) -> int | None:
+    for key in ("year", "published", "date", "published_at", "created"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        text = str(value)
+        if text[:4].isdigit() and 1990 <= int(text[:4]) <= 2100:
+            return int(text[:4])
+    return None
+
+
+def _tags(meta: dict[str, Any]) -> list[str]:
+    tags = meta.get("tags") or meta.get("keywords") or []
+    if isinstance(tags, str):
+        tags = [t for t in (p.strip() for p in tags.replace(";", ",").split(",")) if t]
+    return [str(t) for t in tags if "=" not in str(t)]
+
+
+def _silver(con, scorer_key: str, prompt_version: str, rubric: Rubric) -> dict[str, tuple[list[dict], dict]]:
+    """story_id -> (criterion rows for the active rubric, metadata), only complete ones."""
+    wanted = {(c.id, c.hash) for c in rubric.criteria}
+    rows: dict[str, list[dict]] = {}
+    for sid, cid, chash, pts, mx, ev, found, claimed in con.execute(
+        "SELECT story_id, criterion_id, criterion_hash, points, max_points, evidence, evidence_found, claimed_points"
+        " FROM silver_criteria WHERE scorer_key = ? AND prompt_version = ?",
+        [scorer_key, prompt_version],
+    ).fetchall():
+        if (cid, chash) in wanted:
+            rows.setdefault(sid, []).append({"criterion_id": cid, "points": pts, "max_points": mx, "evidence": ev,
+                                             "evidence_found": found, "claimed_points": claimed})  # fmt: skip
+    metas = {sid: json.loads(m) for sid, m in con.execute(
+        "SELECT story_id, metadata FROM silver_metadata WHERE scorer_key = ? AND prompt_version = ?",
+        [scorer_key, prompt_version]).fetchall()}  # fmt: skip
+    order = {c.id: i for i, c in enumerate(rubric.criteria)}
+    return {sid: (sorted(crit, key=lambda r: order[r["criterion_id"]]), metas[sid])
+            for sid, crit in rows.items() if len(crit) == len(wanted) and sid in metas}  # fmt: skip
+
+
+def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer_key: str, prompt_version: str,
+               fallback: tuple[str, str] | None = None) -> GoldSummary:  # fmt: skip
+    """Rebuild gold from the active scorer's silver (falling back to ``fallback``'s scores
+    for stories the active scorer has not scored), applying overrides and the threshold."""
+    started = time.perf_counter()
+    summary = GoldSummary(scorer_key=scorer_key, min_score=settings.gold_min_score)
+    industry_names = {i.id: i.name for i in taxonomy.industries}
+    now = utcnow()
+    with open_warehouse(settings.db_path, must_exist=True) as con:
+        active = _silver(con, scorer_key, prompt_version, rubric)
+        backup = _silver(con, *fallback, rubric) if fallback and fallback[0] != scorer_key else {}
+        overrides = overrides_by_record(con)
+        records = con.execute(
+            "SELECT id, record_key, group_key, title, text, meta, origin, source_type, source_uri, source_record_id"
+            " FROM bronze_current WHERE is_canonical ORDER BY record_key"
+        ).fetchall()
+        copies: dict[str, list[dict]] = {}
+        for group, uri, stype, match, sim in con.execute(
+            "SELECT group_key, source_uri, source_type, duplicate_match, duplicate_similarity FROM bronze_current"
+            " WHERE NOT is_canonical ORDER BY source_uri"
+        ).fetchall():
+            copies.setdefault(group, []).append({"source_uri": uri, "source_type": stype, "match": match,
+                                                 "similarity": round(sim, 3)})  # fmt: skip
+        stories, chunks = [], []
+        summary.candidates = len(records)
+        for sid, key, group, title, text, meta_json, origin, stype, uri, srid in records:
+            used_key = scorer_key
+            if sid in active:
+                criteria, meta = active[sid]
+            elif sid in backup:
+                (criteria, meta), used_key = backup[sid], fallback[0]
+                summary.fallback_offline += 1
+            else:
+                summary.unscored += 1
+                continue
+            source_meta = json.loads(meta_json)
+            ov = overrides.get(key, {})
+            breakdown = []
+            for row in criteria:
+                pts = ov.get(f"points.{row['criterion_id']}", row["points"])
+                breakdown.append({**row, "points": pts, "overridden": f"points.{row['criterion_id']}" in ov})
+            score = sum(r["points"] for r in breakdown)
+            if score < settings.gold_min_score:
+                summary.below_threshold += 1
+                continue
+            meta = {**meta, **{k: v for k, v in ov.items() if not k.startswith("points.")}}
+            if "shareability" in ov:
+                share, why = ov["shareability"], "analyst override"
+            else:
+                share, why = shareability.decide(source_meta, origin, stype, text, meta.get("shareability"))
+            link = next((str(source_meta[k]) for k in LINK_KEYS if str(source_meta.get(k, "")).startswith("http")), None)
+            industry = meta.get("industry")
+            stories.append((
+                sid, key, group, meta.get("title") or title, meta.get("customer"), meta.get("country"), industry,
+                json.dumps(meta.get("products") or []), json.dumps(meta.get("competitors") or []),
+                json.dumps(meta.get("quotes") or [], ensure_ascii=False), json.dumps(meta.get("outcomes") or [],
+                ensure_ascii=False), share, why, score, json.dumps(breakdown, ensure_ascii=False), used_key,
+                rubric.version, stype, uri, srid, link, meta_json, json.dumps(copies.get(group, [])), _year(source_meta),
+                json.dumps(_tags(source_meta)), build_summary(meta.get("title") or title, meta, source_meta,
+                industry_names.get(industry)), text, json.dumps(sorted(ov)), now,
+            ))  # fmt: skip
+            summary.public += share == "public"
+            summary.internal += share == "internal"
+            for i, (start, chunk) in enumerate(chunk_text(text, settings.chunk_chars, settings.chunk_overlap)):
+                chunks.append((sid, i, chunk, start))
+        summary.stories, summary.chunks = len(stories), len(chunks)
+        con.execute("BEGIN")
+        try:
+            con.execute("DELETE FROM gold_chunks")
+            con.execute("DELETE FROM gold_stories")
+            if stories:
+                con.executemany(f"INSERT INTO gold_stories VALUES ({', '.join(['?'] * len(stories[0]))})", stories)
+            if chunks:
+                sids, idxs, texts, starts = (list(c) for c in zip(*chunks, strict=True))
+                con.execute("INSERT INTO gold_chunks SELECT unnest(?::VARCHAR[]), unnest(?::INTEGER[]),"
+                            " unnest(?::VARCHAR[]), unnest(?::INTEGER[])", [sids, idxs, texts, starts])  # fmt: skip
+            summary.duration_s = time.perf_counter() - started
+            con.execute(
+                "INSERT INTO gold_builds (built_at, scorer_key, rubric_version, min_score, candidates, unscored,"
+                " below_threshold, stories, chunks, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [now, scorer_key, rubric.version, settings.gold_min_score, summary.candidates, summary.unscored,
+                 summary.below_threshold, summary.stories, summary.chunks, summary.duration_s],
+            )  # fmt: skip
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return summary

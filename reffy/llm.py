@@ -1,0 +1,373 @@
+"""The one door to LLM providers: a small ``ChatModel`` protocol and its litellm implementation.
+
+Everything else in Reffy talks to :class:`ChatModel`, so tests and alternative backends
+can stand in for litellm. litellm is imported lazily (it takes seconds and, unless told
+otherwise, fetches a price list from the internet) and only here. Transient provider
+failures are retried with backoff; everything else becomes an :class:`LLMError` whose
+message says which setting to fix.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, overload
+
+from reffy.config import Settings
+from reffy.errors import ReffyError
+
+log = logging.getLogger(__name__)
+
+Messages = list[dict[str, str]]
+ResponseMode = Literal["json_schema", "json_object"] | None
+_DOWNGRADE: dict[ResponseMode, ResponseMode] = {"json_schema": "json_object", "json_object": None}
+_TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
+MAX_RETRY_AFTER_S = 120.0
+_NO_KEY = re.compile(r"missing credentials|api_key client option must be set", re.I)
+_PROVIDER_PREFIX = re.compile(r"^(?:\s*(?:litellm\.)?\w+(?:Error|Exception)\s*[:-]\s*)+")
+
+_litellm: Any = None
+_import_lock = threading.Lock()
+
+
+def _lib() -> Any:
+    """Import litellm once, offline: local price map, no tokenizer downloads, no banners."""
+    global _litellm
+    if _litellm is None:
+        with _import_lock:
+            if _litellm is None:
+                os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+                import litellm
+
+                litellm.suppress_debug_info = True
+                litellm.disable_hf_tokenizer_download = True
+                _litellm = litellm
+    return _litellm
+
+
+class LLMError(ReffyError):
+    """The provider cannot serve requests as configured (key, model, URL): stop and fix settings."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LLMUnavailable(LLMError):
+    """Transient failures (rate limits, 5xx, network) outlasted every retry."""
+
+
+class LLMInputError(LLMError):
+    """The provider refused this particular input (too long, content policy); others may pass."""
+
+
+@dataclass(slots=True)
+class ChatResponse:
+    text: str
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float  # 0.0 when the price is unknown; see cost_known
+    model: str
+    latency_s: float
+    cost_known: bool = True
+    finish_reason: str | None = None  # "length" means the answer was cut off
+
+
+class ChatModel(Protocol):
+    """What scorers and answerers need from an LLM."""
+
+    model: str
+
+    @overload
+    def complete(
+        self, messages: Messages, *, json_schema: dict[str, Any] | None = ..., stream: Literal[False] = ...,
+        temperature: float | None = ...,
+    ) -> ChatResponse: ...
+
+    @overload
+    def complete(
+        self, messages: Messages, *, json_schema: dict[str, Any] | None = ..., stream: Literal[True],
+        temperature: float | None = ...,
+    ) -> Iterator[str]: ...
+
+    def complete(
+        self, messages: Messages, *, json_schema: dict[str, Any] | None = None, stream: bool = False,
+        temperature: float | None = None,
+    ) -> ChatResponse | Iterator[str]: ...
+
+
+def _cost(lib: Any, response: Any) -> tuple[float, bool]:
+    try:
+        return float(lib.completion_cost(completion_response=response) or 0.0), True
+    except Exception:  # noqa: BLE001 - unknown model price: record it, never fail a call over it
+        return 0.0, False
+
+
+def _to_chat_response(lib: Any, response: Any, model: str, latency_s: float) -> ChatResponse:
+    choice = response.choices[0]
+    usage = getattr(response, "usage", None)
+    cost, known = _cost(lib, response)
+    return ChatResponse(
+        text=choice.message.content or "",
+        tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
+        tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
+        cost_usd=cost,
+        model=model,
+        latency_s=latency_s,
+        cost_known=known,
+        finish_reason=getattr(choice, "finish_reason", None),
+    )
+
+
+class TextStream(Iterator[str]):
+    """Text deltas of a streamed answer; ``response`` holds totals once the stream is exhausted."""
+
+    def __init__(self, raw: Any, messages: Messages, model: str, started: float, translate: Callable) -> None:
+        self._raw, self._messages, self._model, self._started = raw, messages, model, started
+        self._translate = translate
+        self._chunks: list[Any] = []
+        self._it: Iterator[Any] | None = None
+        self.response: ChatResponse | None = None
+
+    def __iter__(self) -> TextStream:
+        return self
+
+    def __next__(self) -> str:
+        with warnings.catch_warnings():  # litellm's stream types trip a pydantic UserWarning
+            warnings.filterwarnings("ignore", message=".*ReadOnly", category=UserWarning)
+            return self._next()
+
+    def _next(self) -> str:
+        if self._it is None:
+            self._it = iter(self._raw)
+        while True:
+            try:
+                chunk = next(self._it)
+            except StopIteration:
+                if self.response is None:
+                    lib = _lib()
+                    built = lib.stream_chunk_builder(self._chunks, messages=self._messages)
+                    elapsed = time.monotonic() - self._started
+                    self.response = _to_chat_response(lib, built, self._model, elapsed) if built else None
+                raise
+            except Exception as exc:  # noqa: BLE001 - provider errors mid-stream become LLMError
+                raise self._translate(exc, 1) from exc
+            self._chunks.append(chunk)
+            choices = getattr(chunk, "choices", None) or []
+            delta = getattr(choices[0].delta, "content", None) if choices else None
+            if delta:
+                return delta
+
+
+class LiteLLMChatModel:
+    """:class:`ChatModel` over litellm, configured by ``REFFY_LLM_*`` settings.
+
+    ``sleep`` is injectable so tests of the backoff do not wait.
+    """
+
+    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        if not settings.llm_model:
+            raise LLMError("No LLM is configured. Set REFFY_LLM_MODEL (e.g. openai/gpt-4o-mini or ollama/llama3.1).")
+        self.model: str = settings.llm_model
+        self.settings = settings
+        self._sleep = sleep
+        self._mode: ResponseMode | Literal["unset"] = "unset"
+
+    # -- public -----------------------------------------------------------------------
+    def complete(
+        self, messages: Messages, *, json_schema: dict[str, Any] | None = None, stream: bool = False,
+        temperature: float | None = None,
+    ) -> Any:
+        lib = _lib()
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "timeout": self.settings.llm_timeout_s,
+            "max_retries": 0,  # retries are ours (below), not the SDK's
+            "drop_params": True,  # e.g. temperature on models that reject it
+        }
+        if self.settings.llm_api_base:
+            kwargs["api_base"] = self.settings.llm_api_base
+        if self.settings.llm_api_key:
+            kwargs["api_key"] = self.settings.llm_api_key
+        if temperature is not None:
+            kwargs["temperature"] = temperature
+        if stream:
+            kwargs["stream"] = True
+        started = time.monotonic()
+        raw = self._call_with_format(lib, kwargs, json_schema)
+        if stream:
+            return TextStream(raw, messages, self.model, started, self._translate)
+        return _to_chat_response(lib, raw, self.model, time.monotonic() - started)
+
+    # -- internals --------------------------------------------------------------------
+    def _initial_mode(self, lib: Any) -> ResponseMode:
+        if self._mode == "unset":
+            try:
+                self._mode = "json_schema" if lib.supports_response_schema(model=self.model) else "json_object"
+            except Exception:  # noqa: BLE001 - unknown to litellm: the weaker, widely supported mode
+                self._mode = "json_object"
+        return self._mode  # type: ignore[return-value]
+
+    def _call_with_format(self, lib: Any, kwargs: dict[str, Any], json_schema: dict[str, Any] | None) -> Any:
+        """Ask for structured output; a server that refuses the format gets a weaker one (prompt asks for JSON)."""
+        if json_schema is None:
+            return self._call(lib, kwargs)
+        mode = self._initial_mode(lib)
+        while True:
+            call = dict(kwargs)
+            if mode == "json_schema":
+                name = str(json_schema.get("title") or "answer").replace(" ", "_")
+                call["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": name, "schema": json_schema, "strict": True},
+                }
+            elif mode == "json_object":
+                call["response_format"] = {"type": "json_object"}
+            try:
+                raw = self._call(lib, call)
+            except LLMError as exc:
+                if exc.status not in (400, 422) or isinstance(exc, LLMInputError) or mode is None:
+                    raise
+                log.warning("LLM refused response_format=%s (%s); retrying with a weaker one", mode, exc)
+                mode = _DOWNGRADE[mode]
+                continue
+            self._mode = mode  # remembered only once a weaker format actually worked
+            return raw
+
+    def _call(self, lib: Any, kwargs: dict[str, Any]) -> Any:
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+        attempts = self.settings.llm_max_retries + 1
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: _is_transient(lib, e)),
+            stop=stop_after_attempt(attempts),
+            wait=_wait,
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=lambda rs: log.info("LLM retry %d: %s", rs.attempt_number, rs.outcome.exception()),
+        )
+        try:
+            return retrying(lib.completion, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - translated into actionable errors
+            raise self._translate(exc, attempts) from exc
+
+    def _translate(self, exc: Exception, attempts: int) -> LLMError:
+        lib = _lib()
+        status = getattr(exc, "status_code", None)
+        detail = _PROVIDER_PREFIX.sub("", str(getattr(exc, "message", "") or exc)).strip() or type(exc).__name__
+        where = self.settings.llm_api_base or "the provider's default endpoint"
+        if _is_transient(lib, exc):
+            return LLMUnavailable(
+                f"The LLM at {where} kept failing for {self.model} after {attempts} attempt(s): {detail}. "
+                "Check that the server is running and reachable, wait and retry, or raise "
+                "REFFY_LLM_MAX_RETRIES / REFFY_LLM_TIMEOUT_S.",
+                status=status,
+            )
+        if isinstance(exc, lib.AuthenticationError | lib.PermissionDeniedError) or status in (401, 403):
+            return LLMError(
+                f"The LLM provider rejected the credentials for {self.model} ({detail}). Set REFFY_LLM_API_KEY "
+                "(or the provider's own variable, e.g. OPENAI_API_KEY) to a valid key with access to this model.",
+                status=status,
+            )
+        if _missing_key(exc):
+            return LLMError(
+                f"No API key for {self.model}. Set REFFY_LLM_API_KEY (or the provider's own variable, e.g. "
+                "OPENAI_API_KEY); a local OpenAI-compatible server accepts any non-empty value.",
+                status=status,
+            )
+        if isinstance(exc, lib.NotFoundError) or status == 404:
+            return LLMError(
+                f"The LLM provider at {where} does not know model {self.model} ({detail}). Check REFFY_LLM_MODEL "
+                "(litellm form provider/model, e.g. openai/gpt-4o-mini) and REFFY_LLM_API_BASE.",
+                status=status,
+            )
+        if isinstance(exc, lib.ContextWindowExceededError):
+            return LLMInputError(
+                f"The input is too long for {self.model}'s context window ({detail}). "
+                "Use a model with a larger context (REFFY_LLM_MODEL).",
+                status=status,
+            )
+        if isinstance(exc, lib.ContentPolicyViolationError):
+            return LLMInputError(f"The LLM provider refused this input on content policy ({detail}).", status=status)
+        if isinstance(exc, lib.BadRequestError) or status in (400, 422):
+            return LLMError(
+                f"The LLM provider refused the request for {self.model} ({detail}). Check that REFFY_LLM_MODEL "
+                "names a chat model and REFFY_LLM_API_BASE an OpenAI-compatible /v1 endpoint.",
+                status=status or 400,
+            )
+        return LLMError(f"The LLM call to {self.model} failed: {type(exc).__name__}: {detail}", status=status)
+
+
+def _missing_key(exc: BaseException) -> bool:
+    """The SDK's own "no API key" complaint, which litellm reports as a 500."""
+    return bool(_NO_KEY.search(str(exc)))
+
+
+def _is_transient(lib: Any, exc: BaseException) -> bool:
+    if _missing_key(exc):
+        return False
+    transient = (
+        lib.RateLimitError, lib.APIConnectionError, lib.Timeout, lib.InternalServerError,
+        lib.ServiceUnavailableError, lib.BadGatewayError,
+    )
+    if isinstance(exc, transient):
+        return True
+    return getattr(exc, "status_code", None) in _TRANSIENT_STATUS
+
+
+def retry_after_s(exc: BaseException | None) -> float | None:
+    """Seconds the provider asked us to wait (``Retry-After``/``retry-after-ms``), if it said."""
+    headers = getattr(exc, "litellm_response_headers", None)
+    if headers is None:
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    try:
+        if (ms := headers.get("retry-after-ms")) is not None:
+            return max(0.0, float(ms) / 1000)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _wait(retry_state: Any) -> float:
+    """Retry-After when the provider sent one (capped), else exponential backoff with jitter."""
+    from tenacity import wait_exponential_jitter
+
+    outcome = retry_state.outcome
+    hinted = retry_after_s(outcome.exception() if outcome else None)
+    if hinted is not None:
+        return min(hinted, MAX_RETRY_AFTER_S)
+    return wait_exponential_jitter(initial=1, max=30, jitter=1)(retry_state)
+
+
+def estimate_cost(model: str, prompt_text: str, expected_output_tokens: int) -> tuple[int, float | None]:
+    """Tokens in and dollars for a dry run, without calling the provider; cost None when unpriced."""
+    lib = _lib()
+    try:
+        tokens_in = int(lib.token_counter(model=model, text=prompt_text))
+    except Exception:  # noqa: BLE001 - no tokenizer for this model: ~4 characters a token
+        tokens_in = max(1, len(prompt_text) // 4)
+    try:
+        cost_in, cost_out = lib.cost_per_token(
+            model=model, prompt_tokens=tokens_in, completion_tokens=expected_output_tokens
+        )
+        return tokens_in, float(cost_in) + float(cost_out)
+    except Exception:  # noqa: BLE001 - model not in litellm's price map
+        return tokens_in, None

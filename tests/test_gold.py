@@ -1,0 +1,176 @@
+"""Gold build: threshold, summary, chunks, duplicates, shareability, overrides."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import STORY, query, scalar, story
+
+from ingest import shareability
+from ingest.gold import build_gold, build_summary, chunk_text
+from ingest.overrides import OverrideError
+from ingest.silver import score_library
+from reffy.models import CriterionScore, Quote, ScoreResult, StoryMetadata
+from reffy.rubric import load_rubric, load_taxonomy
+from reffy.service import ReffyService
+
+RUBRIC = load_rubric()
+
+
+class FixedScorer:
+    """Gives each story the total in its front matter ('score: N'), spread over criteria."""
+
+    scorer_key, prompt_version, concurrency = "llm:test", "t1", 1
+
+    def score(self, story, criteria, want_metadata):
+        target = int(story.meta.get("score", 0))
+        crit = []
+        for c in criteria:
+            pts = min(c.points, target)
+            target -= pts
+            crit.append(CriterionScore(c.id, pts, c.points, "evidence", "fixed"))
+        meta = StoryMetadata(customer="Nordvik Bank", country="DK", industry="finance", products=["Quillon Assist"],
+                             quotes=[Quote("We finally answer customers when they need us", "Maria Jensen",
+                                           "Head of Customer Care")],
+                             outcomes=["Average handling time fell by 38 percent"], challenge="Customers waited.",
+                             solution="The bank deployed Quillon Assist.")  # fmt: skip
+        return ScoreResult(story.story_id, "llm", "test", "t1", crit, meta)
+
+    def estimate(self, story, criteria):
+        return 0, 0.0
+
+
+def build(settings):
+    return build_gold(settings, RUBRIC, load_taxonomy(), scorer_key="llm:test", prompt_version="t1")
+
+
+def make(settings, tmp_path, files: dict[str, str]):
+    root = tmp_path / "lib"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    svc = ReffyService(settings)
+    svc.ingest([str(root)])
+    score_library(settings, FixedScorer(), RUBRIC)
+    return svc, root
+
+
+def md(score: int, body: str, **front: str) -> str:
+    fm = "".join(f"{k}: {v}\n" for k, v in {"score": score, **front}.items())
+    return f"---\n{fm}---\n# Title {score}\n\n{body}\n"
+
+
+def test_threshold_keeps_strong_stories_out_of_weak_ones(settings, tmp_path):
+    make(settings, tmp_path, {"strong.md": md(25, story(1)), "weak.md": md(5, story(2)), "edge.md": md(12, story(3))})
+    summary = build(settings)
+    assert (summary.stories, summary.below_threshold, summary.candidates) == (2, 1, 3)
+    assert {s for (s,) in query(settings.home, "SELECT score FROM gold_stories")} == {25, 12}
+
+
+def test_gold_row_has_summary_breakdown_metadata_and_chunks(settings, tmp_path):
+    make(settings, tmp_path, {"a.md": md(20, STORY * 6, shareability="public", link="https://quillon.example/x")})
+    build(settings)
+    row = query(settings.home, "SELECT customer, country, industry, products, shareability, shareability_reason,"
+                               " score, score_breakdown, summary, source_link, source_meta FROM gold_stories")[0]  # fmt: skip
+    customer, country, industry, products, share, why, score, breakdown, summary, link, source_meta = row
+    assert (customer, country, industry, json.loads(products)) == ("Nordvik Bank", "DK", "finance", ["Quillon Assist"])
+    assert (share, why, score, link) == ("public", "source metadata", 20, "https://quillon.example/x")
+    assert sum(c["points"] for c in json.loads(breakdown)) == 20 and len(json.loads(breakdown)) == 15
+    assert "Customer: Nordvik Bank" in summary and "Country: Denmark" in summary and "Maria Jensen" in summary
+    assert json.loads(source_meta)["shareability"] == "public"  # source metadata kept beside extracted metadata
+    chunks = query(settings.home, "SELECT chunk_index, start_char, text FROM gold_chunks ORDER BY chunk_index")
+    assert len(chunks) >= 2 and chunks[0][1] == 0
+    text = scalar(settings.home, "SELECT text FROM gold_stories")
+    for _, start, chunk in chunks:
+        assert text[start : start + len(chunk)] == chunk
+
+
+def test_duplicates_become_one_gold_story_listing_the_copies(settings, tmp_path):
+    make(settings, tmp_path, {"site.md": md(20, STORY), "copy.md": md(20, STORY, shareability="public")})
+    build(settings)
+    assert scalar(settings.home, "SELECT count(*) FROM gold_stories") == 1
+    copies = json.loads(scalar(settings.home, "SELECT duplicates FROM gold_stories"))
+    assert len(copies) == 1 and copies[0]["match"] in ("exact", "near")
+
+
+def test_folder_convention_and_default_make_stories_internal(settings, tmp_path):
+    make(settings, tmp_path, {"internal/win.md": md(20, story(1)), "notes.md": md(20, story(2)),
+                              "pub.md": md(20, story(3), shareability="external")})  # fmt: skip
+    build(settings)
+    rows = dict(query(settings.home, "SELECT regexp_extract(source_uri, '[^/]+$'), shareability || ':' ||"
+                                     " shareability_reason FROM gold_stories"))  # fmt: skip
+    assert rows == {"win.md": "internal:folder convention", "notes.md": "internal:no explicit shareability: internal by default",
+                    "pub.md": "public:source metadata"}  # fmt: skip
+
+
+def test_overrides_win_survive_rescoring_and_can_be_removed(settings, tmp_path):
+    svc, root = make(settings, tmp_path, {"a.md": md(11, story(1))})
+    assert build(settings).stories == 0  # 11 < 12
+    svc.set_override(str(root / "a.md"), "points.products_named", "1", author="ann", reason="product is named")
+    svc.set_override(str(root / "a.md"), "customer", "Nordvik Bank A/S", author="ann", reason="legal name")
+    svc.set_override(str(root / "a.md"), "shareability", "public", author="ann", reason="approved by customer")
+    build(settings)
+    row = query(settings.home, "SELECT score, customer, shareability, shareability_reason, overridden_fields"
+                               " FROM gold_stories")[0]  # fmt: skip
+    assert row[:4] == (12, "Nordvik Bank A/S", "public", "analyst override")
+    assert json.loads(row[4]) == ["customer", "points.products_named", "shareability"]
+    score_library(settings, FixedScorer(), RUBRIC)  # rescoring changes nothing: cached, overrides kept
+    assert build(settings).stories == 1
+    assert svc.remove_override(str(root / "a.md"), "points.products_named")
+    assert build(settings).stories == 0
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("points.stakes", "5", "0 to 1"), ("points.nope", "1", "No criterion"), ("colour", "x", "Cannot override"),
+    ("shareability", "maybe", "public' or 'internal"), ("points.stakes", "one", "whole number"),
+])  # fmt: skip
+def test_invalid_overrides_are_refused_with_a_reason(settings, tmp_path, field, value, message):
+    svc, root = make(settings, tmp_path, {"a.md": md(20, story(1))})
+    with pytest.raises(OverrideError, match=message):
+        svc.set_override(str(root / "a.md"), field, value, author="x", reason="")
+
+
+def test_override_on_unknown_story_is_refused(settings, tmp_path):
+    svc, _ = make(settings, tmp_path, {"a.md": md(20, story(1))})
+    with pytest.raises(OverrideError, match="No current story"):
+        svc.set_override("no-such-story", "customer", "X", author="x", reason="")
+
+
+@pytest.mark.parametrize(("meta", "origin", "stype", "text", "expected"), [
+    ({"shareability": "Internal"}, "/a/public/x.md", "markdown", "", ("internal", "source metadata")),
+    ({"visibility": "external"}, "/a/internal/x.md", "markdown", "", ("public", "source metadata")),
+    ({"keywords": ["country=ZA", "shareability=public"]}, "/a/x.docx", "docx", "", ("public", "source metadata")),
+    ({"confidential": True}, "/a/x.md", "markdown", "", ("internal", "source metadata")),
+    ({}, "/lib/Internal/deals/x.md", "markdown", "", ("internal", "folder convention")),
+    ({}, "/lib/public/x.md", "markdown", "", ("public", "folder convention")),
+    ({}, "https://blog.example/post", "web", "", ("public", "published web source")),
+    ({}, "https://blog.example/post", "web", "INTERNAL ONLY - do not share", ("internal", "the text marks it internal")),
+    ({}, "/lib/x.pptx", "pptx", "", ("internal", "no explicit shareability: internal by default")),
+])  # fmt: skip
+def test_shareability_precedence(meta, origin, stype, text, expected):
+    assert shareability.decide(meta, origin, stype, text) == expected
+
+
+def test_scorer_can_downgrade_but_never_promote():
+    assert shareability.decide({}, "https://x.example/p", "web", "", "internal")[0] == "internal"
+    assert shareability.decide({}, "/lib/x.md", "markdown", "", "public")[0] == "internal"
+
+
+def test_summary_puts_facts_first_and_uses_a_source_abstract():
+    meta = {"customer": "Acme", "country": "GB", "products": ["Quillon Flow"], "challenge": "Slow claims.",
+            "outcomes": ["cut claims time by 40%"], "quotes": [{"text": "Great", "speaker": None, "role": None}]}
+    summary = build_summary("Acme story", meta, {"summary": "An editor-written abstract of the Acme story, long enough."},
+                            "Insurance")  # fmt: skip
+    lines = summary.split("\n")
+    assert lines[0] == "Acme story"
+    assert lines[1] == "Customer: Acme | Industry: Insurance | Country: United Kingdom | Products: Quillon Flow"
+    assert lines[2].startswith("An editor-written abstract") and "Outcomes: cut claims time by 40%" in summary
+
+
+def test_chunks_cover_the_text_with_overlap():
+    text = " ".join(f"word{i}" for i in range(2000))
+    chunks = chunk_text(text, 500, 100)
+    assert all(len(c) <= 500 for _, c in chunks) and len(chunks) > 20
+    assert chunks[-1][1].endswith("word1999")
+    assert all(text[s : s + len(c)] == c for s, c in chunks)
