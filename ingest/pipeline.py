@@ -9,11 +9,13 @@ that it no longer has are marked removed (never deleted).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ingest.bronze import BronzeWriter
 from ingest.dedup import regroup
@@ -44,8 +46,10 @@ def run_ingest(
     *,
     labels: Sequence[str] | None = None,
     progress: ProgressFn | None = None,
+    extra_meta: Mapping[str, Any] | None = None,
 ) -> IngestSummary:
-    """Ingest ``sources`` into bronze and return what happened."""
+    """Ingest ``sources`` into bronze and return what happened. ``extra_meta`` is source
+    metadata the user declares for every record (the record's own fields win)."""
     settings.ensure_home()
     started = time.perf_counter()
     now = utcnow()
@@ -63,7 +67,7 @@ def run_ingest(
         ctx = ReadContext(settings=settings, fingerprints=fingerprints)
         try:
             for source in sources:
-                _ingest_source(con, writer, source, ctx, summary, progress)
+                _ingest_source(con, writer, source, ctx, summary, progress, dict(extra_meta or {}))
             writer.flush()
             if summary.new or summary.updated or summary.removed or _groups_stale(con):
                 summary.duplicates = regroup(con, settings.near_dup_threshold)
@@ -80,8 +84,8 @@ def run_ingest(
     return summary
 
 
-def _ingest_source(con, writer: BronzeWriter, source: Source, ctx: ReadContext,
-                   summary: IngestSummary, progress: ProgressFn | None) -> None:  # fmt: skip
+def _ingest_source(con, writer: BronzeWriter, source: Source, ctx: ReadContext, summary: IngestSummary,
+                   progress: ProgressFn | None, extra_meta: dict[str, Any]) -> None:  # fmt: skip
     scan = _SourceScan()
     origin_in_flight: tuple[str, str | None] | None = None
 
@@ -94,6 +98,8 @@ def _ingest_source(con, writer: BronzeWriter, source: Source, ctx: ReadContext,
     try:
         for item in source.read(ctx):
             if isinstance(item, RawRecord):
+                if extra_meta:
+                    item = dataclasses.replace(item, meta={**extra_meta, **item.meta})
                 if origin_in_flight is None or origin_in_flight[0] != item.origin:
                     close_origin()
                     origin_in_flight = (item.origin, item.origin_fingerprint)

@@ -67,6 +67,9 @@ def ingest(
     field_map: Annotated[
         list[str], typer.Option("--map", help="Field of JSON/CSV/XLSX sources for a role: id=slug, text=body.")
     ] = None,
+    meta: Annotated[
+        list[str], typer.Option("--meta", help="Source metadata for every record, e.g. shareability=public.")
+    ] = None,
     home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
 ) -> None:
@@ -79,8 +82,10 @@ def ingest(
         if any(len(p) != 2 or p[0] not in ("id", "title", "text") for p in pairs):
             raise typer.BadParameter("--map takes ROLE=FIELD with ROLE one of id, title, text")
         overrides["field_map"] = dict(pairs)
+    extra = _pairs(meta or [], "--meta")
     service = _service(home, **overrides)
-    summary = _run_ingest(service, sources or [], include or [], exclude or [], url_list or [], quiet=as_json)
+    summary = _run_ingest(service, sources or [], include or [], exclude or [], url_list or [], quiet=as_json,
+                          extra_meta=extra)  # fmt: skip
     if as_json:
         typer.echo(json.dumps(_summary_dict(summary), indent=2, default=str))
     else:
@@ -89,7 +94,14 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _run_ingest(service, specs, include, exclude, url_lists, *, quiet: bool = False):
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in items]
+    if any(len(p) != 2 or not p[0].strip() for p in pairs):
+        raise typer.BadParameter(f"{option} takes KEY=VALUE")
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _run_ingest(service, specs, include, exclude, url_lists, *, quiet: bool = False, extra_meta=None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from reffy.models import RawRecord
@@ -115,7 +127,7 @@ def _run_ingest(service, specs, include, exclude, url_lists, *, quiet: bool = Fa
             else:
                 progress.update(task, records=counts["records"])
 
-        return service.ingest(specs, url_lists=url_lists, sources=resolved, progress=on_item)
+        return service.ingest(specs, url_lists=url_lists, sources=resolved, progress=on_item, extra_meta=extra_meta)
 
 
 def _summary_dict(summary) -> dict[str, Any]:
@@ -283,11 +295,12 @@ def run(
     sources: Annotated[list[str], typer.Argument(help="Files, folders, URLs, feed URLs or YouTube links.")],
     model: Annotated[Optional[str], typer.Option("--model", help="litellm model string for scoring.")] = None,
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, help="Scoring budget (USD).")] = None,
+    meta: Annotated[list[str], typer.Option("--meta", help="Source metadata for every record (KEY=VALUE).")] = None,
     home: HomeOpt = None,
 ) -> None:
     """Ingest, score and build gold in one go."""
     service = _service(home)
-    _print_summary(_run_ingest(service, sources, [], [], []))
+    _print_summary(_run_ingest(service, sources, [], [], [], extra_meta=_pairs(meta or [], "--meta")))
     _print_score(_run_score(service, model=model, max_cost=max_cost))
     _print_build(service.build())
 

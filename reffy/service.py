@@ -30,6 +30,7 @@ class ReffyService:
         url_lists: Sequence[Path] = (),
         progress: Callable[[Any, Any], None] | None = None,
         sources: Sequence[Any] | None = None,
+        extra_meta: dict[str, Any] | None = None,
     ) -> IngestSummary:
         """Read sources into bronze. ``sources`` lets callers pass ready Source objects."""
         from ingest.pipeline import run_ingest
@@ -39,7 +40,7 @@ class ReffyService:
             specs, include=include, exclude=exclude, url_lists=url_lists
         )
         labels = [*specs, *(str(p) for p in url_lists)] or [s.name for s in resolved]
-        return run_ingest(self.settings, resolved, labels=labels, progress=progress)
+        return run_ingest(self.settings, resolved, labels=labels, progress=progress, extra_meta=extra_meta)
 
     def estimate(self, sources: Sequence[Any]) -> int | None:
         """How many items the sources will yield, when they can tell cheaply."""

@@ -170,3 +170,12 @@ def test_a_crashing_connector_is_recorded_and_other_sources_still_ingest(setting
     assert summary.new == 2 and summary.errors == 1
     reason, detail = query(settings.home, "SELECT reason, detail FROM ingest_errors")[0]
     assert reason == "internal" and "RuntimeError: boom" in detail
+
+
+def test_declared_source_metadata_applies_to_every_record_but_record_fields_win(settings, tmp_path):
+    lib = make_library(tmp_path / "lib", 2)
+    (lib / "story1.md").write_text(f"---\ntitle: Story 1\nshareability: internal\n---\n{story(1)}\n", encoding="utf-8")
+    ingest(settings, lib, extra_meta={"shareability": "public", "campaign": "q4"})
+    rows = dict(query(settings.home, "SELECT title, meta->>'shareability' || '/' || (meta->>'campaign')"
+                                     " FROM bronze_current"))  # fmt: skip
+    assert rows == {"Story 0": "public/q4", "Story 1": "internal/q4"}
