@@ -88,6 +88,17 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(1200, ge=200, description="Target size of gold body chunks, in characters.")
     chunk_overlap: int = Field(150, ge=0, description="Overlap between consecutive chunks, in characters.")
 
+    # retrieval
+    chroma_url: str | None = Field(None, description="A Chroma server (e.g. http://127.0.0.1:8000); unset = local files.")
+    reranker_model: str = Field(
+        "cross-encoder/ms-marco-MiniLM-L6-v2",
+        description="CrossEncoder re-ranker: a local path or hub name; used only when its weights load offline.",
+    )
+    rerank_top: int = Field(30, ge=0, le=200, description="Candidates re-ranked by the cross-encoder (0 = off).")
+    fatigue_strength: float = Field(
+        0.0, ge=0, description="Penalty for stories recommended often recently (0 = off; 0.3 is a gentle start)."
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -96,6 +107,10 @@ class Settings(BaseSettings):
     @cached_property
     def db_path(self) -> Path:
         return self.home / "reffy.duckdb"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
 
     @property
     def scorer_name(self) -> str:
