@@ -27,7 +27,13 @@ _FIGURE = re.compile(r"(?:[$€£¥]\s?)?\d[\d,.]*\s?(?:%|percent|per cent|x\b|t
 
 
 def degrade(text: str) -> str:
-    """The story without its evidence: quotes and every figure removed."""
+    """The story without its evidence: every quote (as the quote extractor finds them, plus
+    any quoted passage and Markdown blockquote) and every figure removed."""
+    from ingest.extract.quotes import find_quotes
+
+    for quote in sorted(find_quotes(text), key=lambda q: -len(q.text)):
+        if len(quote.text) >= 12:
+            text = text.replace(quote.text, "")
     text = _BLOCKQUOTE.sub("", text)
     text = _QUOTED.sub("", text)
     return _FIGURE.sub("", text)
@@ -59,13 +65,16 @@ def evaluate_scoring(scorer, corpus: list[dict[str, Any]], *, sample: int | None
     degraded = [StoryInput(f"{stories[i].story_id}#degraded", stories[i].title, degrade(stories[i].text), {}, "jsonl", "")
                 for i in picked]  # fmt: skip
     scorer.prepare(degraded)
-    lower = ties = 0
+    lower = ties = changed = lower_changed = 0
     drops = []
     for i, story in zip(picked, degraded, strict=True):
         d = scorer.score(story).total
         lower += d < totals[i]
         ties += d == totals[i]
         drops.append(totals[i] - d)
+        if " ".join(story.text.split()) != " ".join(stories[i].text.split()):
+            changed += 1
+            lower_changed += d < totals[i]
     by_industry: dict[str, list[int]] = {}
     for res, r in zip(results, rows, strict=True):
         by_industry.setdefault(r["industry"], []).append(res.total)
@@ -84,6 +93,8 @@ def evaluate_scoring(scorer, corpus: list[dict[str, Any]], *, sample: int | None
         "degraded_pairs": len(picked),
         "degraded_lower": lower / len(picked),
         "degraded_ties": ties,
+        "degraded_pairs_with_evidence": changed,  # pairs where degrading removed something
+        "degraded_lower_with_evidence": lower_changed / changed if changed else None,
         "degraded_mean_drop": statistics.mean(drops),
         "throughput_stories_per_s": len(rows) / elapsed,
     }

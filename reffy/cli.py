@@ -303,6 +303,89 @@ def run(
     _print_summary(_run_ingest(service, sources, [], [], [], extra_meta=_pairs(meta or [], "--meta")))
     _print_score(_run_score(service, model=model, max_cost=max_cost))
     _print_build(service.build())
+    _print_index(_run_index(service))
+
+
+@app.command()
+def index(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop and rebuild every index.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Sync the keyword (BM25) and vector (Chroma) indexes with gold. Incremental."""
+    _print_index(_run_index(_service(home), rebuild=rebuild))
+
+
+def _run_index(service, *, rebuild: bool = False):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("[bold]embed[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                        console=_console(), transient=True, disable=not sys.stdout.isatty())  # fmt: skip
+    with progress:
+        task = progress.add_task("embed", total=None)
+        return service.index(rebuild=rebuild, progress=lambda d, t: progress.update(task, completed=d, total=t))
+
+
+def _print_index(summary) -> None:
+    _console().print(
+        f"[green]Indexed[/] {summary.stories} stories in {summary.duration_s:.1f}s: keyword index "
+        f"{summary.keyword_seconds:.1f}s; {summary.embedded_stories} stories embedded ({summary.vectors_added} "
+        f"vectors, {summary.embed_seconds:.1f}s), {summary.stories_removed} removed, {summary.vectors_total} vectors."
+    )  # fmt: skip
+
+
+def _filters(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in _pairs(items, "--filter").items():
+        out[key] = value if key in ("year_min", "year_max", "min_score", "shareability") else \
+            [v.strip() for v in value.split(",") if v.strip()]  # fmt: skip
+    return out
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What you are looking for, in your own words.")],
+    filter_: Annotated[list[str], typer.Option("--filter", "-f", help="KEY=VALUE: industry, country, product, "
+        "competitor, tags_any, tags_all (comma-separated), year_min, year_max, min_score, shareability.")] = None,  # fmt: skip
+    k: Annotated[int, typer.Option("--k", min=1, max=200, help="How many stories.")] = 10,
+    mode: Annotated[str, typer.Option("--mode", help="keyword (instant) or hybrid.")] = "hybrid",
+    fresh: Annotated[bool, typer.Option("--fresh", help="Favour strong stories that are rarely shown.")] = False,
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+) -> None:
+    """Find customer stories."""
+    from dataclasses import asdict
+
+    if mode not in ("keyword", "hybrid"):
+        raise typer.BadParameter("--mode is keyword or hybrid")
+    result = _service(home).search(query, filters=_filters(filter_ or []), k=k, mode=mode, fresh=fresh)
+    if as_json:
+        typer.echo(json.dumps({"query": query, "mode": mode, "no_answer": result.no_answer, "notes": result.notes,
+                               "timings_ms": result.timings_ms, "hits": [asdict(h) for h in result.hits]},
+                              indent=2, default=str))  # fmt: skip
+        return
+    console = _console()
+    if result.no_answer:
+        console.print("[yellow]No strong match in the library.[/] The closest stories:")
+    for i, h in enumerate(result.hits, 1):
+        facts = " | ".join(x for x in (h.customer, h.industry, h.country, str(h.year or "")) if x)
+        console.print(f"[bold]{i:>2}. {h.title}[/]  [dim]{h.quality}/31 {h.shareability}[/]", soft_wrap=True)
+        console.print(f"    {facts}  ({h.why})", soft_wrap=True, highlight=False)
+        console.print(f"    {h.source_link or h.source_uri}", soft_wrap=True, highlight=False)
+    for note in result.notes:
+        console.print(f"[dim]{note}[/]", soft_wrap=True)
+
+
+@app.command(name="eval")
+def eval_(
+    queries: Annotated[Path, typer.Option("--queries", help="Labelled queries (dev_queries.json format).")],
+    runs_out: Annotated[Optional[Path], typer.Option("--runs-out", help="Write {query id: [ids]} here.")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="keyword or hybrid.")] = "hybrid",
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Evaluate search on labelled queries: nDCG@10, MRR, recall@10/50 per kind, no-answer P/R, latency."""
+    report = _service(home).evaluate(queries, runs_out=runs_out, mode=mode)
+    typer.echo(json.dumps(report.to_dict(), indent=2, default=str) if as_json else report.to_table())
 
 
 @app.command()
@@ -361,8 +444,9 @@ def demo(
     _print_summary(_run_ingest(service, [str(data)], [], [], []))
     _print_score(_run_score(service))
     _print_build(service.build())
+    _print_index(_run_index(service))
     status(home=home, runs=3, errors=5, as_json=False)
-    console.print(f"\nTry: [bold]REFFY_HOME={home} reffy status[/]")
+    console.print(f"\nTry: [bold]REFFY_HOME={home} reffy search \"bank that cut call handling time\"[/]")
 
 
 def main() -> None:

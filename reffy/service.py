@@ -19,6 +19,7 @@ class ReffyService:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
+        self._engine = None
 
     # -- ingestion ----------------------------------------------------------------------
     def ingest(
@@ -87,6 +88,56 @@ class ReffyService:
         fallback = active_key(self.settings.model_copy(update={"llm_model": None})) if self.settings.llm_model else None
         return build_gold(self.settings, setup.rubric, setup.taxonomy, scorer_key=key, prompt_version=prompt_version,
                           fallback=fallback)  # fmt: skip
+
+    # -- search -------------------------------------------------------------------------
+    def index(self, *, rebuild: bool = False, progress: Callable[[int, int], None] | None = None):
+        """Bring the keyword and vector indexes in line with gold (incremental)."""
+        from reffy.embedder import get_embedder
+        from reffy.retrieval.indexer import sync_indexes
+
+        self.close()
+        return sync_indexes(self.settings, get_embedder(self.settings.embedding_model), rebuild=rebuild,
+                            progress=progress)  # fmt: skip
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from reffy.retrieval.engine import SearchEngine
+
+            self._engine = SearchEngine(self.settings)
+        return self._engine
+
+    def search(self, query: str, *, filters: Any = None, k: int = 10, mode: str = "hybrid", fresh: bool = False,
+               usage: dict[str, int] | None = None):  # fmt: skip
+        """Stories for a query. ``filters``: a SearchFilters or a dict of filter values."""
+        from reffy.retrieval.types import SearchFilters
+
+        if not isinstance(filters, SearchFilters):
+            try:
+                filters = SearchFilters.from_dict(filters)
+            except (TypeError, ValueError) as exc:
+                from reffy.errors import ConfigError
+
+                raise ConfigError(f"Invalid filter: {exc}") from exc
+        return self.engine.search(query, filters, k=k, mode=mode, fresh=fresh, usage=usage)
+
+    def evaluate(self, queries_path: Path, *, runs_out: Path | None = None, mode: str = "hybrid", k: int = 50):
+        """Run a labelled query set through search and report quality and latency."""
+        from reffy.retrieval.evaluate import load_queries, run_eval
+
+        queries = load_queries(queries_path)
+        engine = self.engine
+        engine.warm()
+        report = run_eval(queries, lambda q, f, n: engine.search(q, f, k=n, mode=mode), k=k,
+                          doc_meta={d.get("source_record_id"): d for d in engine.docs if d.get("source_record_id")})  # fmt: skip
+        if runs_out is not None:
+            report.write_runs(runs_out)
+        return report
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
     # -- overrides ----------------------------------------------------------------------
     def set_override(self, story: str, field: str, value: str, *, author: str, reason: str) -> dict[str, Any]:

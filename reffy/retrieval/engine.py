@@ -1,0 +1,269 @@
+"""Search over the gold library: keyword, dense and hybrid, with filters, fusion, priors,
+diversity, usage fatigue, optional re-ranking and a no-strong-match signal.
+
+Filters run *inside* each retriever (a BM25 weight mask; a Chroma ``where``), so a filtered
+query still fills k results. Dense retrieval reads two vector kinds, story summaries and
+body chunks (chunk hits are aggregated to their story), and the three rankings are fused
+with weighted reciprocal-rank fusion. Everything a ranking decision used is returned in
+``Hit.parts`` so results can be explained and evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from reffy.config import Settings
+from reffy.retrieval import fusion
+from reffy.retrieval.indexer import CHUNK, SUMMARY, IndexMissing, IndexStale, build_manifest, story_of
+from reffy.retrieval.types import Hit, SearchFilters
+
+MODES = ("keyword", "hybrid")
+
+
+@dataclass(frozen=True, slots=True)
+class RankingConfig:
+    """Tuned on the dev query set (see eval/README.md); weights of the fused rankings."""
+
+    keyword_candidates: int = 100
+    dense_candidates: int = 100
+    chunk_candidates: int = 200
+    rrf_k: int = 60
+    w_keyword: float = 1.0
+    w_summary: float = 1.0
+    w_chunk: float = 1.0
+    chunk_decay: float = 0.0
+    quality_weight: float = 0.0
+    diversity_penalty: float = 0.7
+    fresh_boost: float = 0.5
+    no_answer_dense: float = 0.35  # best summary/chunk cosine below this ...
+    no_answer_keyword: float = 0.0  # ... (and keyword evidence below this) = no strong match
+
+
+@dataclass(slots=True)
+class SearchResult:
+    query: str
+    mode: str
+    hits: list[Hit]
+    no_answer: bool = False
+    notes: list[str] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+def _and_kind(where: dict[str, Any] | None, kind: str) -> dict[str, Any]:
+    clause = {"kind": {"$eq": kind}}
+    return clause if where is None else {"$and": [where, clause]}
+
+
+_WORD = re.compile(r"[\w-]+", re.UNICODE)
+
+
+class SearchEngine:
+    """Loaded once per process (models and indexes are expensive); thread-safe for queries."""
+
+    def __init__(self, settings: Settings, *, embedder=None, reranker=None, config: RankingConfig | None = None):  # noqa: ANN001
+        from reffy.retrieval.keyword import KeywordIndex
+        from reffy.retrieval.text import TOKENIZER_VERSION
+
+        self.settings = settings
+        self.config = config or RankingConfig()
+        index_dir = settings.index_dir
+        if not (index_dir / "manifest.json").exists():
+            raise IndexMissing(f"No search index in {settings.home} yet: run `reffy index` (or `reffy run SOURCE`).")
+        self.manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+        if self.manifest.get("tokenizer") != TOKENIZER_VERSION:
+            raise IndexStale(f"The keyword index was built with tokenizer {self.manifest.get('tokenizer')}; this Reffy "
+                             f"uses {TOKENIZER_VERSION}. Run `reffy index --rebuild`.")  # fmt: skip
+        self.docs: list[dict[str, Any]] = json.loads((index_dir / "docs.json").read_text(encoding="utf-8"))
+        self.by_id = {d["story_id"]: d for d in self.docs}
+        self.keyword = KeywordIndex.load(index_dir / "bm25")
+        self._keyword_rows = np.array([self.keyword.doc_index(d["story_id"]) for d in self.docs], dtype=np.int64)
+        self._embedder = embedder
+        self._vectors = None
+        self._reranker = reranker
+        self._reranker_checked = reranker is not None
+        self.notes: list[str] = []
+        self._lock = threading.Lock()
+        self._masks: dict[SearchFilters, np.ndarray] = {}
+
+    # -- lazily loaded backends ----------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from reffy.embedder import get_embedder
+
+            self._embedder = get_embedder(self.settings.embedding_model)
+        if self.manifest.get("embedder") != self._embedder.model_id:
+            raise IndexStale(f"The vector index was built with {self.manifest.get('embedder')!r}; the embedding model "
+                             f"is now {self._embedder.model_id!r}. Run `reffy index --rebuild`.")  # fmt: skip
+        return self._embedder
+
+    @property
+    def vectors(self):
+        with self._lock:
+            if self._vectors is None:
+                from reffy.retrieval.vector import VectorIndex
+
+                self._vectors = VectorIndex(self.settings)
+        return self._vectors
+
+    def reranker(self):
+        if not self._reranker_checked:
+            from reffy.retrieval.rerank import load_reranker
+
+            self._reranker, note = load_reranker(self.settings.reranker_model if self.settings.rerank_top else None)
+            if note:
+                self.notes.append(note)
+            self._reranker_checked = True
+        return self._reranker
+
+    def warm(self) -> None:
+        """Load every model now (for servers and benchmarks)."""
+        self.embedder.embed(["warm up"])
+        self.vectors.count()
+        self.reranker()
+
+    def close(self) -> None:
+        if self._vectors is not None:
+            self._vectors.close()
+
+    # -- search ---------------------------------------------------------------------------
+    def mask(self, filters: SearchFilters) -> np.ndarray | None:
+        """Boolean mask over the keyword index's rows for the stories passing ``filters``."""
+        if filters.empty:
+            return None
+        cached = self._masks.get(filters)
+        if cached is None:
+            cached = np.zeros(len(self.keyword), dtype=bool)
+            passing = [i for i, d in enumerate(self.docs) if filters.matches(d)]
+            cached[self._keyword_rows[passing]] = True
+            if len(self._masks) > 256:
+                self._masks.clear()
+            self._masks[filters] = cached
+        return cached
+
+    def search(self, query: str, filters: SearchFilters | None = None, k: int = 10, mode: str = "hybrid", *,
+               usage: Mapping[str, int] | None = None, fatigue: float | None = None,
+               fresh: bool = False) -> SearchResult:  # fmt: skip
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        filters = filters or SearchFilters()
+        cfg, timings = self.config, {}
+        result = SearchResult(query, mode, [])
+        t = time.perf_counter()
+        keyword = self.keyword.query(query, cfg.keyword_candidates, self.mask(filters))
+        timings["keyword"] = (time.perf_counter() - t) * 1000
+        kw_scores = dict(keyword)
+        summary_sims: dict[str, float] = {}
+        chunk_sims: dict[str, float] = {}
+        passages: dict[str, str] = {}
+        if mode == "keyword":
+            fused = [(d, s) for d, s in keyword]
+        else:
+            from reffy.retrieval.vector import where_for
+
+            t = time.perf_counter()
+            qv = self.embedder.embed([query])[0]
+            timings["embed"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            where = where_for(filters)
+            for vid, sim, _ in self.vectors.query(qv, cfg.dense_candidates, _and_kind(where, SUMMARY)):
+                summary_sims[story_of(vid)] = sim
+            chunk_hits = self.vectors.query(qv, cfg.chunk_candidates, _and_kind(where, CHUNK))
+            timings["dense"] = (time.perf_counter() - t) * 1000
+            best_chunk: dict[str, str] = {}
+            for vid, _sim, _ in chunk_hits:
+                best_chunk.setdefault(story_of(vid), vid)
+            chunk_sims = dict(fusion.aggregate([(vid, sim) for vid, sim, _ in chunk_hits], story_of, cfg.chunk_decay))
+            passages = best_chunk
+            rankings = [[d for d, _ in keyword], sorted(summary_sims, key=summary_sims.get, reverse=True),
+                        [d for d, _ in sorted(chunk_sims.items(), key=lambda kv: -kv[1])]]  # fmt: skip
+            fused = fusion.rrf(rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_summary, cfg.w_chunk])
+        fused = [(d, s) for d, s in fused if d in self.by_id]
+        adjusted = []
+        for doc_id, score in fused:
+            doc = self.by_id[doc_id]
+            s = fusion.quality_prior(score, doc.get("score"), cfg.quality_weight)
+            uses = (usage or {}).get(doc_id, 0)
+            s = fusion.fatigue(s, uses, self.settings.fatigue_strength if fatigue is None else fatigue)
+            if fresh:
+                s = fusion.freshness(s, uses, cfg.fresh_boost)
+            adjusted.append((doc_id, s))
+        adjusted.sort(key=lambda kv: (-kv[1], kv[0]))
+        ranked = fusion.diversify(adjusted, lambda d: (self.by_id[d].get("customer") or "").lower() or None,
+                                  penalty=cfg.diversity_penalty)  # fmt: skip
+        ranked = self._rerank(query, ranked, result, timings)
+        result.signals = {"top_keyword": keyword[0][1] if keyword else 0.0,
+                          "top_summary": max(summary_sims.values(), default=0.0),
+                          "top_chunk": max(chunk_sims.values(), default=0.0)}  # fmt: skip
+        result.no_answer = self._no_answer(result.signals, mode)
+        from reffy.retrieval.text import STOPWORDS
+
+        terms = {w.lower() for w in _WORD.findall(query) if len(w) > 2 and w.lower() not in STOPWORDS}
+        for doc_id, score in ranked[:k]:
+            result.hits.append(self._hit(doc_id, score, terms, kw_scores, summary_sims, chunk_sims,
+                                         passages.get(doc_id)))  # fmt: skip
+        result.notes = list(self.notes)
+        result.timings_ms = {key: round(v, 2) for key, v in timings.items()}
+        return result
+
+    def _rerank(self, query: str, ranked: list[tuple[str, float]], result: SearchResult, timings) -> list:  # noqa: ANN001
+        top = self.settings.rerank_top
+        reranker = self.reranker() if top else None
+        if reranker is None or not ranked:
+            return ranked
+        t = time.perf_counter()
+        head = ranked[:top]
+        texts = [self.by_id[d].get("summary") or self.by_id[d]["title"] for d, _ in head]
+        scores = reranker.scores(query, texts)
+        order = sorted(range(len(head)), key=lambda i: -float(scores[i]))
+        timings["rerank"] = (time.perf_counter() - t) * 1000
+        return [(head[i][0], float(scores[i])) for i in order] + ranked[top:]
+
+    def _no_answer(self, signals: dict[str, float], mode: str) -> bool:
+        cfg = self.config
+        if mode == "keyword":
+            return signals["top_keyword"] <= cfg.no_answer_keyword
+        return max(signals["top_summary"], signals["top_chunk"]) < cfg.no_answer_dense
+
+    def _hit(self, doc_id: str, score: float, terms: set[str], kw: dict, summ: dict, chunk: dict,
+             passage_id: str | None) -> Hit:  # fmt: skip
+        doc = self.by_id[doc_id]
+        parts = {"keyword": round(kw.get(doc_id, 0.0), 4), "summary": round(summ.get(doc_id, 0.0), 4),
+                 "chunk": round(chunk.get(doc_id, 0.0), 4), "final": round(score, 6)}  # fmt: skip
+        haystack = " ".join(str(doc.get(k) or "") for k in ("title", "summary", "customer", "industry_name")).lower()
+        matched = sorted(t for t in terms if t in haystack)
+        why = []
+        if matched:
+            why.append("mentions " + ", ".join(matched[:6]))
+        if parts["summary"] >= 0.4:
+            why.append(f"summary close in meaning ({parts['summary']:.2f})")
+        if parts["chunk"] >= 0.4:
+            why.append(f"a passage close in meaning ({parts['chunk']:.2f})")
+        if not why:
+            why.append("best available match")
+        return Hit(story_id=doc_id, title=doc["title"], score=score, source_record_id=doc.get("source_record_id"),
+                   customer=doc.get("customer"), industry=doc.get("industry"), country=doc.get("country"),
+                   year=doc.get("year"), quality=doc.get("score"), shareability=doc.get("shareability"),
+                   source_uri=doc.get("source_uri"), source_link=doc.get("source_link"), parts=parts,
+                   why="; ".join(why), passage=passage_id)  # fmt: skip
+
+
+def ensure_compatible(settings: Settings, embedder) -> None:  # noqa: ANN001
+    """Raise IndexStale when the stored index does not match these settings."""
+    manifest_path = settings.index_dir / "manifest.json"
+    if manifest_path.exists():
+        stored = json.loads(manifest_path.read_text(encoding="utf-8"))
+        wanted = build_manifest(settings, embedder)
+        for key in ("embedder", "tokenizer", "chunker"):
+            if stored.get(key) != wanted[key]:
+                raise IndexStale(f"The index was built with {key} {stored.get(key)!r}, not {wanted[key]!r}: "
+                                 "run `reffy index --rebuild`.")  # fmt: skip

@@ -1,0 +1,193 @@
+"""Keeping the search indexes in step with gold.
+
+Three artefacts under ``REFFY_HOME``: ``index/docs.json`` (the story cards search returns
+and filters on), ``index/bm25/`` (BM25 over title, facts, tags, summary and full text) and
+the Chroma collection (one vector for each story's summary plus one per body chunk, with
+flattened metadata for filtering). ``index/manifest.json`` records what built them.
+
+The vector side is incremental: vector ids are ``<story_id>::summary`` and
+``<story_id>::chunk::<n>``, and story ids are content hashes, so new or edited stories are
+embedded, stories gone from gold are deleted, and a story whose metadata changed (an
+override, a rescoring) is re-embedded; nothing else is touched. BM25 is rebuilt from
+memory (its idf is global; seconds even at 100k stories).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reffy import __version__
+from reffy.config import Settings
+from reffy.embedder import Embedder
+from reffy.errors import ReffyError
+from reffy.store.warehouse import open_warehouse
+
+INDEX_FORMAT = 1
+EMBED_BATCH = 64
+SUMMARY, CHUNK = "summary", "chunk"
+
+
+class IndexMissing(ReffyError):
+    """No search index yet."""
+
+
+class IndexStale(ReffyError):
+    """The index was built with other settings than the current ones."""
+
+
+@dataclass(slots=True)
+class IndexSummary:
+    stories: int = 0
+    embedded_stories: int = 0
+    vectors_added: int = 0
+    stories_removed: int = 0
+    vectors_total: int = 0
+    keyword_seconds: float = 0.0
+    embed_seconds: float = 0.0
+    duration_s: float = 0.0
+    rebuilt: bool = False
+
+
+def vector_id(story_id: str, kind: str, n: int = 0) -> str:
+    return f"{story_id}::{SUMMARY}" if kind == SUMMARY else f"{story_id}::{CHUNK}::{n}"
+
+
+def story_of(vector_id_: str) -> str:
+    return vector_id_.split("::", 1)[0]
+
+
+def keyword_text(doc: dict[str, Any], text: str) -> str:
+    """What BM25 sees: the facts people search by, then the summary, then the whole story."""
+    facts = [doc.get("customer") or "", doc.get("industry_name") or "", doc.get("country_name") or "",
+             " ".join(t.replace("-", " ") for t in doc.get("tags") or []),
+             " ".join(doc.get("products") or []), " ".join(doc.get("competitors") or [])]  # fmt: skip
+    return "\n".join([*filter(None, facts), doc.get("summary") or "", text])
+
+
+def _doc_hash(doc: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, list[tuple[int, str]]]]:
+    """(story cards, full texts by story id, chunks by story id) from the warehouse."""
+    from ingest.gold import country_name
+    from reffy.rubric import load_taxonomy
+
+    names = {i.id: i.name for i in load_taxonomy(settings.taxonomy_path).industries}
+    with open_warehouse(settings.db_path, must_exist=True) as con:
+        cur = con.execute(
+            "SELECT story_id, record_key, source_record_id, title, customer, industry, country, year, score,"
+            " shareability, source_type, source_uri, source_link, products, competitors, tags, summary, outcomes,"
+            " quotes, text FROM gold_stories ORDER BY story_id"
+        )
+        cols = [d[0] for d in cur.description]
+        docs, texts = [], {}
+        for row in cur.fetchall():
+            doc = dict(zip(cols, row, strict=True))
+            texts[doc["story_id"]] = doc.pop("text")
+            for key in ("products", "competitors", "tags", "outcomes", "quotes"):
+                doc[key] = json.loads(doc[key])
+            doc["industry_name"] = names.get(doc["industry"]) if doc["industry"] else None
+            doc["country_name"] = country_name(doc["country"])
+            docs.append(doc)
+        chunks: dict[str, list[tuple[int, str]]] = {}
+        for sid, idx, text in con.execute("SELECT story_id, chunk_index, text FROM gold_chunks ORDER BY 1, 2").fetchall():
+            chunks.setdefault(sid, []).append((idx, text))
+    return docs, texts, chunks
+
+
+def _write_json(path: Path, value: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def build_manifest(settings: Settings, embedder: Embedder) -> dict[str, Any]:
+    from ingest.gold import CHUNKER_VERSION
+    from reffy.retrieval.text import TOKENIZER_VERSION
+
+    return {"format": INDEX_FORMAT, "embedder": embedder.model_id, "dimensions": embedder.dimensions,
+            "tokenizer": TOKENIZER_VERSION, "chunker": CHUNKER_VERSION, "reffy_version": __version__}  # fmt: skip
+
+
+def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> IndexSummary:  # fmt: skip
+    """Bring BM25, the docstore and the vector collection in line with gold."""
+    from reffy.retrieval.keyword import KeywordIndex
+    from reffy.retrieval.vector import VectorIndex, flatten_metadata
+
+    started = time.perf_counter()
+    summary = IndexSummary(rebuilt=rebuild)
+    docs, texts, chunks = load_gold(settings)
+    summary.stories = len(docs)
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    wanted = build_manifest(settings, embedder)
+    manifest_path = settings.index_dir / "manifest.json"
+    old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    same_setup = all(old.get(k) == wanted[k] for k in ("format", "embedder", "dimensions", "chunker"))
+
+    t = time.perf_counter()
+    keyword = KeywordIndex().build([d["story_id"] for d in docs], [keyword_text(d, texts[d["story_id"]]) for d in docs],
+                                   fields=[{"title": d["title"]} for d in docs])  # fmt: skip
+    keyword.save(settings.index_dir / "bm25")
+    _write_json(settings.index_dir / "docs.json", docs)
+    summary.keyword_seconds = time.perf_counter() - t
+
+    vectors = VectorIndex(settings)
+    try:
+        if rebuild or not same_setup:
+            vectors.reset()
+            state: dict[str, str] = {}
+            summary.rebuilt = True
+        else:
+            state = json.loads((settings.index_dir / "vectors.json").read_text()) \
+                if (settings.index_dir / "vectors.json").exists() else {}  # fmt: skip
+        present: dict[str, list[str]] = {}
+        for vid in vectors.get_ids():
+            present.setdefault(story_of(vid), []).append(vid)
+        by_id = {d["story_id"]: d for d in docs}
+        gone = [sid for sid in present if sid not in by_id]
+        if gone:
+            vectors.delete(ids=[vid for sid in gone for vid in present[sid]])
+            summary.stories_removed = len(gone)
+        todo = [sid for sid, d in by_id.items() if sid not in present or state.get(sid) != _doc_hash(d)]
+        stale = [vid for sid in todo if sid in present for vid in present[sid]]
+        if stale:
+            vectors.delete(ids=stale)
+        items: list[tuple[str, str, dict[str, Any]]] = []
+        for sid in todo:
+            doc = by_id[sid]
+            meta = {**{k: doc.get(k) for k in ("industry", "country", "products", "competitors", "tags", "year",
+                                                "score", "shareability")}, "story_id": sid}  # fmt: skip
+            items.append((vector_id(sid, SUMMARY), doc["summary"], flatten_metadata({**meta, "kind": SUMMARY})))
+            for n, text in chunks.get(sid, []):
+                items.append((vector_id(sid, CHUNK, n), text, flatten_metadata({**meta, "kind": CHUNK})))
+        t = time.perf_counter()
+        for start in range(0, len(items), EMBED_BATCH):
+            batch = items[start : start + EMBED_BATCH]
+            vecs = embedder.embed([text for _, text, _ in batch])
+            vectors.upsert([i for i, _, _ in batch], vecs, [m for _, _, m in batch])
+            for sid in {story_of(i) for i, _, _ in batch}:
+                state[sid] = _doc_hash(by_id[sid])
+            if progress:
+                progress(min(start + EMBED_BATCH, len(items)), len(items))
+        summary.embed_seconds = time.perf_counter() - t
+        for sid in gone:
+            state.pop(sid, None)
+        summary.embedded_stories, summary.vectors_added = len(todo), len(items)
+        vectors.set_manifest(embedder.model_id, embedder.dimensions, wanted["chunker"])
+        summary.vectors_total = vectors.count()
+        _write_json(settings.index_dir / "vectors.json", state)
+    finally:
+        vectors.close()
+    _write_json(manifest_path, {**wanted, "stories": len(docs), "vectors": summary.vectors_total,
+                                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})  # fmt: skip
+    summary.duration_s = time.perf_counter() - started
+    return summary

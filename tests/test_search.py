@@ -1,0 +1,138 @@
+"""Search over the demo library, end to end: real MiniLM embeddings, a real Chroma store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reffy.config import load_settings
+from reffy.retrieval.indexer import IndexStale
+from reffy.retrieval.types import SearchFilters
+from reffy.service import ReffyService
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    home = tmp_path_factory.mktemp("search-home")
+    settings = load_settings(home=home, vendor_path=DATA / "vendor.yaml", gold_min_score=0)
+    svc = ReffyService(settings)
+    svc.ingest([str(DATA)])
+    svc.score()
+    svc.build()
+    first = svc.index()
+    yield svc, first
+    svc.close()
+
+
+def test_index_covers_every_gold_story_with_summary_and_chunk_vectors(built):
+    svc, first = built
+    assert first.stories == 47 and first.embedded_stories == 47
+    assert first.vectors_total == first.vectors_added > 47
+
+
+def test_natural_language_query_finds_the_right_story(built):
+    svc, _ = built
+    result = svc.search("a Danish bank that cut contact-centre handling time", k=5)
+    assert result.hits[0].customer == "Nordvik Bank"
+    assert not result.no_answer
+    hit = result.hits[0]
+    assert hit.parts["keyword"] > 0 and hit.parts["summary"] > 0 and hit.why
+
+
+@pytest.mark.parametrize("filters", [
+    {"industry": ["finance"]}, {"country": ["DE", "AT", "CH"]}, {"shareability": "public"}, {"min_score": 20},
+    {"year_min": 2024, "year_max": 2024}, {"product": ["Quillon Flow"]}, {"competitor": ["Zentrix"]},
+    {"industry": ["healthcare"], "min_score": 15},
+])  # fmt: skip
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_no_hit_ever_violates_its_filters_and_filtered_queries_fill_k(built, filters, mode):
+    svc, _ = built
+    f = SearchFilters.from_dict(filters)
+    passing = [d for d in svc.engine.docs if f.matches(d)]
+    result = svc.search("customer service automation results", filters=f, k=5, mode=mode)
+    assert all(f.matches(svc.engine.by_id[h.story_id]) for h in result.hits)
+    if mode == "hybrid":  # dense retrieval always has a candidate for every passing story
+        assert len(result.hits) == min(5, len(passing))
+
+
+def test_keyword_mode_needs_no_embedding_model(built):
+    svc, _ = built
+    result = svc.search("Zentrix", mode="keyword", k=3)
+    assert result.hits and "embed" not in result.timings_ms
+    assert "Zentrix" in json.dumps(svc.engine.by_id[result.hits[0].story_id]["competitors"])
+
+
+def test_out_of_scope_query_is_flagged_as_no_strong_match(built):
+    svc, _ = built
+    assert svc.search("sourdough bread recipe with rye flour and a long cold proof").no_answer
+    assert not svc.search("insurance claims automation").no_answer
+
+
+def test_usage_fatigue_and_fresh_option(built):
+    svc, _ = built
+    base = svc.search("contact centre handling time", k=5)
+    top = base.hits[0].story_id
+    tired = svc.engine.search("contact centre handling time", k=5, usage={top: 50}, fatigue=1.0)
+    assert tired.hits[0].story_id != top
+    fresh = svc.engine.search("contact centre handling time", k=50, usage={top: 50}, fresh=True)
+    assert [h.story_id for h in fresh.hits].index(top) > 0  # strong stories rarely shown move ahead of it
+
+
+def test_reranker_off_is_said_once(built):
+    svc, _ = built
+    notes = svc.search("bank").notes
+    assert len(notes) == 1 and "re-ranking is off" in notes[0]
+
+
+def test_incremental_index_touches_only_what_changed(built, tmp_path):
+    svc, _ = built
+    again = svc.index()
+    assert (again.embedded_stories, again.vectors_added, again.stories_removed) == (0, 0, 0)
+
+
+def test_a_changed_embedding_model_makes_the_index_refuse_with_the_fix(built, tmp_path):
+    svc, _ = built
+    other = ReffyService(svc.settings.model_copy(update={"embedding_model": str(tmp_path / "other-model")}))
+
+    class FakeEmbedder:
+        model_id, dimensions = str(tmp_path / "other-model"), 384
+
+    other.engine._embedder = FakeEmbedder()
+    with pytest.raises(IndexStale, match="reffy index --rebuild"):
+        other.search("bank")
+
+
+def test_search_cli_json_carries_ids_parts_and_why(built):
+    svc, _ = built
+    out = subprocess.run([sys.executable, "-m", "reffy.cli", "search", "claims automation", "--home",
+                          str(svc.settings.home), "--json", "--k", "3", "--filter", "industry=insurance"],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    payload = json.loads(out.stdout)
+    assert len(payload["hits"]) == 3
+    for hit in payload["hits"]:
+        assert hit["story_id"] and hit["why"] and set(hit["parts"]) >= {"keyword", "summary", "chunk"}
+        assert hit["industry"] == "insurance"
+
+
+def test_removed_story_leaves_both_indexes(tmp_path):
+    lib = tmp_path / "lib"
+    shutil.copytree(DATA / "website", lib)
+    settings = load_settings(home=tmp_path / "home", vendor_path=DATA / "vendor.yaml", gold_min_score=0)
+    svc = ReffyService(settings)
+    for step in (svc.ingest, lambda *_: svc.score(), lambda *_: svc.build(), lambda *_: svc.index()):
+        step([str(lib)])
+    (lib / "nordvik-bank.md").unlink()
+    svc.ingest([str(lib)])
+    svc.build()
+    summary = svc.index()
+    assert summary.stories_removed == 1 and summary.embedded_stories == 0
+    assert all(h.customer != "Nordvik Bank" for h in svc.search("Nordvik Bank", k=20, mode="keyword").hits)
+    assert all(h.customer != "Nordvik Bank" for h in svc.search("Nordvik Bank", k=20).hits)
+    svc.close()
