@@ -136,3 +136,25 @@ def test_removed_story_leaves_both_indexes(tmp_path):
     assert all(h.customer != "Nordvik Bank" for h in svc.search("Nordvik Bank", k=20, mode="keyword").hits)
     assert all(h.customer != "Nordvik Bank" for h in svc.search("Nordvik Bank", k=20).hits)
     svc.close()
+
+
+def test_metadata_only_change_relabels_vectors_without_reembedding(tmp_path):
+    lib = tmp_path / "lib"
+    shutil.copytree(DATA / "website", lib)
+    settings = load_settings(home=tmp_path / "home", vendor_path=DATA / "vendor.yaml", gold_min_score=0)
+    svc = ReffyService(settings)
+    svc.ingest([str(lib)])
+    svc.score()
+    svc.build()
+    svc.index()
+    svc.set_override(str(lib / "nordvik-bank.md"), "points.business_impact", "0", author="t", reason="test")
+    svc.set_override(str(lib / "nordvik-bank.md"), "points.customer_quote", "0", author="t", reason="test")
+    svc.build()
+    summary = svc.index()  # the score is vector metadata (min_score filter), not embedded text
+    assert (summary.embedded_stories, summary.relabelled_stories) == (0, 1)
+    quality = svc.engine.by_id[svc.search("Nordvik Bank", k=1).hits[0].story_id]["score"]
+    over = svc.search("Nordvik Bank handling time", filters={"min_score": quality + 1}, k=10).hits
+    assert all(h.customer != "Nordvik Bank" for h in over)
+    at = svc.search("Nordvik Bank handling time", filters={"min_score": quality}, k=3).hits
+    assert at[0].customer == "Nordvik Bank"
+    svc.close()

@@ -48,6 +48,7 @@ class IndexSummary:
     embedded_stories: int = 0
     vectors_added: int = 0
     stories_removed: int = 0
+    relabelled_stories: int = 0
     vectors_total: int = 0
     keyword_seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -71,8 +72,14 @@ def keyword_text(doc: dict[str, Any], text: str) -> str:
     return "\n".join([*filter(None, facts), doc.get("summary") or "", text])
 
 
-def _doc_hash(doc: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _vector_meta(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the vector store filters on (changes here need no re-embedding)."""
+    return {**{k: doc.get(k) for k in ("industry", "country", "products", "competitors", "tags", "year", "score",
+                                        "shareability")}, "story_id": doc["story_id"]}  # fmt: skip
 
 
 def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, list[tuple[int, str]]]]:
@@ -144,7 +151,7 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     try:
         if rebuild or not same_setup:
             vectors.reset()
-            state: dict[str, str] = {}
+            state: dict[str, dict[str, str]] = {}
             summary.rebuilt = True
         else:
             state = json.loads((settings.index_dir / "vectors.json").read_text()) \
@@ -157,34 +164,54 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
         if gone:
             vectors.delete(ids=[vid for sid in gone for vid in present[sid]])
             summary.stories_removed = len(gone)
-        todo = [sid for sid, d in by_id.items() if sid not in present or state.get(sid) != _doc_hash(d)]
+        def content_hash(sid: str) -> str:
+            return _hash([by_id[sid]["summary"], chunks.get(sid, [])])
+
+        todo, relabel = [], []
+        for sid in by_id:
+            seen = state.get(sid) if isinstance(state.get(sid), dict) else {}
+            if sid not in present or seen.get("content") != content_hash(sid):
+                todo.append(sid)
+            elif seen.get("meta") != _hash(_vector_meta(by_id[sid])):
+                relabel.append(sid)
         stale = [vid for sid in todo if sid in present for vid in present[sid]]
         if stale:
             vectors.delete(ids=stale)
+        for sid in relabel:  # metadata changed (override, rescoring): keep the vectors
+            ids, vecs = vectors.get_vectors(present[sid])
+            meta = _vector_meta(by_id[sid])
+            kinds = [SUMMARY if i.endswith(f"::{SUMMARY}") else CHUNK for i in ids]
+            vectors.upsert(ids, vecs, [flatten_metadata({**meta, "kind": kind}) for kind in kinds])
+            state[sid] = {"content": content_hash(sid), "meta": _hash(meta)}
         items: list[tuple[str, str, dict[str, Any]]] = []
         for sid in todo:
-            doc = by_id[sid]
-            meta = {**{k: doc.get(k) for k in ("industry", "country", "products", "competitors", "tags", "year",
-                                                "score", "shareability")}, "story_id": sid}  # fmt: skip
-            items.append((vector_id(sid, SUMMARY), doc["summary"], flatten_metadata({**meta, "kind": SUMMARY})))
+            meta = _vector_meta(by_id[sid])
+            items.append((vector_id(sid, SUMMARY), by_id[sid]["summary"], flatten_metadata({**meta, "kind": SUMMARY})))
             for n, text in chunks.get(sid, []):
                 items.append((vector_id(sid, CHUNK, n), text, flatten_metadata({**meta, "kind": CHUNK})))
         t = time.perf_counter()
-        for start in range(0, len(items), EMBED_BATCH):
+        state_path = settings.index_dir / "vectors.json"
+        for batch_no, start in enumerate(range(0, len(items), EMBED_BATCH)):
             batch = items[start : start + EMBED_BATCH]
             vecs = embedder.embed([text for _, text, _ in batch])
             vectors.upsert([i for i, _, _ in batch], vecs, [m for _, _, m in batch])
-            for sid in {story_of(i) for i, _, _ in batch}:
-                state[sid] = _doc_hash(by_id[sid])
+            done = {story_of(i) for i, _, _ in batch}
+            if start + EMBED_BATCH < len(items):  # a story whose chunks continue in the next batch is not done
+                done.discard(story_of(items[start + EMBED_BATCH][0]))
+            for sid in done:
+                state[sid] = {"content": content_hash(sid), "meta": _hash(_vector_meta(by_id[sid]))}
+            if batch_no % 20 == 19:
+                _write_json(state_path, state)  # a killed build resumes where it stopped
             if progress:
                 progress(min(start + EMBED_BATCH, len(items)), len(items))
         summary.embed_seconds = time.perf_counter() - t
         for sid in gone:
             state.pop(sid, None)
         summary.embedded_stories, summary.vectors_added = len(todo), len(items)
+        summary.relabelled_stories = len(relabel)
         vectors.set_manifest(embedder.model_id, embedder.dimensions, wanted["chunker"])
         summary.vectors_total = vectors.count()
-        _write_json(settings.index_dir / "vectors.json", state)
+        _write_json(state_path, state)
     finally:
         vectors.close()
     _write_json(manifest_path, {**wanted, "stories": len(docs), "vectors": summary.vectors_total,

@@ -243,6 +243,11 @@ class VectorIndex:
                 return out
             offset += page
 
+    def get_vectors(self, ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """Stored vectors by id (for metadata-only updates that must not re-embed)."""
+        got = self._collection.get(ids=list(ids), include=["embeddings"])
+        return list(got["ids"]), np.asarray(got["embeddings"], dtype=np.float32)
+
     def count(self) -> int:
         return self._collection.count()
 
