@@ -36,7 +36,8 @@ class RankingConfig:
     dense_candidates: int = 100
     chunk_candidates: int = 200
     rrf_k: int = 60
-    w_keyword: float = 1.0
+    w_keyword: float = 0.5
+    w_profile: float = 1.0
     w_summary: float = 1.0
     w_chunk: float = 1.0
     chunk_decay: float = 0.0
@@ -85,6 +86,9 @@ class SearchEngine:
         self.docs: list[dict[str, Any]] = json.loads((index_dir / "docs.json").read_text(encoding="utf-8"))
         self.by_id = {d["story_id"]: d for d in self.docs}
         self.keyword = KeywordIndex.load(index_dir / "bm25")
+        self.profile = KeywordIndex.load(index_dir / "bm25_profile")
+        if self.profile.ids != self.keyword.ids:
+            raise IndexStale("The keyword indexes are out of step: run `reffy index --rebuild`.")
         self._keyword_rows = np.array([self.keyword.doc_index(d["story_id"]) for d in self.docs], dtype=np.int64)
         self._embedder = embedder
         self._vectors = None
@@ -159,14 +163,17 @@ class SearchEngine:
         cfg, timings = self.config, {}
         result = SearchResult(query, mode, [])
         t = time.perf_counter()
-        keyword = self.keyword.query(query, cfg.keyword_candidates, self.mask(filters))
+        mask = self.mask(filters)
+        keyword = self.keyword.query(query, cfg.keyword_candidates, mask)
+        profile = self.profile.query(query, cfg.keyword_candidates, mask)
         timings["keyword"] = (time.perf_counter() - t) * 1000
         kw_scores = dict(keyword)
         summary_sims: dict[str, float] = {}
         chunk_sims: dict[str, float] = {}
         passages: dict[str, str] = {}
+        keyword_rankings = [[d for d, _ in keyword], [d for d, _ in profile]]
         if mode == "keyword":
-            fused = [(d, s) for d, s in keyword]
+            fused = fusion.rrf(keyword_rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_profile])
         else:
             from reffy.retrieval.vector import where_for
 
@@ -184,9 +191,10 @@ class SearchEngine:
                 best_chunk.setdefault(story_of(vid), vid)
             chunk_sims = dict(fusion.aggregate([(vid, sim) for vid, sim, _ in chunk_hits], story_of, cfg.chunk_decay))
             passages = best_chunk
-            rankings = [[d for d, _ in keyword], sorted(summary_sims, key=summary_sims.get, reverse=True),
+            rankings = [*keyword_rankings, sorted(summary_sims, key=summary_sims.get, reverse=True),
                         [d for d, _ in sorted(chunk_sims.items(), key=lambda kv: -kv[1])]]  # fmt: skip
-            fused = fusion.rrf(rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_summary, cfg.w_chunk])
+            fused = fusion.rrf(rankings, k=cfg.rrf_k,
+                               weights=[cfg.w_keyword, cfg.w_profile, cfg.w_summary, cfg.w_chunk])  # fmt: skip
         fused = [(d, s) for d, s in fused if d in self.by_id]
         adjusted = []
         for doc_id, score in fused:

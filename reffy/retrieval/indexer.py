@@ -2,6 +2,7 @@
 
 Three artefacts under ``REFFY_HOME``: ``index/docs.json`` (the story cards search returns
 and filters on), ``index/bm25/`` (BM25 over title, facts, tags, summary and full text) and
+``index/bm25_profile/`` (BM25 over the same facts and summary plus only the story's opening), and
 the Chroma collection (one vector for each story's summary plus one per body chunk, with
 flattened metadata for filtering). ``index/manifest.json`` records what built them.
 
@@ -31,6 +32,7 @@ from reffy.store.warehouse import open_warehouse
 
 INDEX_FORMAT = 1
 EMBED_BATCH = 64
+PROFILE_BODY_CHARS = 3000  # the opening of a story: who, what and why, before the details
 SUMMARY, CHUNK = "summary", "chunk"
 
 
@@ -141,9 +143,13 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     same_setup = all(old.get(k) == wanted[k] for k in ("format", "embedder", "dimensions", "chunker"))
 
     t = time.perf_counter()
-    keyword = KeywordIndex().build([d["story_id"] for d in docs], [keyword_text(d, texts[d["story_id"]]) for d in docs],
-                                   fields=[{"title": d["title"]} for d in docs])  # fmt: skip
-    keyword.save(settings.index_dir / "bm25")
+    ids, titles = [d["story_id"] for d in docs], [{"title": d["title"]} for d in docs]
+    # Two BM25 views: the full text (every detail, for known items) and the story's profile
+    # (facts, tags, summary and its opening), where long bodies cannot drown the theme.
+    KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]]) for d in docs], fields=titles).save(
+        settings.index_dir / "bm25")
+    KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]][:PROFILE_BODY_CHARS]) for d in docs],
+                         fields=titles).save(settings.index_dir / "bm25_profile")  # fmt: skip
     _write_json(settings.index_dir / "docs.json", docs)
     summary.keyword_seconds = time.perf_counter() - t
 
@@ -169,7 +175,14 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
 
         todo, relabel = [], []
         for sid in by_id:
-            seen = state.get(sid) if isinstance(state.get(sid), dict) else {}
+            seen = state.get(sid) if isinstance(state.get(sid), dict) else None
+            expected = {vector_id(sid, SUMMARY), *(vector_id(sid, CHUNK, n) for n, _ in chunks.get(sid, []))}
+            if seen is None and set(present.get(sid, ())) == expected:
+                # vectors without a state entry (state file lost or from an older Reffy): the
+                # story id is a content hash, so adopt them; `reffy index --rebuild` re-embeds.
+                seen = {"content": content_hash(sid), "meta": ""}
+                state[sid] = seen
+            seen = seen or {}
             if sid not in present or seen.get("content") != content_hash(sid):
                 todo.append(sid)
             elif seen.get("meta") != _hash(_vector_meta(by_id[sid])):

@@ -154,6 +154,14 @@ class KeywordIndex:
         )
         return [(self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
+    def document_frequencies(self, text: str) -> dict[str, int]:
+        """How many documents contain each query term (0 for terms the library never uses)."""
+        terms = list(dict.fromkeys(tokenize(text)))
+        if self._bm25 is None:
+            return dict.fromkeys(terms, 0)
+        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
+        return {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in terms}
+
     def score_all(self, text: str) -> np.ndarray:
         """BM25 score of every row for ``text`` (used by tests and diagnostics)."""
         if self._bm25 is None:
