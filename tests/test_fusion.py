@@ -58,3 +58,9 @@ def test_diversify_penalises_repeats_of_a_company():
     company = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "x": None}.get
     assert diversify(ranked, company, penalty=0.5) == [("a1", 1.0), ("b1", 0.8), ("a2", 0.45), ("a3", 0.175), ("x", 0.1)]
     assert [d for d, _ in diversify(ranked, company, penalty=1.0, max_per_group=1)] == ["a1", "b1", "x"]
+
+
+def test_diversify_lets_the_first_items_of_a_group_rank_freely():
+    ranked = [("a1", 1.0), ("a2", 0.9), ("a3", 0.8), ("b1", 0.5)]
+    company = {"a1": "A", "a2": "A", "a3": "A", "b1": "B"}.get
+    assert diversify(ranked, company, penalty=0.5, free=2) == [("a1", 1.0), ("a2", 0.9), ("b1", 0.5), ("a3", 0.4)]

@@ -35,16 +35,17 @@ class RankingConfig:
     keyword_candidates: int = 100
     dense_candidates: int = 100
     chunk_candidates: int = 200
-    rrf_k: int = 60
+    rrf_k: int = 10
     w_keyword: float = 0.5
-    w_profile: float = 1.0
-    w_summary: float = 1.0
+    w_profile: float = 2.0
+    w_summary: float = 2.0
     w_chunk: float = 1.0
     chunk_decay: float = 0.0
     quality_weight: float = 0.0
     diversity_penalty: float = 0.7
+    diversity_free: int = 3  # stories of one company ranked before the penalty starts
     fresh_boost: float = 0.5
-    no_answer_dense: float = 0.35  # best summary/chunk cosine below this ...
+    no_answer_dense: float = 0.50  # best summary/passage cosine below this: no strong match (dev-calibrated)
     no_answer_keyword: float = 0.0  # ... (and keyword evidence below this) = no strong match
 
 
@@ -207,11 +208,14 @@ class SearchEngine:
             adjusted.append((doc_id, s))
         adjusted.sort(key=lambda kv: (-kv[1], kv[0]))
         ranked = fusion.diversify(adjusted, lambda d: (self.by_id[d].get("customer") or "").lower() or None,
-                                  penalty=cfg.diversity_penalty)  # fmt: skip
+                                  penalty=cfg.diversity_penalty, free=cfg.diversity_free)  # fmt: skip
         ranked = self._rerank(query, ranked, result, timings)
+        dfs = self.keyword.document_frequencies(query)
         result.signals = {"top_keyword": keyword[0][1] if keyword else 0.0,
                           "top_summary": max(summary_sims.values(), default=0.0),
-                          "top_chunk": max(chunk_sims.values(), default=0.0)}  # fmt: skip
+                          "top_chunk": max(chunk_sims.values(), default=0.0),
+                          "unseen_terms": float(sum(1 for v in dfs.values() if v == 0)),
+                          "query_terms": float(len(dfs))}  # fmt: skip
         result.no_answer = self._no_answer(result.signals, mode)
         from reffy.retrieval.text import STOPWORDS
 

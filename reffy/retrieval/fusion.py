@@ -76,10 +76,11 @@ def freshness(score: float, recent_uses: int, boost: float) -> float:
 
 
 def diversify(ranked: Ranked, group: Callable[[str], Hashable | None], penalty: float = 0.5,
-              max_per_group: int | None = None) -> Ranked:  # fmt: skip
-    """Keep one group (a company) from filling the page: the n-th item of a group (n from 0)
-    has its score multiplied by ``penalty ** n`` and the list is re-sorted; with
-    ``max_per_group`` further items of a group are dropped. Items with no group are exempt."""
+              max_per_group: int | None = None, free: int = 1) -> Ranked:  # fmt: skip
+    """Keep one group (a company) from filling the page: the first ``free`` items of a group
+    keep their score, the n-th after them (n from 1) is multiplied by ``penalty ** n``, and
+    the list is re-sorted; with ``max_per_group`` further items of a group are dropped.
+    Items with no group are exempt."""
     seen: dict[Hashable, int] = defaultdict(int)
     out = []
     for doc, score in ranked:
@@ -91,5 +92,5 @@ def diversify(ranked: Ranked, group: Callable[[str], Hashable | None], penalty: 
         seen[g] += 1
         if max_per_group is not None and n >= max_per_group:
             continue
-        out.append((doc, score * penalty**n))
+        out.append((doc, score * penalty ** max(0, n - free + 1)))
     return sorted(out, key=lambda kv: (-kv[1], kv[0]))
