@@ -158,3 +158,18 @@ def test_metadata_only_change_relabels_vectors_without_reembedding(tmp_path):
     at = svc.search("Nordvik Bank handling time", filters={"min_score": quality}, k=3).hits
     assert at[0].customer == "Nordvik Bank"
     svc.close()
+
+
+def test_query_coverage_is_idf_weighted_and_library_relative():
+    from reffy.retrieval.keyword import KeywordIndex
+
+    kw = KeywordIndex().build(["a", "b", "c"], ["bank call centre handling time", "bank chatbot", "insurance claims"])
+    assert kw.coverage("bank call handling", ["a"]) == pytest.approx(1.0)
+    partial = kw.coverage("bank winery harvest", ["a", "b"])  # the distinctive terms are unknown to the library
+    assert 0 < partial < 0.3
+    assert kw.coverage("winery", ["a"]) == 0.0
+
+
+def test_a_good_query_on_a_small_library_is_not_flagged(built):
+    svc, _ = built
+    assert not svc.search("bank that cut call handling time").no_answer

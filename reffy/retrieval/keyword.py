@@ -162,6 +162,26 @@ class KeywordIndex:
         vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
         return {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in terms}
 
+    def coverage(self, text: str, doc_ids: Sequence[str]) -> float:
+        """The best share, over ``doc_ids``, of the query's IDF weight that a document contains.
+
+        Terms the library never uses weigh most; a document holding all distinctive query
+        terms scores 1.0. Library-relative, so it transfers between collections."""
+        terms = list(dict.fromkeys(tokenize(text)))
+        if not terms or self._bm25 is None:
+            return 0.0
+        n = len(self._ids)
+        vocab, indptr, indices = self._bm25.vocab_dict, self._bm25.scores["indptr"], self._bm25.scores["indices"]
+        rows = {self._pos[d] for d in doc_ids if d in self._pos}
+        weights, present = [], []
+        for t in terms:
+            col = indices[indptr[vocab[t]] : indptr[vocab[t] + 1]] if t in vocab else np.empty(0, dtype=np.int64)
+            df = len(col)
+            weights.append(float(np.log(1 + (n - df + 0.5) / (df + 0.5))))
+            present.append({r for r in rows if df and r in set(col.tolist())} if rows else set())
+        total = sum(weights)
+        return max((sum(w for w, p in zip(weights, present, strict=True) if r in p) / total for r in rows), default=0.0)
+
     def score_all(self, text: str) -> np.ndarray:
         """BM25 score of every row for ``text`` (used by tests and diagnostics)."""
         if self._bm25 is None:
