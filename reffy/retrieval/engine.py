@@ -22,7 +22,16 @@ import numpy as np
 
 from reffy.config import Settings
 from reffy.retrieval import fusion
-from reffy.retrieval.indexer import CHUNK, SUMMARY, IndexMissing, IndexStale, build_manifest, story_of
+from reffy.retrieval.indexer import (
+    CHUNK,
+    COLLECTIONS,
+    INDEX_FORMAT,
+    SUMMARY,
+    IndexMissing,
+    IndexStale,
+    build_manifest,
+    story_of,
+)
 from reffy.retrieval.types import Hit, SearchFilters
 
 MODES = ("keyword", "hybrid")
@@ -63,11 +72,6 @@ class SearchResult:
     signals: dict[str, float] = field(default_factory=dict)
 
 
-def _and_kind(where: dict[str, Any] | None, kind: str) -> dict[str, Any]:
-    clause = {"kind": {"$eq": kind}}
-    return clause if where is None else {"$and": [where, clause]}
-
-
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
 
 
@@ -84,6 +88,8 @@ class SearchEngine:
         if not (index_dir / "manifest.json").exists():
             raise IndexMissing(f"No search index in {settings.home} yet: run `reffy index` (or `reffy run SOURCE`).")
         self.manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+        if self.manifest.get("format") != INDEX_FORMAT:
+            raise IndexStale(f"The search index in {settings.home} has an older layout: run `reffy index --rebuild`.")
         if self.manifest.get("tokenizer") != TOKENIZER_VERSION:
             raise IndexStale(f"The keyword index was built with tokenizer {self.manifest.get('tokenizer')}; this Reffy "
                              f"uses {TOKENIZER_VERSION}. Run `reffy index --rebuild`.")  # fmt: skip
@@ -116,11 +122,12 @@ class SearchEngine:
 
     @property
     def vectors(self):
+        """{kind: VectorIndex} for the summary and chunk collections."""
         with self._lock:
             if self._vectors is None:
                 from reffy.retrieval.vector import VectorIndex
 
-                self._vectors = VectorIndex(self.settings)
+                self._vectors = {kind: VectorIndex(self.settings, collection=name) for kind, name in COLLECTIONS.items()}
         return self._vectors
 
     def reranker(self):
@@ -136,12 +143,15 @@ class SearchEngine:
     def warm(self) -> None:
         """Load every model now (for servers and benchmarks)."""
         self.embedder.embed(["warm up"])
-        self.vectors.count()
+        for index in self.vectors.values():
+            index.count()
         self.reranker()
 
     def close(self) -> None:
         if self._vectors is not None:
-            self._vectors.close()
+            for index in self._vectors.values():
+                index.close()
+            self._vectors = None
 
     # -- search ---------------------------------------------------------------------------
     def mask(self, filters: SearchFilters) -> np.ndarray | None:
@@ -186,9 +196,9 @@ class SearchEngine:
             timings["embed"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             where = where_for(filters)
-            for vid, sim, _ in self.vectors.query(qv, cfg.dense_candidates, _and_kind(where, SUMMARY)):
+            for vid, sim, _ in self.vectors[SUMMARY].query(qv, cfg.dense_candidates, where):
                 summary_sims[story_of(vid)] = sim
-            chunk_hits = self.vectors.query(qv, cfg.chunk_candidates, _and_kind(where, CHUNK))
+            chunk_hits = self.vectors[CHUNK].query(qv, cfg.chunk_candidates, where)
             timings["dense"] = (time.perf_counter() - t) * 1000
             best_chunk: dict[str, str] = {}
             for vid, _sim, _ in chunk_hits:

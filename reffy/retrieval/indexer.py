@@ -30,10 +30,11 @@ from reffy.embedder import Embedder
 from reffy.errors import ReffyError
 from reffy.store.warehouse import open_warehouse
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: summaries and chunks in two collections (unfiltered queries take HNSW's fast path)
 EMBED_BATCH = 64
 PROFILE_BODY_CHARS = 3000  # the opening of a story: who, what and why, before the details
 SUMMARY, CHUNK = "summary", "chunk"
+COLLECTIONS = {SUMMARY: "reffy_summaries", CHUNK: "reffy_chunks"}
 
 
 class IndexMissing(ReffyError):
@@ -64,6 +65,64 @@ def vector_id(story_id: str, kind: str, n: int = 0) -> str:
 
 def story_of(vector_id_: str) -> str:
     return vector_id_.split("::", 1)[0]
+
+
+def kind_of(vector_id_: str) -> str:
+    return SUMMARY if vector_id_.endswith(f"::{SUMMARY}") else CHUNK
+
+
+class VectorStores:
+    """The summary and chunk collections behind one small routing interface."""
+
+    def __init__(self, settings: Settings) -> None:
+        from reffy.retrieval.vector import VectorIndex
+
+        self.by_kind = {kind: VectorIndex(settings, collection=name) for kind, name in COLLECTIONS.items()}
+
+    def _split(self, ids):  # noqa: ANN001, ANN202
+        groups: dict[str, list[int]] = {SUMMARY: [], CHUNK: []}
+        for i, vid in enumerate(ids):
+            groups[kind_of(vid)].append(i)
+        return groups
+
+    def get_ids(self) -> list[str]:
+        return [vid for index in self.by_kind.values() for vid in index.get_ids()]
+
+    def delete(self, ids) -> None:  # noqa: ANN001
+        for kind, rows in self._split(ids).items():
+            if rows:
+                self.by_kind[kind].delete(ids=[ids[i] for i in rows])
+
+    def upsert(self, ids, vectors, metadatas) -> None:  # noqa: ANN001
+        for kind, rows in self._split(ids).items():
+            if rows:
+                self.by_kind[kind].upsert([ids[i] for i in rows], vectors[rows], [metadatas[i] for i in rows])
+
+    def get_vectors(self, ids):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        got_ids, got = [], []
+        for kind, rows in self._split(ids).items():
+            if rows:
+                i, v = self.by_kind[kind].get_vectors([ids[r] for r in rows])
+                got_ids += i
+                got.append(v)
+        return got_ids, np.concatenate(got) if got else np.zeros((0, 0), dtype=np.float32)
+
+    def reset(self) -> None:
+        for index in self.by_kind.values():
+            index.reset()
+
+    def count(self) -> int:
+        return sum(index.count() for index in self.by_kind.values())
+
+    def set_manifest(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        for index in self.by_kind.values():
+            index.set_manifest(*args, **kwargs)
+
+    def close(self) -> None:
+        for index in self.by_kind.values():
+            index.close()
 
 
 def keyword_text(doc: dict[str, Any], text: str) -> str:
@@ -130,7 +189,7 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
                  progress: Callable[[int, int], None] | None = None) -> IndexSummary:  # fmt: skip
     """Bring BM25, the docstore and the vector collection in line with gold."""
     from reffy.retrieval.keyword import KeywordIndex
-    from reffy.retrieval.vector import VectorIndex, flatten_metadata
+    from reffy.retrieval.vector import flatten_metadata
 
     started = time.perf_counter()
     summary = IndexSummary(rebuilt=rebuild)
@@ -153,7 +212,7 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     _write_json(settings.index_dir / "docs.json", docs)
     summary.keyword_seconds = time.perf_counter() - t
 
-    vectors = VectorIndex(settings)
+    vectors = VectorStores(settings)
     try:
         if rebuild or not same_setup:
             vectors.reset()
@@ -193,7 +252,7 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
         for sid in relabel:  # metadata changed (override, rescoring): keep the vectors
             ids, vecs = vectors.get_vectors(present[sid])
             meta = _vector_meta(by_id[sid])
-            kinds = [SUMMARY if i.endswith(f"::{SUMMARY}") else CHUNK for i in ids]
+            kinds = [kind_of(i) for i in ids]
             vectors.upsert(ids, vecs, [flatten_metadata({**meta, "kind": kind}) for kind in kinds])
             state[sid] = {"content": content_hash(sid), "meta": _hash(meta)}
         items: list[tuple[str, str, dict[str, Any]]] = []

@@ -27,6 +27,7 @@ import numpy as np
 from reffy.errors import ConfigError, ReffyError
 from reffy.retrieval.types import SearchFilters
 
+EF_SEARCH = 400  # HNSW search breadth: above the largest k we ask for, so approximate ~ exact
 MANIFEST_KEY = "reffy_manifest"  # collection metadata: JSON, so it travels with a server too
 LIST_KEYS = {"products": "products", "competitors": "competitors", "tags": "tags"}
 _SCALARS = (str, int, float, bool)
@@ -137,10 +138,13 @@ class VectorIndex:
 
     def _open(self):
         collection = self.client.get_or_create_collection(
-            self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            self.name, configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}}, embedding_function=None
         )
         config = collection.configuration or {}
-        self.space = (config.get("hnsw") or config.get("spann") or {}).get("space") or "cosine"
+        hnsw = config.get("hnsw") or {}
+        self.space = (hnsw or config.get("spann") or {}).get("space") or "cosine"
+        if hnsw and hnsw.get("ef_search") != EF_SEARCH:  # collections made by older Reffy versions
+            collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
         return collection
 
     def _check_space(self) -> None:
