@@ -46,7 +46,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ingest.extract.text import blocks, clean_inline, nfc, sentences
+from ingest.extract.text import blocks, clean_inline, nfc, prose, sentences
 
 if TYPE_CHECKING:
     from reffy.rubric import VendorProfile
@@ -319,16 +319,7 @@ class _Candidate:
 
 
 def _opening(text: str, limit: int) -> str:
-    parts: list[str] = []
-    size = 0
-    for kind, content in blocks(text):
-        if kind == "heading":
-            continue
-        parts.append(content)
-        size += len(content)
-        if size >= limit:
-            break
-    return "\n".join(parts)[: limit + 400]
+    return prose(text, limit, overshoot=400)
 
 
 def _strip_name(raw: str) -> str | None:

@@ -80,9 +80,10 @@ def plain(text: str) -> str:
     return "\n".join(content for _, content in blocks(text))
 
 
-def prose(text: str, limit: int | None = None) -> str:
-    """Paragraphs, list items and quote blocks (no headings) joined with newlines, cut to
-    about ``limit`` characters at a block boundary when given."""
+def prose(text: str, limit: int | None = None, overshoot: int = 0) -> str:
+    """Paragraphs, list items and quote blocks (no headings) joined with newlines. With
+    ``limit``: blocks are taken until ``limit`` characters are reached, and the result is cut
+    at ``limit + overshoot`` (an overshoot keeps the block that crosses the limit)."""
     parts: list[str] = []
     size = 0
     for kind, content in blocks(text):
@@ -93,7 +94,7 @@ def prose(text: str, limit: int | None = None) -> str:
         if limit is not None and size >= limit:
             break
     joined = "\n".join(parts)
-    return joined[:limit] if limit is not None else joined
+    return joined[: limit + overshoot] if limit is not None else joined
 
 
 # Abbreviations that end with a full stop but do not end a sentence.

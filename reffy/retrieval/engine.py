@@ -39,7 +39,8 @@ MODES = ("keyword", "hybrid")
 
 @dataclass(frozen=True, slots=True)
 class RankingConfig:
-    """Tuned on the dev query set (see eval/README.md); weights of the fused rankings."""
+    """Ranking knobs. Defaults were tuned with global values only on the dev query set
+    (``python eval/retrieval_corpus.py``); no per-query or per-story rules."""
 
     keyword_candidates: int = 100
     dense_candidates: int = 100
