@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,6 +98,26 @@ class Settings(BaseSettings):
     fatigue_strength: float = Field(
         0.0, ge=0, description="Penalty for stories recommended often recently (0 = off; 0.3 is a gentle start)."
     )
+    usage_window_days: int = Field(30, ge=1, description="How far back usage-aware ranking counts recommendations.")
+
+    # answering and governance
+    audience: Literal["internal", "external"] = Field(
+        "internal", description="Default audience: external excludes internal-only stories everywhere."
+    )
+    answer_k: int = Field(6, ge=1, le=20, description="Stories given to the answer model as context.")
+    answer_max_tokens: int = Field(900, ge=64, description="Upper bound on the length of a written answer.")
+    history_turns: int = Field(6, ge=0, le=50, description="Earlier messages of a conversation sent with a follow-up.")
+
+    # shared use: app login, API
+    users_file: Path | None = Field(
+        None, description="YAML of app users (name, role, argon2 password hash); unset = REFFY_HOME/users.yaml if present, "
+        "else single-user mode with no login.",
+    )
+    api_cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the REST API.")
+    api_max_body_kb: int = Field(64, ge=1, description="Largest request body the REST API accepts.")
+    api_auth: bool | None = Field(
+        None, description="Require API tokens (default: required as soon as one token exists)."
+    )
 
     @field_validator("home", mode="after")
     @classmethod
@@ -107,6 +127,10 @@ class Settings(BaseSettings):
     @cached_property
     def db_path(self) -> Path:
         return self.home / "reffy.duckdb"
+
+    @property
+    def history_path(self) -> Path:
+        return self.home / "history.sqlite"
 
     @property
     def index_dir(self) -> Path:

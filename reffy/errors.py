@@ -29,3 +29,15 @@ class WarehouseError(ReffyError):
 
 class WarehouseLocked(WarehouseError):
     """Another Reffy process holds the write lock on the warehouse."""
+
+
+class NotFound(ReffyError):
+    """A story, conversation or message does not exist (or is not visible to this user/audience)."""
+
+    exit_code = 3
+
+
+class PermissionDenied(ReffyError):
+    """The user's role does not allow this operation."""
+
+    exit_code = 4

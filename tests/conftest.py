@@ -31,3 +31,40 @@ def corpus_path() -> Path:
     if not CORPUS.is_file():
         pytest.skip("../shared/corpus/stories.jsonl is not present")
     return CORPUS
+
+
+DATA = REPO / "data"
+
+
+@pytest.fixture(scope="session")
+def demo_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo library ingested, offline-scored, built and indexed once per test session.
+
+    Tests must not write to it: use ``demo_home`` for a private copy."""
+    from reffy.service import ReffyService
+
+    home = tmp_path_factory.mktemp("demo-library")
+    svc = ReffyService(load_settings(home=home, vendor_path=DATA / "vendor.yaml"))
+    svc.ingest([str(DATA)])
+    svc.score()
+    svc.build()
+    svc.index()
+    svc.close()
+    return home
+
+
+@pytest.fixture
+def demo_home(demo_library: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the built demo library (warehouse, indexes; empty history)."""
+    import shutil
+
+    home = tmp_path / "demo-home"
+    shutil.copytree(demo_library, home)
+    monkeypatch.setenv("REFFY_HOME", str(home))
+    monkeypatch.setenv("REFFY_VENDOR_PATH", str(DATA / "vendor.yaml"))
+    return home
+
+
+@pytest.fixture
+def demo_settings(demo_home: Path) -> Settings:
+    return load_settings(home=demo_home, vendor_path=DATA / "vendor.yaml")

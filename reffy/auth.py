@@ -1,0 +1,150 @@
+"""Who may do what: roles, audiences, app passwords and API-token hashing.
+
+Roles are ordered: a viewer only ever sees the external audience; members search and ask;
+analysts also edit overrides and see analytics; admins also ingest and manage tokens. A
+laptop with no users file is single-user mode: one local admin, no login.
+
+Passwords are argon2id hashes (argon2-cffi) in a YAML users file; API tokens are random
+and stored only as SHA-256 digests (they carry 256 bits of entropy, so a slow hash adds
+nothing), by the history store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from reffy.config import Settings
+from reffy.errors import ConfigError, PermissionDenied
+
+Audience = Literal["internal", "external"]
+TOKEN_PREFIX = "reffy_"
+
+
+class Role(StrEnum):
+    viewer = "viewer"
+    member = "member"
+    analyst = "analyst"
+    admin = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+# The least role each guarded action needs.
+ACTIONS: dict[str, Role] = {
+    "search": Role.viewer,
+    "ask": Role.viewer,
+    "read_story": Role.viewer,
+    "feedback": Role.viewer,
+    "analytics": Role.analyst,
+    "override": Role.analyst,
+    "ingest": Role.admin,
+    "manage_tokens": Role.admin,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    name: str
+    role: Role = Role.member
+
+    def can(self, action: str) -> bool:
+        return self.role.rank >= ACTIONS[action].rank
+
+    def require(self, action: str) -> None:
+        if not self.can(action):
+            need = ACTIONS[action].value
+            raise PermissionDenied(f"{self.name!r} is a {self.role.value}; {action} needs the {need} role or higher. "
+                                   "Ask an admin to change your role in the users file.")  # fmt: skip
+
+    def audience(self, requested: Audience | None, default: Audience = "internal") -> Audience:
+        """The audience this user gets: viewers are always external; others choose."""
+        if self.role is Role.viewer:
+            return "external"
+        return requested or default
+
+
+LOCAL_USER = User("local", Role.admin)
+
+
+def _hasher():
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        raise ConfigError("Passwords need at least 8 characters.")
+    return _hasher().hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return _hasher().verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def users_file(settings: Settings) -> Path | None:
+    """The users file in force, or None for single-user mode."""
+    if settings.users_file is not None:
+        if not settings.users_file.is_file():
+            raise ConfigError(f"REFFY_USERS_FILE points at {settings.users_file}, which does not exist.")
+        return settings.users_file
+    default = settings.home / "users.yaml"
+    return default if default.is_file() else None
+
+
+def load_users(path: Path) -> dict[str, tuple[Role, str]]:
+    """{name: (role, password hash)} from ``users: [{name, role, password_hash}]``."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"Cannot read users file {path}: {exc}") from exc
+    users: dict[str, tuple[Role, str]] = {}
+    for i, entry in enumerate(raw.get("users") or []):
+        try:
+            name, role, digest = str(entry["name"]).strip(), Role(entry.get("role", "member")), str(entry["password_hash"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: user #{i + 1} needs name, password_hash and a role among "
+                              f"{', '.join(r.value for r in Role)} ({exc}).") from exc  # fmt: skip
+        users[name] = (role, digest)
+    return users
+
+
+def add_user(path: Path, name: str, password: str, role: Role) -> None:
+    """Create or update one user in the users file (used by ``reffy user add``)."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    entries = [e for e in (raw or {}).get("users") or [] if e.get("name") != name]
+    entries.append({"name": name, "role": role.value, "password_hash": hash_password(password)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"users": entries}, sort_keys=False), encoding="utf-8")
+
+
+def authenticate(settings: Settings, name: str, password: str) -> User | None:
+    path = users_file(settings)
+    if path is None:
+        return LOCAL_USER
+    entry = load_users(path).get(name.strip())
+    if entry is None or not verify_password(entry[1], password):
+        return None
+    return User(name.strip(), entry[0])
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
