@@ -1,0 +1,537 @@
+"""The chat-history and usage store: one SQLite file, ``REFFY_HOME/history.sqlite``.
+
+Tables (created idempotently by the numbered steps in ``_MIGRATIONS``; the schema
+version reached is kept in ``PRAGMA user_version``):
+
+``users``
+    ``name`` (pk), ``role``, ``created_at``, ``last_seen``. One row per person who used
+    any channel; ``ensure_user`` upserts it and stamps ``last_seen``.
+``conversations``
+    ``id`` (uuid4 hex), ``user`` (owner, fk users), ``title``, ``audience``
+    (internal/external), ``created_at``, ``updated_at`` (bumped by every message, so
+    lists sort by activity), ``deleted_at``. A deleted conversation stays as a titleless
+    tombstone so ids are never reused.
+``messages``
+    ``id`` (integer, insertion order), ``conversation_id`` (fk), ``role`` (user/assistant),
+    ``content``, and for answers ``mode``, ``latency_ms``, ``cited`` (JSON list of story
+    ids), ``model``, ``tokens_in``/``tokens_out``/``cost_usd``, ``audience``, ``filters``
+    (JSON), ``no_answer``, ``error``, ``meta`` (JSON), ``created_at``. Deleting the
+    conversation redacts the text columns (content, cited, filters, error, meta) but keeps
+    the row, so feedback never points at a recycled id and cost totals stay true.
+``feedback``
+    ``rating`` (+1/-1) on an answer (``message_id``) and/or a story (``story_id``), with
+    ``comment`` and the ``query`` it answered. Ids are loose references: feedback outlives
+    a deleted conversation.
+``query_log``
+    One row per search or ask from any channel: ``user``, ``query``, ``kind``
+    (search/ask), ``mode``, ``audience``, ``channel`` (cli/api/app/mcp...), ``filters``,
+    ``hit_ids`` (JSON, ranked), ``cited`` (JSON), ``no_answer``, ``latency_ms``,
+    ``created_at``. Feeds analytics and usage-aware ranking (``usage_counts``).
+``api_tokens``
+    ``user``, ``role``, ``label``, ``token_hash`` (SHA-256 of the token; the plaintext is
+    shown once and never stored), ``created_at``, ``last_used``, ``revoked_at``.
+
+Concurrency: WAL journal, ``busy_timeout`` 10 s, foreign keys on. One connection per
+store, shared by the threads of a process behind a lock; every write is one
+``BEGIN IMMEDIATE`` transaction (it takes the write lock up front, so two processes never
+deadlock upgrading a read), retried with backoff if another process still holds the lock.
+Timestamps are UTC ISO-8601 strings with milliseconds, so they sort as text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import sqlite_utils
+
+from reffy.auth import hash_token, new_token
+from reffy.errors import NotFound, ReffyError
+from reffy.models import utcnow
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+ROLES = ("user", "assistant")
+AUDIENCES = ("internal", "external")
+FACETS = ("industry", "country", "product", "competitor")
+TITLE_CHARS = 60
+_RETRIES = 6
+_JSON_LIST = ("cited", "hit_ids")
+_JSON_DICT = ("filters", "meta")
+_CONVERSATION = "id, user, title, audience, created_at, updated_at"  # the public columns
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON columns back to Python (missing -> []/{}), 0/1 flags back to bool."""
+    for key in _JSON_LIST:
+        if key in row:
+            row[key] = json.loads(row[key]) if row[key] else []
+    for key in _JSON_DICT:
+        if key in row:
+            row[key] = json.loads(row[key]) if row[key] else {}
+    if "no_answer" in row:
+        row["no_answer"] = bool(row["no_answer"])
+    return row
+
+
+def title_from(text: str) -> str:
+    """A conversation title from its first question: whitespace collapsed, ~60 chars."""
+    flat = " ".join(text.split())
+    if len(flat) <= TITLE_CHARS:
+        return flat
+    cut = flat[:TITLE_CHARS].rsplit(" ", 1)[0]
+    return (cut if len(cut) >= TITLE_CHARS // 2 else flat[:TITLE_CHARS]).rstrip(" ,.;:-") + "…"
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["users"].create(
+        {"name": str, "role": str, "created_at": str, "last_seen": str},
+        pk="name", not_null={"created_at"}, if_not_exists=True,
+    )  # fmt: skip
+    db["conversations"].create(
+        {"id": str, "user": str, "title": str, "audience": str, "created_at": str, "updated_at": str,
+         "deleted_at": str},
+        pk="id", foreign_keys=[("user", "users", "name")], not_null={"user", "audience", "created_at", "updated_at"},
+        if_not_exists=True,
+    )  # fmt: skip
+    db["messages"].create(
+        {"id": int, "conversation_id": str, "role": str, "content": str, "mode": str, "latency_ms": float,
+         "cited": str, "model": str, "tokens_in": int, "tokens_out": int, "cost_usd": float, "audience": str,
+         "filters": str, "no_answer": int, "error": str, "meta": str, "created_at": str},
+        pk="id", foreign_keys=[("conversation_id", "conversations", "id")],
+        not_null={"conversation_id", "role", "created_at"}, if_not_exists=True,
+    )  # fmt: skip
+    db["feedback"].create(
+        {"id": int, "user": str, "rating": int, "message_id": int, "story_id": str, "comment": str, "query": str,
+         "created_at": str},
+        pk="id", not_null={"user", "rating", "created_at"}, if_not_exists=True,
+    )  # fmt: skip
+    db["query_log"].create(
+        {"id": int, "user": str, "query": str, "kind": str, "mode": str, "audience": str, "channel": str,
+         "filters": str, "hit_ids": str, "cited": str, "no_answer": int, "latency_ms": float, "created_at": str},
+        pk="id", not_null={"user", "query", "kind", "created_at"}, if_not_exists=True,
+    )  # fmt: skip
+    db["api_tokens"].create(
+        {"id": int, "user": str, "role": str, "label": str, "token_hash": str, "created_at": str,
+         "last_used": str, "revoked_at": str},
+        pk="id", not_null={"user", "role", "token_hash", "created_at"}, if_not_exists=True,
+    )  # fmt: skip
+    indexes = {
+        "conversations": [["user", "updated_at"]],
+        "messages": [["conversation_id", "id"]],
+        "feedback": [["created_at"], ["message_id"], ["user"]],
+        "query_log": [["created_at"], ["user"]],
+        "api_tokens": [["token_hash"]],
+    }
+    for table, column_sets in indexes.items():
+        for columns in column_sets:
+            db[table].create_index(columns, if_not_exists=True, unique=table == "api_tokens")
+
+
+# Ordered schema steps: version -> step. Add new steps; never edit a shipped one.
+_MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1}
+
+
+class HistoryStore:
+    """Users, conversations, messages, feedback, the query log and API tokens."""
+
+    def __init__(self, path: Path, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.RLock()
+        # isolation_level=None: no implicit transactions; we issue BEGIN IMMEDIATE ourselves.
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self.db = sqlite_utils.Database(conn)
+        try:
+            self._retry(self.db.enable_wal)
+            self.db.execute("PRAGMA synchronous=NORMAL")  # what SQLite recommends with WAL
+            self._migrate()
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _now(self, now: datetime | None = None) -> str:
+        return _iso(now or self._clock())
+
+    def _retry(self, fn: Callable[[], T]) -> T:
+        for attempt in range(_RETRIES):
+            try:
+                with self._lock:
+                    return fn()
+            except sqlite3.OperationalError as exc:
+                message = str(exc).lower()
+                if attempt == _RETRIES - 1 or not ("locked" in message or "busy" in message):
+                    raise
+            time.sleep(0.02 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite_utils.Database]:
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+            raise
+        self.db.conn.execute("COMMIT")
+
+    def _write(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
+        """Run ``fn`` in one write transaction, retried if another process holds the lock."""
+
+        def attempt() -> T:
+            with self._transaction() as db:
+                return fn(db)
+
+        return self._retry(attempt)
+
+    def _rows(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db.query(sql, params or []))
+
+    def _migrate(self) -> None:
+        def step(db: sqlite_utils.Database) -> None:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise ReffyError(f"{self.path} has history schema v{version}, newer than this Reffy "
+                                 f"(v{SCHEMA_VERSION}). Upgrade Reffy to open it.")  # fmt: skip
+            for target in sorted(v for v in _MIGRATIONS if v > version):
+                _MIGRATIONS[target](db)
+                db.execute(f"PRAGMA user_version={int(target)}")
+
+        self._write(step)
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- users --------------------------------------------------------------------------
+
+    def ensure_user(self, name: str, role: str | None = None) -> dict:
+        """Create or refresh a user; ``role`` is only overwritten when given."""
+
+        def write(db: sqlite_utils.Database) -> dict:
+            now = self._now()
+            db["users"].insert({"name": name, "role": role, "created_at": now, "last_seen": now}, ignore=True)
+            db["users"].update(name, {"last_seen": now} | ({"role": role} if role is not None else {}))
+            return db["users"].get(name)
+
+        return self._write(write)
+
+    # -- conversations ------------------------------------------------------------------
+
+    def _owned(self, user: str, conversation_id: str) -> dict | None:
+        sql = f"SELECT {_CONVERSATION} FROM conversations WHERE id = ? AND user = ? AND deleted_at IS NULL"
+        rows = list(self.db.query(sql, [conversation_id, user]))
+        return rows[0] if rows else None
+
+    def _require(self, user: str, conversation_id: str) -> dict:
+        conversation = self._owned(user, conversation_id)
+        if conversation is None:
+            raise NotFound(f"Conversation {conversation_id!r} not found for {user!r}: "
+                           "list your conversations and pick one of those, or start a new one.")  # fmt: skip
+        return conversation
+
+    def create_conversation(self, user: str, title: str | None = None, audience: str = "internal") -> dict:
+        """A new conversation owned by ``user`` (the user row is created if missing)."""
+        if audience not in AUDIENCES:
+            raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
+
+        def write(db: sqlite_utils.Database) -> dict:
+            now = self._now()
+            db["users"].insert({"name": user, "created_at": now, "last_seen": now}, ignore=True)
+            row = {"id": uuid.uuid4().hex, "user": user, "title": title or None, "audience": audience,
+                   "created_at": now, "updated_at": now}  # fmt: skip
+            db["conversations"].insert(row)
+            return row
+
+        return self._write(write)
+
+    def list_conversations(self, user: str, limit: int = 100) -> list[dict]:
+        """The user's conversations, most recently active first."""
+        return self._rows(f"SELECT {_CONVERSATION} FROM conversations WHERE user = ? AND deleted_at IS NULL "
+                          "ORDER BY updated_at DESC, rowid DESC LIMIT ?", [user, limit])  # fmt: skip
+
+    def get_conversation(self, user: str, conversation_id: str) -> dict | None:
+        """The conversation with its ``messages`` in order, or None if not the user's."""
+        with self._lock:
+            conversation = self._owned(user, conversation_id)
+            if conversation is None:
+                return None
+            rows = self.db.query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", [conversation_id])
+            return conversation | {"messages": [_decode(r) for r in rows]}
+
+    def rename_conversation(self, user: str, conversation_id: str, title: str) -> dict | None:
+        """Set the title (does not count as activity: list order is unchanged)."""
+
+        def write(db: sqlite_utils.Database) -> dict | None:
+            if self._owned(user, conversation_id) is None:
+                return None
+            db["conversations"].update(conversation_id, {"title": title.strip() or None})
+            return self._owned(user, conversation_id)
+
+        return self._write(write)
+
+    def delete_conversation(self, user: str, conversation_id: str) -> bool:
+        """Hide the conversation and redact its messages; False if it is not the user's."""
+
+        def write(db: sqlite_utils.Database) -> bool:
+            if self._owned(user, conversation_id) is None:
+                return False
+            db["conversations"].update(conversation_id, {"deleted_at": self._now(), "title": None})
+            db.execute("UPDATE messages SET content = '', cited = NULL, filters = NULL, error = NULL, meta = NULL "
+                       "WHERE conversation_id = ?", [conversation_id])  # fmt: skip
+            return True
+
+        return self._write(write)
+
+    def set_conversation_audience(self, user: str, conversation_id: str, audience: str) -> None:
+        """Change the audience; raises NotFound if the conversation is not the user's."""
+        if audience not in AUDIENCES:
+            raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
+
+        def write(db: sqlite_utils.Database) -> None:
+            self._require(user, conversation_id)
+            db["conversations"].update(conversation_id, {"audience": audience})
+
+        self._write(write)
+
+    # -- messages -----------------------------------------------------------------------
+
+    def add_message(
+        self, user: str, conversation_id: str, role: str, content: str, *, mode: str | None = None,
+        latency_ms: float | None = None, cited: list[str] | None = None, model: str | None = None,
+        tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0, audience: str | None = None,
+        filters: dict | None = None, no_answer: bool = False, error: str | None = None, meta: dict | None = None,
+    ) -> dict:  # fmt: skip
+        """Append a message; bumps ``updated_at`` and titles an untitled conversation from
+        its first user message. Raises NotFound if the conversation is not the user's."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+
+        def write(db: sqlite_utils.Database) -> dict:
+            conversation = self._require(user, conversation_id)
+            now = self._now()
+            row = {"conversation_id": conversation_id, "role": role, "content": content, "mode": mode,
+                   "latency_ms": latency_ms, "cited": _dumps(list(cited) if cited is not None else None),
+                   "model": model, "tokens_in": tokens_in, "tokens_out": tokens_out, "cost_usd": cost_usd,
+                   "audience": audience or conversation["audience"], "filters": _dumps(filters),
+                   "no_answer": int(no_answer), "error": error, "meta": _dumps(meta), "created_at": now}  # fmt: skip
+            message_id = db["messages"].insert(row).last_pk
+            update = {"updated_at": now}
+            if role == "user" and not conversation["title"] and content.strip():
+                update["title"] = title_from(content)
+            db["conversations"].update(conversation_id, update)
+            return _decode(db["messages"].get(message_id))
+
+        return self._write(write)
+
+    def recent_messages(self, user: str, conversation_id: str, limit: int) -> list[dict]:
+        """The last ``limit`` messages, oldest first ([] if not the user's)."""
+        if limit <= 0:
+            return []
+        with self._lock:
+            if self._owned(user, conversation_id) is None:
+                return []
+            rows = self.db.query(
+                "SELECT * FROM (SELECT * FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?) "
+                "ORDER BY id", [conversation_id, limit])  # fmt: skip
+            return [_decode(r) for r in rows]
+
+    def get_message(self, user: str, message_id: int) -> dict | None:
+        """One message of one of the user's live conversations, else None."""
+        rows = self._rows(
+            "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE m.id = ? AND c.user = ? AND c.deleted_at IS NULL", [message_id, user])  # fmt: skip
+        return _decode(rows[0]) if rows else None
+
+    # -- feedback -----------------------------------------------------------------------
+
+    def add_feedback(
+        self, user: str, rating: int, *, message_id: int | None = None, story_id: str | None = None,
+        comment: str | None = None, query: str | None = None,
+    ) -> dict:  # fmt: skip
+        """Thumbs up (1) or down (-1) on an answer message and/or a story. Without ``query``,
+        the question the message answered is recorded."""
+        if isinstance(rating, bool) or rating not in (1, -1):
+            raise ValueError(f"rating must be 1 (thumbs up) or -1 (thumbs down), not {rating!r}")
+        if message_id is None and not story_id:
+            raise ValueError("feedback needs a message_id, a story_id or both")
+
+        def write(db: sqlite_utils.Database) -> dict:
+            asked = query
+            if message_id is not None:
+                message = self.get_message(user, message_id)
+                if message is None:
+                    raise NotFound(f"Message {message_id} not found for {user!r}: "
+                                   "feedback can only be given on your own conversations.")  # fmt: skip
+                if asked is None:
+                    prior = list(db.query(
+                        "SELECT content FROM messages WHERE conversation_id = ? AND id < ? AND role = 'user' "
+                        "ORDER BY id DESC LIMIT 1", [message["conversation_id"], message_id]))  # fmt: skip
+                    asked = prior[0]["content"] if prior else None
+            row = {"user": user, "rating": rating, "message_id": message_id, "story_id": story_id,
+                   "comment": comment, "query": asked, "created_at": self._now()}  # fmt: skip
+            row["id"] = db["feedback"].insert(row).last_pk
+            return row
+
+        return self._write(write)
+
+    # -- query log and analytics ----------------------------------------------------------
+
+    def log_query(
+        self, user: str, query: str, *, kind: str, mode: str, audience: str, channel: str,
+        filters: dict | None, hit_ids: list[str], no_answer: bool, latency_ms: float,
+        cited: list[str] | None = None, now: datetime | None = None,
+    ) -> int:  # fmt: skip
+        """Record one search or ask; returns the row id."""
+        row = {"user": user, "query": query, "kind": kind, "mode": mode, "audience": audience, "channel": channel,
+               "filters": _dumps(filters or {}), "hit_ids": _dumps(list(hit_ids)), "cited": _dumps(list(cited or [])),
+               "no_answer": int(no_answer), "latency_ms": float(latency_ms), "created_at": self._now(now)}  # fmt: skip
+        return self._write(lambda db: db["query_log"].insert(row).last_pk)
+
+    def _window(self, days: int, now: datetime | None) -> tuple[str, str]:
+        end = now or self._clock()
+        return _iso(end - timedelta(days=days)), _iso(end)
+
+    def usage_counts(self, days: int, *, top: int = 5, now: datetime | None = None) -> dict[str, int]:
+        """How often each story was recommended in the last ``days`` (up to ``now``): in the
+        first ``top`` hits of a logged query or cited by an answer, once per query."""
+        since, until = self._window(days, now)
+        rows = self._rows(
+            "SELECT story_id, COUNT(*) AS n FROM ("
+            " SELECT q.id, h.value AS story_id FROM query_log q, json_each(q.hit_ids) h"
+            "  WHERE q.created_at >= :since AND q.created_at <= :until AND h.key < :top"
+            " UNION"
+            " SELECT q.id, c.value FROM query_log q, json_each(q.cited) c"
+            "  WHERE q.created_at >= :since AND q.created_at <= :until"
+            ") GROUP BY story_id ORDER BY n DESC, story_id", {"since": since, "until": until, "top": top})  # fmt: skip
+        return {r["story_id"]: r["n"] for r in rows}
+
+    def usage_stats(self, days: int = 30, *, now: datetime | None = None) -> dict:
+        """Analytics over the last ``days``: activity, latency, splits, gaps and feedback."""
+        since, until = self._window(days, now)
+        window = {"since": since, "until": until}
+        in_window = "created_at >= :since AND created_at <= :until"
+        log = self._rows(f"SELECT * FROM query_log WHERE {in_window} ORDER BY id", window)
+        for row in log:
+            _decode(row)
+
+        latency: dict[str, dict[str, float]] = {}
+        for kind in sorted({"search", "ask"} | {r["kind"] for r in log}):
+            values = [r["latency_ms"] for r in log if r["kind"] == kind and r["latency_ms"] is not None]
+            p50, p95 = np.percentile(values, [50, 95]).tolist() if values else (0.0, 0.0)
+            latency[kind] = {"p50": float(p50), "p95": float(p95), "n": len(values)}
+
+        facets: Counter[tuple[str, str]] = Counter()
+        for row in log:
+            for facet in FACETS:
+                values = row["filters"].get(facet) or []
+                for value in [values] if isinstance(values, str) else values:
+                    if str(value).strip():
+                        facets[(facet, str(value).strip())] += 1
+
+        def ranked(counts: Counter, names: tuple[str, ...], limit: int | None = None) -> list[dict]:
+            """Counter items as dicts, most frequent first, ties by key."""
+            items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+            return [dict(zip(names, (*(key if isinstance(key, tuple) else (key,)), n))) for key, n in items]
+
+        per_day = Counter(r["created_at"][:10] for r in log)
+        day_users: dict[str, set[str]] = {}
+        for row in log:
+            day_users.setdefault(row["created_at"][:10], set()).add(row["user"])
+        zero = Counter(" ".join(r["query"].split()) for r in log if r["no_answer"] or not r["hit_ids"])
+        feedback = self._rows(f"SELECT * FROM feedback WHERE {in_window} ORDER BY created_at DESC, id DESC", window)
+        down_keys = ("query", "comment", "story_id", "message_id", "created_at")
+        return {
+            "daily_active_users": [{"day": day, "users": len(users)} for day, users in sorted(day_users.items())],
+            "queries_per_day": [{"day": day, "queries": n} for day, n in sorted(per_day.items())],
+            "latency": latency,
+            "mode_split": ranked(Counter((r["kind"], r["mode"] or "") for r in log), ("kind", "mode", "n")),
+            "channel_split": ranked(Counter(r["channel"] or "" for r in log), ("channel", "n")),
+            "most_cited": ranked(Counter(self.usage_counts(days, now=now)), ("story_id", "n"), 20),
+            "zero_result": ranked(zero, ("query", "n"), 50),
+            "thumbs_down": [{k: f[k] for k in down_keys} for f in feedback if f["rating"] < 0][:100],
+            "requested_facets": ranked(facets, ("facet", "value", "n")),
+            "totals": {
+                "queries": len(log),
+                "users": len({r["user"] for r in log}),
+                "asks": sum(r["kind"] == "ask" for r in log),
+                "searches": sum(r["kind"] == "search" for r in log),
+                "feedback_up": sum(f["rating"] > 0 for f in feedback),
+                "feedback_down": sum(f["rating"] < 0 for f in feedback),
+            },
+        }
+
+    # -- API tokens ---------------------------------------------------------------------
+
+    _TOKEN_COLUMNS = "id, user, role, label, created_at, last_used, revoked_at, revoked_at IS NOT NULL AS revoked"
+
+    def add_token(self, user: str, role: str, label: str = "") -> tuple[str, dict]:
+        """A new API token: (plaintext, shown once; its row without the hash)."""
+        token = new_token()
+        row = {"user": user, "role": role, "label": label, "token_hash": hash_token(token), "created_at": self._now()}
+        token_id = self._write(lambda db: db["api_tokens"].insert(row).last_pk)
+        return token, self._token_row(token_id)
+
+    def _token_row(self, token_id: int) -> dict:
+        row = self._rows(f"SELECT {self._TOKEN_COLUMNS} FROM api_tokens WHERE id = ?", [token_id])[0]
+        return row | {"revoked": bool(row["revoked"])}
+
+    def token_user(self, token: str) -> tuple[str, str] | None:
+        """(user, role) for an active token, stamping ``last_used``; None otherwise."""
+
+        def write(db: sqlite_utils.Database) -> tuple[str, str] | None:
+            rows = list(db.query("SELECT id, user, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+                                 [hash_token(token)]))  # fmt: skip
+            if not rows:
+                return None
+            db["api_tokens"].update(rows[0]["id"], {"last_used": self._now()})
+            return rows[0]["user"], rows[0]["role"]
+
+        return self._write(write)
+
+    def list_tokens(self) -> list[dict]:
+        rows = self._rows(f"SELECT {self._TOKEN_COLUMNS} FROM api_tokens ORDER BY id")
+        return [r | {"revoked": bool(r["revoked"])} for r in rows]
+
+    def revoke_token(self, token_id: int) -> bool:
+        """Revoke an active token; False if there is no such active token."""
+
+        def write(db: sqlite_utils.Database) -> bool:
+            cursor = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                                [self._now(), token_id])  # fmt: skip
+            return cursor.rowcount == 1
+
+        return self._write(write)
