@@ -17,7 +17,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, overload
 
 from reffy.config import Settings
@@ -78,6 +78,7 @@ class ChatResponse:
     latency_s: float
     cost_known: bool = True
     finish_reason: str | None = None  # "length" means the answer was cut off
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # [{"name", "arguments" (str JSON)}]
 
 
 class ChatModel(Protocol):
@@ -114,7 +115,10 @@ def _to_chat_response(lib: Any, response: Any, model: str, latency_s: float) -> 
     choice = response.choices[0]
     usage = getattr(response, "usage", None)
     cost, known = _cost(lib, response)
+    calls = [{"name": c.function.name, "arguments": c.function.arguments or "{}"}
+             for c in (getattr(choice.message, "tool_calls", None) or []) if getattr(c, "function", None)]  # fmt: skip
     return ChatResponse(
+        tool_calls=calls,
         text=choice.message.content or "",
         tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
         tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
@@ -181,9 +185,16 @@ class LiteLLMChatModel:
         self._mode: ResponseMode | Literal["unset"] = "unset"
 
     # -- public -----------------------------------------------------------------------
+    def supports_tools(self) -> bool:
+        """Whether litellm knows this model to take tool (function) definitions."""
+        try:
+            return bool(_lib().supports_function_calling(model=self.model))
+        except Exception:  # noqa: BLE001 - a model litellm does not know: assume no tools
+            return False
+
     def complete(
         self, messages: Messages, *, json_schema: dict[str, Any] | None = None, stream: bool = False,
-        temperature: float | None = None,
+        temperature: float | None = None, tools: list[dict[str, Any]] | None = None, max_tokens: int | None = None,
     ) -> Any:
         lib = _lib()
         kwargs: dict[str, Any] = {
@@ -201,6 +212,10 @@ class LiteLLMChatModel:
             kwargs["temperature"] = temperature
         if stream:
             kwargs["stream"] = True
+        if tools:
+            kwargs["tools"] = tools
+        if max_tokens:
+            kwargs["max_tokens"] = max_tokens
         started = time.monotonic()
         raw = self._call_with_format(lib, kwargs, json_schema)
         if stream:

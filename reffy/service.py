@@ -6,20 +6,37 @@ no logic beyond presenting what it returns.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from reffy.auth import LOCAL_USER, Role, User
 from reffy.config import Settings, load_settings
+from reffy.errors import ConfigError, NotFound
 from reffy.models import IngestSummary, LibraryStatus
+
+if TYPE_CHECKING:
+    from reffy.answer.pipeline import Answer, AnswerStream
+    from reffy.history import HistoryStore
+    from reffy.retrieval.engine import SearchResult
+
+USAGE_CACHE_S = 30.0
+STRONG_SCORE = 20  # of 31: what analytics counts as a strong reference
 
 
 class ReffyService:
-    """Reffy's operations over one ``REFFY_HOME``."""
+    """Reffy's operations over one ``REFFY_HOME``. One instance per process; thread-safe."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
         self._engine = None
+        self._history: HistoryStore | None = None
+        self._lock = threading.Lock()
+        self._usage: tuple[float, dict[str, int]] | None = None
+        self._setup: tuple[Any, Any] | None = None
+        self._chat_model: Any = None
 
     # -- ingestion ----------------------------------------------------------------------
     def ingest(
@@ -107,19 +124,54 @@ class ReffyService:
             self._engine = SearchEngine(self.settings)
         return self._engine
 
-    def search(self, query: str, *, filters: Any = None, k: int = 10, mode: str = "hybrid", fresh: bool = False,
-               usage: dict[str, int] | None = None):  # fmt: skip
-        """Stories for a query. ``filters``: a SearchFilters or a dict of filter values."""
+    def _filters(self, filters: Any, audience: str) -> Any:
         from reffy.retrieval.types import SearchFilters
 
-        if not isinstance(filters, SearchFilters):
-            try:
-                filters = SearchFilters.from_dict(filters)
-            except (TypeError, ValueError) as exc:
-                from reffy.errors import ConfigError
+        if isinstance(filters, SearchFilters):
+            raw = {k: getattr(filters, k) for k in SearchFilters.__dataclass_fields__}
+        else:
+            raw = dict(filters or {})
+        if audience == "external":
+            raw["shareability"] = "public"  # governance: never widened by a caller
+        try:
+            return SearchFilters.from_dict({k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()})
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"Invalid filter: {exc}") from exc
 
-                raise ConfigError(f"Invalid filter: {exc}") from exc
-        return self.engine.search(query, filters, k=k, mode=mode, fresh=fresh, usage=usage)
+    def audience_for(self, user: User, audience: str | None) -> str:
+        if audience not in (None, "internal", "external"):
+            raise ConfigError(f"audience must be internal or external, not {audience!r}.")
+        return user.audience(audience, self.settings.audience)  # type: ignore[arg-type]
+
+    def usage_counts(self) -> dict[str, int]:
+        """Recent recommendations per story (cached briefly), for usage-aware ranking."""
+        now = time.monotonic()
+        if self._usage is None or now - self._usage[0] > USAGE_CACHE_S:
+            self._usage = (now, self.history.usage_counts(self.settings.usage_window_days))
+        return self._usage[1]
+
+    def search(self, query: str, *, filters: Any = None, k: int = 10, mode: str = "hybrid", fresh: bool = False,
+               usage: dict[str, int] | None = None, user: User = LOCAL_USER, audience: str | None = None,
+               channel: str = "cli", log: bool = True) -> SearchResult:  # fmt: skip
+        """Stories for a query. ``filters``: a SearchFilters or a dict of filter values.
+        External audience (and every viewer) sees public stories only; each search is logged."""
+        user.require("search")
+        audience = self.audience_for(user, audience)
+        parsed = self._filters(filters, audience)
+        if usage is None and (fresh or self.settings.fatigue_strength > 0):
+            usage = self.usage_counts()
+        if not query.strip():
+            raise ConfigError("The query is empty: type what the story should be about.")
+        started = time.perf_counter()
+        result = self.engine.search(query, parsed, k=k, mode=mode, fresh=fresh, usage=usage)
+        if audience == "external":  # defence in depth: the retrievers already filtered
+            result.hits = [h for h in result.hits if h.shareability == "public"]
+        if log:
+            self.history.log_query(user.name, query, kind="search", mode=mode, audience=audience, channel=channel,
+                                   filters=_filter_dict(parsed), hit_ids=[h.story_id for h in result.hits],
+                                   no_answer=result.no_answer or not result.hits,
+                                   latency_ms=(time.perf_counter() - started) * 1000)  # fmt: skip
+        return result
 
     def evaluate(self, queries_path: Path, *, runs_out: Path | None = None, mode: str = "hybrid", k: int = 50):
         """Run a labelled query set through search and report quality and latency."""
@@ -138,6 +190,9 @@ class ReffyService:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+        if self._history is not None:
+            self._history.close()
+            self._history = None
 
     # -- overrides ----------------------------------------------------------------------
     def set_override(self, story: str, field: str, value: str, *, author: str, reason: str) -> dict[str, Any]:
@@ -173,3 +228,322 @@ class ReffyService:
 
     def config(self) -> list[tuple[str, Any, str]]:
         return self.settings.explain()
+
+    # -- identity -----------------------------------------------------------------------
+    @property
+    def history(self) -> HistoryStore:
+        if self._history is None:
+            with self._lock:
+                if self._history is None:
+                    from reffy.history import HistoryStore
+
+                    self._history = HistoryStore(self.settings.history_path)
+        return self._history
+
+    def login_required(self) -> bool:
+        from reffy.auth import users_file
+
+        return users_file(self.settings) is not None
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        from reffy.auth import authenticate
+
+        user = authenticate(self.settings, name, password)
+        if user is not None:
+            self.history.ensure_user(user.name, user.role.value)
+        return user
+
+    def create_token(self, user_name: str, role: Role | str, label: str = "") -> str:
+        token, _ = self.history.add_token(user_name.strip(), Role(role).value, label)
+        return token
+
+    def token_user(self, token: str) -> User | None:
+        found = self.history.token_user(token)
+        return User(found[0], Role(found[1])) if found else None
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        return self.history.list_tokens()
+
+    def revoke_token(self, token_id: int) -> bool:
+        return self.history.revoke_token(token_id)
+
+    def api_auth_required(self) -> bool:
+        if self.settings.api_auth is not None:
+            return self.settings.api_auth
+        return any(not t.get("revoked") for t in self.history.list_tokens())
+
+    # -- stories ------------------------------------------------------------------------
+    def _visible(self, doc: dict[str, Any], audience: str) -> bool:
+        return audience == "internal" or doc.get("shareability") == "public"
+
+    def story(self, story_id: str, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, Any]:
+        """Everything about one gold story: card, text, rubric evidence, duplicates, versions."""
+        user.require("read_story")
+        audience = self.audience_for(user, audience)
+        engine = self.engine
+        doc = engine.by_id.get(story_id)
+        if doc is None or not self._visible(doc, audience):
+            raise NotFound(f"No story {story_id!r} in this library (for the {audience} audience). "
+                           "Search for it, or run `reffy index` if it was added just now.")  # fmt: skip
+        stored = engine.docstore.get(story_id) or {"text": "", "breakdown": []}
+        setup_rubric, _ = self._scoring_setup()
+        dims = {c.id: c.dimension for c in setup_rubric.criteria}
+        criteria = [{"id": c.get("criterion_id"), "dimension": dims.get(c.get("criterion_id")), "points": c.get("points"),
+                     "max_points": c.get("max_points"), "evidence": c.get("evidence"),
+                     "withdrawn": bool(c.get("claimed_points")) and (c.get("claimed_points") or 0) > (c.get("points") or 0),
+                     "overridden": bool(c.get("overridden"))} for c in stored["breakdown"]]  # fmt: skip
+        detail = {**{k: v for k, v in doc.items()}, "text": stored["text"], "criteria": criteria,
+                  "max_score": setup_rubric.total, "duplicates": [], "versions": [], "overrides": []}  # fmt: skip
+        detail.update(self._warehouse_detail(doc))
+        return detail
+
+    def _warehouse_detail(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """Duplicates, versions and overrides from the warehouse; empty while an ingest holds its lock."""
+        from reffy.errors import WarehouseError
+        from reffy.store.stories import story_history
+
+        try:
+            return story_history(self.settings.db_path, doc["story_id"], doc.get("record_key"))
+        except WarehouseError:
+            return {}
+
+    def stories(self, *, user: User = LOCAL_USER, audience: str | None = None, filters: Any = None,
+                text: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        """Gold stories for the explorer table, best first."""
+        user.require("read_story")
+        audience = self.audience_for(user, audience)
+        parsed = self._filters(filters, audience)
+        needle = (text or "").strip().lower()
+        rows = []
+        for doc in self.engine.docs:
+            if not parsed.matches(doc):
+                continue
+            if needle and needle not in " ".join(str(doc.get(k) or "") for k in ("title", "customer", "summary")).lower():
+                continue
+            rows.append({k: doc.get(k) for k in ("story_id", "title", "customer", "industry", "industry_name", "country",
+                                                 "country_name", "year", "score", "shareability", "source_type",
+                                                 "products", "competitors", "tags", "source_link", "source_record_id")})  # fmt: skip
+        return sorted(rows, key=lambda r: (-(r["score"] or 0), r["title"]))
+
+    def facets(self, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, list[Any]]:
+        """The filter values present in the library (for filter widgets)."""
+        rows = self.stories(user=user, audience=audience)
+        out: dict[str, set[Any]] = {"industry": set(), "country": set(), "product": set(), "competitor": set(),
+                                    "year": set(), "tags": set()}  # fmt: skip
+        for row in rows:
+            for key, field in (("industry", "industry"), ("country", "country"), ("year", "year")):
+                if row.get(field) is not None:
+                    out[key].add(row[field])
+            out["product"].update(row.get("products") or [])
+            out["competitor"].update(row.get("competitors") or [])
+            out["tags"].update(row.get("tags") or [])
+        return {key: sorted(values) for key, values in out.items()}
+
+    # -- answers ------------------------------------------------------------------------
+    def _scoring_setup(self) -> tuple[Any, Any]:
+        if self._setup is None:
+            from reffy.rubric import load_rubric, load_taxonomy, load_vendor
+
+            self._setup = (load_rubric(self.settings.rubric_path), (load_vendor(self.settings.vendor_path),
+                                                                    load_taxonomy(self.settings.taxonomy_path)))  # fmt: skip
+        return self._setup
+
+    def chat_model(self) -> Any:
+        """The configured chat model, or None (offline answers)."""
+        if not self.settings.llm_model:
+            return None
+        if self._chat_model is None:
+            from reffy.llm import LiteLLMChatModel
+
+            self._chat_model = LiteLLMChatModel(self.settings)
+        return self._chat_model
+
+    def ask(self, question: str, *, user: User = LOCAL_USER, conversation_id: str | None = None,
+            audience: str | None = None, filters: dict[str, Any] | None = None, k: int | None = None,
+            channel: str = "cli") -> AnswerStream:  # fmt: skip
+        """Answer a question from the library, streamed. The user's message is stored before
+        anything can fail; the answer (or the error) after."""
+        from reffy.answer import pipeline
+        from reffy.answer.understand import Request, understand
+
+        user.require("ask")
+        if not question.strip():
+            raise ConfigError("The question is empty.")
+        history = self.history
+        history.ensure_user(user.name, user.role.value)
+        requested = audience
+        audience = self.audience_for(user, audience)
+        if conversation_id is None:
+            conversation = history.create_conversation(user.name, audience=audience)
+        else:
+            conversation = history.get_conversation(user.name, conversation_id)
+            if conversation is None:
+                raise NotFound(f"No conversation {conversation_id!r} for {user.name}: start a new one.")
+            if requested is None and user.role is not Role.viewer:
+                audience = conversation.get("audience") or audience
+        conversation_id = conversation["id"]
+        if conversation.get("audience") != audience:
+            history.set_conversation_audience(user.name, conversation_id, audience)
+        earlier = history.recent_messages(user.name, conversation_id, max(self.settings.history_turns, 2) * 2)
+        previous = next((Request(**m["meta"]["request"]) for m in reversed(earlier)
+                         if m["role"] == "assistant" and (m.get("meta") or {}).get("request")), None)  # fmt: skip
+        _, (vendor, taxonomy) = self._scoring_setup()
+        explicit = {k: v for k, v in (filters or {}).items() if k != "shareability"}
+        request = understand(question, vendor, taxonomy, previous=previous, explicit=explicit)
+        # Earlier turns go to the model only when written for this audience: after a switch to
+        # external, internal answers (which may quote internal stories) stay out of the context.
+        turns = [{"role": m["role"], "content": m["content"]} for m in earlier
+                 if m["content"] and not m.get("error") and (audience == "internal" or m.get("audience") == "external")]
+        turns = turns[-self.settings.history_turns:] if self.settings.history_turns else []  # fmt: skip
+        history.add_message(user.name, conversation_id, "user", question, audience=audience,
+                            filters=request.filters or None)  # fmt: skip
+        engine = self.engine
+        k = k or self.settings.answer_k
+
+        def search(query: str, f: dict[str, Any], n: int) -> SearchResult:
+            return self.search(query, filters=f, k=n, user=user, audience=audience, channel=channel, log=False)
+
+        gen = pipeline.run(question, request, search=search, by_id=engine.by_id, docstore=engine.docstore,
+                           model=self.chat_model(), history=turns, audience=audience, vendor=vendor.name, k=k,
+                           max_tokens=self.settings.answer_max_tokens)  # fmt: skip
+        return pipeline.AnswerStream(self._recorded(gen, user, conversation_id, question, request, audience, channel),
+                                     conversation_id)  # fmt: skip
+
+    def _recorded(self, gen: Any, user: User, conversation_id: str, question: str, request: Any, audience: str,
+                  channel: str) -> Any:  # fmt: skip
+        from dataclasses import asdict
+
+        started = time.perf_counter()
+        try:
+            answer = yield from gen
+        except Exception as exc:
+            from reffy.errors import ReffyError
+
+            message = str(exc) if isinstance(exc, ReffyError) else f"{type(exc).__name__}: {exc}"
+            self.history.add_message(user.name, conversation_id, "assistant", "", audience=audience,
+                                     mode="answer", error=message, meta={"request": asdict(request)})  # fmt: skip
+            raise
+        answer.conversation_id = conversation_id
+        latency = (time.perf_counter() - started) * 1000
+        answer.latency_ms = max(answer.latency_ms, latency)
+        row = self.history.add_message(
+            user.name, conversation_id, "assistant", answer.text, mode="offline" if answer.offline else "answer",
+            latency_ms=answer.latency_ms, cited=answer.cited_ids, model=answer.model, tokens_in=answer.tokens_in,
+            tokens_out=answer.tokens_out, cost_usd=answer.cost_usd, audience=audience, filters=answer.filters or None,
+            no_answer=answer.no_answer,
+            meta={"request": asdict(request), "citations": answer.citations, "removed": answer.removed,
+                  "hit_ids": [h.story_id for h in answer.hits], "prompt_version": answer.prompt_version},
+        )  # fmt: skip
+        answer.message_id = row["id"]
+        self.history.log_query(user.name, question, kind="ask", mode="offline" if answer.offline else "answer",
+                               audience=audience, channel=channel, filters=answer.filters or None,
+                               hit_ids=[h.story_id for h in answer.hits], no_answer=answer.no_answer,
+                               latency_ms=answer.latency_ms, cited=answer.cited_ids)  # fmt: skip
+        return answer
+
+    def answer(self, question: str, **kwargs: Any) -> Answer:
+        """:meth:`ask`, collected: the finished answer."""
+        return self.ask(question, **kwargs).collect()
+
+    # -- conversations and feedback -----------------------------------------------------
+    def conversations(self, user: User) -> list[dict[str, Any]]:
+        return self.history.list_conversations(user.name)
+
+    def new_conversation(self, user: User, title: str | None = None) -> dict[str, Any]:
+        self.history.ensure_user(user.name, user.role.value)
+        return self.history.create_conversation(user.name, title, audience=self.audience_for(user, None))
+
+    def conversation(self, user: User, conversation_id: str) -> dict[str, Any]:
+        found = self.history.get_conversation(user.name, conversation_id)
+        if found is None:
+            raise NotFound(f"No conversation {conversation_id!r} for {user.name}.")
+        if user.role is Role.viewer:  # a viewer never sees what was written for an internal audience
+            found["messages"] = [m for m in found["messages"] if m.get("audience") in (None, "external")]
+        return found
+
+    def rename_conversation(self, user: User, conversation_id: str, title: str) -> dict[str, Any]:
+        if not title.strip():
+            raise ConfigError("A conversation title cannot be empty.")
+        found = self.history.rename_conversation(user.name, conversation_id, title.strip())
+        if found is None:
+            raise NotFound(f"No conversation {conversation_id!r} for {user.name}.")
+        return found
+
+    def delete_conversation(self, user: User, conversation_id: str) -> None:
+        if not self.history.delete_conversation(user.name, conversation_id):
+            raise NotFound(f"No conversation {conversation_id!r} for {user.name}.")
+
+    def feedback(self, user: User, *, rating: int, message_id: int | None = None, story_id: str | None = None,
+                 comment: str | None = None) -> dict[str, Any]:  # fmt: skip
+        user.require("feedback")
+        if rating not in (1, -1):
+            raise ConfigError("rating must be 1 (thumbs up) or -1 (thumbs down).")
+        if message_id is None and story_id is None:
+            raise ConfigError("Feedback needs a message_id (an answer) or a story_id (a story card).")
+        if story_id is not None:
+            self.story(story_id, user=user)  # NotFound for unknown or hidden stories
+        query = None
+        if message_id is not None:
+            message = self.history.get_message(user.name, message_id)
+            if message is None:
+                raise NotFound(f"No message {message_id} for {user.name}.")
+            conv = self.history.get_conversation(user.name, message["conversation_id"]) or {"messages": []}
+            asked = [m for m in conv["messages"] if m["role"] == "user" and m["id"] < message_id]
+            query = asked[-1]["content"] if asked else None
+        self.history.ensure_user(user.name, user.role.value)
+        return self.history.add_feedback(user.name, rating, message_id=message_id, story_id=story_id,
+                                         comment=(comment or "").strip() or None, query=query)  # fmt: skip
+
+    # -- analytics ----------------------------------------------------------------------
+    def usage(self, user: User, *, days: int = 30) -> dict[str, Any]:
+        """Usage analytics, with story titles and content gaps (facets asked for vs strong stories)."""
+        user.require("analytics")
+        stats = self.history.usage_stats(days)
+        by_id = self.engine.by_id
+        for key in ("most_cited",):
+            for row in stats.get(key, []):
+                row["title"] = (by_id.get(row["story_id"]) or {}).get("title")
+        cited = stats.get("most_cited", [])
+        total = sum(r["n"] for r in cited) or 1
+        # Overused: stories holding a large share of all recommendations (>= 3x their fair share).
+        fair = total / max(len(by_id), 1)
+        stats["overused"] = [r for r in cited if r["n"] >= max(3, 3 * fair)]
+        strong: dict[tuple[str, str], int] = {}
+        for doc in self.engine.docs:
+            if (doc.get("score") or 0) >= STRONG_SCORE:
+                for facet, values in (("industry", [doc.get("industry")]), ("country", [doc.get("country")]),
+                                      ("product", doc.get("products") or []), ("competitor", doc.get("competitors") or [])):
+                    for value in values:
+                        if value:
+                            strong[(facet, value)] = strong.get((facet, value), 0) + 1  # fmt: skip
+        stats["content_gaps"] = sorted(
+            ({"facet": r["facet"], "value": r["value"], "requested": r["n"], "strong_stories": strong.get((r["facet"], r["value"]), 0)}
+             for r in stats.get("requested_facets", [])),
+            key=lambda r: (r["strong_stories"] - r["requested"], r["facet"], str(r["value"])),
+        )  # fmt: skip
+        return stats
+
+    def score_table(self, user: User) -> list[dict[str, Any]]:
+        user.require("analytics")
+        return self.stories(user=user, audience="internal")
+
+    def coverage(self, user: User, *, min_score: int | None = None) -> list[dict[str, Any]]:
+        """Counts of strong stories per (industry, country)."""
+        user.require("analytics")
+        floor = STRONG_SCORE if min_score is None else min_score
+        counts: dict[tuple[str, str], int] = {}
+        for row in self.stories(user=user, audience="internal"):
+            if (row["score"] or 0) >= floor:
+                key = (row.get("industry") or "unknown", row.get("country") or "unknown")
+                counts[key] = counts.get(key, 0) + 1
+        return [{"industry": i, "country": c, "strong": n} for (i, c), n in sorted(counts.items())]
+
+
+def _filter_dict(filters: Any) -> dict[str, Any]:
+    """A SearchFilters as the plain dict logged to history (empty values left out)."""
+    out = {}
+    for key in type(filters).__dataclass_fields__:
+        value = getattr(filters, key)
+        if value not in (None, (), ""):
+            out[key] = list(value) if isinstance(value, tuple) else value
+    return out

@@ -94,6 +94,11 @@ class SearchEngine:
         if self.manifest.get("tokenizer") != TOKENIZER_VERSION:
             raise IndexStale(f"The keyword index was built with tokenizer {self.manifest.get('tokenizer')}; this Reffy "
                              f"uses {TOKENIZER_VERSION}. Run `reffy index --rebuild`.")  # fmt: skip
+        from reffy.retrieval.docstore import DocStore
+
+        self.docstore = DocStore(index_dir)
+        if not self.docstore.exists:
+            raise IndexStale(f"The search index in {settings.home} predates story texts in the index: run `reffy index`.")
         self.docs: list[dict[str, Any]] = json.loads((index_dir / "docs.json").read_text(encoding="utf-8"))
         self.by_id = {d["story_id"]: d for d in self.docs}
         self.keyword = KeywordIndex.load(index_dir / "bm25")
@@ -149,6 +154,7 @@ class SearchEngine:
         self.reranker()
 
     def close(self) -> None:
+        self.docstore.close()
         if self._vectors is not None:
             for index in self._vectors.values():
                 index.close()

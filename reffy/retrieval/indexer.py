@@ -1,7 +1,8 @@
 """Keeping the search indexes in step with gold.
 
-Three artefacts under ``REFFY_HOME``: ``index/docs.json`` (the story cards search returns
-and filters on), ``index/bm25/`` (BM25 over title, facts, tags, summary and full text) and
+Artefacts under ``REFFY_HOME``: ``index/docs.json`` (the story cards search returns
+and filters on), ``index/stories.sqlite`` (full texts, chunks and rubric evidence for answering
+and story pages; see docstore.py), ``index/bm25/`` (BM25 over title, facts, tags, summary and full text) and
 ``index/bm25_profile/`` (BM25 over the same facts and summary plus only the story's opening), and
 the Chroma collection (one vector for each story's summary plus one per body chunk, with
 flattened metadata for filtering). ``index/manifest.json`` records what built them.
@@ -144,7 +145,8 @@ def _vector_meta(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, list[tuple[int, str]]]]:
-    """(story cards, full texts by story id, chunks by story id) from the warehouse."""
+    """(story cards, full texts by story id, chunks by story id) from the warehouse. Each card's
+    rubric breakdown travels under the private key ``_breakdown`` (for the docstore only)."""
     from ingest.gold import country_name
     from reffy.rubric import load_taxonomy
 
@@ -153,14 +155,14 @@ def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str],
         cur = con.execute(
             "SELECT story_id, record_key, source_record_id, title, customer, industry, country, year, score,"
             " shareability, source_type, source_uri, source_link, products, competitors, tags, summary, outcomes,"
-            " quotes, text FROM gold_stories ORDER BY story_id"
+            " quotes, text, score_breakdown AS _breakdown FROM gold_stories ORDER BY story_id"
         )
         cols = [d[0] for d in cur.description]
         docs, texts = [], {}
         for row in cur.fetchall():
             doc = dict(zip(cols, row, strict=True))
             texts[doc["story_id"]] = doc.pop("text")
-            for key in ("products", "competitors", "tags", "outcomes", "quotes"):
+            for key in ("products", "competitors", "tags", "outcomes", "quotes", "_breakdown"):
                 doc[key] = json.loads(doc[key])
             doc["industry_name"] = names.get(doc["industry"]) if doc["industry"] else None
             doc["country_name"] = country_name(doc["country"])
@@ -205,6 +207,10 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     ids, titles = [d["story_id"] for d in docs], [{"title": d["title"]} for d in docs]
     # Two BM25 views: the full text (every detail, for known items) and the story's profile
     # (facts, tags, summary and its opening), where long bodies cannot drown the theme.
+    from reffy.retrieval.docstore import write_docstore
+
+    breakdowns = {d["story_id"]: d.pop("_breakdown") for d in docs}
+    write_docstore(settings.index_dir, ((sid, texts[sid], breakdowns[sid], chunks.get(sid, [])) for sid in ids))
     KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]]) for d in docs], fields=titles).save(
         settings.index_dir / "bm25")
     KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]][:PROFILE_BODY_CHARS]) for d in docs],

@@ -1,0 +1,53 @@
+"""The offline answer: an extractive brief of the top stories, written by no model.
+
+With no LLM configured (a fresh laptop), ``ask`` still helps: for each of the best stories
+it lists the challenge, the solution, the outcome figures and the best quote, all taken
+verbatim from the story (through the gold summary and extracted metadata), each cited.
+"""
+
+from __future__ import annotations
+
+from reffy.answer.context import ContextStory
+
+LABEL = "Extractive brief — assembled from the stories themselves, not written by an LLM."
+BRIEF_STORIES = 3
+
+
+def _summary_field(summary: str, name: str) -> str | None:
+    for line in summary.splitlines():
+        if line.startswith(f"{name}: "):
+            return line[len(name) + 2 :].strip()
+    return None
+
+
+def story_brief(story: ContextStory) -> str:
+    hit, card = story.hit, story.card
+    where = ", ".join(str(x) for x in (card.get("industry_name") or hit.industry, card.get("country_name") or hit.country,
+                                        hit.year) if x)  # fmt: skip
+    head = f"**[{story.n}] {hit.customer or 'Unnamed customer'} — {hit.title}**"
+    facts = f" ({where}; score {hit.quality}/31; {hit.shareability or 'internal'})" if where else \
+        f" (score {hit.quality}/31; {hit.shareability or 'internal'})"  # fmt: skip
+    lines = [head + facts]
+    summary = card.get("summary") or ""
+    for label in ("Challenge", "Solution"):
+        value = _summary_field(summary, label)
+        if value:
+            lines.append(f"- {label}: {value} [{story.n}]")
+    outcomes = [str(o) for o in card.get("outcomes") or []][:3]
+    if outcomes:
+        lines.append("- Outcomes: " + " ".join(o if o.endswith((".", "!", "?")) else o + "." for o in outcomes)
+                     + f" [{story.n}]")  # fmt: skip
+    quotes = card.get("quotes") or []
+    if quotes:
+        q = quotes[0]
+        who = ", ".join(x for x in (q.get("speaker"), q.get("role")) if x)
+        lines.append(f"- Quote: “{q['text']}”" + (f" — {who}" if who else "") + f" [{story.n}]")
+    return "\n".join(lines)
+
+
+def brief(stories: list[ContextStory], query: str) -> str:
+    """The whole offline answer, as Markdown with [n] citations."""
+    top = stories[:BRIEF_STORIES]
+    plain = query.translate({ord(c): None for c in "\"“”„«»"})  # a query in quotes is not a quotation to verify
+    intro = f"_{LABEL}_\n\nThe {len(top)} strongest matches for: {plain}\n\n"
+    return intro + "\n\n".join(story_brief(s) for s in top) + "\n"
