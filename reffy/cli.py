@@ -333,6 +333,10 @@ def _print_index(summary) -> None:
     )  # fmt: skip
 
 
+AudienceOpt = Annotated[str | None, typer.Option("--audience", help="internal, or external (public stories only); "
+                                              "default REFFY_AUDIENCE.")]  # fmt: skip
+
+
 def _filters(items: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in _pairs(items, "--filter").items():
@@ -349,6 +353,7 @@ def search(
     k: Annotated[int, typer.Option("--k", min=1, max=200, help="How many stories.")] = 10,
     mode: Annotated[str, typer.Option("--mode", help="keyword (instant) or hybrid.")] = "hybrid",
     fresh: Annotated[bool, typer.Option("--fresh", help="Favour strong stories that are rarely shown.")] = False,
+    audience: AudienceOpt = None,
     home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
 ) -> None:
@@ -357,7 +362,8 @@ def search(
 
     if mode not in ("keyword", "hybrid"):
         raise typer.BadParameter("--mode is keyword or hybrid")
-    result = _service(home).search(query, filters=_filters(filter_ or []), k=k, mode=mode, fresh=fresh)
+    result = _service(home).search(query, filters=_filters(filter_ or []), k=k, mode=mode, fresh=fresh,
+                                   audience=audience)  # fmt: skip
     if as_json:
         typer.echo(json.dumps({"query": query, "mode": mode, "no_answer": result.no_answer, "notes": result.notes,
                                "timings_ms": result.timings_ms, "hits": [asdict(h) for h in result.hits]},
@@ -373,6 +379,85 @@ def search(
         console.print(f"    {h.source_link or h.source_uri}", soft_wrap=True, highlight=False)
     for note in result.notes:
         console.print(f"[dim]{note}[/]", soft_wrap=True)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, e.g. 'which stories prove we beat Zentrix in retail?'")],
+    conversation: Annotated[str | None, typer.Option("--conversation", "-c", help="Continue this conversation id "
+                                                     "(printed after each answer).")] = None,  # fmt: skip
+    filter_: Annotated[list[str], typer.Option("--filter", "-f", help="KEY=VALUE, as for search.")] = None,
+    audience: AudienceOpt = None,
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the finished answer as JSON (no streaming).")] = False,
+) -> None:
+    """Answer a question from the library with cited stories (streamed). With no LLM configured,
+    an extractive brief of the best stories."""
+    from dataclasses import asdict
+
+    stream = _service(home).ask(question, conversation_id=conversation, filters=_filters(filter_ or []),
+                                audience=audience)  # fmt: skip
+    if as_json:
+        answer = stream.collect()
+        data = asdict(answer)
+        data["hits"] = [asdict(h) for h in answer.hits]
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    for piece in stream:
+        typer.echo(piece, nl=False)
+    answer = stream.answer
+    console = _console()
+    console.print()
+    if answer.citations:
+        console.print("\n[bold]Sources[/]")
+        for c in answer.citations:
+            console.print(f"  [{c['n']}] {c['title']}  [dim]{c['shareability']}  {c['source_link'] or c['story_id'][:12]}[/]",
+                          soft_wrap=True, highlight=False)  # fmt: skip
+    for note in answer.removed:
+        console.print(f"[yellow]Verification removed:[/] {note}", soft_wrap=True, highlight=False)
+    understood = {k: v for k, v in answer.understood.items()}
+    if understood:
+        console.print(f"[dim]Filters understood from the question: {json.dumps(understood)}[/]", soft_wrap=True)
+    how = "extractive brief (no LLM configured)" if answer.offline else f"{answer.model}, ${answer.cost_usd:.4f}"
+    console.print(f"[dim]{how}; {answer.latency_ms:.0f} ms; audience {answer.audience}; "
+                  f"continue with --conversation {answer.conversation_id}[/]", soft_wrap=True)  # fmt: skip
+
+
+user_app = typer.Typer(help="App users of a shared installation (REFFY_HOME/users.yaml).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", help="viewer (external audience only), member, analyst or admin.")] = "member",
+    home: HomeOpt = None,
+) -> None:
+    """Create a user or reset their password and role (asks for the password)."""
+    from reffy.auth import Role, add_user, users_file
+
+    try:
+        parsed = Role(role)
+    except ValueError as exc:
+        raise typer.BadParameter("--role is viewer, member, analyst or admin") from exc
+    settings = _service(home).settings
+    path = users_file(settings) or settings.home / "users.yaml"
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    add_user(path, name, password, parsed)
+    _console().print(f"{name} ({parsed.value}) saved in {path}. The app now asks everyone to log in.")
+
+
+@user_app.command("list")
+def user_list(home: HomeOpt = None) -> None:
+    """List users and roles (never passwords)."""
+    from reffy.auth import load_users, users_file
+
+    path = users_file(_service(home).settings)
+    if path is None:
+        _console().print("Single-user mode: no users file. Add one with `reffy user add NAME --role admin`.")
+        return
+    for name, (role, _) in sorted(load_users(path).items()):
+        typer.echo(f"{name}\t{role.value}")
 
 
 @app.command(name="eval")
@@ -447,6 +532,82 @@ def demo(
     _print_index(_run_index(service))
     status(home=home, runs=3, errors=5, as_json=False)
     console.print(f"\nTry: [bold]REFFY_HOME={home} reffy search \"bank that cut call handling time\"[/]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on (0.0.0.0 for every one).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    home: HomeOpt = None,
+) -> None:
+    """Serve the REST API (OpenAPI docs at /docs). Tokens: `reffy token add`."""
+    import uvicorn
+
+    from reffy.api import create_app
+
+    uvicorn.run(create_app(_service(home)), host=host, port=port, log_level="info")
+
+
+@app.command()
+def mcp(
+    transport: Annotated[str, typer.Option("--transport", help="stdio (desktop agents) or http (streamable HTTP at "
+                                           "/mcp).")] = "stdio",  # fmt: skip
+    host: Annotated[str, typer.Option("--host", help="Interface for --transport http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port for --transport http.")] = 8765,
+    home: HomeOpt = None,
+) -> None:
+    """Serve Reffy as an MCP server (tools: search_stories, get_story, ask). Identity: REFFY_API_TOKEN."""
+    from reffy.mcp_server import serve as serve_mcp
+
+    if transport not in ("stdio", "http"):
+        raise typer.BadParameter("--transport is stdio or http")
+    serve_mcp(transport, host=host, port=port, service=_service(home))  # type: ignore[arg-type]
+
+
+token_app = typer.Typer(help="API tokens for `reffy serve` and `reffy mcp` (stored hashed).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("add")
+def token_add(
+    user: Annotated[str, typer.Argument(help="Who the token acts as.")],
+    role: Annotated[str, typer.Option("--role", help="viewer (public stories only), member, analyst or admin.")],
+    label: Annotated[str, typer.Option("--label", help="What the token is for (e.g. the CRM).")] = "",
+    home: HomeOpt = None,
+) -> None:
+    """Create a token; it is printed once, only its hash is kept."""
+    from reffy.auth import Role
+
+    try:
+        role_ = Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"--role is one of {', '.join(r.value for r in Role)}") from None
+    token = _service(home).create_token(user, role_, label=label)
+    typer.echo(token)
+    typer.secho(f"Token for {user} ({role_.value}). Store it now: it cannot be shown again.", err=True)
+
+
+@token_app.command("list")
+def token_list(home: HomeOpt = None, as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """List tokens (never their values)."""
+    rows = _service(home).list_tokens()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for r in rows:
+        state = "revoked" if r.get("revoked") else f"last used {r.get('last_used') or 'never'}"
+        typer.echo(f"{r['id']:>4}  {r['user']} ({r['role']})  {r.get('label') or '-'}  created {r['created_at']}, {state}")
+    if not rows:
+        typer.echo("No API tokens: the API runs every request as the local user.")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="The id from `reffy token list`.")], home: HomeOpt = None) -> None:
+    """Revoke a token; requests using it get 401 at once."""
+    if not _service(home).revoke_token(token_id):
+        typer.secho(f"No active token with id {token_id}.", err=True, fg=typer.colors.RED)
+        raise typer.Exit(3)
+    typer.echo(f"Token {token_id} revoked.")
 
 
 def main() -> None:
