@@ -1,0 +1,16 @@
+"""Reffy's REST API (FastAPI): ``create_app(service)``; run it with ``reffy serve``.
+
+``create_app`` is imported lazily so the framework-free parts (``reffy.api.schemas``,
+``reffy.api.errors``) serve the MCP server without importing FastAPI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["create_app"]
+
+
+def create_app(service: Any | None = None) -> Any:
+    from reffy.api.app import create_app as _create_app
+
+    return _create_app(service)
