@@ -64,7 +64,9 @@ def verify_text(text: str, texts: Mapping[int, str], *, cited_so_far: list[int] 
         for n in numbers:
             if n not in texts:
                 out.removed.append(f"citation [{n}] named no retrieved story")
-        sentence = CITATION.sub(lambda m: _keep_valid(m, texts), sentence)
+        if len(valid) < len(numbers):
+            sentence = CITATION.sub(lambda m: _keep_valid(m, texts), sentence)
+            sentence = re.sub(r"[ \t]+([.,;:!?])", r"\1", sentence)  # no gap where a marker was
         sources = [texts[n] for n in valid] or list(texts.values())
 
         def check(m: re.Match[str], sources: list[str] = sources) -> str:

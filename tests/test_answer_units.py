@@ -1,0 +1,97 @@
+"""Pure parts of answer mode: citation/quote verification, streaming release, request understanding."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from reffy.answer.understand import Request, understand, understand_filters
+from reffy.answer.verify import REMOVED_QUOTE, StreamVerifier, quote_in, split_sentences, verify_text
+from reffy.rubric import load_taxonomy, load_vendor
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+TEXTS = {1: "Handling time fell by 31 percent. “Our agents finally have time to listen,” said Ana Ruiz, COO.",
+         2: "The bank moved 40,000 customers to the app in six months."}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return load_vendor(DATA / "vendor.yaml"), load_taxonomy()
+
+
+def test_invalid_citations_are_removed_and_valid_ones_kept():
+    out = verify_text("Handling time fell [1]. Atlantis grew [3]. Both [1, 4] and [2;1].", TEXTS)
+    assert out.text == "Handling time fell [1]. Atlantis grew. Both [1] and [2, 1]."
+    assert out.cited == [1, 2] and len(out.removed) == 2
+
+
+def test_quotes_must_exist_in_a_cited_story():
+    ok = verify_text('She said "Our agents finally have time to listen" [1].', TEXTS)
+    assert not ok.removed and "finally have time" in ok.text
+    wrong_story = verify_text('She said "Our agents finally have time to listen" [2].', TEXTS)
+    assert REMOVED_QUOTE in wrong_story.text and wrong_story.removed
+    made_up = verify_text("“We doubled revenue in a single week” [1].", TEXTS)
+    assert REMOVED_QUOTE in made_up.text
+    short = verify_text('a "quick win" [1].', TEXTS)  # a term in quotes is not a quotation
+    assert short.text == 'a "quick win" [1].'
+
+
+def test_quote_matching_tolerates_typography_and_ellipses_but_not_changes():
+    assert quote_in("our agents finally have time to listen", TEXTS[1])
+    assert quote_in("Handling time fell … 31 percent", TEXTS[1])
+    assert not quote_in("Handling time fell by 41 percent", TEXTS[1])
+    assert not quote_in("listen … Handling time", TEXTS[1])  # fragments must be in order
+
+
+def test_stream_releases_only_whole_verified_sentences():
+    v = StreamVerifier(TEXTS)
+    assert v.feed("Handling time fell [") == ""
+    assert v.feed("1]. She said “Our agents fin") == "Handling time fell [1]. "
+    assert v.feed("ally have time to listen.” [1] Next [7") == "She said “Our agents finally have time to listen.” [1] "
+    assert v.feed("]. ") == "Next. "  # [7] named no retrieved story
+    assert v.flush() == "" and "[7]" not in v.result.text
+    assert v.result.cited == [1]
+
+
+def test_split_sentences_keeps_everything():
+    text = "One [1]. Two!\n\nThree? Four"
+    assert "".join(split_sentences(text)) == text and len(split_sentences(text)) == 4
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("a European bank that cut handling time", {"industry": ["finance"]}),
+    ("retailers in the Nordics since 2023 that replaced Zentrix",
+     {"country": ["DK", "FI", "IS", "NO", "SE"], "industry": ["retail-ecommerce"], "competitor": ["Zentrix"], "year_min": 2023}),
+    ("insurers using Quillon Assist in 2024", {"industry": ["insurance"], "product": ["Quillon Assist"],
+                                               "year_min": 2024, "year_max": 2024}),
+    ("hospitals in Germany or Austria", {"industry": ["healthcare"], "country": ["DE", "AT"]}),
+    ("a smooth flow of information for our agents", {}),  # common words are not filters
+])  # fmt: skip
+def test_filters_understood_from_questions(setup, question, expected):
+    got = understand_filters(question, *setup, today=date(2026, 11, 25))
+    for key, value in expected.items():
+        assert got[key] == value, key
+    if not expected:
+        assert got == {}
+    if "European" in question:
+        assert "NO" in got["country"] and "DK" in got["country"] and "US" not in got["country"]
+
+
+def test_follow_ups_narrow_and_new_questions_start_over(setup):
+    first = understand("a European bank that cut contact-centre handling time", *setup)
+    assert first.query == "a bank that cut contact-centre handling time"  # the region is a filter, not a term
+    narrowed = understand("only the ones in Denmark", *setup, previous=first)
+    assert narrowed.follow_up and narrowed.query == first.query
+    assert narrowed.filters == {"country": ["DK"], "industry": ["finance"]}
+    switched = understand("what about insurers?", *setup, previous=first)
+    assert switched.follow_up and switched.filters["industry"] == ["insurance"]
+    fresh = understand("chatbots for universities", *setup, previous=first)
+    assert not fresh.follow_up and "country" not in fresh.filters
+
+
+def test_explicit_filters_from_the_ui_win(setup):
+    previous = Request(query="banks", filters={"industry": ["finance"]})
+    got = understand("only those in Denmark", *setup, previous=previous, explicit={"industry": ["insurance"], "k": None})
+    assert got.filters == {"industry": ["insurance"], "country": ["DK"]}
