@@ -258,3 +258,21 @@ def test_story_text_is_data_not_instructions(home, llm_stub):
     # offline, the same story changes nothing either: the brief is the same shape as any other
     offline = service(home).answer("ferry operator automating booking changes", audience="external")
     assert "PWNED" not in offline.text.split("[1]")[0] and "not written by an LLM" in offline.text
+
+
+def test_cli_ask_streams_the_brief_and_continues_a_conversation(home):
+    import subprocess
+    import sys
+
+    env = {"REFFY_HOME": str(home), "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml"), "REFFY_GOLD_MIN_SCORE": "0",
+           "PATH": str(Path(sys.executable).parent), "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    run = subprocess.run([sys.executable, "-m", "reffy.cli", "ask", "insurers using chatbots for claims"],
+                         capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "not written by an LLM" in run.stdout and "Sources" in run.stdout and "[1]" in run.stdout
+    conv = run.stdout.rsplit("--conversation ", 1)[1].split()[0].strip("[]/")
+    follow = subprocess.run([sys.executable, "-m", "reffy.cli", "ask", "only the ones in Lithuania", "--conversation",
+                             conv, "--json"], capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert follow.returncode == 0, follow.stderr
+    data = json.loads(follow.stdout)
+    assert data["follow_up"] and data["filters"]["country"] == ["LT"] and data["conversation_id"] == conv
