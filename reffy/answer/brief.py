@@ -49,5 +49,6 @@ def brief(stories: list[ContextStory], query: str) -> str:
     """The whole offline answer, as Markdown with [n] citations."""
     top = stories[:BRIEF_STORIES]
     plain = query.translate({ord(c): None for c in "\"“”„«»"})  # a query in quotes is not a quotation to verify
-    intro = f"_{LABEL}_\n\nThe {len(top)} strongest matches for: {plain}\n\n"
+    lead = "The strongest match" if len(top) == 1 else f"The {len(top)} strongest matches"
+    intro = f"_{LABEL}_\n\n{lead} for: {plain}\n\n"
     return intro + "\n\n".join(story_brief(s) for s in top) + "\n"
