@@ -1,46 +1,63 @@
 """Reffy's web app (Streamlit). Run with ``streamlit run app.py``.
 
-For now it shows the state of the library: counts per layer, recent ingest runs and the
-problems they recorded. Every value comes from :class:`reffy.service.ReffyService`;
-this file only renders.
+This entry point only decides who is using the app and which pages they get; the pages
+live in ``reffy/ui/pages`` and call :class:`reffy.service.ReffyService` for everything.
+With no users file (a laptop) there is no login and the local user is an admin; with a users
+file (``reffy user add``) or Streamlit's OIDC login configured in ``.streamlit/secrets.toml``
+(an ``[auth]`` section), everyone logs in and gets their role's pages.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from reffy.errors import ReffyError
-from reffy.service import ReffyService
+from reffy.auth import LOCAL_USER, User
+from reffy.ui.session import (
+    audience_control,
+    get_service,
+    log_out,
+    resolve_user,
+    shown_errors,
+)
+
+PAGES = Path(__file__).resolve().parent / "reffy" / "ui" / "pages"
 
 
-@st.cache_resource
-def service() -> ReffyService:
-    return ReffyService()
+def page(name: str, title: str, icon: str, *, visible: bool = True, default: bool = False) -> st.Page:
+    """A page every user can reach by link; ``visible`` only decides whether it is in the menu
+    (a page a role may not use still opens, and says why it is refused)."""
+    return st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name, default=default,
+                   visibility="visible" if visible else "hidden")  # fmt: skip
+
+
+def pages_for(user: User) -> list[st.Page]:
+    return [
+        page("chat", "Find stories", ":material/chat:", default=True),
+        page("explorer", "Story explorer", ":material/table_view:"),
+        page("story", "Story", ":material/article:", visible=False),
+        page("analytics", "Analytics", ":material/monitoring:", visible=user.can("analytics")),
+        page("ingest", "Ingest", ":material/upload:", visible=user.can("ingest")),
+        page("library", "Library status", ":material/database:", visible=user.can("analytics")),
+    ]
 
 
 def main() -> None:
     st.set_page_config(page_title="Reffy", page_icon=":mag:", layout="wide")
-    st.title("Reffy")
-    st.caption("Find the right customer story in seconds.")
-    svc = service()
-    try:
-        status = svc.status(runs=10, errors=50)
-    except ReffyError as exc:
-        st.error(str(exc))
+    svc = get_service()
+    with shown_errors():
+        user = resolve_user(svc)
+    if user is None:
+        st.navigation([page("login", "Log in", ":material/login:", default=True)], position="hidden").run()
         return
-    st.subheader("Library")
-    cols = st.columns(len(status.layers))
-    for col, (name, count) in zip(cols, status.layers.items(), strict=True):
-        col.metric(name, count)
-    if status.by_source_type:
-        st.bar_chart(status.by_source_type, horizontal=True)
-    st.subheader("Recent ingest runs")
-    st.dataframe(status.recent_runs, hide_index=True, width="stretch")
-    st.subheader("Recent problems")
-    if status.recent_errors:
-        st.dataframe(status.recent_errors, hide_index=True, width="stretch")
-    else:
-        st.success("No problems recorded.")
+    nav = st.navigation(pages_for(user))
+    with st.sidebar:
+        st.caption(f"Signed in as **{user.name}** ({user.role.value})")
+        audience_control(svc, user)
+        if user != LOCAL_USER:
+            st.button("Log out", key="logout", on_click=log_out, icon=":material/logout:")
+    nav.run()
 
 
 main()

@@ -1,4 +1,5 @@
-"""The Streamlit app renders the library state through the service (AppTest, no browser)."""
+"""The Streamlit app, page by page, against the real service on a private copy of the demo
+library (AppTest: the real scripts and widgets, no browser). Each test is one user flow."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ import streamlit as st
 from helpers import STORY
 from streamlit.testing.v1 import AppTest
 
+from reffy.auth import Role, User, add_user
 from reffy.service import ReffyService
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+REPO = Path(__file__).resolve().parent.parent
+APP = str(REPO / "app.py")
+PAGES = "reffy/ui/pages"
+PASSWORDS = {"ana": "analyst-pass-1", "mo": "member-pass-1", "vi": "viewer-pass-1", "ad": "admin-pass-1"}
+ROLES = {"ana": Role.analyst, "mo": Role.member, "vi": Role.viewer, "ad": Role.admin}
 
 
 @pytest.fixture(autouse=True)
@@ -22,21 +28,285 @@ def fresh_service_cache():
     st.cache_resource.clear()
 
 
-def test_app_shows_layer_counts_runs_and_problems(settings, tmp_path):
-    lib = tmp_path / "lib"
-    lib.mkdir()
-    (lib / "a.md").write_text(f"# Nordvik\n\n{STORY}", encoding="utf-8")
-    (lib / "b.pdf").write_bytes(b"%PDF-1.4 broken")
-    ReffyService(settings).ingest([str(lib)])
-    at = AppTest.from_file(APP, default_timeout=30).run()
+@pytest.fixture
+def users(demo_home: Path) -> Path:
+    """A users file in the demo home: the app then asks everyone to log in."""
+    path = demo_home / "users.yaml"
+    for name, password in PASSWORDS.items():
+        add_user(path, name, password, ROLES[name])
+    return path
+
+
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=90).run()
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    """Click the (first) button with this label and rerun."""
+    buttons = [b for b in at.button if b.label == label]
+    assert buttons, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
+    return buttons[0].click().run()
+
+
+def login(name: str) -> AppTest:
+    at = app()
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(PASSWORDS[name])
+    return click(at, "Log in")
+
+
+def search(at: AppTest, query: str) -> AppTest:
+    return at.chat_input(key="search_input").set_value(query).run()
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    if at.segmented_control(key="mode").value != "Answer":
+        at.segmented_control(key="mode").set_value("Answer").run()
+    return at.chat_input(key="ask_input").set_value(question).run()
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def card_heads(at: AppTest) -> list[str]:
+    """The first line of every story card: '**1. Customer** · industry · CC · year'."""
+    return [m for m in texts(at.markdown) if m.startswith("**") and ". " in m.split("**")[1]]
+
+
+def open_page(at: AppTest, name: str, **query: str) -> AppTest:
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.switch_page(f"{PAGES}/{name}.py").run()
+
+
+def frame(at: AppTest, column: str, index: int = 0):
+    """The index-th table on the page that has this column (tables carry no keys in AppTest)."""
+    frames = [d.value for d in at.dataframe if column in d.value.columns]
+    assert len(frames) > index, f"no table with column {column!r}"
+    return frames[index]
+
+
+def sidebar_buttons(at: AppTest) -> list[str]:
+    return [b.label for b in at.sidebar.button]
+
+
+def story_id(demo_settings, title_word: str) -> str:
+    svc = ReffyService(demo_settings)
+    try:
+        return next(r["story_id"] for r in svc.stories() if title_word in r["title"])
+    finally:
+        svc.close()
+
+
+# -- identity -------------------------------------------------------------------------------
+def test_a_laptop_without_users_file_needs_no_login(demo_home):
+    at = app()
+    assert not at.exception
+    assert "Find customer stories" in texts(at.title)
+    assert not [t for t in at.text_input if t.key == "login_password"]
+    assert any("**local** (admin)" in c for c in texts(at.sidebar.caption))
+    assert "Log out" not in sidebar_buttons(at)
+    at = open_page(at, "library")
+    assert {m.label for m in at.metric} >= {"bronze records", "gold stories"}
+
+
+def test_login_refuses_a_wrong_password_and_admits_the_right_one(users):
+    at = app()
+    assert "Find customer stories" not in texts(at.title)
+    at.text_input(key="login_name").input("ana")
+    at.text_input(key="login_password").input("not-the-password")
+    click(at, "Log in")
+    assert "Wrong name or password." in texts(at.error)
+    at.text_input(key="login_password").input(PASSWORDS["ana"])
+    click(at, "Log in")
+    assert not at.exception
+    assert "Find customer stories" in texts(at.title)
+    assert any("**ana** (analyst)" in c for c in texts(at.sidebar.caption))
+    click(at, "Log out")
+    assert "Find customer stories" not in texts(at.title)
+
+
+# -- quick search ---------------------------------------------------------------------------
+def test_quick_search_shows_story_cards_with_badges_figures_and_a_reference_snippet(demo_home):
+    at = search(app(), "bank that cut call handling time")
+    assert not at.exception
+    heads = card_heads(at)
+    assert heads[0].startswith("**1. Nordvik Bank**") and "finance · DK · 2024" in heads[0]
+    badges = [m for m in texts(at.markdown) if "-badge[" in m]
+    assert ":green-badge[27/31] :red-badge[internal only]" in badges
+    assert any(m.startswith(":material/trending_up:") and "38%" in m for m in texts(at.markdown))
+    assert any(m.startswith("> “") and "Maria Jensen" in m for m in texts(at.markdown))
+    snippet = at.code[0].value
+    assert snippet.startswith("[INTERNAL ONLY: not for customers] Nordvik Bank (finance, DK, 2024): How Nordvik Bank")
+    assert "Outcome: 38% lower average handling time" in snippet and "Source: file://" in snippet
+    assert [c for c in texts(at.caption) if "stories for “bank that cut call handling time” in" in c]
+
+
+def test_a_viewer_only_ever_sees_public_stories(users):
+    at = login("vi")
+    audience = at.sidebar.radio(key="audience")
+    assert audience.value == "external" and audience.disabled
+    at = search(at, "bank that cut call handling time")
+    badges = [m for m in texts(at.markdown) if "-badge[" in m]
+    assert badges and all("blue-badge[public]" in b for b in badges)
+    assert not any("[INTERNAL ONLY" in c for c in texts(at.code))
+    assert not any("Nordvik Bank" in h for h in card_heads(at))  # internal-only story
+
+
+def test_sidebar_filters_narrow_the_results(demo_home):
+    at = app()
+    at.multiselect(key="filter_industry").set_value(["insurance"]).run()
+    at.slider(key="filter_min_score").set_value(20).run()
+    at = search(at, "automated claims handling")
+    heads = card_heads(at)
+    assert heads and all(" · insurance" in h for h in heads)
+    scores = [int(m.split("-badge[")[1].split("/")[0]) for m in texts(at.markdown) if "-badge[" in m]
+    assert scores and min(scores) >= 20
+
+
+def test_a_search_with_no_good_match_says_so(demo_home):
+    at = search(app(), "volcanic penguin knitting championship")
+    assert any("No strong match" in w for w in texts(at.warning))
+
+
+def test_thumbs_on_a_story_card_are_recorded_with_the_comment(demo_home, demo_settings):
+    at = search(app(), "bank that cut call handling time")
+    at.feedback[0].set_value(1)
+    at.text_input(key=at.text_input[0].key).input("Perfect for the Danske pitch")
+    click(at, "Send feedback")
+    assert any("feedback was recorded" in c for c in texts(at.caption))
+    stats = ReffyService(demo_settings).usage(User("local", Role.admin))
+    assert stats["totals"]["feedback_up"] == 1
+
+
+# -- answers and conversations ----------------------------------------------------------------
+def test_answer_mode_streams_a_cited_answer_and_takes_feedback(demo_home, demo_settings):
+    at = ask(app(), "Which bank reduced call handling time?")
+    assert not at.exception
+    roles = [m.name for m in at.chat_message]
+    assert roles == ["user", "assistant"]
+    answer = at.chat_message[1]
+    assert "[1]" in " ".join(texts(answer.markdown))
+    links = [link.label for link in at.get("page_link")]
+    assert any(label.startswith("[1] ") and "Nordvik Bank" in label for label in links)
+    at.feedback[0].set_value(0)
+    comment = next(t for t in at.text_input if t.key.startswith("comment_msg_"))
+    comment.input("Wanted a Danish bank only")
+    click(at, "Send feedback")
+    assert any("feedback was recorded" in c for c in texts(at.caption))
+    stats = ReffyService(demo_settings).usage(User("local", Role.admin))
+    assert [(d["query"], d["comment"]) for d in stats["thumbs_down"]] == [
+        ("Which bank reduced call handling time?", "Wanted a Danish bank only")
+    ]
+
+
+def test_conversations_can_be_started_renamed_continued_after_a_restart_and_deleted(users):
+    at = ask(login("mo"), "Which insurer automated claims?")
+    assert "Which insurer automated claims?" in sidebar_buttons(at)
+    at.text_input(key="conv_title").input("Insurance refs")
+    at = click(at, "Rename")
+    assert "Insurance refs" in sidebar_buttons(at)
+    at = click(at, "New conversation")
+    assert [m.name for m in at.chat_message] == []
+    ask(at, "Any retailer that replaced Zentrix?")
+
+    st.cache_resource.clear()  # a restart: new process state, new browser session
+    at = login("mo")
+    assert {"Insurance refs", "Any retailer that replaced Zentrix?"} <= set(sidebar_buttons(at))
+    at = click(at, "Insurance refs")
+    assert "Which insurer automated claims?" in " ".join(texts(at.chat_message[0].markdown))
+    at = ask(at, "And one in Lithuania?")
+    assert [m.name for m in at.chat_message] == ["user", "assistant", "user", "assistant"]
+    at = click(at, "Delete conversation")
+    assert "Insurance refs" not in sidebar_buttons(at)
+    assert "Any retailer that replaced Zentrix?" in sidebar_buttons(at)
+    assert "Any retailer that replaced Zentrix?" not in sidebar_buttons(login("ana"))  # per user
+
+
+# -- explorer and story page ------------------------------------------------------------------
+def test_explorer_searches_and_opens_the_story_page(demo_home):
+    at = open_page(app(), "explorer")
+    assert not at.exception
+    assert len(at.dataframe[0].value) > 30
+    at.text_input(key="explorer_text").input("Nordvik").run()
+    assert at.dataframe[0].value["customer"].tolist() == ["Nordvik Bank"]
+    at.selectbox(key="explorer_pick").select_index(0).run()
+    at = click(at, "Open")
+    assert texts(at.title) == ["How Nordvik Bank took almost four minutes off every call"]
+    facts = " ".join(texts(at.markdown))
+    assert "**Customer:** Nordvik Bank" in facts and "**Industry:** finance" in facts
+    rubric = frame(at, "criterion")
+    assert len(rubric) == 15 and rubric["points"].sum() == 27
+    assert rubric["evidence"].str.len().max() > 20
+    assert any("Source" in m and "](file://" in m for m in texts(at.markdown))
+    assert len(frame(at, "fetched_at")) >= 1
+
+
+def test_an_analyst_corrects_a_story_and_removes_the_correction(users, demo_settings):
+    sid = story_id(demo_settings, "Nordvik")
+    at = open_page(login("ana"), "story", id=sid)
+    at.selectbox(key="override_field").set_value("customer")
+    at.text_input(key="override_value").input("Nordvik Bank A/S")
+    at.text_input(key="override_reason").input("legal name")
+    at = click(at, "Save override")
+    assert not at.exception
+    assert "**Customer:** Nordvik Bank A/S" in " ".join(texts(at.markdown))
+    assert any("`customer` = **Nordvik Bank A/S**" in m and "legal name" in m for m in texts(at.markdown))
+    at = click(at, "Remove")
+    assert "**Customer:** Nordvik Bank  \n" in " ".join(texts(at.markdown)) + "  \n"
+    assert ReffyService(demo_settings).overrides() == []
+
+
+def test_a_member_gets_no_override_editor_no_analytics_and_no_ingest(users, demo_settings):
+    at = open_page(login("mo"), "story", id=story_id(demo_settings, "Nordvik"))
+    assert not at.exception
+    assert not [s for s in at.selectbox if s.key == "override_field"]
+    assert any("Analysts can correct" in c for c in texts(at.caption))
+    at = open_page(at, "analytics")
+    assert any("analytics needs the analyst role" in e for e in texts(at.error))
+    assert not at.get("vega_lite_chart")
+    at = open_page(at, "ingest")
+    assert any("ingest needs the admin role" in e for e in texts(at.error))
+    assert not at.get("file_uploader")
+
+
+# -- analytics and ingest ---------------------------------------------------------------------
+def test_analytics_shows_quality_coverage_and_usage_to_an_analyst(users):
+    at = search(login("ana"), "bank that cut call handling time")
+    at = search(at, "volcanic penguin knitting championship")
+    at = open_page(at, "analytics")
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["bronze records"] == "1"
-    assert len(at.dataframe) == 2  # runs and problems
-    assert "corrupt" in at.dataframe[1].value.to_csv()
+    assert metrics["Queries"] == "2"
+    assert metrics["Active users (latest day)"] == "1"
+    assert metrics["Search latency p50 / p95"].endswith(" ms")
+    assert len(at.get("vega_lite_chart")) >= 4  # scores x2, coverage, daily users, queries/day, modes
+    assert len(at.get("download_button")) >= 4
+    zero = frame(at, "query")
+    assert zero["query"].tolist() == ["volcanic penguin knitting championship"]
+    coverage = frame(at, "strong")
+    assert coverage["strong"].sum() > 10
 
 
-def test_app_explains_an_empty_home(home):
-    at = AppTest.from_file(APP, default_timeout=30).run()
+def test_an_admin_uploads_a_file_and_runs_the_pipeline(users, demo_home):
+    at = open_page(login("ad"), "ingest")
     assert not at.exception
-    assert "reffy ingest" in at.error[0].value
+    story = "# Kestrel Mutual cuts claim handling time\n\n" + STORY.replace("Nordvik Bank", "Kestrel Mutual")
+    at.file_uploader(key="ingest_files").set_value([("kestrel.md", story.encode(), "text/markdown"),
+                                                   ("broken.pdf", b"%PDF-1.4 broken", "application/pdf")])  # fmt: skip
+    at = click(at, "Ingest")
+    assert not at.exception, at.exception
+    report = " ".join(texts(at.success))
+    assert "1 new" in report and "1 errors" in report and "Gold:" in report and "Index:" in report
+    assert at.get("progress")[0].value == 100
+    assert (demo_home / "uploads" / "kestrel.md").is_file()
+    assert "corrupt" in frame(at, "reason").to_csv()
+    at = search(open_page(at, "chat"), "Kestrel Mutual")
+    assert card_heads(at)[0].startswith("**1. Kestrel Mutual**")  # searchable right away
+
+
+def test_library_status_and_an_empty_home(home):
+    at = app()
+    assert not at.exception
+    assert any("reffy" in e for e in texts(at.error))  # how to build a library

@@ -1,0 +1,46 @@
+"""Story explorer: every gold story this user may see, searchable and filterable, one click
+from its story page. Rows come from ``svc.stories`` (filters and text matching happen there)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from reffy.ui import present
+from reffy.ui.session import page_context, shown_errors
+from reffy.ui.widgets import STORY_PAGE, filter_sidebar
+
+COLUMNS = ["customer", "title", "score", "industry", "country", "year", "shareability", "source_type", "products",
+           "competitors"]  # fmt: skip
+
+svc, user, audience = page_context()
+filters = filter_sidebar(svc, user, audience)
+st.title("Story explorer")
+text = st.text_input("Search", key="explorer_text", placeholder="Customer, title or any word in the story",
+                     icon=":material/search:")  # fmt: skip
+with shown_errors():
+    rows = svc.stories(user=user, audience=audience, filters=filters or None, text=text.strip() or None)
+st.caption(f"{len(rows)} stories" + (" (external audience: public stories only)" if audience == "external" else ""))
+if not rows:
+    st.info("No story matches. Clear the search or loosen the filters.", icon=":material/search_off:")
+    st.stop()
+
+table = [{c: row.get(c) for c in COLUMNS} for row in rows]
+event = st.dataframe(
+    table, key="explorer_table", hide_index=True, on_select="rerun", selection_mode="single-row",
+    column_config={
+        "score": st.column_config.ProgressColumn("score", min_value=0, max_value=present.MAX_SCORE, format="%d"),
+        "year": st.column_config.NumberColumn("year", format="%d"),
+        "products": st.column_config.ListColumn("products"),
+        "competitors": st.column_config.ListColumn("competitors"),
+    },
+)  # fmt: skip
+if event.selection.rows:
+    st.switch_page(STORY_PAGE, query_params={"id": rows[event.selection.rows[0]]["story_id"]})
+
+ids = [row["story_id"] for row in rows]
+titles = {row["story_id"]: f"{row.get('customer') or '?'}: {row['title']}" for row in rows}
+pick, go = st.columns([4, 1], vertical_alignment="bottom")
+chosen = pick.selectbox("Open a story", ids, format_func=titles.__getitem__, key="explorer_pick", index=None,
+                        placeholder="Pick a story (or click a row)")  # fmt: skip
+if go.button("Open", key="explorer_open", disabled=chosen is None) and chosen:
+    st.switch_page(STORY_PAGE, query_params={"id": chosen})

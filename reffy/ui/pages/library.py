@@ -1,0 +1,24 @@
+"""Library status: counts per layer, recent ingest runs and the problems they recorded."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from reffy.ui.session import page_context, shown_errors
+
+svc, user, audience = page_context()
+st.title("Library status")
+with shown_errors():
+    status = svc.status(runs=10, errors=50)
+cols = st.columns(len(status.layers))
+for col, (name, count) in zip(cols, status.layers.items(), strict=True):
+    col.metric(name, count)
+if status.by_source_type:
+    st.bar_chart(status.by_source_type, horizontal=True)
+st.subheader("Recent ingest runs")
+st.dataframe(status.recent_runs, hide_index=True, key="library_runs")
+st.subheader("Recent problems")
+if status.recent_errors:
+    st.dataframe(status.recent_errors, hide_index=True, key="library_errors")
+else:
+    st.success("No problems recorded.")

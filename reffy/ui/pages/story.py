@@ -1,0 +1,129 @@
+"""One story (``?id=STORY_ID``): why it scored what it scored (each rubric point with its
+evidence), its facts, duplicate group, versions and source; analysts correct it here.
+
+Overrides go through the service and take effect at the next gold build, which this page
+runs right away (with an index sync) so the correction shows everywhere at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from reffy.auth import User
+from reffy.service import ReffyService
+from reffy.ui import present
+from reffy.ui.session import page_context, shown_errors
+
+EXPLORER_PAGE = "reffy/ui/pages/explorer.py"
+
+
+def _apply(svc: ReffyService) -> None:
+    """Rebuild gold and sync the indexes so an override shows in search and here."""
+    with st.spinner("Applying: rebuilding gold and indexes…"):
+        svc.build()
+        svc.index()
+
+
+def override_editor(svc: ReffyService, user: User, story: dict[str, Any]) -> None:
+    """Analysts' corrections: set a metadata field or a criterion's points, or remove one."""
+    fields = [*present.OVERRIDE_FIELDS, *(f"points.{c['id']}" for c in story.get("criteria") or [])]
+    with st.form("override", border=True):
+        st.markdown("**Correct this story**")
+        field = st.selectbox("Field", fields, key="override_field")
+        value = st.text_input("Value", key="override_value",
+                              help="Lists (products, competitors) are comma-separated; points are a whole number.")  # fmt: skip
+        reason = st.text_input("Reason", key="override_reason", placeholder="e.g. approved by the customer in May")
+        submitted = st.form_submit_button("Save override", type="primary")
+    if submitted:
+        if not value.strip():
+            st.warning("Enter a value.")
+        else:
+            with shown_errors():
+                svc.set_override(story["story_id"], field, value.strip(), author=user.name, reason=reason.strip())
+                _apply(svc)
+            st.toast(f"Override saved: {field} = {value.strip()}")
+            st.rerun()
+    for i, ov in enumerate(story.get("overrides") or []):
+        cols = st.columns([5, 1], vertical_alignment="center")
+        cols[0].markdown(f"`{ov['field']}` = **{present.md(ov['value'])}** · {present.md(ov.get('author') or '')}"
+                         + (f" · {present.md(ov['reason'])}" if ov.get("reason") else ""))  # fmt: skip
+        if cols[1].button("Remove", key=f"override_remove_{i}", icon=":material/delete:"):
+            with shown_errors():
+                svc.remove_override(story["story_id"], ov["field"])
+                _apply(svc)
+            st.rerun()
+
+
+svc, user, audience = page_context()
+story_id = st.query_params.get("id")
+if not story_id:
+    st.info("Open a story from the explorer or from a search result.", icon=":material/article:")
+    st.page_link(EXPLORER_PAGE, label="Story explorer", icon=":material/table_view:")
+    st.stop()
+with shown_errors():
+    story = svc.story(story_id, user=user, audience=audience)
+
+share, share_colour = present.share_label(story.get("shareability"))
+st.markdown(f":{present.score_colour(story.get('score'))}-badge[{present.score_badge(story.get('score'))}] "
+            f":{share_colour}-badge[{share}] :gray-badge[{present.md(story.get('source_type') or 'source')}]")  # fmt: skip
+st.title(story["title"], anchor=False)
+facts = {
+    "Customer": story.get("customer"), "Industry": story.get("industry"), "Country": story.get("country"),
+    "Year": story.get("year"), "Products": ", ".join(story.get("products") or []) or None,
+    "Competitors": ", ".join(story.get("competitors") or []) or None, "Tags": ", ".join(story.get("tags") or []) or None,
+    "Scored by": story.get("scorer"),
+}  # fmt: skip
+st.markdown("  \n".join(f"**{k}:** {present.md(v)}" for k, v in facts.items() if v not in (None, "")))
+source = story.get("source_link") or story.get("source_uri")
+if source:
+    st.markdown(f"[:material/open_in_new: Source]({source})")
+if story.get("summary"):
+    st.info(story["summary"], icon=":material/summarize:")
+
+card = present.Card(story_id=story["story_id"], title=story["title"], customer=story.get("customer"),
+                    industry=story.get("industry"), country=story.get("country"), year=story.get("year"),
+                    quality=story.get("score"), shareability=story.get("shareability"),
+                    source_link=source, outcome=present.top_outcome(story.get("outcomes") or []),
+                    quote=present.best_quote(story.get("quotes") or []))  # fmt: skip
+with st.expander("Copy as reference", icon=":material/content_copy:"):
+    st.code(present.reference_snippet(card), language=None, wrap_lines=True)
+
+rubric, evidence, related, corrections = st.tabs(["Rubric", "Outcomes and quotes", "Duplicates and versions",
+                                                  "Overrides"])  # fmt: skip
+with rubric:
+    criteria = story.get("criteria") or []
+    st.caption(f"{story.get('score')} of {story.get('max_score', present.MAX_SCORE)} points")
+    st.dataframe(
+        [{"dimension": c.get("dimension"), "criterion": c.get("id"), "points": c.get("points"),
+          "of": c.get("max_points"), "evidence": c.get("evidence"), "withdrawn": bool(c.get("withdrawn"))}
+         for c in criteria],
+        hide_index=True, key="rubric_table",
+        column_config={"evidence": st.column_config.TextColumn("evidence", width="large")},
+    )  # fmt: skip
+with evidence:
+    for outcome in story.get("outcomes") or []:
+        st.markdown(f"- :material/trending_up: {present.md(outcome)}")
+    for quote in story.get("quotes") or []:
+        st.markdown(f"> {present.md(present.quote_line(quote))}")
+    if not story.get("outcomes") and not story.get("quotes"):
+        st.caption("No outcome figures or quotes were extracted.")
+    with st.expander("Full text"):
+        st.text(story.get("text") or "")
+with related:
+    duplicates = story.get("duplicates") or []
+    st.markdown("**Duplicate group**")
+    if duplicates:
+        for dup in duplicates:
+            st.markdown(f"- {present.md(dup.get('title') or dup.get('story_id') if isinstance(dup, dict) else dup)}")
+    else:
+        st.caption("No other copy of this story was found.")
+    st.markdown("**Versions**")
+    st.dataframe(story.get("versions") or [], hide_index=True, key="versions_table")
+with corrections:
+    if user.can("override"):
+        override_editor(svc, user, story)
+    else:
+        for ov in story.get("overrides") or []:
+            st.markdown(f"`{ov['field']}` = **{present.md(ov['value'])}**")
+        st.caption("Analysts can correct this story's facts and points.")

@@ -1,0 +1,197 @@
+"""What a story card and a "copy as reference" snippet say, as pure functions.
+
+Kept free of Streamlit so the wording sales people paste into emails is tested directly, and
+so every page formats a story the same way. Inputs are the service's own shapes: a search
+``Hit`` (attributes) and the ``svc.story`` dict.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_SCORE = 31
+# Fields an analyst may override besides per-criterion points (``points.<criterion id>``);
+# the service validates every value, this list only fills the editor's drop-down.
+OVERRIDE_FIELDS = ("customer", "title", "industry", "country", "products", "competitors", "shareability")
+_FIGURE = re.compile(r"\d")
+_YEAR = re.compile(r"\b(19|20)\d\d\b")
+_RESULT = re.compile(r"%|\b(down|up|fell|rose|cut|saved|saving|reduced|lower|higher|faster|halved|doubled|"
+                     r"increased|decreased|from .{1,40} to)\b", re.IGNORECASE)
+_CONTEXT = re.compile(r"\b(challenge|wanted|pressure|competition|favourite|goal|target)\b", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Card:
+    """Everything a story card shows, from a hit plus (when readable) the story's details."""
+
+    story_id: str
+    title: str
+    customer: str | None = None
+    industry: str | None = None
+    country: str | None = None
+    year: int | None = None
+    quality: int | None = None
+    shareability: str | None = None
+    source_link: str | None = None
+    outcome: str | None = None
+    quote: dict[str, Any] | None = None
+    why: str = ""
+    passage: str | None = None
+    products: list[str] = field(default_factory=list)
+
+    @property
+    def public(self) -> bool:
+        return self.shareability == "public"
+
+
+def build_card(hit: Any, story: dict[str, Any] | None = None) -> Card:
+    """A card from a search hit (current facts, already filtered for the audience); ``story``
+    (svc.story, or just its outcomes and quotes) adds the outcome figure and the quote."""
+    story = story or {}
+    return Card(
+        story_id=hit.story_id,
+        title=hit.title,
+        customer=hit.customer,
+        industry=hit.industry,
+        country=hit.country,
+        year=hit.year,
+        quality=hit.quality,
+        shareability=hit.shareability,
+        source_link=hit.source_link or hit.source_uri,
+        outcome=top_outcome(story.get("outcomes") or []),
+        quote=best_quote(story.get("quotes") or []),
+        why=hit.why or "",
+        passage=hit.passage,
+        products=list(story.get("products") or []),
+    )
+
+
+def score_badge(quality: int | None) -> str:
+    return f"{quality}/{MAX_SCORE}" if quality is not None else f"?/{MAX_SCORE}"
+
+
+def score_colour(quality: int | None) -> str:
+    """Badge colour: green for a story to lead with, orange for usable, grey otherwise."""
+    if quality is None:
+        return "gray"
+    if quality >= 24:
+        return "green"
+    if quality >= 12:
+        return "orange"
+    return "gray"
+
+
+def share_label(shareability: str | None) -> tuple[str, str]:
+    """(label, colour): public stories may go to customers; internal ones may not."""
+    if shareability == "public":
+        return "public", "blue"
+    return "internal only", "red"
+
+
+def _outcome_weight(outcome: str) -> int:
+    """How much an extracted outcome reads like a result figure (higher is better)."""
+    text = _YEAR.sub("", outcome)
+    weight = 2 * bool(_FIGURE.search(text)) + 2 * bool(_RESULT.search(text))
+    weight -= 2 * bool(_CONTEXT.search(outcome)) + (len(outcome) > 200)
+    return weight
+
+
+def top_outcome(outcomes: list[str]) -> str | None:
+    """The outcome to headline: a result with a figure ("down 52%", "from 23 to 11 days")
+    rather than the situation before; ties go to the extractor's order."""
+    usable = [o.strip() for o in outcomes if o and o.strip()]
+    if not usable:
+        return None
+    return max(usable, key=lambda o: (_outcome_weight(o), -usable.index(o)))
+
+
+def best_quote(quotes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The quote to show: the first attributed one of a readable length, else the first."""
+    usable = [q for q in quotes if q.get("text")]
+    for quote in usable:
+        if quote.get("speaker") and 40 <= len(quote["text"]) <= 320:
+            return quote
+    return usable[0] if usable else None
+
+
+def quote_line(quote: dict[str, Any] | None) -> str | None:
+    if not quote:
+        return None
+    text = quote["text"].strip().strip('"“”')
+    speaker = quote.get("speaker")
+    return f"“{text}”" + (f" — {speaker}" if speaker else "")
+
+
+def facts_line(card: Card) -> str:
+    """'finance · DK · 2024': the facts a seller checks first, skipping unknowns."""
+    return " · ".join(str(v) for v in (card.industry, card.country, card.year) if v)
+
+
+def reference_snippet(card: Card) -> str:
+    """Plain text a seller pastes into an email: who, what, the figure, the quote, the link.
+
+    Internal stories say so in the first line, so the snippet cannot leave the company by mistake."""
+    who = card.customer or "A customer"
+    facts = ", ".join(str(v) for v in (card.industry, card.country, card.year) if v)
+    lines = [f"{who}{f' ({facts})' if facts else ''}: {card.title}"]
+    if not card.public:
+        lines[0] = "[INTERNAL ONLY: not for customers] " + lines[0]
+    if card.outcome:
+        lines.append(f"Outcome: {card.outcome}")
+    quote = quote_line(card.quote)
+    if quote:
+        lines.append(quote)
+    if card.source_link:
+        lines.append(f"Source: {card.source_link}")
+    return "\n".join(lines)
+
+
+def citation_label(citation: dict[str, Any]) -> str:
+    """'[2] Nordvik Bank: How Nordvik Bank took ...' for the list under an answer."""
+    who = citation.get("customer")
+    title = citation.get("title") or citation.get("story_id", "")
+    return f"[{citation.get('n')}] " + (f"{who}: {title}" if who and who not in title else title)
+
+
+def search_filters(
+    *,
+    industry: list[str] | None = None,
+    country: list[str] | None = None,
+    product: list[str] | None = None,
+    competitor: list[str] | None = None,
+    years: tuple[int, int] | None = None,
+    year_bounds: tuple[int, int] | None = None,
+    min_score: int = 0,
+) -> dict[str, Any]:
+    """The filter dict the service takes, leaving out what the user did not narrow.
+
+    A year range equal to the whole library's span is not a filter: applying it would drop
+    every story with no known year."""
+    out: dict[str, Any] = {}
+    for key, values in (("industry", industry), ("country", country), ("product", product),
+                        ("competitor", competitor)):  # fmt: skip
+        if values:
+            out[key] = list(values)
+    if years and years != year_bounds:
+        out["year_min"], out["year_max"] = int(years[0]), int(years[1])
+    if min_score:
+        out["min_score"] = int(min_score)
+    return out
+
+
+def short(text: str | None, limit: int = 220) -> str:
+    """One line of at most ``limit`` characters, cut at a word."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#$~|])")
+
+
+def md(text: Any) -> str:
+    """Text safe inside Streamlit markdown: no accidental emphasis, links, HTML or LaTeX ($)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))

@@ -1,0 +1,117 @@
+"""Streamlit pieces more than one page draws: story cards, the feedback form, the filter
+sidebar and links to the story page. They render what the service returns and call it
+back for feedback; wording comes from :mod:`reffy.ui.present`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from reffy.auth import User
+from reffy.errors import NotFound
+from reffy.service import ReffyService
+from reffy.ui import present
+from reffy.ui.session import shown_errors
+
+STORY_PAGE = "reffy/ui/pages/story.py"
+
+
+def story_link(story_id: str, label: str, *, icon: str | None = ":material/article:") -> None:
+    """A link to the story page that stays in this session (so a login is kept)."""
+    st.page_link(STORY_PAGE, label=label, icon=icon, query_params={"id": story_id})
+
+
+@st.cache_data(max_entries=5000, show_spinner=False)
+def _card_extras(_svc: ReffyService, _user: User, home: str, story_id: str, audience: str) -> dict[str, Any]:
+    """A story's outcomes, quotes and products, cached per process: a story id names one
+    version of one text, so what is extracted from it never changes (a warehouse round trip
+    per card would be most of a warm search's time)."""
+    story = _svc.story(story_id, user=_user, audience=audience)  # NotFound is raised, so never cached
+    return {k: story.get(k) for k in ("outcomes", "quotes", "products")}
+
+
+def story_details(svc: ReffyService, story_id: str, user: User, audience: str) -> dict[str, Any] | None:
+    """What a card adds to a hit, or None when the story is gone or hidden from this audience."""
+    try:
+        return _card_extras(svc, user, str(svc.settings.home), story_id, audience)
+    except NotFound:
+        return None
+
+
+def story_card(svc: ReffyService, user: User, card: present.Card, *, key: str, rank: int | None = None) -> None:
+    """One result: who, what, how good, the figure, the quote, where it came from, a snippet to paste."""
+    with st.container(border=True, key=f"card_{key}"):
+        head, badges = st.columns([5, 2], vertical_alignment="top")
+        with head:
+            prefix = f"{rank}. " if rank is not None else ""
+            st.markdown(f"**{prefix}{present.md(card.customer or 'Unknown customer')}**"
+                        + (f" · {present.md(present.facts_line(card))}" if present.facts_line(card) else ""))  # fmt: skip
+            st.markdown(f"##### {present.md(card.title)}")
+        with badges:
+            share, share_colour = present.share_label(card.shareability)
+            st.markdown(f":{present.score_colour(card.quality)}-badge[{present.score_badge(card.quality)}] "
+                        f":{share_colour}-badge[{share}]")  # fmt: skip
+        if card.outcome:
+            st.markdown(f":material/trending_up: **{present.md(present.short(card.outcome, 180))}**")
+        quote = present.quote_line(card.quote)
+        if quote:
+            st.markdown(f"> {present.md(quote)}")
+        if card.why:
+            st.caption(f"Why: {card.why}")
+        links = st.columns([1, 1, 3], vertical_alignment="center")
+        with links[0]:
+            story_link(card.story_id, "Open story")
+        if card.source_link:
+            links[1].markdown(f"[:material/open_in_new: Source]({card.source_link})")
+        with st.expander("Copy as reference", icon=":material/content_copy:"):
+            st.code(present.reference_snippet(card), language=None, wrap_lines=True)
+        feedback_form(svc, user, key=f"story_{key}", story_id=card.story_id, label="Useful story?")
+
+
+def feedback_form(svc: ReffyService, user: User, *, key: str, message_id: int | None = None,
+                  story_id: str | None = None, label: str = "Was this helpful?") -> None:  # fmt: skip
+    """Thumbs up/down plus an optional comment, sent together as one feedback record."""
+    sent_key = f"feedback_sent_{key}"
+    if sent_key in st.session_state:
+        st.caption(":material/check: Thanks, your feedback was recorded.")
+        return
+    with st.form(f"feedback_{key}", border=False, enter_to_submit=False):
+        cols = st.columns([1, 3, 1], vertical_alignment="center")
+        with cols[0]:
+            thumbs = st.feedback("thumbs", key=f"thumbs_{key}")
+        comment = cols[1].text_input(label, key=f"comment_{key}", placeholder="Comment (optional)",
+                                     label_visibility="collapsed")  # fmt: skip
+        submitted = cols[2].form_submit_button("Send feedback", key=f"send_{key}")
+    if submitted:
+        if thumbs is None:
+            st.warning("Pick thumbs up or thumbs down first.")
+            return
+        with shown_errors():
+            svc.feedback(user, rating=1 if thumbs == 1 else -1, message_id=message_id, story_id=story_id,
+                         comment=comment.strip() or None)  # fmt: skip
+        st.session_state[sent_key] = True
+        st.rerun()
+
+
+def filter_sidebar(svc: ReffyService, user: User, audience: str) -> dict[str, Any]:
+    """Sidebar filters built from the values present in the library; returns the service's filter dict."""
+    with shown_errors():
+        facets = svc.facets(user=user, audience=audience)
+    with st.sidebar.expander("Filters", icon=":material/filter_list:", expanded=True):
+        chosen: dict[str, Any] = {}
+        for name, label in (("industry", "Industry"), ("country", "Country"), ("product", "Product"),
+                            ("competitor", "Competitor")):  # fmt: skip
+            options = sorted(str(v) for v in facets.get(name) or [])
+            key = f"filter_{name}"
+            if any(v not in options for v in st.session_state.get(key) or []):
+                st.session_state[key] = [v for v in st.session_state[key] if v in options]  # audience changed
+            chosen[name] = st.multiselect(label, options, key=key, placeholder="Any", persist_state="session")
+        years = sorted(int(y) for y in facets.get("year") or [] if y is not None)
+        bounds = (years[0], years[-1]) if years else None
+        span = None
+        if bounds and bounds[0] < bounds[1]:
+            span = st.slider("Year", bounds[0], bounds[1], bounds, key="filter_years", persist_state="session")
+        min_score = st.slider("Minimum score (of 31)", 0, present.MAX_SCORE, 0, key="filter_min_score",
+                              persist_state="session")  # fmt: skip
+    return present.search_filters(**chosen, years=span, year_bounds=bounds, min_score=min_score)
