@@ -388,6 +388,8 @@ class ReffyService:
         previous = next((Request(**m["meta"]["request"]) for m in reversed(earlier)
                          if m["role"] == "assistant" and (m.get("meta") or {}).get("request")), None)  # fmt: skip
         _, (vendor, taxonomy) = self._scoring_setup()
+        if filters is not None and not isinstance(filters, dict):
+            filters = _filter_dict(filters)  # a SearchFilters
         explicit = {k: v for k, v in (filters or {}).items() if k != "shareability"}
         request = understand(question, vendor, taxonomy, previous=previous, explicit=explicit)
         # Earlier turns go to the model only when written for this audience: after a switch to
