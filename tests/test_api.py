@@ -116,6 +116,8 @@ def test_unknown_routes_wrong_methods_and_bad_bodies_share_the_error_shape(clien
     assert any(d["loc"][-1] == "colour" for d in err["details"])
     assert_error(client.post("/v1/search", json={"query": "bank", "k": 0}), 422)
     assert_error(client.post("/v1/search", json={"query": "bank", "k": "5"}), 422)  # strict: no coercion
+    assert client.post("/v1/search", json={"query": "bank", "k": 5.0}).status_code == 200  # JSON's integer 5.0
+    assert_error(client.get("/v1/usage", params={"dayz": 7}), 422, "invalid_request")  # typos fail loudly
     assert_error(client.post("/v1/search", content=b"{not json", headers={"Content-Type": "application/json"}), 422)
     assert_error(client.post("/v1/search", json={"query": "   "}), 400, "config_error")
 
@@ -411,7 +413,7 @@ def test_feedback_on_answers_and_stories(client: TestClient, tokens, library) ->
                  404)  # fmt: skip
     assert_error(client.post("/v1/feedback", json={"rating": 0, "story_id": public_id}, headers=member), 422)
     assert_error(client.post("/v1/feedback", json={"rating": True, "story_id": public_id}, headers=member), 422)
-    assert_error(client.post("/v1/feedback", json={"rating": 1}, headers=member), 400, "config_error")
+    assert_error(client.post("/v1/feedback", json={"rating": 1}, headers=member), 422, "invalid_request")
     usage = client.get("/v1/usage", headers=auth(tokens["analyst"])).json()
     assert usage["thumbs_down"]
 

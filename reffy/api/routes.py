@@ -44,7 +44,26 @@ from reffy.api.schemas import (
 from reffy.auth import LOCAL_USER, User
 from reffy.errors import ReffyError
 
-router = APIRouter(prefix="/v1")
+def no_unknown_query_parameters(request: Request) -> None:
+    """A misspelt query parameter (``?dayz=7``) fails loudly instead of being ignored, like body fields."""
+    route = request.scope.get("route")
+    if route is None or not request.query_params:
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ApiError(422, "invalid_request", f"Unknown query parameter(s): {', '.join(unknown)}"
+                       f"{'; known: ' + ', '.join(sorted(known)) if known else ''}.")  # fmt: skip
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+router = APIRouter(prefix="/v1", dependencies=[Depends(no_unknown_query_parameters)])
 CHANNEL = "api"
 
 _ERROR_TEXT = {
@@ -144,9 +163,25 @@ _SSE_DOC = ("With `stream: true`: `text/event-stream` of `delta` events (`{\"tex
             "event (the `AnswerOut` JSON) or one `error` event (the error shape).")  # fmt: skip
 
 
+
+
+def _sse_event(name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """One server-sent event as OpenAPI 3.1 describes it: its name, and JSON text in ``data``."""
+    return {"type": "object", "required": ["event", "data"],
+            "properties": {"event": {"const": name},
+                           "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": payload}}}  # fmt: skip
+
+
+SSE_EVENT_SCHEMA = {"oneOf": [
+    _sse_event("delta", {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}),
+    _sse_event("answer", {"$ref": "#/components/schemas/AnswerOut"}),
+    _sse_event("error", {"$ref": "#/components/schemas/ErrorOut"}),
+]}  # fmt: skip
+
+
 @router.post("/ask", response_model=AnswerOut, tags=["answers"], summary="Ask for a grounded, cited answer",
              responses={200: {"description": "The answer as JSON. " + _SSE_DOC,
-                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                              "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}}},
                         **errors(400, 403, 404, 502)})  # fmt: skip
 def ask(body: AskRequest, user: Caller, svc: Svc) -> Any:
     """Answers from the library's stories only, with `[n]` citations verified against them. Continue a

@@ -8,13 +8,30 @@ metadata, analytics tables) are typed loosely so a new service field never turns
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 Mode = Literal["hybrid", "keyword"]
 AudienceName = Literal["internal", "external"]
 StrOrList = str | list[str]
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON Schema counts ``8.0`` as an integer; strict pydantic does not. Accept it, nothing looser."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _json_int(**bounds: int) -> Any:
+    # Bounds before the validator: pydantic then writes them into the schema as minimum/maximum.
+    return Annotated[int, Field(**bounds), BeforeValidator(_json_integer)]
+
+
+JsonInt = _json_int()
+Year = _json_int(ge=1900, le=2200)
+RubricScore = _json_int(ge=0, le=31)
+AnswerK = _json_int(ge=1, le=20)
+MessageId = _json_int(ge=1)
 
 AUDIENCE_DOC = ("Who the result is for: `external` shows public stories only. Defaults to the server's setting; "
                 "a viewer token is always external, whatever is asked.")  # fmt: skip
@@ -54,9 +71,9 @@ class Filters(_Request):
     competitor: StrOrList | None = None
     tags_any: StrOrList | None = None
     tags_all: StrOrList | None = None
-    year_min: int | None = Field(None, ge=1900, le=2200)
-    year_max: int | None = Field(None, ge=1900, le=2200)
-    min_score: int | None = Field(None, ge=0, le=31, description="Least rubric score (of 31).")
+    year_min: Year | None = None
+    year_max: Year | None = None
+    min_score: RubricScore | None = Field(None, description="Least rubric score (of 31).")
     shareability: Literal["public", "internal"] | None = None
 
     def to_service(self) -> dict[str, Any]:
@@ -67,7 +84,7 @@ class SearchRequest(_Request):
     query: str = Field(min_length=1, max_length=2000, description="What you are looking for, in your own words.",
                        examples=["European bank that cut contact-centre cost with a chatbot"])  # fmt: skip
     filters: Filters | None = None
-    k: int = Field(10, ge=1, le=50, description="How many stories.")
+    k: JsonInt = Field(10, ge=1, le=50, description="How many stories.")
     mode: Mode = Field("hybrid", description="`keyword` (BM25 only, instant) or `hybrid` (BM25 + vectors).")
     fresh: bool = Field(False, description="Favour strong stories that have rarely been recommended.")
     audience: AudienceName | None = Field(None, description=AUDIENCE_DOC)
@@ -108,7 +125,7 @@ class AskRequest(_Request):
                                         "(omit to start a new one).")  # fmt: skip
     stream: bool = Field(False, description="true: server-sent events (`delta` events, then one `answer` event).")
     filters: Filters | None = None
-    k: int | None = Field(None, ge=1, le=20, description="Stories given to the answer model (default: server's).")
+    k: AnswerK | None = Field(None, description="Stories given to the answer model (default: server's).")
     audience: AudienceName | None = Field(None, description=AUDIENCE_DOC)
 
 
@@ -198,10 +215,22 @@ class ConversationPatch(_Request):
 
 # -- feedback, usage, health --------------------------------------------------------------
 class FeedbackRequest(_Request):
+    """Rate one answer (`message_id`) or one story (`story_id`)."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["message_id"], "properties": {"message_id": {"type": "integer"}}},
+        {"required": ["story_id"], "properties": {"story_id": {"type": "string"}}}]})  # fmt: skip
+
     rating: Literal[1, -1] = Field(description="1 (helpful) or -1 (not helpful).")
-    message_id: int | None = Field(None, ge=1, description="The answer rated (from `AnswerOut.message_id`).")
+    message_id: MessageId | None = Field(None, description="The answer rated (from `AnswerOut.message_id`).")
     story_id: str | None = Field(None, min_length=1, max_length=200, description="The story rated.")
     comment: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _rates_something(self) -> FeedbackRequest:
+        if self.message_id is None and self.story_id is None:
+            raise ValueError("feedback needs a message_id (an answer) or a story_id (a story)")
+        return self
 
     @field_validator("rating", mode="before")
     @classmethod
