@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from streamlit import config as st_config
 
 from reffy.auth import LOCAL_USER, User
 from reffy.ui.session import (
@@ -44,6 +45,11 @@ def pages_for(user: User) -> list[st.Page]:
 
 
 def main() -> None:
+    if st_config.get_option("runner.postScriptGC"):
+        # A full collection after every run walks the whole heap (torch, Chroma, ...) holding the
+        # GIL, so a run's last deltas reached the browser 0.3-0.5 s late; Python's own
+        # generational collector still runs. (A config.toml or --runner.postScriptGC false works too.)
+        st_config.set_option("runner.postScriptGC", False)
     st.set_page_config(page_title="Reffy", page_icon=":mag:", layout="wide")
     svc = get_service()
     with shown_errors():

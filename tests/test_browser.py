@@ -1,0 +1,173 @@
+"""The app in a real browser: ``streamlit run app.py`` on a free local port, driven by
+Playwright in Debian's Chromium (headless, no sandbox, background networking off), on a
+private copy of the demo library with a users file.
+
+One flow, as a sales person and an analyst would live it: log in, search, ask, give
+feedback, open analytics. Screenshots and the measured search times go to
+``$REFFY_ARTIFACTS_DIR`` (default ``tests/artifacts/``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reffy.auth import Role, add_user
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+TIMEOUT_MS = 90_000
+# True once a caption containing the text is in the page (checked every animation frame, so the
+# measured time is not rounded up to Playwright's polling steps).
+CAPTION_SHOWN = "t => [...document.querySelectorAll('[data-testid=stCaptionContainer]')].some(e => e.textContent.includes(t))"  # two shared cores: the cold start loads the embedding model
+
+NO_CHROMIUM = "Debian's chromium is not installed at /usr/bin/chromium (apt-get install chromium)"
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not CHROMIUM.is_file(), reason=NO_CHROMIUM)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    folder = Path(os.environ.get("REFFY_ARTIFACTS_DIR") or REPO / "tests" / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def app_url(demo_home: Path, tmp_path: Path) -> Iterator[str]:
+    """A real Streamlit server for the demo home (with two users), stopped after the test."""
+    add_user(demo_home / "users.yaml", "ana", "analyst-pass-1", Role.analyst)
+    port = free_port()
+    env = {**os.environ, "REFFY_HOME": str(demo_home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--server.fileWatcherType", "none"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start:\n{(tmp_path / 'streamlit.log').read_text()}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifacts: Path):
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    timings: dict[str, object] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors = page.locator('[data-testid="stException"]')
+
+        page.goto(app_url)
+        page.get_by_role("textbox", name="Name").fill("ana")
+        page.get_by_role("textbox", name="Password").fill("analyst-pass-1")
+        page.screenshot(path=artifacts / "01-login.png")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Find customer stories")).to_be_visible()
+        expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
+
+        # Quick search: a cold one (loads models), then warm ones, each timed from Enter to
+        # the caption that closes the card list (rendered after the last card).
+        box = page.get_by_placeholder("Search customer stories…")
+        queries = ["insurer that automated claims", "retailer that replaced Zentrix", "hospital patient access",
+                   "bank that cut call handling time"]  # fmt: skip
+        browser_ms, server_ms = [], []
+        for query in queries:
+            box.fill(query)
+            started = time.perf_counter()
+            box.press("Enter")
+            page.wait_for_function(CAPTION_SHOWN, arg=f"stories for “{query}” in ", polling="raf", timeout=TIMEOUT_MS)
+            browser_ms.append((time.perf_counter() - started) * 1000)
+            done = page.get_by_text(re.compile(rf"stories for “{re.escape(query)}” in \d+ ms"))
+            expect(done).to_be_visible()
+            server_ms.append(int(re.search(r"in (\d+) ms", done.inner_text()).group(1)))
+        timings["quick_search_cold_ms"] = {"browser": round(browser_ms[0]), "server": server_ms[0]}
+        timings["quick_search_warm_ms"] = {"browser": [round(t) for t in browser_ms[1:]], "server": server_ms[1:],
+                                           "browser_median": round(statistics.median(browser_ms[1:])),
+                                           "server_median": statistics.median(server_ms[1:])}  # fmt: skip
+        first = page.locator('[class*="st-key-card_"]').first  # the first story card
+        expect(first.get_by_text("1. Nordvik Bank")).to_be_visible()
+        expect(first.get_by_text("27/31")).to_be_visible()
+        expect(first.get_by_text("internal only", exact=True)).to_be_visible()
+        expect(first.get_by_role("link", name="Open story")).to_be_visible()
+        first.get_by_text("Copy as reference").click()
+        expect(first.get_by_text(re.compile(r"INTERNAL ONLY: not for customers\] Nordvik Bank"))).to_be_visible()
+        expect(errors).to_have_count(0)
+        page.screenshot(path=artifacts / "02-search.png")
+
+        # Answer mode: the brief streams in, then shows its citations as links to story pages.
+        page.get_by_role("radio", name="Answer").click()
+        question = page.get_by_placeholder("Ask about your customer stories…")
+        started = time.perf_counter()
+        question.fill("Which bank reduced call handling time?")
+        question.press("Enter")
+        answer = page.get_by_test_id("stChatMessage").last
+        expect(answer.get_by_role("link", name=re.compile(r"^\[1\] .*Nordvik Bank"))).to_be_visible()
+        timings["answer_ms"] = round((time.perf_counter() - started) * 1000)
+        expect(page.get_by_role("button", name="Which bank reduced call handling time?")).to_be_visible()  # sidebar
+        expect(errors).to_have_count(0)
+        page.screenshot(path=artifacts / "03-answer.png")
+
+        # Thumbs down with a comment on the answer.
+        answer.get_by_role("radio", name="Thumbs down").click()
+        answer.get_by_placeholder("Comment (optional)").fill("Wanted a Danish bank only")
+        answer.get_by_role("button", name="Send feedback").click()
+        expect(page.get_by_text("Thanks, your feedback was recorded.")).to_be_visible()
+        page.screenshot(path=artifacts / "04-feedback.png")
+
+        # Analytics: the searches, the answer and the thumbs-down are counted.
+        page.get_by_role("link", name="Analytics").click()
+        expect(page.get_by_role("heading", name="Analytics")).to_be_visible()
+        expect(page.get_by_text("Scores by industry")).to_be_visible()
+        expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
+        page.screenshot(path=artifacts / "05-analytics-quality.png", full_page=True)
+        page.get_by_role("tab", name="Usage").click()
+        queries_metric = page.get_by_test_id("stMetric").filter(has_text="Queries")
+        expect(queries_metric).to_contain_text(str(len(queries) + 1))
+        expect(page.get_by_text("Wanted a Danish bank only").first).to_be_attached()  # in the thumbs-down table
+        expect(errors).to_have_count(0)
+        page.screenshot(path=artifacts / "06-analytics-usage.png", full_page=True)
+        browser.close()
+
+    (artifacts / "browser-timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
+    print(f"\nbrowser timings: {json.dumps(timings)}")
