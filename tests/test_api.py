@@ -119,7 +119,7 @@ def test_unknown_routes_wrong_methods_and_bad_bodies_share_the_error_shape(clien
     assert client.post("/v1/search", json={"query": "bank", "k": 5.0}).status_code == 200  # JSON's integer 5.0
     assert_error(client.get("/v1/usage", params={"dayz": 7}), 422, "invalid_request")  # typos fail loudly
     assert_error(client.post("/v1/search", content=b"{not json", headers={"Content-Type": "application/json"}), 422)
-    assert_error(client.post("/v1/search", json={"query": "   "}), 400, "config_error")
+    assert_error(client.post("/v1/search", json={"query": "   "}), 422, "invalid_request")  # blank is not a query
 
 
 def test_request_body_over_the_limit_is_413(svc: ReffyService, demo_settings) -> None:
@@ -433,3 +433,26 @@ def test_openapi_documents_every_route_with_models_errors_and_bearer_auth(client
     assert "text/event-stream" in spec["paths"]["/v1/ask"]["post"]["responses"]["200"]["content"]
     search = spec["components"]["schemas"]["SearchRequest"]
     assert search["properties"]["query"]["examples"] and search["additionalProperties"] is False
+
+
+# -- token commands -----------------------------------------------------------------------
+def test_token_commands_create_list_and_revoke(demo_home, client: TestClient) -> None:
+    from typer.testing import CliRunner
+
+    from reffy.cli import app
+
+    runner = CliRunner()
+    added = runner.invoke(app, ["token", "add", "crm-bot", "--role", "viewer", "--label", "CRM"])
+    assert added.exit_code == 0, added.output
+    token = added.stdout.strip().splitlines()[0]
+    assert token.startswith("reffy_")
+    assert client.post("/v1/search", json={"query": "bank"}, headers=auth(token)).status_code == 200
+    assert_error(client.get("/v1/usage", headers=auth(token)), 403)
+    listed = runner.invoke(app, ["token", "list", "--json"])
+    rows = json.loads(listed.stdout)
+    assert [(r["user"], r["role"], r["label"], r["revoked"]) for r in rows] == [("crm-bot", "viewer", "CRM", False)]
+    assert token not in listed.stdout
+    assert runner.invoke(app, ["token", "revoke", str(rows[0]["id"])]).exit_code == 0
+    assert_error(client.post("/v1/search", json={"query": "bank"}, headers=auth(token)), 401, "invalid_token")
+    assert runner.invoke(app, ["token", "revoke", str(rows[0]["id"])]).exit_code == 3
+    assert runner.invoke(app, ["token", "add", "x", "--role", "superuser"]).exit_code != 0

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 Mode = Literal["hybrid", "keyword"]
 AudienceName = Literal["internal", "external"]
 StrOrList = str | list[str]
+NOT_BLANK = r"\S"  # at least one non-space character
 
 
 def _json_integer(value: Any) -> Any:
@@ -31,7 +32,7 @@ JsonInt = _json_int()
 Year = _json_int(ge=1900, le=2200)
 RubricScore = _json_int(ge=0, le=31)
 AnswerK = _json_int(ge=1, le=20)
-MessageId = _json_int(ge=1)
+MessageId = _json_int(ge=1, le=2**53)  # row ids fit SQLite (64-bit) and JSON doubles exactly
 
 AUDIENCE_DOC = ("Who the result is for: `external` shows public stories only. Defaults to the server's setting; "
                 "a viewer token is always external, whatever is asked.")  # fmt: skip
@@ -81,7 +82,8 @@ class Filters(_Request):
 
 
 class SearchRequest(_Request):
-    query: str = Field(min_length=1, max_length=2000, description="What you are looking for, in your own words.",
+    query: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK,
+                       description="What you are looking for, in your own words.",
                        examples=["European bank that cut contact-centre cost with a chatbot"])  # fmt: skip
     filters: Filters | None = None
     k: JsonInt = Field(10, ge=1, le=50, description="How many stories.")
@@ -120,7 +122,7 @@ class SearchResponse(_Response):
 
 # -- answers ------------------------------------------------------------------------------
 class AskRequest(_Request):
-    question: str = Field(min_length=1, max_length=4000, examples=["Which retailer cut returns with Quillon?"])
+    question: str = Field(min_length=1, max_length=4000, pattern=NOT_BLANK, examples=["Which retailer cut returns with Quillon?"])
     conversation_id: str | None = Field(None, max_length=200, description="Continue this conversation "
                                         "(omit to start a new one).")  # fmt: skip
     stream: bool = Field(False, description="true: server-sent events (`delta` events, then one `answer` event).")
@@ -206,11 +208,11 @@ class ConversationDetail(ConversationOut):
 
 
 class ConversationCreate(_Request):
-    title: str | None = Field(None, min_length=1, max_length=200)
+    title: str | None = Field(None, min_length=1, max_length=200, pattern=NOT_BLANK)
 
 
 class ConversationPatch(_Request):
-    title: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
 
 
 # -- feedback, usage, health --------------------------------------------------------------
