@@ -153,6 +153,17 @@ def test_cors_allows_only_configured_origins(demo_settings) -> None:
     svc.close()
 
 
+def test_an_unbuilt_library_says_not_ready_and_how_to_fix_it(settings) -> None:
+    svc = ReffyService(settings)  # an empty REFFY_HOME: nothing ingested or indexed
+    with TestClient(create_app(svc)) as c:
+        health = c.get("/v1/health")
+        assert health.status_code == 200 and health.json()["status"] == "not_ready"
+        assert health.json()["index"]["message"]
+        err = assert_error(c.post("/v1/search", json={"query": "bank"}), 503)
+        assert "reffy" in err["message"]  # names the command that fixes it
+    svc.close()
+
+
 # -- auth ---------------------------------------------------------------------------------
 PROTECTED = [
     ("POST", "/v1/search", {"query": "bank"}),
