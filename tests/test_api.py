@@ -158,7 +158,8 @@ def test_an_unbuilt_library_says_not_ready_and_how_to_fix_it(settings) -> None:
     with TestClient(create_app(svc)) as c:
         health = c.get("/v1/health")
         assert health.status_code == 200 and health.json()["status"] == "not_ready"
-        assert health.json()["index"]["message"]
+        assert "reffy ingest" in health.json()["index"]["message"]
+        assert str(settings.home) not in health.text  # no server paths to anonymous callers
         err = assert_error(c.post("/v1/search", json={"query": "bank"}), 503)
         assert "reffy" in err["message"]  # names the command that fixes it
     svc.close()

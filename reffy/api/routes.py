@@ -131,17 +131,20 @@ def health(svc: Svc) -> HealthOut:
     """For load balancers and humans: 200 whenever the server runs; `status` says whether search can serve."""
     from reffy import __version__
 
+    def why(exc: ReffyError) -> str:  # anonymous callers learn the fix, not the server's paths
+        return str(exc).replace(str(svc.settings.home), "REFFY_HOME")
+
     auth = bool(svc.api_auth_required())
     try:
         status = svc.status()
     except ReffyError as exc:
         return HealthOut(status="not_ready", version=__version__, auth_required=auth,
-                         index=IndexState(ready=False, message=str(exc)))  # fmt: skip
+                         index=IndexState(ready=False, message=why(exc)))  # fmt: skip
     try:
         _ = svc.engine  # loads (once) the indexes search needs; raises with the command that fixes them
         index = IndexState(ready=True)
     except ReffyError as exc:
-        index = IndexState(ready=False, message=str(exc))
+        index = IndexState(ready=False, message=why(exc))
     built = (status.last_gold_build or {}).get("built_at")
     return HealthOut(status="ok" if index.ready else "not_ready", version=__version__, auth_required=auth,
                      library={k: int(v) for k, v in status.layers.items()}, index=index,
