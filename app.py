@@ -51,6 +51,7 @@ def main() -> None:
         # generational collector still runs. (A config.toml or --runner.postScriptGC false works too.)
         st_config.set_option("runner.postScriptGC", False)
     st.set_page_config(page_title="Reffy", page_icon=":mag:", layout="wide")
+    st.set_option("client.toolbarMode", "viewer")  # no "Deploy" button for sales people
     svc = get_service()
     with shown_errors():
         user = resolve_user(svc)

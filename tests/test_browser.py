@@ -2,8 +2,8 @@
 Playwright in Debian's Chromium (headless, no sandbox, background networking off), on a
 private copy of the demo library with a users file.
 
-One flow, as a sales person and an analyst would live it: log in, search, ask, give
-feedback, open analytics. Screenshots and the measured search times go to
+One flow, as a sales person and an analyst would live it: log in, search, open a story,
+ask, give feedback, open analytics. Screenshots and the measured search times go to
 ``$REFFY_ARTIFACTS_DIR`` (default ``tests/artifacts/``)."""
 
 from __future__ import annotations
@@ -135,6 +135,16 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         expect(errors).to_have_count(0)
         page.screenshot(path=artifacts / "02-search.png")
 
+        # The card's story page: rubric points with their evidence, then back to the chat.
+        first.get_by_role("link", name="Open story").click()
+        expect(page.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")).to_be_visible()
+        expect(page.get_by_text("27 of 31 points")).to_be_visible()
+        expect(page.get_by_text("customer_context", exact=True).first).to_be_attached()  # the rubric table
+        page.wait_for_timeout(500)  # let the table's canvas paint before the screenshot
+        expect(errors).to_have_count(0)
+        page.screenshot(path=artifacts / "03-story.png", full_page=True)
+        page.get_by_role("link", name="Find stories").click()
+
         # Answer mode: the brief streams in, then shows its citations as links to story pages.
         page.get_by_role("radio", name="Answer").click()
         question = page.get_by_placeholder("Ask about your customer stories…")
@@ -146,27 +156,27 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         timings["answer_ms"] = round((time.perf_counter() - started) * 1000)
         expect(page.get_by_role("button", name="Which bank reduced call handling time?")).to_be_visible()  # sidebar
         expect(errors).to_have_count(0)
-        page.screenshot(path=artifacts / "03-answer.png")
+        page.screenshot(path=artifacts / "04-answer.png")
 
         # Thumbs down with a comment on the answer.
         answer.get_by_role("radio", name="Thumbs down").click()
         answer.get_by_placeholder("Comment (optional)").fill("Wanted a Danish bank only")
         answer.get_by_role("button", name="Send feedback").click()
         expect(page.get_by_text("Thanks, your feedback was recorded.")).to_be_visible()
-        page.screenshot(path=artifacts / "04-feedback.png")
+        page.screenshot(path=artifacts / "05-feedback.png")
 
         # Analytics: the searches, the answer and the thumbs-down are counted.
         page.get_by_role("link", name="Analytics").click()
         expect(page.get_by_role("heading", name="Analytics")).to_be_visible()
         expect(page.get_by_text("Scores by industry")).to_be_visible()
         expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
-        page.screenshot(path=artifacts / "05-analytics-quality.png", full_page=True)
+        page.screenshot(path=artifacts / "06-analytics-quality.png", full_page=True)
         page.get_by_role("tab", name="Usage").click()
         queries_metric = page.get_by_test_id("stMetric").filter(has_text="Queries")
         expect(queries_metric).to_contain_text(str(len(queries) + 1))
         expect(page.get_by_text("Wanted a Danish bank only").first).to_be_attached()  # in the thumbs-down table
         expect(errors).to_have_count(0)
-        page.screenshot(path=artifacts / "06-analytics-usage.png", full_page=True)
+        page.screenshot(path=artifacts / "07-analytics-usage.png", full_page=True)
         browser.close()
 
     (artifacts / "browser-timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")

@@ -53,9 +53,9 @@ def per_day(rows: list[dict[str, Any]], value: str, title: str) -> alt.Chart:
         alt.Chart(pd.DataFrame(rows))
         .mark_bar()
         .encode(
-            x=alt.X("day:T", title=None, timeUnit="yearmonthdate"),
-            y=alt.Y(f"{value}:Q", title=title),
-            tooltip=["day:T", f"{value}:Q"],
+            x=alt.X("day:O", title=None, axis=alt.Axis(labelAngle=-45, labelOverlap=True)),  # days with activity only
+            y=alt.Y(f"{value}:Q", title=title, axis=alt.Axis(tickMinStep=1)),
+            tooltip=["day:O", f"{value}:Q"],
         )
         .properties(height=180)
     )
@@ -63,7 +63,7 @@ def per_day(rows: list[dict[str, Any]], value: str, title: str) -> alt.Chart:
 
 def split(rows: list[dict[str, Any]], category: str, title: str, *, colour: str | None = None) -> alt.Chart:
     """Counts per category (e.g. search vs answer, keyword vs hybrid) as horizontal bars."""
-    enc: dict[str, Any] = {"x": alt.X("n:Q", title="count"), "y": alt.Y(f"{category}:N", title=title),
+    enc: dict[str, Any] = {"x": alt.X("n:Q", title="count", axis=alt.Axis(tickMinStep=1)), "y": alt.Y(f"{category}:N", title=title),
                            "tooltip": [f"{category}:N", "n:Q"]}  # fmt: skip
     if colour:
         enc["color"] = alt.Color(f"{colour}:N")

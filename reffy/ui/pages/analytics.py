@@ -15,6 +15,19 @@ import streamlit as st
 from reffy.ui import charts
 from reffy.ui.session import page_context, shown_errors
 
+FIRST = ("title", "customer", "query", "facet", "value", "n", "requested", "strong_stories")
+LAST = ("story_id", "message_id")
+
+
+def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with the readable columns first and ids last (a 64-hex story id is not a headline)."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    order = [c for c in FIRST if c in columns] + [c for c in columns if c not in FIRST and c not in LAST] + \
+        [c for c in LAST if c in columns]  # fmt: skip
+    return [{c: row.get(c) for c in order} for row in rows]
+
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
     """CSV of a list of dicts (columns in first-seen order)."""
@@ -34,6 +47,7 @@ def table(title: str, rows: list[dict[str, Any]], key: str, *, empty: str = "Not
     if not rows:
         st.caption(empty)
         return
+    rows = ordered(rows)
     st.dataframe(rows, hide_index=True, key=f"table_{key}")
     st.download_button("Download CSV", to_csv(rows), file_name=f"reffy-{key}.csv", mime="text/csv",
                        key=f"csv_{key}", on_click="ignore", icon=":material/download:")  # fmt: skip

@@ -78,8 +78,6 @@ st.markdown("  \n".join(f"**{k}:** {present.md(v)}" for k, v in facts.items() if
 source = story.get("source_link") or story.get("source_uri")
 if source:
     st.markdown(f"[:material/open_in_new: Source]({source})")
-if story.get("summary"):
-    st.info(story["summary"], icon=":material/summarize:")
 
 card = present.Card(story_id=story["story_id"], title=story["title"], customer=story.get("customer"),
                     industry=story.get("industry"), country=story.get("country"), year=story.get("year"),
@@ -108,6 +106,9 @@ with evidence:
         st.markdown(f"> {present.md(present.quote_line(quote))}")
     if not story.get("outcomes") and not story.get("quotes"):
         st.caption("No outcome figures or quotes were extracted.")
+    if story.get("summary"):
+        with st.expander("Retrieval summary (what search matches against)"):
+            st.text(story["summary"])
     with st.expander("Full text"):
         st.text(story.get("text") or "")
 with related:
