@@ -516,8 +516,10 @@ def overrides(home: HomeOpt = None, as_json: Annotated[bool, typer.Option("--jso
 def demo(
     home: Annotated[Optional[Path], typer.Option("--home", help="Where to build the demo library.")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="The demo data folder.")] = None,
+    no_app: Annotated[bool, typer.Option("--no-app", help="Only build the library; do not start the web app.")] = False,
 ) -> None:
-    """Build the bundled demo library (ingest, score offline, gold) into a demo home. No network, no API key."""
+    """Build the bundled demo library (ingest, score offline, gold, index) into a demo home, then run the
+    web app on it. No network, no API key."""
     from reffy.demo import demo_data_dir, demo_home, write_demo_settings
 
     home = home or demo_home()
@@ -532,6 +534,28 @@ def demo(
     _print_index(_run_index(service))
     status(home=home, runs=3, errors=5, as_json=False)
     console.print(f"\nTry: [bold]REFFY_HOME={home} reffy search \"bank that cut call handling time\"[/]")
+    if not no_app:
+        service.close()
+        _run_app(home)
+
+
+def _run_app(home: Path) -> None:
+    """Run the Streamlit app on ``home`` in the foreground (Ctrl+C stops it)."""
+    import os
+    import subprocess
+
+    from reffy.errors import ConfigError
+
+    app_py = Path(__file__).resolve().parent.parent / "app.py"
+    if not app_py.is_file():
+        raise ConfigError(f"The web app ({app_py}) ships with the checkout: run it from there, or pass --no-app.")
+    _console().print("\nStarting the app on the demo library at [bold]http://localhost:8501[/] (Ctrl+C stops it).")
+    command = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", "--server.port", "8501"]  # fmt: skip
+    try:
+        subprocess.run(command, env={**os.environ, "REFFY_HOME": str(home)}, check=False)
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()
