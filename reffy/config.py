@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ENV_PREFIX = "REFFY_"
 ENV_FILE = ".env"
 HOME_ENV_FILE = "reffy.env"  # settings that belong to one library, kept in its REFFY_HOME
-SECRET_FIELDS = frozenset({"llm_api_key"})
+SECRET_FIELDS = frozenset({"llm_api_key", "api_token"})
 
 
 def _default_home() -> Path:
@@ -116,8 +116,9 @@ class Settings(BaseSettings):
     api_cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the REST API.")
     api_max_body_kb: int = Field(64, ge=1, description="Largest request body the REST API accepts.")
     api_auth: bool | None = Field(
-        None, description="Require API tokens (default: required as soon as one token exists)."
+        None, description="Require API tokens (default: required as soon as any token has been issued, even if revoked)."
     )
+    api_token: str | None = Field(None, description="Token an MCP client process acts as (from `reffy token add`).")
 
     @field_validator("home", mode="after")
     @classmethod

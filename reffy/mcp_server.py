@@ -27,7 +27,6 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reffy.api.errors import error_body, reffy_error_payload
 from reffy.api.schemas import AnswerOut, Filters, SearchResponse, StoryOut
@@ -42,20 +41,8 @@ one story's full text, scores and source link, and `ask` for a short cited answe
 library. Cite stories by title and link; never invent customers or figures."""
 
 
-class _TokenSetting(BaseSettings):
-    """``REFFY_API_TOKEN`` read the way every Reffy setting is (environment or ``.env``).
-
-    Kept here because the token only identifies an MCP client; TODO(lead): move it into
-    :class:`reffy.config.Settings` as ``api_token`` (this module already prefers that field)."""
-
-    model_config = SettingsConfigDict(env_prefix="REFFY_", env_file=".env", extra="ignore")
-    api_token: SecretStr | None = None
-
-
 def env_token(settings: Any) -> str | None:
-    value = getattr(settings, "api_token", None)
-    if value is None:
-        value = _TokenSetting().api_token
+    value = settings.api_token  # REFFY_API_TOKEN
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     return value.strip() or None if value else None

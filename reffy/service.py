@@ -270,7 +270,19 @@ class ReffyService:
     def api_auth_required(self) -> bool:
         if self.settings.api_auth is not None:
             return self.settings.api_auth
-        return any(not t.get("revoked") for t in self.history.list_tokens())
+        # Once any token was ever issued the API stays closed: revoking the last token must not
+        # reopen it to anonymous admin access.
+        return bool(self.history.list_tokens())
+
+    def index_state(self) -> tuple[bool, str | None]:
+        """(ready, why not): whether search can serve, loading the indexes once if needed."""
+        from reffy.errors import ReffyError
+
+        try:
+            _ = self.engine
+        except ReffyError as exc:
+            return False, str(exc)
+        return True, None
 
     # -- stories ------------------------------------------------------------------------
     def _visible(self, doc: dict[str, Any], audience: str) -> bool:
@@ -486,7 +498,7 @@ class ReffyService:
             self.story(story_id, user=user)  # NotFound for unknown or hidden stories
         query = None
         if message_id is not None:
-            message = self.history.get_message(user.name, message_id)
+            message = self.history.get_message(user.name, message_id) if 0 < message_id < 2**63 else None
             if message is None:
                 raise NotFound(f"No message {message_id} for {user.name}.")
             conv = self.history.get_conversation(user.name, message["conversation_id"]) or {"messages": []}

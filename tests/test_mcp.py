@@ -24,6 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 from reffy.auth import Role
 from reffy.errors import ConfigError
 from reffy.mcp_server import build_server, serve
+from reffy.config import load_settings
 from reffy.service import ReffyService
 
 TOOLS = {"search_stories", "get_story", "ask"}
@@ -224,5 +225,7 @@ def test_ask_continues_a_conversation_and_refuses_someone_elses(svc: ReffyServic
 
 def test_a_revoked_process_token_stops_the_server_from_starting(svc: ReffyService, monkeypatch) -> None:
     monkeypatch.setenv("REFFY_API_TOKEN", "reffy_not-issued-here")
+    settings = load_settings(home=svc.settings.home)  # REFFY_API_TOKEN is read like every setting
+    assert settings.api_token == "reffy_not-issued-here"
     with pytest.raises(ConfigError, match="REFFY_API_TOKEN is unknown or revoked"):
-        serve("stdio", service=ReffyService(svc.settings))
+        serve("stdio", service=ReffyService(settings))

@@ -99,6 +99,7 @@ def test_api_tokens_are_hashed_tied_to_a_user_and_revocable(svc):
     assert token not in svc.settings.history_path.read_bytes().decode("latin-1")
     (row,) = svc.list_tokens()
     assert svc.revoke_token(row["id"]) and svc.token_user(token) is None
+    assert svc.api_auth_required()  # revoking the last token does not reopen the API to anonymous callers
 
 
 def test_heavily_recommended_stories_are_penalised_when_fatigue_is_on(demo_settings):

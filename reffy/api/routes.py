@@ -140,11 +140,8 @@ def health(svc: Svc) -> HealthOut:
     except ReffyError as exc:
         return HealthOut(status="not_ready", version=__version__, auth_required=auth,
                          index=IndexState(ready=False, message=why(exc)))  # fmt: skip
-    try:
-        _ = svc.engine  # loads (once) the indexes search needs; raises with the command that fixes them
-        index = IndexState(ready=True)
-    except ReffyError as exc:
-        index = IndexState(ready=False, message=why(exc))
+    ready, reason = svc.index_state()  # loads (once) the indexes search needs
+    index = IndexState(ready=True) if ready else IndexState(ready=False, message=why(ReffyError(reason or "")))
     built = (status.last_gold_build or {}).get("built_at")
     return HealthOut(status="ok" if index.ready else "not_ready", version=__version__, auth_required=auth,
                      library={k: int(v) for k, v in status.layers.items()}, index=index,
