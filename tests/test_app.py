@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from helpers import STORY
+from httpserver import Reply, serve
 from streamlit.testing.v1 import AppTest
 
 from reffy.auth import Role, User, add_user
@@ -17,6 +18,14 @@ REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
 PAGES = "reffy/ui/pages"
 PASSWORDS = {"ana": "analyst-pass-1", "mo": "member-pass-1", "vi": "viewer-pass-1", "ad": "admin-pass-1"}
+WEB_STORY = (
+    "Larkspur Telecom, a mobile operator in Ireland, was losing subscribers because billing questions took days to "
+    "resolve. Its support team of 140 agents handled 90,000 contacts a month, mostly by e-mail. Larkspur chose Quillon "
+    "Converse over Zentrix after a four-week pilot and connected it to billing and network status systems. Within a "
+    "year, 58% of billing questions were answered automatically, first response time fell from 26 hours to 3 minutes "
+    "and churn among customers who contacted support dropped by 17%. \"Our customers finally get an answer while they "
+    "are still on the app,\" said Aoife Byrne, Director of Customer Care at Larkspur Telecom."
+)
 ROLES = {"ana": Role.analyst, "mo": Role.member, "vi": Role.viewer, "ad": Role.admin}
 
 
@@ -125,6 +134,37 @@ def test_login_refuses_a_wrong_password_and_admits_the_right_one(users):
     assert any("**ana** (analyst)" in c for c in texts(at.sidebar.caption))
     click(at, "Log out")
     assert "Find customer stories" not in texts(at.title)
+
+
+def test_single_sign_on_maps_the_identity_to_a_role_from_the_users_file(users):
+    add_user(users, "sam@example.com", "unused-password", Role.analyst)
+    auth = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s3cret", "client_id": "reffy",
+            "client_secret": "x", "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}  # fmt: skip
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.secrets["auth"] = auth
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert "Log in with single sign-on" in [b.label for b in at.button]
+    assert not [t for t in at.text_input if t.key == "login_password"]  # no password form with SSO
+
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.secrets["auth"] = auth
+    at.user = {"is_logged_in": True, "email": "sam@example.com", "name": "Sam"}
+    at.run()
+    assert any("**sam@example.com** (analyst)" in c for c in texts(at.sidebar.caption))
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.secrets["auth"] = auth
+    at.user = {"is_logged_in": True, "email": "new@example.com"}
+    at.run()
+    assert any("**new@example.com** (member)" in c for c in texts(at.sidebar.caption))  # not in the users file
+
+
+def test_a_member_may_switch_to_the_external_audience(users):
+    at = login("mo")
+    at.sidebar.radio(key="audience").set_value("external").run()
+    at = search(at, "bank that cut call handling time")
+    badges = [m for m in texts(at.markdown) if "-badge[" in m]
+    assert badges and all("blue-badge[public]" in b for b in badges)
 
 
 # -- quick search ---------------------------------------------------------------------------
@@ -289,21 +329,29 @@ def test_analytics_shows_quality_coverage_and_usage_to_an_analyst(users):
     assert coverage["strong"].sum() > 10
 
 
-def test_an_admin_uploads_a_file_and_runs_the_pipeline(users, demo_home):
+def test_an_admin_uploads_files_adds_urls_and_runs_the_pipeline(users, demo_home):
     at = open_page(login("ad"), "ingest")
     assert not at.exception
     story = "# Kestrel Mutual cuts claim handling time\n\n" + STORY.replace("Nordvik Bank", "Kestrel Mutual")
-    at.file_uploader(key="ingest_files").set_value([("kestrel.md", story.encode(), "text/markdown"),
-                                                   ("broken.pdf", b"%PDF-1.4 broken", "application/pdf")])  # fmt: skip
-    at = click(at, "Ingest")
+    page = ("<html><head><title>Larkspur Telecom answers faster</title></head><body><article><h1>Larkspur Telecom "
+            "answers faster</h1><p>" + WEB_STORY + "</p></article></body></html>")  # fmt: skip
+    with serve() as web:
+        urls = [web.route("/larkspur", Reply(page)), web.route("/gone", Reply("no", status=404))]
+        at.file_uploader(key="ingest_files").set_value([("kestrel.md", story.encode(), "text/markdown"),
+                                                       ("broken.pdf", b"%PDF-1.4 broken", "application/pdf")])  # fmt: skip
+        at.text_area(key="ingest_urls").input("\n".join(urls))
+        at = click(at, "Ingest")
     assert not at.exception, at.exception
     report = " ".join(texts(at.success))
-    assert "1 new" in report and "1 errors" in report and "Gold:" in report and "Index:" in report
+    assert "2 new" in report and "2 errors" in report and "Gold:" in report and "Index:" in report
     assert at.get("progress")[0].value == 100
     assert (demo_home / "uploads" / "kestrel.md").is_file()
-    assert "corrupt" in frame(at, "reason").to_csv()
-    at = search(open_page(at, "chat"), "Kestrel Mutual")
+    problems = frame(at, "reason").to_csv()
+    assert "corrupt" in problems and "/gone" in problems
+    at = search(open_page(at, "chat"), "Kestrel Mutual claim handling")
     assert card_heads(at)[0].startswith("**1. Kestrel Mutual**")  # searchable right away
+    at = search(at, "Larkspur Telecom")
+    assert card_heads(at)[0].startswith("**1. Larkspur Telecom**")
 
 
 def test_library_status_and_an_empty_home(home):

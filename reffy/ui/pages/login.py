@@ -12,8 +12,8 @@ st.title("Reffy")
 st.caption("Find the right customer story in seconds.")
 
 if oidc_configured():
-    st.button("Log in with single sign-on", key="sso_login", on_click=st.login, type="primary",
-              icon=":material/key:")  # fmt: skip
+    if st.button("Log in with single sign-on", key="sso_login", type="primary", icon=":material/key:"):
+        st.login()  # the [auth] provider in .streamlit/secrets.toml; st.user is filled on return
 else:
     with st.form("login", width=420):
         name = st.text_input("Name", key="login_name", autocomplete="username")
