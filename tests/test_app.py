@@ -283,6 +283,12 @@ def test_explorer_searches_and_opens_the_story_page(demo_home):
     assert len(frame(at, "fetched_at")) >= 1
 
 
+def test_the_story_page_lists_the_duplicate_group(demo_home, demo_settings):
+    at = open_page(app(), "story", id=story_id(demo_settings, "Halcyon"))
+    duplicates = frame(at, "similarity")
+    assert duplicates["source_type"].tolist() == ["docx"] and duplicates["match"].tolist() == ["near"]
+
+
 def test_an_analyst_corrects_a_story_and_removes_the_correction(users, demo_settings):
     sid = story_id(demo_settings, "Nordvik")
     at = open_page(login("ana"), "story", id=sid)
@@ -358,3 +364,21 @@ def test_library_status_and_an_empty_home(home):
     at = app()
     assert not at.exception
     assert any("reffy" in e for e in texts(at.error))  # how to build a library
+
+
+# -- card wording (pure) ----------------------------------------------------------------------
+def test_the_headline_outcome_is_a_result_not_the_situation_before():
+    from reffy.ui.present import top_outcome
+
+    outcomes = ["The challenge By 2022 the average call took 9 minutes 40 seconds, up from seven minutes.",
+                "38% lower average handling time, from 9:40 to 6:00 per call"]  # fmt: skip
+    assert top_outcome(outcomes) == outcomes[1]
+    assert top_outcome(["Customers love it"]) == "Customers love it" and top_outcome([]) is None
+
+
+def test_a_year_range_spanning_the_whole_library_is_not_a_filter():
+    from reffy.ui.present import search_filters
+
+    assert search_filters(years=(2023, 2024), year_bounds=(2023, 2024)) == {}  # keeps stories with no year
+    assert search_filters(industry=["finance"], years=(2024, 2024), year_bounds=(2023, 2024), min_score=20) == {
+        "industry": ["finance"], "year_min": 2024, "year_max": 2024, "min_score": 20}

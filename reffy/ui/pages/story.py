@@ -115,8 +115,9 @@ with related:
     duplicates = story.get("duplicates") or []
     st.markdown("**Duplicate group**")
     if duplicates:
-        for dup in duplicates:
-            st.markdown(f"- {present.md(dup.get('title') or dup.get('story_id') if isinstance(dup, dict) else dup)}")
+        st.caption("Other copies of this story, grouped under it (they are not searched separately).")
+        st.dataframe([d if isinstance(d, dict) else {"story": d} for d in duplicates], hide_index=True,
+                     key="duplicates_table")  # fmt: skip
     else:
         st.caption("No other copy of this story was found.")
     st.markdown("**Versions**")
