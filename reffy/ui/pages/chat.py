@@ -174,7 +174,8 @@ svc, user, audience = page_context()
 filters = filter_sidebar(svc, user, audience)
 conversation = conversation_sidebar(svc, user)
 st.title("Find customer stories")
-mode = st.segmented_control("Mode", MODES, default=MODES[0], required=True, key="mode",
+st.session_state.setdefault("mode", MODES[0])  # opening a conversation switches it to Answer
+mode = st.segmented_control("Mode", MODES, required=True, key="mode",
                             help="Quick search lists stories; Answer writes a short brief with citations.")  # fmt: skip
 if mode == "Answer":
     conversation_view(svc, user, conversation, filters, audience)
