@@ -284,6 +284,13 @@ class ReffyService:
             return False, str(exc)
         return True, None
 
+    def warm(self) -> None:
+        """Load models and indexes now (the app, servers), so the first request is not the slow one.
+        A library without an index yet is left cold: search will say how to build it."""
+        ready, _ = self.index_state()
+        if ready:
+            self.engine.warm()
+
     # -- stories ------------------------------------------------------------------------
     def _visible(self, doc: dict[str, Any], audience: str) -> bool:
         return audience == "internal" or doc.get("shareability") == "public"

@@ -26,8 +26,10 @@ CHANNEL = "app"
 
 @st.cache_resource(show_spinner="Loading Reffy…")
 def get_service() -> ReffyService:
-    """The process-wide service: search models and indexes load on first use, then stay."""
-    return ReffyService()
+    """The process-wide service: search models and indexes load once, at start, then stay."""
+    service = ReffyService()
+    service.warm()
+    return service
 
 
 def oidc_configured() -> bool:
