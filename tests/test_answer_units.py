@@ -95,3 +95,12 @@ def test_explicit_filters_from_the_ui_win(setup):
     previous = Request(query="banks", filters={"industry": ["finance"]})
     got = understand("only those in Denmark", *setup, previous=previous, explicit={"industry": ["insurance"], "k": None})
     assert got.filters == {"industry": ["insurance"], "country": ["DK"]}
+
+
+def test_brief_shows_sentences_not_fact_tables_or_glued_headings():
+    from reffy.answer.brief import readable
+
+    assert readable("The challenge By 2022 the average call took 9 minutes.") == "By 2022 the average call took 9 minutes."
+    assert readable("Customer: Bergwald AG | Industry: private banking | Country: Switzerland") is None
+    assert readable("Too short.") is None
+    assert readable("Handling time fell by 31 percent in six months.") == "Handling time fell by 31 percent in six months."

@@ -7,16 +7,32 @@ verbatim from the story (through the gold summary and extracted metadata), each 
 
 from __future__ import annotations
 
+import re
+
 from reffy.answer.context import ContextStory
 
 LABEL = "Extractive brief — assembled from the stories themselves, not written by an LLM."
 BRIEF_STORIES = 3
 
 
+# A section heading the text extractor glued to the sentence after it ("The challenge By 2022 ...").
+_HEADING = re.compile(r"^(?:the )?(?:challenge|problem|solution|results?|outcomes?|background|approach|what's next|"
+                      r"next steps|about [^.]{1,40}?|overview)\s+(?=[A-Z0-9])", re.IGNORECASE)
+_LABELS = re.compile(r"\b[A-Z][\w ]{1,20}:\s")
+
+
+def readable(sentence: str) -> str | None:
+    """A sentence fit to show as-is, or None for fact-table rows and fragments."""
+    sentence = _HEADING.sub("", sentence.strip())
+    if "|" in sentence or len(_LABELS.findall(sentence)) >= 2 or len(sentence.split()) < 5:
+        return None
+    return sentence
+
+
 def _summary_field(summary: str, name: str) -> str | None:
     for line in summary.splitlines():
         if line.startswith(f"{name}: "):
-            return line[len(name) + 2 :].strip()
+            return readable(line[len(name) + 2 :])
     return None
 
 
@@ -33,7 +49,7 @@ def story_brief(story: ContextStory) -> str:
         value = _summary_field(summary, label)
         if value:
             lines.append(f"- {label}: {value} [{story.n}]")
-    outcomes = [str(o) for o in card.get("outcomes") or []][:3]
+    outcomes = [o for o in (readable(str(o)) for o in card.get("outcomes") or []) if o][:3]
     if outcomes:
         lines.append("- Outcomes: " + " ".join(o if o.endswith((".", "!", "?")) else o + "." for o in outcomes)
                      + f" [{story.n}]")  # fmt: skip
