@@ -77,7 +77,7 @@ def prepare_home(source: Path | None, tmp: Path) -> Path:
     home = tmp / "home"
     if source is None:
         print("Building the demo library (reffy demo) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "reffy.cli", "demo", "--home", str(home)], check=True,
+        subprocess.run([sys.executable, "-m", "reffy.cli", "demo", "--no-app", "--home", str(home)], check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
     else:
         shutil.copytree(source, home)
