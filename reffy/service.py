@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from reffy.retrieval.engine import SearchResult
 
 USAGE_CACHE_S = 30.0
-STRONG_SCORE = 20  # of 31: what analytics counts as a strong reference
 
 
 class ReffyService:
@@ -517,31 +516,17 @@ class ReffyService:
 
     # -- analytics ----------------------------------------------------------------------
     def usage(self, user: User, *, days: int = 30) -> dict[str, Any]:
-        """Usage analytics, with story titles and content gaps (facets asked for vs strong stories)."""
+        """Usage analytics, with story titles, overused references and content gaps."""
+        from reffy import analytics
+
         user.require("analytics")
         stats = self.history.usage_stats(days)
         by_id = self.engine.by_id
-        for key in ("most_cited",):
-            for row in stats.get(key, []):
-                row["title"] = (by_id.get(row["story_id"]) or {}).get("title")
-        cited = stats.get("most_cited", [])
-        total = sum(r["n"] for r in cited) or 1
-        # Overused: stories holding a large share of all recommendations (>= 3x their fair share).
-        fair = total / max(len(by_id), 1)
-        stats["overused"] = [r for r in cited if r["n"] >= max(3, 3 * fair)]
-        strong: dict[tuple[str, str], int] = {}
-        for doc in self.engine.docs:
-            if (doc.get("score") or 0) >= STRONG_SCORE:
-                for facet, values in (("industry", [doc.get("industry")]), ("country", [doc.get("country")]),
-                                      ("product", doc.get("products") or []), ("competitor", doc.get("competitors") or [])):
-                    for value in values:
-                        if value:
-                            strong[(facet, value)] = strong.get((facet, value), 0) + 1  # fmt: skip
-        stats["content_gaps"] = sorted(
-            ({"facet": r["facet"], "value": r["value"], "requested": r["n"], "strong_stories": strong.get((r["facet"], r["value"]), 0)}
-             for r in stats.get("requested_facets", [])),
-            key=lambda r: (r["strong_stories"] - r["requested"], r["facet"], str(r["value"])),
-        )  # fmt: skip
+        for row in stats.get("most_cited", []):
+            row["title"] = (by_id.get(row["story_id"]) or {}).get("title")
+        stats["overused"] = analytics.overused(stats.get("most_cited", []), len(by_id))
+        stats["content_gaps"] = analytics.content_gaps(stats.get("requested_facets", []),
+                                                       analytics.strong_by_facet(self.engine.docs))  # fmt: skip
         return stats
 
     def score_table(self, user: User) -> list[dict[str, Any]]:
@@ -550,14 +535,11 @@ class ReffyService:
 
     def coverage(self, user: User, *, min_score: int | None = None) -> list[dict[str, Any]]:
         """Counts of strong stories per (industry, country)."""
+        from reffy import analytics
+
         user.require("analytics")
-        floor = STRONG_SCORE if min_score is None else min_score
-        counts: dict[tuple[str, str], int] = {}
-        for row in self.stories(user=user, audience="internal"):
-            if (row["score"] or 0) >= floor:
-                key = (row.get("industry") or "unknown", row.get("country") or "unknown")
-                counts[key] = counts.get(key, 0) + 1
-        return [{"industry": i, "country": c, "strong": n} for (i, c), n in sorted(counts.items())]
+        rows = self.stories(user=user, audience="internal")
+        return analytics.coverage(rows, analytics.STRONG_SCORE if min_score is None else min_score)
 
 
 def _filter_dict(filters: Any) -> dict[str, Any]:

@@ -1,0 +1,48 @@
+"""Library and usage analytics as pure functions over story cards and usage statistics.
+
+The questions analysts ask: which references are overused, where do requests find no strong
+story (content gaps), and where is the library thin (industry x country coverage).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+STRONG_SCORE = 20  # of 31: what analytics counts as a strong reference
+OVERUSE_FACTOR = 3.0  # a story holding this many times its fair share of recommendations
+OVERUSE_MIN = 3
+
+
+def overused(most_cited: list[dict[str, Any]], library_size: int) -> list[dict[str, Any]]:
+    """Stories recommended at least OVERUSE_FACTOR times their fair share (and OVERUSE_MIN times)."""
+    total = sum(r["n"] for r in most_cited) or 1
+    fair = total / max(library_size, 1)
+    return [r for r in most_cited if r["n"] >= max(OVERUSE_MIN, OVERUSE_FACTOR * fair)]
+
+
+def strong_by_facet(docs: Iterable[Mapping[str, Any]], min_score: int = STRONG_SCORE) -> Counter[tuple[str, str]]:
+    """{(facet, value): number of strong stories} for industry, country, product and competitor."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for doc in docs:
+        if (doc.get("score") or 0) < min_score:
+            continue
+        for facet, values in (("industry", [doc.get("industry")]), ("country", [doc.get("country")]),
+                              ("product", doc.get("products") or []), ("competitor", doc.get("competitors") or [])):  # fmt: skip
+            counts.update((facet, v) for v in values if v)
+    return counts
+
+
+def content_gaps(requested: list[dict[str, Any]], strong: Mapping[tuple[str, str], int]) -> list[dict[str, Any]]:
+    """Facet values people asked for beside the strong stories that serve them, worst gap first."""
+    rows = [{"facet": r["facet"], "value": r["value"], "requested": r["n"],
+             "strong_stories": strong.get((r["facet"], r["value"]), 0)} for r in requested]  # fmt: skip
+    return sorted(rows, key=lambda r: (r["strong_stories"] - r["requested"], r["facet"], str(r["value"])))
+
+
+def coverage(rows: Iterable[Mapping[str, Any]], min_score: int = STRONG_SCORE) -> list[dict[str, Any]]:
+    """Counts of strong stories per (industry, country); unknown values are counted as such."""
+    counts = Counter((r.get("industry") or "unknown", r.get("country") or "unknown") for r in rows
+                     if (r.get("score") or 0) >= min_score)  # fmt: skip
+    return [{"industry": i, "country": c, "strong": n} for (i, c), n in sorted(counts.items())]
