@@ -423,6 +423,15 @@ def ask(
                   f"continue with --conversation {answer.conversation_id}[/]", soft_wrap=True)  # fmt: skip
 
 
+def _role(value: str):  # noqa: ANN202 - reffy.auth.Role, imported lazily
+    from reffy.auth import Role
+
+    try:
+        return Role(value)
+    except ValueError:
+        raise typer.BadParameter(f"--role is one of {', '.join(r.value for r in Role)}") from None
+
+
 user_app = typer.Typer(help="App users of a shared installation (REFFY_HOME/users.yaml).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -434,12 +443,9 @@ def user_add(
     home: HomeOpt = None,
 ) -> None:
     """Create a user or reset their password and role (asks for the password)."""
-    from reffy.auth import Role, add_user, users_file
+    from reffy.auth import add_user, users_file
 
-    try:
-        parsed = Role(role)
-    except ValueError as exc:
-        raise typer.BadParameter("--role is viewer, member, analyst or admin") from exc
+    parsed = _role(role)
     settings = _service(home).settings
     path = users_file(settings) or settings.home / "users.yaml"
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -600,12 +606,7 @@ def token_add(
     home: HomeOpt = None,
 ) -> None:
     """Create a token; it is printed once, only its hash is kept."""
-    from reffy.auth import Role
-
-    try:
-        role_ = Role(role)
-    except ValueError:
-        raise typer.BadParameter(f"--role is one of {', '.join(r.value for r in Role)}") from None
+    role_ = _role(role)
     token = _service(home).create_token(user, role_, label=label)
     typer.echo(token)
     typer.secho(f"Token for {user} ({role_.value}). Store it now: it cannot be shown again.", err=True)

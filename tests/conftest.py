@@ -41,15 +41,10 @@ def demo_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo library ingested, offline-scored, built and indexed once per test session.
 
     Tests must not write to it: use ``demo_home`` for a private copy."""
-    from reffy.service import ReffyService
+    from helpers import build_library
 
     home = tmp_path_factory.mktemp("demo-library")
-    svc = ReffyService(load_settings(home=home, vendor_path=DATA / "vendor.yaml"))
-    svc.ingest([str(DATA)])
-    svc.score()
-    svc.build()
-    svc.index()
-    svc.close()
+    build_library(load_settings(home=home, vendor_path=DATA / "vendor.yaml"), [DATA])
     return home
 
 

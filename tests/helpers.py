@@ -39,3 +39,17 @@ def scalar(home: Path, sql: str, params: list[Any] | None = None) -> Any:
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def build_library(settings: Any, sources: list[Path]) -> None:
+    """Ingest ``sources`` into ``settings.home`` and run score, gold and index (the whole pipeline)."""
+    from reffy.service import ReffyService
+
+    svc = ReffyService(settings)
+    try:
+        svc.ingest([str(s) for s in sources])
+        svc.score()
+        svc.build()
+        svc.index()
+    finally:
+        svc.close()

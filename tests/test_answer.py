@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import build_library
 from llmstub import LLMStub, StubReply, error, llm_stub, ok  # noqa: F401 - llm_stub is a fixture
 
 from reffy.answer.verify import REMOVED_QUOTE
@@ -40,12 +41,7 @@ def library(demo_library: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     extra = home.parent / "extra"
     extra.mkdir()
     (extra / "pellucid-ferries.md").write_text(INJECTION, encoding="utf-8")
-    svc = ReffyService(load_settings(home=home, vendor_path=DATA / "vendor.yaml", gold_min_score=0))
-    svc.ingest([str(extra)])
-    svc.score()
-    svc.build()
-    svc.index()
-    svc.close()
+    build_library(load_settings(home=home, vendor_path=DATA / "vendor.yaml", gold_min_score=0), [extra])
     return home
 
 

@@ -120,3 +120,22 @@ def test_heavily_recommended_stories_are_penalised_when_fatigue_is_on(demo_setti
 
 def test_local_user_is_an_admin_without_login(svc):
     assert not svc.login_required() and svc.authenticate("anyone", "") == LOCAL_USER
+
+
+def test_cli_user_add_writes_an_argon2_hash_and_turns_login_on(demo_settings):
+    from typer.testing import CliRunner
+
+    from reffy.cli import app
+
+    runner = CliRunner()
+    home = ["--home", str(demo_settings.home)]
+    assert runner.invoke(app, ["user", "add", "ana", "--role", "superuser", *home], input="pw12345678\npw12345678\n").exit_code != 0
+    added = runner.invoke(app, ["user", "add", "ana", "--role", "analyst", *home], input="pw12345678\npw12345678\n")
+    assert added.exit_code == 0, added.output
+    text = (demo_settings.home / "users.yaml").read_text()
+    assert "pw12345678" not in text and "$argon2id$" in text
+    svc = ReffyService(demo_settings)
+    assert svc.login_required() and svc.authenticate("ana", "pw12345678") == User("ana", Role.analyst)
+    assert svc.authenticate("ana", "wrong-password") is None
+    listed = runner.invoke(app, ["user", "list", *home])
+    assert "ana\tanalyst" in listed.output

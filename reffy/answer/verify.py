@@ -3,17 +3,19 @@
 An answer is only useful if every claim traces to a real story. Before the user sees a
 sentence: a citation marker ``[n]`` must name a story that was retrieved for this answer
 (others are removed), and every quoted passage must exist in a story it could come from
-(the stories cited in the same sentence, else any story in the context); quotes that do
-not are replaced by a visible marker. Streaming releases text sentence by sentence, each
+(the stories cited in the same sentence, else any story in the context), by the same check
+the scorer's evidence goes through (typography-tolerant, figures must match); quotes that
+do not are replaced by a visible marker. Streaming releases text sentence by sentence, each
 one verified, so nothing unverified ever reaches the screen.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
+from ingest.evidence import evidence_found  # the scorer's evidence check: one definition of "found in the story"
 
 CITATION = re.compile(r"\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]")
 # “…”, "…", „…“ and «…» spans long enough to be a quotation rather than a term in quotes.
@@ -21,30 +23,6 @@ QUOTE = re.compile(r"“([^“”]{12,}?)”|\"([^\"\n]{12,}?)\"|„([^“”„
 MIN_QUOTE_WORDS = 4
 REMOVED_QUOTE = "[quote removed: not found in the cited story]"
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”»)\]]*(?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])*\s+|\n+")
-
-
-def normalise(text: str) -> str:
-    """Case, accents of quotes/dashes, ellipses and whitespace folded, for substring checks."""
-    text = unicodedata.normalize("NFKC", text)
-    text = text.translate(str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "..."}))
-    text = re.sub(r"[\"'`]", "", text)
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
-def quote_in(quote: str, text: str) -> bool:
-    """True when ``quote`` occurs in ``text`` (after normalisation). An ellipsis inside a quote
-    joins fragments that must each occur, in order."""
-    haystack = normalise(text)
-    start = 0
-    for fragment in re.split(r"\.\.\.|…|\[\.\.\.\]", quote):
-        frag = normalise(fragment).strip(" .,;:")
-        if not frag:
-            continue
-        at = haystack.find(frag, start)
-        if at < 0:
-            return False
-        start = at + len(frag)
-    return True
 
 
 @dataclass(slots=True)
@@ -71,7 +49,7 @@ def verify_text(text: str, texts: Mapping[int, str], *, cited_so_far: list[int] 
 
         def check(m: re.Match[str], sources: list[str] = sources) -> str:
             quote = next(g for g in m.groups() if g is not None)
-            if len(quote.split()) < MIN_QUOTE_WORDS or any(quote_in(quote, s) for s in sources):
+            if len(quote.split()) < MIN_QUOTE_WORDS or any(evidence_found(quote, s) for s in sources):
                 return m.group(0)
             out.removed.append(f"quote not found in the cited story: “{quote[:80]}”")
             return REMOVED_QUOTE
