@@ -272,3 +272,14 @@ def test_cli_ask_streams_the_brief_and_continues_a_conversation(home):
     assert follow.returncode == 0, follow.stderr
     data = json.loads(follow.stdout)
     assert data["follow_up"] and data["filters"]["country"] == ["LT"] and data["conversation_id"] == conv
+
+
+def test_malformed_tool_call_arguments_fall_back_to_retrieve_then_answer(home, llm_stub):
+    svc = service(home, llm_stub, model="openai/gpt-4o-mini")
+    broken = tool_call_reply({"query": "x"})
+    broken.body["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = '{"query": "insur'  # cut off
+    llm_stub.enqueue(broken, ok("Vantor handles claims [1]."))
+    answer = svc.answer("insurers using chatbots for claims")
+    assert answer.text == "Vantor handles claims [1]." and answer.hits
+    assert answer.query == "insurers using chatbots for claims"  # the user's own request was searched
+    assert len(llm_stub.requests) == 2
