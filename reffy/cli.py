@@ -365,7 +365,8 @@ def search(
     result = _service(home).search(query, filters=_filters(filter_ or []), k=k, mode=mode, fresh=fresh,
                                    audience=audience)  # fmt: skip
     if as_json:
-        typer.echo(json.dumps({"query": query, "mode": mode, "no_answer": result.no_answer, "notes": result.notes,
+        typer.echo(json.dumps({"query": query, "searched_for": result.text, "mode": mode, "no_answer": result.no_answer,
+                               "notes": result.notes,
                                "timings_ms": result.timings_ms, "hits": [asdict(h) for h in result.hits]},
                               indent=2, default=str))  # fmt: skip
         return

@@ -173,3 +173,24 @@ def test_query_coverage_is_idf_weighted_and_library_relative():
 def test_a_good_query_on_a_small_library_is_not_flagged(built):
     svc, _ = built
     assert not svc.search("bank that cut call handling time").no_answer
+
+
+def test_coverage_counts_words_a_filter_guarantees_as_met():
+    from reffy.retrieval.keyword import KeywordIndex
+
+    kw = KeywordIndex().build(["a", "b"], ["bank call centre handling time", "fintech lending app"])
+    assert kw.coverage("fintech call centre", ["a"]) < 0.7
+    assert kw.coverage("fintech call centre", ["a"], satisfied="fintech") == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_a_filtered_search_drops_the_words_its_filter_covers(built, mode):
+    svc, _ = built
+    f = SearchFilters.from_dict({"industry": ["finance"]})
+    stripped = svc.search("cut contact-centre handling time at banks", filters=f, k=5, mode=mode)
+    assert stripped.text == "cut contact-centre handling time"
+    plain = svc.search("cut contact-centre handling time", filters=f, k=5, mode=mode)
+    assert [h.story_id for h in stripped.hits] == [h.story_id for h in plain.hits]
+    assert stripped.hits[0].customer == "Nordvik Bank" and not stripped.no_answer
+    unfiltered = svc.search("cut contact-centre handling time at banks", k=5, mode=mode)
+    assert unfiltered.text == "cut contact-centre handling time at banks"

@@ -15,29 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-import yaml
-
+from reffy.retrieval.facets import industries_named, ngrams, regions
 from reffy.rubric import Taxonomy, VendorProfile
 
-# Industry words too ambiguous in a question to become a filter ("public", "services", "it").
-_AMBIGUOUS = frozenset({
-    "it", "public", "services", "service", "power", "learning", "other", "others", "miscellaneous", "commerce",
-    "research", "delivery", "talent", "science", "internet", "financial", "investment", "streaming", "mobility",
-    "workforce", "shopping", "music", "film", "news", "transport", "health", "energy", "software", "technology",
-    "tech", "media", "communications", "payments", "industrial", "games", "wealth", "marketplace", "agency",
-    "agencies", "associations", "cars", "sports", "travel", "teaching", "federal", "law", "saas", "mining",
-})  # fmt: skip
-_EXTRA_INDUSTRY_WORDS = {
-    "banks": "bank", "retailers": "retailer", "retail chain": "retailer", "insurance company": "insurer",
-    "universities": "higher education", "university": "higher education", "hospitals": "hospital",
-    "telcos": "telco", "airline": "airlines", "manufacturers": "manufacturer", "utilities": "utility",
-    "councils": "public sector", "council": "public sector", "municipality": "municipal", "ministry": "government",
-    "law firm": "law firms", "pharma companies": "pharma",
-}  # fmt: skip
 _FOLLOW_UP = re.compile(
     r"^\s*(?:only|just|and|but|now|what about|how about|same|narrow|filter|limit|exclude|which of|of (?:these|those)"
     r"|from (?:these|those)|any (?:of )?(?:these|those)|those|these|them|ok,? (?:only|just|now))\b"
@@ -59,50 +41,19 @@ class Request:
     follow_up: bool = False
 
 
-@lru_cache(maxsize=1)
-def regions() -> dict[str, tuple[str, ...]]:
-    """{alias: ISO codes} from reffy/resources/regions.yaml."""
-    raw = yaml.safe_load(resources.files("reffy").joinpath("resources/regions.yaml").read_text(encoding="utf-8"))
-    out: dict[str, tuple[str, ...]] = {}
-    for region in raw["regions"].values():
-        for alias in region["aliases"]:
-            out[alias.lower()] = tuple(region["countries"])
-    return out
-
-
-def _ngrams(text: str, n_max: int = 3) -> list[str]:
-    words = [w.lower().strip("'’") for w in _WORD.findall(text)]
-    return [" ".join(words[i : i + n]) for n in range(n_max, 0, -1) for i in range(len(words) - n + 1)]
-
-
-def _contains(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE) is not None
-
-
 def _countries(text: str) -> list[str]:
     from ingest.extract.country import find_countries
 
     codes = [code for code, _ in find_countries(text)]
-    grams = set(_ngrams(text))
+    grams = set(ngrams(text))
     for alias, members in regions().items():
         if alias in grams and not (alias == "eu" and not re.search(r"\bEU\b", text)):
             codes.extend(members)
     return list(dict.fromkeys(codes))
 
 
-def _industries(text: str, taxonomy: Taxonomy) -> list[str]:
-    from ingest.extract.industry import CONCEPT_OF_LABEL, map_industry
-
-    found: list[str] = []
-    for gram in _ngrams(text):
-        label = _EXTRA_INDUSTRY_WORDS.get(gram, gram)
-        if label in _AMBIGUOUS or gram in _AMBIGUOUS:
-            continue
-        if label in CONCEPT_OF_LABEL or any(label in (i.id, i.name.lower()) for i in taxonomy.industries):
-            industry = map_industry(label, taxonomy)
-            if industry and industry != "other" and industry not in found:
-                found.append(industry)
-    return found
+def _contains(text: str, phrase: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text, re.IGNORECASE) is not None
 
 
 def _named(text: str, things: list[Any], *, single_words: bool) -> list[str]:
@@ -139,7 +90,7 @@ def understand_filters(text: str, vendor: VendorProfile, taxonomy: Taxonomy, *, 
     out: dict[str, Any] = {}
     if countries := _countries(text):
         out["country"] = countries
-    if industries := _industries(text, taxonomy):
+    if industries := industries_named(text, taxonomy):
         out["industry"] = industries
     if competitors := _named(text, vendor.competitors, single_words=True):
         out["competitor"] = competitors

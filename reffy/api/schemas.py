@@ -118,6 +118,8 @@ class SearchResponse(_Response):
     notes: list[str] = Field(default_factory=list, description="Operational notes (e.g. re-ranking is off).")
     timings_ms: dict[str, float] = Field(default_factory=dict)
     signals: dict[str, Any] = Field(default_factory=dict)
+    text: str = Field("", description="What was searched: the query less the words its filters already cover "
+                                      "(\"banks\" under industry=finance).")
 
 
 # -- answers ------------------------------------------------------------------------------

@@ -71,6 +71,7 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     signals: dict[str, float] = field(default_factory=dict)
+    text: str = ""  # what was searched: the query less the words its filters already cover
 
 
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
@@ -113,6 +114,7 @@ class SearchEngine:
         self.notes: list[str] = []
         self._lock = threading.Lock()
         self._masks: dict[SearchFilters, np.ndarray] = {}
+        self._taxonomy = None
 
     # -- lazily loaded backends ----------------------------------------------------------
     @property
@@ -145,6 +147,14 @@ class SearchEngine:
                 self.notes.append(note)
             self._reranker_checked = True
         return self._reranker
+
+    @property
+    def taxonomy(self):  # noqa: ANN201
+        if self._taxonomy is None:
+            from reffy.rubric import load_taxonomy
+
+            self._taxonomy = load_taxonomy(self.settings.taxonomy_path)
+        return self._taxonomy
 
     def warm(self) -> None:
         """Load every model now (for servers and benchmarks)."""
@@ -180,10 +190,14 @@ class SearchEngine:
                fresh: bool = False) -> SearchResult:  # fmt: skip
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
+        from reffy.retrieval.facets import strip_filtered
+
         filters = filters or SearchFilters()
         cfg, timings = self.config, {}
         result = SearchResult(query, mode, [])
         t = time.perf_counter()
+        query, facet_words = strip_filtered(query, filters, self.taxonomy)
+        result.text = query
         mask = self.mask(filters)
         keyword = self.keyword.query(query, cfg.keyword_candidates, mask)
         profile = self.profile.query(query, cfg.keyword_candidates, mask)
@@ -234,7 +248,9 @@ class SearchEngine:
         result.signals = {"top_keyword": keyword[0][1] if keyword else 0.0,
                           "top_summary": max(summary_sims.values(), default=0.0),
                           "top_chunk": max(chunk_sims.values(), default=0.0),
-                          "coverage": self.keyword.coverage(query, [d for d, _ in ranked[:3]]),
+                          # facet words the filters removed are met by every story in the pool
+                          "coverage": self.keyword.coverage(" ".join([query, *facet_words]), [d for d, _ in ranked[:3]],
+                                                            satisfied=" ".join(facet_words)),
                           "unseen_terms": float(sum(1 for v in dfs.values() if v == 0)),
                           "query_terms": float(len(dfs))}  # fmt: skip
         result.no_answer = self._no_answer(result.signals, mode)

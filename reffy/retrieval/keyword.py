@@ -162,11 +162,14 @@ class KeywordIndex:
         vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
         return {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in terms}
 
-    def coverage(self, text: str, doc_ids: Sequence[str]) -> float:
+    def coverage(self, text: str, doc_ids: Sequence[str], satisfied: str = "") -> float:
         """The best share, over ``doc_ids``, of the query's IDF weight that a document contains.
 
         Terms the library never uses weigh most; a document holding all distinctive query
-        terms scores 1.0. Library-relative, so it transfers between collections."""
+        terms scores 1.0. Library-relative, so it transfers between collections. Terms of
+        ``satisfied`` count as contained (words a filter already guarantees, such as "banks"
+        under industry=finance)."""
+        met = set(tokenize(satisfied))
         terms = list(dict.fromkeys(tokenize(text)))
         if not terms or self._bm25 is None:
             return 0.0
@@ -178,7 +181,11 @@ class KeywordIndex:
             col = indices[indptr[vocab[t]] : indptr[vocab[t] + 1]] if t in vocab else np.empty(0, dtype=np.int64)
             df = len(col)
             weights.append(float(np.log(1 + (n - df + 0.5) / (df + 0.5))))
-            present.append({r for r in rows if df and r in set(col.tolist())} if rows else set())
+            if t in met:
+                present.append(rows)
+                continue
+            members = set(col.tolist())
+            present.append({r for r in rows if r in members})
         total = sum(weights)
         return max((sum(w for w, p in zip(weights, present, strict=True) if r in p) / total for r in rows), default=0.0)
 
