@@ -235,7 +235,8 @@ def test_viewer_is_external_whatever_they_ask_for(home):
     with pytest.raises(NotFound):
         svc.story(target["story_id"], user=viewer)
     answer = svc.answer(target["title"], user=viewer, audience="internal")
-    assert answer.audience == "external" and target["customer"] not in answer.text
+    assert answer.audience == "external" and target["story_id"] not in {c["story_id"] for c in answer.citations}
+    assert target["customer"] not in answer.text.replace(target["title"], "")  # beyond echoing the question
 
 
 def test_story_text_is_data_not_instructions(home, llm_stub):

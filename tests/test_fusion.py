@@ -6,7 +6,17 @@ import math
 
 import pytest
 
-from reffy.retrieval.fusion import aggregate, diversify, fatigue, freshness, minmax, quality_prior, rrf, weighted_fusion
+from reffy.retrieval.fusion import (
+    aggregate,
+    diversify,
+    fatigue,
+    freshness,
+    minmax,
+    quality_prior,
+    rrf,
+    standout,
+    weighted_fusion,
+)
 
 
 def test_rrf_matches_the_hand_computed_table():
@@ -64,3 +74,11 @@ def test_diversify_lets_the_first_items_of_a_group_rank_freely():
     ranked = [("a1", 1.0), ("a2", 0.9), ("a3", 0.8), ("b1", 0.5)]
     company = {"a1": "A", "a2": "A", "a3": "A", "b1": "B"}.get
     assert diversify(ranked, company, penalty=0.5, free=2) == [("a1", 1.0), ("a2", 0.9), ("b1", 0.5), ("a3", 0.4)]
+
+
+def test_standout_is_the_gap_from_the_best_to_the_nth_best():
+    assert standout([0.5, 0.9, 0.7, 0.6], n=3) == pytest.approx(0.9 - 0.6)
+    assert standout([0.5, 0.9], n=10) == pytest.approx(0.4)  # fewer than n: the last one
+    assert standout({"a": 0.9}.values()) == 0.0 and standout([]) == 0.0
+    flat = [0.48, 0.47, 0.47, 0.46, 0.46, 0.45, 0.45, 0.44, 0.43, 0.42]
+    assert standout([0.62, *flat[1:]]) > standout(flat)

@@ -57,9 +57,14 @@ class RankingConfig:
     fresh_boost: float = 0.5
     # No strong match: the top stories hold under this share of the query's IDF-weighted
     # vocabulary (library-relative) and, in hybrid mode, no summary/passage is this close in
-    # meaning. Calibrated on the dev queries.
+    # meaning and no plausible passage (>= no_answer_plausible) stands out from the pack (its
+    # similarity minus the 10th story's best passage: a specific match stands out, a missing
+    # topic leaves a flat tail of near misses). Cosine thresholds are for the bundled MiniLM;
+    # calibrated on the dev queries.
     no_answer_coverage: float = 0.38
     no_answer_dense: float = 0.62
+    no_answer_standout: float = 0.085
+    no_answer_plausible: float = 0.45
 
 
 @dataclass(slots=True)
@@ -248,6 +253,7 @@ class SearchEngine:
         result.signals = {"top_keyword": keyword[0][1] if keyword else 0.0,
                           "top_summary": max(summary_sims.values(), default=0.0),
                           "top_chunk": max(chunk_sims.values(), default=0.0),
+                          "standout": fusion.standout(chunk_sims.values(), 10),
                           # facet words the filters removed are met by every story in the pool
                           "coverage": self.keyword.coverage(" ".join([query, *facet_words]), [d for d, _ in ranked[:3]],
                                                             satisfied=" ".join(facet_words)),
@@ -281,7 +287,11 @@ class SearchEngine:
         cfg = self.config
         if signals["coverage"] >= cfg.no_answer_coverage:
             return False
-        return mode == "keyword" or max(signals["top_summary"], signals["top_chunk"]) < cfg.no_answer_dense
+        if mode == "keyword":
+            return True
+        if max(signals["top_summary"], signals["top_chunk"]) >= cfg.no_answer_dense:
+            return False
+        return signals["top_chunk"] < cfg.no_answer_plausible or signals["standout"] < cfg.no_answer_standout
 
     def _hit(self, doc_id: str, score: float, terms: set[str], kw: dict, summ: dict, chunk: dict,
              passage_id: str | None) -> Hit:  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 
 Ranked = list[tuple[str, float]]
 
@@ -52,6 +52,15 @@ def aggregate(hits: Sequence[tuple[str, float]], owner: Callable[[str], str], de
         scores.sort(reverse=True)
         out[doc] = scores[0] + decay * sum(scores[1:])
     return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def standout(scores: Iterable[float], n: int = 10) -> float:
+    """How far the best score stands above the ``n``-th best (the last one when there are
+    fewer; 0.0 for fewer than two): a specific match stands out, near misses do not."""
+    ranked = sorted(scores, reverse=True)
+    if len(ranked) < 2:
+        return 0.0
+    return float(ranked[0] - ranked[min(n, len(ranked)) - 1])
 
 
 def quality_prior(score: float, quality: float | None, weight: float, scale: float = 31.0) -> float:
