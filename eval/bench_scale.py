@@ -46,7 +46,7 @@ def perturb(text: str, rng: random.Random, nprng: np.random.Generator) -> str:
 def build(src: Path, out: Path, stories: int, max_chunks: int, noise: float) -> dict:
     from reffy.config import load_settings
     from reffy.retrieval.docstore import DocStore, write_docstore
-    from reffy.retrieval.indexer import (CHUNK, PROFILE_BODY_CHARS, SUMMARY, VectorStores, _vector_meta,
+    from reffy.retrieval.indexer import (CHUNK, INTRO, PROFILE_BODY_CHARS, SUMMARY, VectorStores, _vector_meta,
                                          keyword_text, vector_id)  # fmt: skip
     from reffy.retrieval.keyword import KeywordIndex
     from reffy.retrieval.vector import flatten_metadata
@@ -80,7 +80,7 @@ def build(src: Path, out: Path, stories: int, max_chunks: int, noise: float) -> 
         if sid not in originals:
             stored = store.get(sid)
             chunk_ids = [vector_id(sid, CHUNK, i) for i, _ in stored["chunks"][:max_chunks]]
-            ids, vecs = source_vectors.get_vectors([vector_id(sid, SUMMARY), *chunk_ids])
+            ids, vecs = source_vectors.get_vectors([vector_id(sid, SUMMARY), vector_id(sid, INTRO), *chunk_ids])
             originals[sid] = (stored, dict(zip(ids, vecs, strict=True)))
         stored, vectors = originals[sid]
         replica = n // len(docs)
@@ -94,7 +94,7 @@ def build(src: Path, out: Path, stories: int, max_chunks: int, noise: float) -> 
         chunks = stored["chunks"][:max_chunks]
         chunk_rows[new_id] = chunks
         meta = _vector_meta(copy)
-        for kind, vid_old, vid_new in [(SUMMARY, vector_id(sid, SUMMARY), vector_id(new_id, SUMMARY))] + [
+        for kind, vid_old, vid_new in [(k, vector_id(sid, k), vector_id(new_id, k)) for k in (SUMMARY, INTRO)] + [
                 (CHUNK, vector_id(sid, CHUNK, i), vector_id(new_id, CHUNK, i)) for i, _ in chunks]:  # fmt: skip
             vec = np.asarray(vectors[vid_old], dtype=np.float32)
             if replica:

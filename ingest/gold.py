@@ -12,6 +12,7 @@ overlapping chunks for passage retrieval. A build replaces gold in one transacti
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -52,8 +53,7 @@ def country_name(code: str | None) -> str | None:
     return getattr(found, "common_name", None) or (found.name if found else code)
 
 
-def build_summary(title: str, meta: dict[str, Any], source_meta: dict[str, Any], industry_name: str | None) -> str:
-    """The text that gets embedded: the facts first, then the story's own abstract, if any."""
+def _facts(meta: dict[str, Any], industry_name: str | None) -> str:
     facts = []
     if meta.get("customer"):
         facts.append(f"Customer: {meta['customer']}")
@@ -63,13 +63,52 @@ def build_summary(title: str, meta: dict[str, Any], source_meta: dict[str, Any],
         facts.append(f"Country: {country}")
     if meta.get("products"):
         facts.append("Products: " + ", ".join(meta["products"]))
+    return " | ".join(facts)
+
+
+def abstract_of(source_meta: dict[str, Any]) -> str | None:
+    """The source's own abstract (a summary, description or excerpt field), if it has one."""
+    return next((str(source_meta[k]).strip() for k in ABSTRACT_KEYS if isinstance(source_meta.get(k), str)
+                 and len(source_meta[k]) > 40), None)  # fmt: skip
+
+
+def opening(text: str, min_chars: int = 400, max_chars: int = 900) -> str:
+    """The story's opening paragraphs (headings, tables and list markers skipped): where a
+    write-up says who the customer is and what it did, before the details."""
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        para = para.strip()
+        if not para or para.startswith(("#", "|")):
+            continue
+        out.append(re.sub(r"^[-*]\s+", "", para))
+        if sum(map(len, out)) >= min_chars:
+            break
+    lead = " ".join(out)
+    if len(lead) <= max_chars:
+        return lead
+    cut = lead[:max_chars]
+    end = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    return cut[: end + 1] if end > min_chars // 2 else cut
+
+
+def build_intro(title: str, meta: dict[str, Any], source_meta: dict[str, Any], industry_name: str | None,
+                text: str) -> str:  # fmt: skip
+    """How the story introduces itself, for its second profile vector: title, facts, then its
+    abstract or, when the source has none, its opening paragraphs. Unlike the summary it carries
+    no extracted sentences, which are noisy when no LLM wrote them."""
+    facts = _facts(meta, industry_name)
+    return "\n".join(x for x in (title.strip(), facts, abstract_of(source_meta) or opening(text)) if x)
+
+
+def build_summary(title: str, meta: dict[str, Any], source_meta: dict[str, Any], industry_name: str | None) -> str:
+    """The text that gets embedded: the facts first, then the story's own abstract, if any."""
+    facts = _facts(meta, industry_name)
     lines = [title.strip()]
     if facts:
-        lines.append(" | ".join(facts))
-    abstract = next((str(source_meta[k]) for k in ABSTRACT_KEYS if isinstance(source_meta.get(k), str)
-                     and len(source_meta[k]) > 40), None)  # fmt: skip
+        lines.append(facts)
+    abstract = abstract_of(source_meta)
     if abstract:
-        lines.append(abstract.strip())
+        lines.append(abstract)
     if meta.get("challenge"):
         lines.append(f"Challenge: {meta['challenge']}")
     if meta.get("solution"):

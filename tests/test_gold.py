@@ -8,7 +8,7 @@ import pytest
 from helpers import STORY, query, scalar, story
 
 from ingest import shareability
-from ingest.gold import build_gold, build_summary, chunk_text
+from ingest.gold import build_gold, build_intro, build_summary, chunk_text, opening
 from ingest.overrides import OverrideError
 from ingest.silver import score_library
 from reffy.models import CriterionScore, Quote, ScoreResult, StoryMetadata
@@ -166,6 +166,22 @@ def test_summary_puts_facts_first_and_uses_a_source_abstract():
     assert lines[0] == "Acme story"
     assert lines[1] == "Customer: Acme | Industry: Insurance | Country: United Kingdom | Products: Quillon Flow"
     assert lines[2].startswith("An editor-written abstract") and "Outcomes: cut claims time by 40%" in summary
+
+
+def test_intro_is_the_abstract_or_else_the_opening_paragraphs():
+    meta = {"customer": "Nordvik Bank", "country": "DK"}
+    body = ("# Nordvik Bank\n\n| metric | value |\n|---|---|\n\n"
+            "- Nordvik Bank, a Danish retail bank, moved its contact centre to an assistant. " + "It works. " * 40
+            + "\n\nDetails follow in a second paragraph that the opening may not need.")  # fmt: skip
+    intro = build_intro("Faster answers", meta, {}, "Finance", body)
+    lines = intro.split("\n")
+    assert lines[0] == "Faster answers" and lines[1] == "Customer: Nordvik Bank | Industry: Finance | Country: Denmark"
+    assert lines[2].startswith("Nordvik Bank, a Danish retail bank") and "|" not in lines[2] and "#" not in lines[2]
+    abstract = "Nordvik Bank cut handling time by a third with an assistant in its contact centre."
+    assert build_intro("Faster answers", meta, {"summary": abstract}, "Finance", body).split("\n")[2] == abstract
+    long = opening("First sentence here. " * 100)
+    assert len(long) <= 900 and long.endswith(".")  # cut at a sentence end
+    assert opening("") == "" and opening("Short.") == "Short."
 
 
 def test_chunks_cover_the_text_with_overlap():

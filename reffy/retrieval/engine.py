@@ -2,8 +2,9 @@
 diversity, usage fatigue, optional re-ranking and a no-strong-match signal.
 
 Filters run *inside* each retriever (a BM25 weight mask; a Chroma ``where``), so a filtered
-query still fills k results. Dense retrieval reads two vector kinds, story summaries and
-body chunks (chunk hits are aggregated to their story), and the three rankings are fused
+query still fills k results. Dense retrieval reads three vector kinds: story summaries,
+story introductions (title, facts, abstract or opening paragraphs) and body chunks (chunk
+hits are aggregated to their story); with the two BM25 views, the five rankings are fused
 with weighted reciprocal-rank fusion. Everything a ranking decision used is returned in
 ``Hit.parts`` so results can be explained and evaluated.
 """
@@ -26,6 +27,7 @@ from reffy.retrieval.indexer import (
     CHUNK,
     COLLECTIONS,
     INDEX_FORMAT,
+    INTRO,
     SUMMARY,
     IndexMissing,
     IndexStale,
@@ -49,6 +51,7 @@ class RankingConfig:
     w_keyword: float = 0.5
     w_profile: float = 2.0
     w_summary: float = 2.0
+    w_intro: float = 1.0
     w_chunk: float = 1.0
     chunk_decay: float = 0.0
     quality_weight: float = 0.0
@@ -209,6 +212,7 @@ class SearchEngine:
         timings["keyword"] = (time.perf_counter() - t) * 1000
         kw_scores = dict(keyword)
         summary_sims: dict[str, float] = {}
+        intro_sims: dict[str, float] = {}
         chunk_sims: dict[str, float] = {}
         passages: dict[str, str] = {}
         keyword_rankings = [[d for d, _ in keyword], [d for d, _ in profile]]
@@ -224,6 +228,8 @@ class SearchEngine:
             where = where_for(filters)
             for vid, sim, _ in self.vectors[SUMMARY].query(qv, cfg.dense_candidates, where):
                 summary_sims[story_of(vid)] = sim
+            for vid, sim, _ in self.vectors[INTRO].query(qv, cfg.dense_candidates, where):
+                intro_sims[story_of(vid)] = sim
             chunk_hits = self.vectors[CHUNK].query(qv, cfg.chunk_candidates, where)
             timings["dense"] = (time.perf_counter() - t) * 1000
             best_chunk: dict[str, str] = {}
@@ -232,9 +238,10 @@ class SearchEngine:
             chunk_sims = dict(fusion.aggregate([(vid, sim) for vid, sim, _ in chunk_hits], story_of, cfg.chunk_decay))
             passages = best_chunk
             rankings = [*keyword_rankings, sorted(summary_sims, key=summary_sims.get, reverse=True),
+                        sorted(intro_sims, key=intro_sims.get, reverse=True),
                         [d for d, _ in sorted(chunk_sims.items(), key=lambda kv: -kv[1])]]  # fmt: skip
             fused = fusion.rrf(rankings, k=cfg.rrf_k,
-                               weights=[cfg.w_keyword, cfg.w_profile, cfg.w_summary, cfg.w_chunk])  # fmt: skip
+                               weights=[cfg.w_keyword, cfg.w_profile, cfg.w_summary, cfg.w_intro, cfg.w_chunk])  # fmt: skip
         fused = [(d, s) for d, s in fused if d in self.by_id]
         adjusted = []
         for doc_id, score in fused:
@@ -265,7 +272,7 @@ class SearchEngine:
         terms = {w.lower() for w in _WORD.findall(query) if len(w) > 2 and w.lower() not in STOPWORDS}
         for doc_id, score in ranked[:k]:
             result.hits.append(self._hit(doc_id, score, terms, kw_scores, summary_sims, chunk_sims,
-                                         passages.get(doc_id)))  # fmt: skip
+                                         passages.get(doc_id), intro_sims))  # fmt: skip
         result.notes = list(self.notes)
         result.timings_ms = {key: round(v, 2) for key, v in timings.items()}
         return result
@@ -294,10 +301,11 @@ class SearchEngine:
         return signals["top_chunk"] < cfg.no_answer_plausible or signals["standout"] < cfg.no_answer_standout
 
     def _hit(self, doc_id: str, score: float, terms: set[str], kw: dict, summ: dict, chunk: dict,
-             passage_id: str | None) -> Hit:  # fmt: skip
+             passage_id: str | None, intro: dict) -> Hit:  # fmt: skip
         doc = self.by_id[doc_id]
         parts = {"keyword": round(kw.get(doc_id, 0.0), 4), "summary": round(summ.get(doc_id, 0.0), 4),
-                 "chunk": round(chunk.get(doc_id, 0.0), 4), "final": round(score, 6)}  # fmt: skip
+                 "intro": round(intro.get(doc_id, 0.0), 4), "chunk": round(chunk.get(doc_id, 0.0), 4),
+                 "final": round(score, 6)}  # fmt: skip
         haystack = " ".join(str(doc.get(k) or "") for k in ("title", "summary", "customer", "industry_name")).lower()
         matched = sorted(t for t in terms if t in haystack)
         why = []

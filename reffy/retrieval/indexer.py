@@ -4,10 +4,10 @@ Artefacts under ``REFFY_HOME``: ``index/docs.json`` (the story cards search retu
 and filters on), ``index/stories.sqlite`` (full texts, chunks and rubric evidence for answering
 and story pages; see docstore.py), ``index/bm25/`` (BM25 over title, facts, tags, summary and full text) and
 ``index/bm25_profile/`` (BM25 over the same facts and summary plus only the story's opening), and
-the Chroma collection (one vector for each story's summary plus one per body chunk, with
-flattened metadata for filtering). ``index/manifest.json`` records what built them.
+the Chroma collections (per story one vector for its summary, one for its introduction, and
+one per body chunk, with flattened metadata for filtering). ``index/manifest.json`` records what built them.
 
-The vector side is incremental: vector ids are ``<story_id>::summary`` and
+The vector side is incremental: vector ids are ``<story_id>::summary``, ``<story_id>::intro`` and
 ``<story_id>::chunk::<n>``, and story ids are content hashes, so new or edited stories are
 embedded, stories gone from gold are deleted, and a story whose metadata changed (an
 override, a rescoring) is re-embedded; nothing else is touched. BM25 is rebuilt from
@@ -31,11 +31,13 @@ from reffy.embedder import Embedder
 from reffy.errors import ReffyError
 from reffy.store.warehouse import open_warehouse
 
-INDEX_FORMAT = 2  # 2: summaries and chunks in two collections (unfiltered queries take HNSW's fast path)
+# 2: summaries and chunks in two collections (unfiltered queries take HNSW's fast path)
+# 3: a third collection of story introductions (title, facts, abstract or opening paragraphs)
+INDEX_FORMAT = 3
 EMBED_BATCH = 64
 PROFILE_BODY_CHARS = 3000  # the opening of a story: who, what and why, before the details
-SUMMARY, CHUNK = "summary", "chunk"
-COLLECTIONS = {SUMMARY: "reffy_summaries", CHUNK: "reffy_chunks"}
+SUMMARY, INTRO, CHUNK = "summary", "intro", "chunk"
+COLLECTIONS = {SUMMARY: "reffy_summaries", INTRO: "reffy_intros", CHUNK: "reffy_chunks"}
 
 
 class IndexMissing(ReffyError):
@@ -61,7 +63,7 @@ class IndexSummary:
 
 
 def vector_id(story_id: str, kind: str, n: int = 0) -> str:
-    return f"{story_id}::{SUMMARY}" if kind == SUMMARY else f"{story_id}::{CHUNK}::{n}"
+    return f"{story_id}::{CHUNK}::{n}" if kind == CHUNK else f"{story_id}::{kind}"
 
 
 def story_of(vector_id_: str) -> str:
@@ -69,7 +71,7 @@ def story_of(vector_id_: str) -> str:
 
 
 def kind_of(vector_id_: str) -> str:
-    return SUMMARY if vector_id_.endswith(f"::{SUMMARY}") else CHUNK
+    return next((kind for kind in (SUMMARY, INTRO) if vector_id_.endswith(f"::{kind}")), CHUNK)
 
 
 class VectorStores:
@@ -81,7 +83,7 @@ class VectorStores:
         self.by_kind = {kind: VectorIndex(settings, collection=name) for kind, name in COLLECTIONS.items()}
 
     def _split(self, ids):  # noqa: ANN001, ANN202
-        groups: dict[str, list[int]] = {SUMMARY: [], CHUNK: []}
+        groups: dict[str, list[int]] = {kind: [] for kind in COLLECTIONS}
         for i, vid in enumerate(ids):
             groups[kind_of(vid)].append(i)
         return groups
@@ -146,8 +148,9 @@ def _vector_meta(doc: dict[str, Any]) -> dict[str, Any]:
 
 def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, list[tuple[int, str]]]]:
     """(story cards, full texts by story id, chunks by story id) from the warehouse. Each card's
-    rubric breakdown travels under the private key ``_breakdown`` (for the docstore only)."""
-    from ingest.gold import country_name
+    rubric breakdown travels under the private key ``_breakdown`` (for the docstore only), its
+    introduction under ``_intro`` (for the intro vector only)."""
+    from ingest.gold import build_intro, country_name
     from reffy.rubric import load_taxonomy
 
     names = {i.id: i.name for i in load_taxonomy(settings.taxonomy_path).industries}
@@ -155,7 +158,7 @@ def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str],
         cur = con.execute(
             "SELECT story_id, record_key, source_record_id, title, customer, industry, country, year, score,"
             " shareability, source_type, source_uri, source_link, products, competitors, tags, summary, outcomes,"
-            " quotes, text, score_breakdown AS _breakdown FROM gold_stories ORDER BY story_id"
+            " quotes, text, score_breakdown AS _breakdown, source_meta FROM gold_stories ORDER BY story_id"
         )
         cols = [d[0] for d in cur.description]
         docs, texts = [], {}
@@ -166,6 +169,8 @@ def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str],
                 doc[key] = json.loads(doc[key])
             doc["industry_name"] = names.get(doc["industry"]) if doc["industry"] else None
             doc["country_name"] = country_name(doc["country"])
+            doc["_intro"] = build_intro(doc["title"], doc, json.loads(doc.pop("source_meta") or "{}"),
+                                        doc["industry_name"], texts[doc["story_id"]])  # fmt: skip
             docs.append(doc)
         chunks: dict[str, list[tuple[int, str]]] = {}
         for sid, idx, text in con.execute("SELECT story_id, chunk_index, text FROM gold_chunks ORDER BY 1, 2").fetchall():
@@ -210,6 +215,7 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     from reffy.retrieval.docstore import write_docstore
 
     breakdowns = {d["story_id"]: d.pop("_breakdown") for d in docs}
+    intros = {d["story_id"]: d.pop("_intro") for d in docs}
     write_docstore(settings.index_dir, ((sid, texts[sid], breakdowns[sid], chunks.get(sid, [])) for sid in ids))
     KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]]) for d in docs], fields=titles).save(
         settings.index_dir / "bm25")
@@ -236,12 +242,13 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
             vectors.delete(ids=[vid for sid in gone for vid in present[sid]])
             summary.stories_removed = len(gone)
         def content_hash(sid: str) -> str:
-            return _hash([by_id[sid]["summary"], chunks.get(sid, [])])
+            return _hash([by_id[sid]["summary"], intros[sid], chunks.get(sid, [])])
 
         todo, relabel = [], []
         for sid in by_id:
             seen = state.get(sid) if isinstance(state.get(sid), dict) else None
-            expected = {vector_id(sid, SUMMARY), *(vector_id(sid, CHUNK, n) for n, _ in chunks.get(sid, []))}
+            expected = {vector_id(sid, SUMMARY), vector_id(sid, INTRO),
+                        *(vector_id(sid, CHUNK, n) for n, _ in chunks.get(sid, []))}  # fmt: skip
             if seen is None and set(present.get(sid, ())) == expected:
                 # vectors without a state entry (state file lost or from an older Reffy): the
                 # story id is a content hash, so adopt them; `reffy index --rebuild` re-embeds.
@@ -265,6 +272,7 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
         for sid in todo:
             meta = _vector_meta(by_id[sid])
             items.append((vector_id(sid, SUMMARY), by_id[sid]["summary"], flatten_metadata({**meta, "kind": SUMMARY})))
+            items.append((vector_id(sid, INTRO), intros[sid], flatten_metadata({**meta, "kind": INTRO})))
             for n, text in chunks.get(sid, []):
                 items.append((vector_id(sid, CHUNK, n), text, flatten_metadata({**meta, "kind": CHUNK})))
         t = time.perf_counter()
