@@ -118,6 +118,13 @@ def countries_of(gram: str) -> tuple[str, ...]:
     return found
 
 
+def _covered(gram: str, filters: SearchFilters, taxonomy: Taxonomy | None) -> bool:
+    """Does ``gram`` name an industry or countries that the filters already require?"""
+    if filters.industry and taxonomy is not None and industry_of(gram.lower(), taxonomy) in filters.industry:
+        return True
+    return bool(filters.country and (codes := countries_of(gram)) and set(codes) <= set(filters.country))
+
+
 def strip_filtered(text: str, filters: SearchFilters, taxonomy: Taxonomy | None) -> tuple[str, list[str]]:
     """(``text`` without the words that name an industry or country its filters already require
     and the glue they leave, the facet words removed): "coding agents inside banks and
@@ -133,10 +140,7 @@ def strip_filtered(text: str, filters: SearchFilters, taxonomy: Taxonomy | None)
         for i in range(len(tokens) - n + 1):
             if any(covered[i : i + n]):
                 continue
-            gram = " ".join(lowered[i : i + n])
-            hit = (filters.industry and taxonomy is not None and industry_of(gram, taxonomy) in filters.industry) or (
-                filters.country and (codes := countries_of(" ".join(raw[i : i + n]))) and set(codes) <= set(filters.country))
-            if hit:
+            if _covered(" ".join(raw[i : i + n]), filters, taxonomy):
                 covered[i : i + n] = [True] * n
     if not any(covered):
         return text, []
