@@ -3,7 +3,7 @@
     python eval/bench_scale.py --home /tmp/reffy-eval/with-summary --stories 100000 --out /tmp/reffy-scale
 
 Embedding 100,000 stories on 2 CPU cores would take many hours, so the scale home reuses the
-corpus's real vectors: each replica's summary vector and up to ``--chunks`` chunk vectors are
+corpus's real vectors: each replica's summary and intro vectors and up to ``--chunks`` chunk vectors are
 the original's plus small Gaussian noise (renormalised), and each replica's text has ~10% of
 its words dropped and its sentences shuffled (the same perturbation as bench_keyword.py).
 Then the real SearchEngine runs every dev query (and a sample of titles) in both modes.
