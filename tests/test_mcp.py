@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+from helpers import stop_process
 from conftest import DATA
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -142,11 +143,7 @@ def http_server(demo_home: Path) -> Iterator[str]:
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def test_streamable_http_lists_and_calls_every_tool_with_per_request_tokens(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import stop_process
 
 from reffy.retrieval.types import SearchFilters
 from reffy.retrieval.vector import VectorIndex, VectorIndexMismatch, flatten_metadata, where_for
@@ -259,12 +260,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
                 time.sleep(0.1)
         yield url, time.monotonic() - started
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=10)
         log.close()
 
 
