@@ -198,6 +198,8 @@ def status(
             f" rubric {b['rubric_version']}",
             highlight=False, soft_wrap=True,
         )  # fmt: skip
+    _print_index_state(console, st.search_index)
+    console.print(f"[bold]Re-ranking[/] {st.reranker}", soft_wrap=True, highlight=False)
     if st.recent_errors:
         console.print("[bold]Recent problems[/]")
         for e in st.recent_errors:
@@ -205,6 +207,24 @@ def status(
             colour = "red" if e["severity"] == "error" else "yellow"
             console.print(f"  [{colour}]{e['severity']}[/] {e['reason']} (run {e['run_id']}): {where}\n"
                           f"      {e['detail']}", soft_wrap=True, markup=True, highlight=False)  # fmt: skip
+
+
+def _print_index_state(console, manifest: dict[str, Any]) -> None:
+    if not manifest:
+        console.print("[bold]Search index[/] not built yet: run `reffy index`.")
+        return
+    from reffy.retrieval.layout import vectors_complete
+
+    if vectors_complete(manifest):
+        count = manifest.get("vector_count", manifest.get("vectors"))
+        vectors = f"{count} vectors"
+    else:
+        vectors = f"[yellow]vectors still being computed[/] ({manifest.get('stories_pending', '?')} stories to embed; " \
+                  "keyword search works; rerun `reffy index` if no build is running)"  # fmt: skip
+    backend = manifest.get("embedder_backend") or "sentence-transformers"
+    console.print(f"[bold]Search index[/] {manifest.get('stories', '?')} stories, {vectors}; embedder "
+                  f"{manifest.get('embedder')} ({backend}), built {manifest.get('built_at', '?')}",
+                  soft_wrap=True, highlight=False)  # fmt: skip
 
 
 @app.command()
@@ -524,6 +544,7 @@ def demo(
     home: Annotated[Optional[Path], typer.Option("--home", help="Where to build the demo library.")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="The demo data folder.")] = None,
     no_app: Annotated[bool, typer.Option("--no-app", help="Only build the library; do not start the web app.")] = False,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port of the web app.")] = 8501,
 ) -> None:
     """Build the bundled demo library (ingest, score offline, gold, index) into a demo home, then run the
     web app on it. No network, no API key."""
@@ -542,27 +563,34 @@ def demo(
     status(home=home, runs=3, errors=5, as_json=False)
     console.print(f"\nTry: [bold]REFFY_HOME={home} reffy search \"bank that cut call handling time\"[/]")
     if not no_app:
-        service.close()
-        _run_app(home)
+        _run_app(service, port=port)
 
 
-def _run_app(home: Path) -> None:
-    """Run the Streamlit app on ``home`` in the foreground (Ctrl+C stops it)."""
-    import os
-    import subprocess
+def _run_app(service, host: str = "127.0.0.1", port: int = 8501) -> None:
+    """Run the Streamlit app over ``service`` in the foreground (Ctrl+C stops it)."""
+    from reffy.ui.server import run_app
 
-    from reffy.errors import ConfigError
+    console = _console()
+    console.print("Loading the search models and indexes…")
 
-    app_py = Path(__file__).resolve().parent.parent / "app.py"
-    if not app_py.is_file():
-        raise ConfigError(f"The web app ({app_py}) ships with the checkout: run it from there, or pass --no-app.")
-    _console().print("\nStarting the app on the demo library at [bold]http://localhost:8501[/] (Ctrl+C stops it).")
-    command = [sys.executable, "-m", "streamlit", "run", str(app_py), "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", "--server.port", "8501"]  # fmt: skip
+    def ready(seconds: float) -> None:
+        console.print(f"Ready in {seconds:.1f}s. The app is at [bold]http://{host}:{port}[/] (Ctrl+C stops it).")
+
     try:
-        subprocess.run(command, env={**os.environ, "REFFY_HOME": str(home)}, check=False)
+        run_app(service, host=host, port=port, on_ready=ready)
     except KeyboardInterrupt:
         pass
+
+
+@app.command(name="app")
+def app_(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on (0.0.0.0 for every one).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8501,
+    home: HomeOpt = None,
+) -> None:
+    """Run the web app (search, answers, explorer, analytics, ingest). Models load before it listens;
+    no file watching, no usage statistics, localhost only unless --host says otherwise."""
+    _run_app(_service(home), host=host, port=port)
 
 
 @app.command()
@@ -576,7 +604,7 @@ def serve(
 
     from reffy.api import create_app
 
-    uvicorn.run(create_app(_service(home)), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(_service(home), warm=True), host=host, port=port, log_level="info")
 
 
 @app.command()

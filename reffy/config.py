@@ -91,8 +91,9 @@ class Settings(BaseSettings):
     # retrieval
     chroma_url: str | None = Field(None, description="A Chroma server (e.g. http://127.0.0.1:8000); unset = local files.")
     reranker_model: str = Field(
-        "cross-encoder/ms-marco-MiniLM-L6-v2",
-        description="CrossEncoder re-ranker: a local path or hub name; used only when its weights load offline.",
+        "",
+        description="CrossEncoder re-ranker: a local model directory (or a hub name, e.g. "
+        "cross-encoder/ms-marco-MiniLM-L6-v2, on a machine with network); empty = re-ranking off.",
     )
     rerank_top: int = Field(30, ge=0, le=200, description="Candidates re-ranked by the cross-encoder (0 = off).")
     fatigue_strength: float = Field(

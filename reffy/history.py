@@ -53,11 +53,32 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-import sqlite_utils
 
 from reffy.auth import hash_token, new_token
 from reffy.errors import NotFound, ReffyError
 from reffy.models import utcnow
+
+
+def _import_sqlite_utils():  # noqa: ANN202
+    """``sqlite_utils`` imports pandas when it is installed (0.5-1 s), only to accept DataFrames
+    and Timestamps, which Reffy never passes. Imported from the main thread (the CLI), pandas is
+    hidden for the moment of the import, so `reffy search` does not pay for it. Elsewhere (the
+    app's script threads, which do use pandas, and servers' warm-up threads) it is imported
+    normally: hiding a module while another thread might import it could break that import."""
+    import sys
+
+    if "sqlite_utils" in sys.modules or "pandas" in sys.modules or threading.current_thread() is not threading.main_thread():
+        import sqlite_utils
+    else:
+        sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` raises ImportError
+        try:
+            import sqlite_utils
+        finally:
+            del sys.modules["pandas"]
+    return sqlite_utils
+
+
+sqlite_utils = _import_sqlite_utils()
 
 T = TypeVar("T")
 

@@ -185,6 +185,7 @@ def serve(transport: Literal["stdio", "http"] = "stdio", *, host: str = "127.0.0
         raise ConfigError("REFFY_API_TOKEN is unknown or revoked; ask an admin for a new token "
                           "(`reffy token add USER --role ROLE`).")  # fmt: skip
     server = build_server(service, token=token)
+    service.warm_in_background()  # the first tool call should not be the one that loads the models
     try:
         if transport == "stdio":
             server.run("stdio")

@@ -141,6 +141,8 @@ class LibraryStatus:
     errors_by_reason: dict[str, int]
     scoring_runs: list[dict[str, Any]] = field(default_factory=list)
     last_gold_build: dict[str, Any] | None = None
+    search_index: dict[str, Any] = field(default_factory=dict)  # the index manifest: what built it, how complete
+    reranker: str = ""  # re-ranking state, one line (off / configured / on)
 
 
 # -- silver: scoring results ---------------------------------------------------------------

@@ -36,6 +36,9 @@ class ReffyService:
         self._usage: tuple[float, dict[str, int]] | None = None
         self._setup: tuple[Any, Any] | None = None
         self._chat_model: Any = None
+        self._warming: threading.Thread | None = None
+        self._warm_error: str | None = None
+        self._warm = False
 
     # -- ingestion ----------------------------------------------------------------------
     def ingest(
@@ -117,11 +120,19 @@ class ReffyService:
 
     @property
     def engine(self):
-        if self._engine is None:
-            from reffy.retrieval.engine import SearchEngine
+        """The search engine over the index as it is on disk now. A long-lived process notices a
+        new build (one ``stat`` per call) and swaps in a fresh engine, so every request is decided
+        against the current library: a story made internal stops being served as soon as
+        ``reffy index`` has written it. The old engine is left to requests still using it."""
+        engine = self._engine
+        if engine is None or not engine.is_current():
+            with self._lock:
+                if self._engine is None or not self._engine.is_current():
+                    from reffy.retrieval.engine import SearchEngine
 
-            self._engine = SearchEngine(self.settings)
-        return self._engine
+                    self._engine = SearchEngine(self.settings)
+                engine = self._engine
+        return engine
 
     def _filters(self, filters: Any, audience: str) -> Any:
         from reffy.retrieval.types import SearchFilters
@@ -222,8 +233,14 @@ class ReffyService:
         from reffy.store.status import library_status
         from reffy.store.warehouse import open_warehouse
 
+        from reffy.retrieval.layout import read_manifest
+        from reffy.retrieval.rerank import reranker_state
+
         with open_warehouse(self.settings.db_path, must_exist=True) as con:
-            return library_status(con, str(self.settings.home), runs=runs, errors=errors)
+            st = library_status(con, str(self.settings.home), runs=runs, errors=errors)
+        st.search_index = read_manifest(self.settings.index_dir)
+        st.reranker = reranker_state(self.settings.reranker_model, self.settings.rerank_top)
+        return st
 
     def config(self) -> list[tuple[str, Any, str]]:
         return self.settings.explain()
@@ -289,6 +306,38 @@ class ReffyService:
         ready, _ = self.index_state()
         if ready:
             self.engine.warm()
+        self.history  # noqa: B018 - opens the history store (and its schema) now
+        self._warm = True
+
+    def warm_in_background(self) -> threading.Thread:
+        """Start :meth:`warm` on a daemon thread (servers call it at start); :meth:`readiness`
+        reports ``starting`` until it is done."""
+        with self._lock:
+            if self._warming is None:
+                if self._warm:  # warmed in the foreground already (`reffy app`): nothing to do
+                    self._warming = threading.Thread(target=lambda: None, daemon=True)
+                    self._warming.start()
+                    return self._warming
+
+                def run() -> None:
+                    try:
+                        self.warm()
+                    except Exception as exc:  # reported by readiness(); search will raise it again
+                        self._warm_error = f"{type(exc).__name__}: {exc}"
+
+                self._warming = threading.Thread(target=run, name="reffy-warm", daemon=True)
+                self._warming.start()
+        return self._warming
+
+    def readiness(self) -> tuple[str, str | None]:
+        """("ok" | "starting" | "not_ready", why not): whether a search now will be fast. Never
+        touches the warehouse, so an ingest in progress does not make a server look down."""
+        if self._warming is not None and self._warming.is_alive():
+            return "starting", "Loading the search models and indexes."
+        ready, reason = self.index_state()
+        if not ready:
+            return "not_ready", reason
+        return "ok", None
 
     # -- stories ------------------------------------------------------------------------
     def _visible(self, doc: dict[str, Any], audience: str) -> bool:

@@ -287,3 +287,26 @@ def test_real_corpus(corpus_path: Path) -> None:
     finance = np.array([s.get("industry") == "finance" for s in stories])
     got = idx.query("customer support chatbot", k=20, allowed=finance)
     assert len(got) == 20 and all(finance[idx.doc_index(d)] for d, _ in got)
+
+
+def test_loaded_index_scores_exactly_as_bm25s_retrieves(index, tmp_path: Path) -> None:
+    """Queries on a saved index run on numpy alone (no bm25s, no scipy): the same scores and the
+    same top-k as bm25s's own retrieval, with and without a filter mask."""
+    index.save(tmp_path / "kw")
+    loaded = KeywordIndex.load(tmp_path / "kw")
+    reference = bm25s.BM25.load(tmp_path / "kw")
+    rng = random.Random(7)
+    for q in QUERIES:
+        term_ids = reference.get_tokens_ids(tokenize(q))
+        if not term_ids:
+            assert loaded.query(q, 5) == []
+            continue
+        np.testing.assert_allclose(loaded.score_all(q), reference.get_scores(term_ids), rtol=1e-6, atol=1e-7)
+        for mask in (None, np.array([rng.random() < 0.5 for _ in IDS])):
+            weight = None if mask is None else mask.astype(np.float32)
+            docs, scores = reference.retrieve([term_ids], k=len(IDS), weight_mask=weight, show_progress=False)
+            expected = {IDS[int(d)]: float(s) for d, s in zip(docs[0], scores[0], strict=True) if s > 0}
+            got = loaded.query(q, len(IDS), mask)
+            assert {d for d, _ in got} == set(expected)
+            assert all(abs(s - expected[d]) < 1e-5 for d, s in got)
+            assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)

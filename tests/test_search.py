@@ -92,10 +92,10 @@ def test_usage_fatigue_and_fresh_option(built):
     assert [h.story_id for h in fresh.hits].index(top) > 0  # strong stories rarely shown move ahead of it
 
 
-def test_reranker_off_is_said_once(built):
+def test_reranker_off_is_reported_by_status_not_under_results(built):
     svc, _ = built
-    notes = svc.search("bank").notes
-    assert len(notes) == 1 and "re-ranking is off" in notes[0]
+    assert svc.search("bank").notes == []
+    assert svc.status().reranker.startswith("off") and "REFFY_RERANKER_MODEL" in svc.status().reranker
 
 
 def test_incremental_index_touches_only_what_changed(built, tmp_path):

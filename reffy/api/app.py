@@ -135,10 +135,12 @@ async def _no_receive() -> Message:  # pragma: no cover - JSONResponse never rea
     return {"type": "http.disconnect"}
 
 
-def create_app(service: Any | None = None) -> FastAPI:
+def create_app(service: Any | None = None, *, warm: bool = False) -> FastAPI:
     """The API over ``service`` (default: a service for the configured ``REFFY_HOME``).
 
-    A service passed in stays the caller's to close; one created here is closed on shutdown."""
+    ``warm``: load models and indexes on a background thread as the server starts (``reffy
+    serve``), so the first request is as fast as the tenth; `/v1/health` says ``starting`` until
+    then. A service passed in stays the caller's to close; one created here is closed on shutdown."""
     from reffy.api.routes import router
     from reffy.service import ReffyService
 
@@ -147,6 +149,8 @@ def create_app(service: Any | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if warm:
+            svc.warm_in_background()
         yield
         if owned:
             svc.close()

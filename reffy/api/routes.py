@@ -128,24 +128,31 @@ def _filters(filters: Filters | None) -> dict[str, Any] | None:
 # -- health -------------------------------------------------------------------------------
 @router.get("/health", response_model=HealthOut, tags=["health"], summary="Library counts and index state (no auth)")
 def health(svc: Svc) -> HealthOut:
-    """For load balancers and humans: 200 whenever the server runs; `status` says whether search can serve."""
+    """For load balancers and humans: 200 whenever the server runs; `status` is `ok` only when a
+    search now will be fast (models and indexes loaded). An ingest in progress is reported as
+    `busy`, not as down: search keeps serving from the index."""
     from reffy import __version__
+    from reffy.errors import WarehouseLocked
 
-    def why(exc: ReffyError) -> str:  # anonymous callers learn the fix, not the server's paths
-        return str(exc).replace(str(svc.settings.home), "REFFY_HOME")
+    def why(message: str | None) -> str:  # anonymous callers learn the fix, not the server's paths
+        return (message or "").replace(str(svc.settings.home), "REFFY_HOME")
 
     auth = bool(svc.api_auth_required())
+    state, reason = svc.readiness()
+    index = IndexState(ready=state == "ok", message=None if state == "ok" else why(reason))
+    library, built, busy = {}, None, False
     try:
         status = svc.status()
-    except ReffyError as exc:
-        return HealthOut(status="not_ready", version=__version__, auth_required=auth,
-                         index=IndexState(ready=False, message=why(exc)))  # fmt: skip
-    ready, reason = svc.index_state()  # loads (once) the indexes search needs
-    index = IndexState(ready=True) if ready else IndexState(ready=False, message=why(ReffyError(reason or "")))
-    built = (status.last_gold_build or {}).get("built_at")
-    return HealthOut(status="ok" if index.ready else "not_ready", version=__version__, auth_required=auth,
-                     library={k: int(v) for k, v in status.layers.items()}, index=index,
-                     last_gold_build=str(built) if built else None)  # fmt: skip
+        library = {k: int(v) for k, v in status.layers.items()}
+        built = (status.last_gold_build or {}).get("built_at")
+    except WarehouseLocked:
+        busy = True
+    except ReffyError as exc:  # no warehouse yet
+        if state == "ok":
+            state = "not_ready"
+        index = IndexState(ready=False, message=why(str(exc)))
+    return HealthOut(status=state, version=__version__, auth_required=auth, library=library, index=index,
+                     last_gold_build=str(built) if built else None, busy=busy)  # fmt: skip
 
 
 # -- search and answers -------------------------------------------------------------------

@@ -266,9 +266,13 @@ class IndexState(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: Literal["ok", "not_ready"]
+    status: Literal["ok", "starting", "not_ready"] = Field(
+        description="ok: a search now is fast; starting: models and indexes are still loading; not_ready: "
+        "the library cannot serve (see index.message).")
     version: str
     auth_required: bool = Field(description="Whether requests need `Authorization: Bearer <token>`.")
     library: dict[str, int] = Field(default_factory=dict, description="Counts per layer (bronze, silver, gold).")
     index: IndexState
     last_gold_build: str | None = None
+    busy: bool = Field(False, description="An ingest or build holds the warehouse: library counts are omitted, "
+                       "search still serves.")

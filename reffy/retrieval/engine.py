@@ -23,17 +23,8 @@ import numpy as np
 
 from reffy.config import Settings
 from reffy.retrieval import fusion
-from reffy.retrieval.indexer import (
-    CHUNK,
-    COLLECTIONS,
-    INDEX_FORMAT,
-    INTRO,
-    SUMMARY,
-    IndexMissing,
-    IndexStale,
-    build_manifest,
-    story_of,
-)
+from reffy.retrieval import layout
+from reffy.retrieval.layout import CHUNK, COLLECTIONS, INTRO, SUMMARY, IndexMissing, IndexStale, story_of
 from reffy.retrieval.types import Hit, SearchFilters
 
 MODES = ("keyword", "hybrid")
@@ -95,11 +86,9 @@ class SearchEngine:
         self.settings = settings
         self.config = config or RankingConfig()
         index_dir = settings.index_dir
-        if not (index_dir / "manifest.json").exists():
-            raise IndexMissing(f"No search index in {settings.home} yet: run `reffy index` (or `reffy run SOURCE`).")
-        self.manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-        if self.manifest.get("format") != INDEX_FORMAT:
-            raise IndexStale(f"The search index in {settings.home} has an older layout: run `reffy index --rebuild`.")
+        self.stamp = layout.stamp(index_dir)
+        self.manifest = layout.read_manifest(index_dir)
+        layout.check_format(self.manifest, settings.home)
         if self.manifest.get("tokenizer") != TOKENIZER_VERSION:
             raise IndexStale(f"The keyword index was built with tokenizer {self.manifest.get('tokenizer')}; this Reffy "
                              f"uses {TOKENIZER_VERSION}. Run `reffy index --rebuild`.")  # fmt: skip
@@ -108,10 +97,10 @@ class SearchEngine:
         self.docstore = DocStore(index_dir)
         if not self.docstore.exists:
             raise IndexStale(f"The search index in {settings.home} predates story texts in the index: run `reffy index`.")
-        self.docs: list[dict[str, Any]] = json.loads((index_dir / "docs.json").read_text(encoding="utf-8"))
+        self.docs: list[dict[str, Any]] = json.loads((index_dir / layout.DOCS).read_text(encoding="utf-8"))
         self.by_id = {d["story_id"]: d for d in self.docs}
-        self.keyword = KeywordIndex.load(index_dir / "bm25")
-        self.profile = KeywordIndex.load(index_dir / "bm25_profile")
+        self.keyword = KeywordIndex.load(index_dir / layout.BM25_FULL)
+        self.profile = KeywordIndex.load(index_dir / layout.BM25_PROFILE)
         if self.profile.ids != self.keyword.ids:
             raise IndexStale("The keyword indexes are out of step: run `reffy index --rebuild`.")
         self._keyword_rows = np.array([self.keyword.doc_index(d["story_id"]) for d in self.docs], dtype=np.int64)
@@ -147,14 +136,23 @@ class SearchEngine:
         return self._vectors
 
     def reranker(self):
+        """The configured cross-encoder, or None. Nothing is imported unless REFFY_RERANKER_MODEL is
+        set; a configured model that does not load is logged once and reported by ``reffy status``
+        (see :func:`reffy.retrieval.rerank.reranker_state`), never under every result list."""
         if not self._reranker_checked:
-            from reffy.retrieval.rerank import load_reranker
+            if self.settings.reranker_model and self.settings.rerank_top:
+                from reffy.retrieval.rerank import load_reranker
 
-            self._reranker, note = load_reranker(self.settings.reranker_model if self.settings.rerank_top else None)
-            if note:
-                self.notes.append(note)
+                self._reranker, _ = load_reranker(self.settings.reranker_model)
             self._reranker_checked = True
         return self._reranker
+
+    @property
+    def vectors_ready(self) -> bool:
+        """Whether hybrid search can use the vectors: complete, or an incremental update in
+        progress (the stories it adds are found by keyword until it finishes)."""
+        m = self.manifest
+        return layout.vectors_complete(m) or not (m.get("rebuilding") or m.get("stories_pending", 0) > len(self.docs) // 2)
 
     @property
     def taxonomy(self):  # noqa: ANN201
@@ -165,11 +163,19 @@ class SearchEngine:
         return self._taxonomy
 
     def warm(self) -> None:
-        """Load every model now (for servers and benchmarks)."""
-        self.embedder.embed(["warm up"])
-        for index in self.vectors.values():
-            index.count()
+        """Load every model now (for servers and benchmarks), and run one search of each mode so
+        the first real request finds every lazy structure built."""
         self.reranker()
+        self.search("warm up", k=1, mode="keyword")
+        if self.vectors_ready:
+            self.embedder.embed(["warm up"])
+            for index in self.vectors.values():
+                index.count()
+            self.search("warm up", k=1, mode="hybrid")
+
+    def is_current(self) -> bool:
+        """Whether the index on disk is still the one this engine loaded (one ``stat``)."""
+        return layout.stamp(self.settings.index_dir) == self.stamp
 
     def close(self) -> None:
         self.docstore.close()
@@ -216,6 +222,14 @@ class SearchEngine:
         chunk_sims: dict[str, float] = {}
         passages: dict[str, str] = {}
         keyword_rankings = [[d for d, _ in keyword], [d for d, _ in profile]]
+        if mode == "hybrid" and not self.vectors_ready:
+            pending = self.manifest.get("stories_pending", 0)
+            result.notes.append(f"Meaning-based search is still being built ({pending} of {len(self.docs)} stories to "
+                                "embed): these are keyword results until `reffy index` finishes.")  # fmt: skip
+            mode = "keyword"
+        elif mode == "hybrid" and self.manifest.get("stories_pending"):
+            result.notes.append(f"{self.manifest['stories_pending']} stories added just now are found by keyword only "
+                                "until `reffy index` finishes.")  # fmt: skip
         if mode == "keyword":
             fused = fusion.rrf(keyword_rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_profile])
         else:
@@ -267,13 +281,14 @@ class SearchEngine:
                           "unseen_terms": float(sum(1 for v in dfs.values() if v == 0)),
                           "query_terms": float(len(dfs))}  # fmt: skip
         result.no_answer = self._no_answer(result.signals, mode)
+        result.mode = mode
         from reffy.retrieval.text import STOPWORDS
 
         terms = {w.lower() for w in _WORD.findall(query) if len(w) > 2 and w.lower() not in STOPWORDS}
         for doc_id, score in ranked[:k]:
             result.hits.append(self._hit(doc_id, score, terms, kw_scores, summary_sims, chunk_sims,
                                          passages.get(doc_id), intro_sims))  # fmt: skip
-        result.notes = list(self.notes)
+        result.notes = [*self.notes, *result.notes]
         result.timings_ms = {key: round(v, 2) for key, v in timings.items()}
         return result
 
@@ -323,14 +338,3 @@ class SearchEngine:
                    source_uri=doc.get("source_uri"), source_link=doc.get("source_link"), parts=parts,
                    why="; ".join(why), passage=passage_id)  # fmt: skip
 
-
-def ensure_compatible(settings: Settings, embedder) -> None:  # noqa: ANN001
-    """Raise IndexStale when the stored index does not match these settings."""
-    manifest_path = settings.index_dir / "manifest.json"
-    if manifest_path.exists():
-        stored = json.loads(manifest_path.read_text(encoding="utf-8"))
-        wanted = build_manifest(settings, embedder)
-        for key in ("embedder", "tokenizer", "chunker"):
-            if stored.get(key) != wanted[key]:
-                raise IndexStale(f"The index was built with {key} {stored.get(key)!r}, not {wanted[key]!r}: "
-                                 "run `reffy index --rebuild`.")  # fmt: skip

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,21 +30,33 @@ from reffy.embedder import Embedder
 from reffy.errors import ReffyError
 from reffy.store.warehouse import open_warehouse
 
-# 2: summaries and chunks in two collections (unfiltered queries take HNSW's fast path)
-# 3: a third collection of story introductions (title, facts, abstract or opening paragraphs)
-INDEX_FORMAT = 3
+from reffy.retrieval.layout import (
+    BM25_FULL,
+    BM25_PROFILE,
+    CHUNK,
+    COLLECTIONS,
+    COMPATIBLE_FORMATS,
+    DOCS,
+    INDEX_FORMAT,
+    INTRO,
+    SUMMARY,
+    VECTOR_STATE,
+    VECTORS_BUILDING,
+    VECTORS_COMPLETE,
+    IndexMissing,
+    IndexStale,
+    kind_of,
+    read_manifest,
+    story_of,
+    vector_id,
+    write_json,
+)
+
 EMBED_BATCH = 64
 PROFILE_BODY_CHARS = 3000  # the opening of a story: who, what and why, before the details
-SUMMARY, INTRO, CHUNK = "summary", "intro", "chunk"
-COLLECTIONS = {SUMMARY: "reffy_summaries", INTRO: "reffy_intros", CHUNK: "reffy_chunks"}
 
-
-class IndexMissing(ReffyError):
-    """No search index yet."""
-
-
-class IndexStale(ReffyError):
-    """The index was built with other settings than the current ones."""
+__all__ = ["CHUNK", "COLLECTIONS", "INDEX_FORMAT", "INTRO", "SUMMARY", "IndexMissing", "IndexStale", "IndexSummary",
+           "kind_of", "story_of", "sync_indexes", "vector_id"]  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -62,16 +73,10 @@ class IndexSummary:
     rebuilt: bool = False
 
 
-def vector_id(story_id: str, kind: str, n: int = 0) -> str:
-    return f"{story_id}::{CHUNK}::{n}" if kind == CHUNK else f"{story_id}::{kind}"
 
 
-def story_of(vector_id_: str) -> str:
-    return vector_id_.split("::", 1)[0]
 
 
-def kind_of(vector_id_: str) -> str:
-    return next((kind for kind in (SUMMARY, INTRO) if vector_id_.endswith(f"::{kind}")), CHUNK)
 
 
 class VectorStores:
@@ -178,129 +183,197 @@ def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str],
     return docs, texts, chunks
 
 
-def _write_json(path: Path, value: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(value, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def build_manifest(settings: Settings, embedder: Embedder) -> dict[str, Any]:
+    """What this build is made of. Reads no model: the embedder's dimensions are added once it has
+    loaded (after the keyword side is published, so keyword search never waits for a model)."""
     from ingest.gold import CHUNKER_VERSION
     from reffy.retrieval.text import TOKENIZER_VERSION
 
-    return {"format": INDEX_FORMAT, "embedder": embedder.model_id, "dimensions": embedder.dimensions,
-            "tokenizer": TOKENIZER_VERSION, "chunker": CHUNKER_VERSION, "reffy_version": __version__}  # fmt: skip
+    return {"format": INDEX_FORMAT, "embedder": embedder.model_id, "tokenizer": TOKENIZER_VERSION,
+            "chunker": CHUNKER_VERSION, "reffy_version": __version__}  # fmt: skip
+
+
+def _embedder_facts(embedder: Embedder) -> dict[str, Any]:
+    """Dimensions and exactly which computation made the vectors (backend and model artefact hash)."""
+    return {"dimensions": embedder.dimensions, "embedder_backend": getattr(embedder, "backend", ""),
+            "embedder_artifact": getattr(embedder, "artifact", "")}  # fmt: skip
+
+
+def _same_setup(old: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether the stored vectors can be kept: same embedding model and chunker (the backend that
+    computed them, torch or ONNX, gives the same vectors and does not count)."""
+    return old.get("format") in COMPATIBLE_FORMATS and all(old.get(k) == wanted[k] for k in ("embedder", "chunker"))
 
 
 def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> IndexSummary:  # fmt: skip
-    """Bring BM25, the docstore and the vector collection in line with gold."""
-    from reffy.retrieval.keyword import KeywordIndex
-    from reffy.retrieval.vector import flatten_metadata
+                 progress: Callable[[int, int], None] | None = None,
+                 on_keyword_ready: Callable[[], None] | None = None) -> IndexSummary:  # fmt: skip
+    """Bring BM25, the docstore and the vector collections in line with gold.
 
+    The keyword side is written first and published (manifest ``vectors: building``), so keyword
+    search works while vectors are computed; ``on_keyword_ready`` is called at that point."""
     started = time.perf_counter()
     summary = IndexSummary(rebuilt=rebuild)
     docs, texts, chunks = load_gold(settings)
     summary.stories = len(docs)
-    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    index_dir = settings.index_dir
+    index_dir.mkdir(parents=True, exist_ok=True)
     wanted = build_manifest(settings, embedder)
-    manifest_path = settings.index_dir / "manifest.json"
-    old = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    same_setup = all(old.get(k) == wanted[k] for k in ("format", "embedder", "dimensions", "chunker"))
+    old = read_manifest(index_dir)
+    rebuild = rebuild or not _same_setup(old, wanted)
+    generation = int(old.get("generation", 0))
 
     t = time.perf_counter()
-    ids, titles = [d["story_id"] for d in docs], [{"title": d["title"]} for d in docs]
-    # Two BM25 views: the full text (every detail, for known items) and the story's profile
-    # (facts, tags, summary and its opening), where long bodies cannot drown the theme.
-    from reffy.retrieval.docstore import write_docstore
-
     breakdowns = {d["story_id"]: d.pop("_breakdown") for d in docs}
     intros = {d["story_id"]: d.pop("_intro") for d in docs}
-    write_docstore(settings.index_dir, ((sid, texts[sid], breakdowns[sid], chunks.get(sid, [])) for sid in ids))
-    KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]]) for d in docs], fields=titles).save(
-        settings.index_dir / "bm25")
-    KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]][:PROFILE_BODY_CHARS]) for d in docs],
-                         fields=titles).save(settings.index_dir / "bm25_profile")  # fmt: skip
-    _write_json(settings.index_dir / "docs.json", docs)
+    _write_keyword_side(index_dir, docs, texts, chunks, breakdowns)
     summary.keyword_seconds = time.perf_counter() - t
 
     vectors = VectorStores(settings)
     try:
-        if rebuild or not same_setup:
-            vectors.reset()
-            state: dict[str, dict[str, str]] = {}
-            summary.rebuilt = True
-        else:
-            state = json.loads((settings.index_dir / "vectors.json").read_text()) \
-                if (settings.index_dir / "vectors.json").exists() else {}  # fmt: skip
-        present: dict[str, list[str]] = {}
-        for vid in vectors.get_ids():
-            present.setdefault(story_of(vid), []).append(vid)
-        by_id = {d["story_id"]: d for d in docs}
-        gone = [sid for sid in present if sid not in by_id]
-        if gone:
-            vectors.delete(ids=[vid for sid in gone for vid in present[sid]])
-            summary.stories_removed = len(gone)
-        def content_hash(sid: str) -> str:
-            return _hash([by_id[sid]["summary"], intros[sid], chunks.get(sid, [])])
-
-        todo, relabel = [], []
-        for sid in by_id:
-            seen = state.get(sid) if isinstance(state.get(sid), dict) else None
-            expected = {vector_id(sid, SUMMARY), vector_id(sid, INTRO),
-                        *(vector_id(sid, CHUNK, n) for n, _ in chunks.get(sid, []))}  # fmt: skip
-            if seen is None and set(present.get(sid, ())) == expected:
-                # vectors without a state entry (state file lost or from an older Reffy): the
-                # story id is a content hash, so adopt them; `reffy index --rebuild` re-embeds.
-                seen = {"content": content_hash(sid), "meta": ""}
-                state[sid] = seen
-            seen = seen or {}
-            if sid not in present or seen.get("content") != content_hash(sid):
-                todo.append(sid)
-            elif seen.get("meta") != _hash(_vector_meta(by_id[sid])):
-                relabel.append(sid)
-        stale = [vid for sid in todo if sid in present for vid in present[sid]]
-        if stale:
-            vectors.delete(ids=stale)
-        for sid in relabel:  # metadata changed (override, rescoring): keep the vectors
-            ids, vecs = vectors.get_vectors(present[sid])
-            meta = _vector_meta(by_id[sid])
-            kinds = [kind_of(i) for i in ids]
-            vectors.upsert(ids, vecs, [flatten_metadata({**meta, "kind": kind}) for kind in kinds])
-            state[sid] = {"content": content_hash(sid), "meta": _hash(meta)}
-        items: list[tuple[str, str, dict[str, Any]]] = []
-        for sid in todo:
-            meta = _vector_meta(by_id[sid])
-            items.append((vector_id(sid, SUMMARY), by_id[sid]["summary"], flatten_metadata({**meta, "kind": SUMMARY})))
-            items.append((vector_id(sid, INTRO), intros[sid], flatten_metadata({**meta, "kind": INTRO})))
-            for n, text in chunks.get(sid, []):
-                items.append((vector_id(sid, CHUNK, n), text, flatten_metadata({**meta, "kind": CHUNK})))
-        t = time.perf_counter()
-        state_path = settings.index_dir / "vectors.json"
-        for batch_no, start in enumerate(range(0, len(items), EMBED_BATCH)):
-            batch = items[start : start + EMBED_BATCH]
-            vecs = embedder.embed([text for _, text, _ in batch])
-            vectors.upsert([i for i, _, _ in batch], vecs, [m for _, _, m in batch])
-            done = {story_of(i) for i, _, _ in batch}
-            if start + EMBED_BATCH < len(items):  # a story whose chunks continue in the next batch is not done
-                done.discard(story_of(items[start + EMBED_BATCH][0]))
-            for sid in done:
-                state[sid] = {"content": content_hash(sid), "meta": _hash(_vector_meta(by_id[sid]))}
-            if batch_no % 20 == 19:
-                _write_json(state_path, state)  # a killed build resumes where it stopped
-            if progress:
-                progress(min(start + EMBED_BATCH, len(items)), len(items))
-        summary.embed_seconds = time.perf_counter() - t
-        for sid in gone:
-            state.pop(sid, None)
-        summary.embedded_stories, summary.vectors_added = len(todo), len(items)
-        summary.relabelled_stories = len(relabel)
-        vectors.set_manifest(embedder.model_id, embedder.dimensions, wanted["chunker"])
+        plan = _plan_vectors(settings, vectors, docs, intros, chunks, rebuild=rebuild)
+        summary.rebuilt = rebuild
+        generation += 1
+        write_json(index_dir / "manifest.json", {
+            **wanted, "stories": len(docs), "vectors": VECTORS_BUILDING if plan.todo else VECTORS_COMPLETE,
+            "stories_pending": len(plan.todo), "rebuilding": rebuild, "generation": generation, "built_at": _now()})
+        if on_keyword_ready:
+            on_keyword_ready()
+        _apply_plan(plan, vectors, embedder, summary, progress=progress)
+        wanted.update(_embedder_facts(embedder))
+        vectors.set_manifest(embedder.model_id, wanted["dimensions"], wanted["chunker"])
         summary.vectors_total = vectors.count()
-        _write_json(state_path, state)
     finally:
         vectors.close()
-    _write_json(manifest_path, {**wanted, "stories": len(docs), "vectors": summary.vectors_total,
-                                "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})  # fmt: skip
+    expected = sum(2 + len(chunks.get(d["story_id"], [])) for d in docs)
+    if summary.vectors_total != expected:  # never publish a hole: the next `reffy index` repairs it
+        raise IndexIncomplete(f"The vector store holds {summary.vectors_total} vectors, not the {expected} gold needs: "
+                              "run `reffy index` again (or `reffy index --rebuild`).")  # fmt: skip
+    write_json(index_dir / "manifest.json", {**wanted, "stories": len(docs), "vectors": VECTORS_COMPLETE,
+                                             "stories_pending": 0, "vector_count": summary.vectors_total,
+                                             "generation": generation + 1, "built_at": _now()})  # fmt: skip
     summary.duration_s = time.perf_counter() - started
     return summary
+
+
+class IndexIncomplete(ReffyError):
+    """The vector store does not hold what gold needs (a killed or failed build)."""
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _write_keyword_side(index_dir: Path, docs: list[dict[str, Any]], texts: dict[str, str],
+                        chunks: dict[str, list[tuple[int, str]]], breakdowns: dict[str, Any]) -> None:  # fmt: skip
+    """The docstore, two BM25 views and the story cards: everything keyword search needs.
+    Two BM25 views: the full text (every detail, for known items) and the story's profile
+    (facts, tags, summary and its opening), where long bodies cannot drown the theme."""
+    from reffy.retrieval.docstore import write_docstore
+    from reffy.retrieval.keyword import KeywordIndex
+
+    ids, titles = [d["story_id"] for d in docs], [{"title": d["title"]} for d in docs]
+    write_docstore(index_dir, ((sid, texts[sid], breakdowns[sid], chunks.get(sid, [])) for sid in ids))
+    KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]]) for d in docs], fields=titles).save(
+        index_dir / BM25_FULL)
+    KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]][:PROFILE_BODY_CHARS]) for d in docs],
+                         fields=titles).save(index_dir / BM25_PROFILE)  # fmt: skip
+    write_json(index_dir / DOCS, docs)
+
+
+@dataclass(slots=True)
+class _VectorPlan:
+    state_path: Path
+    state: dict[str, dict[str, str]]
+    todo: list[str]
+    relabel: dict[str, list[str]]  # story id -> its vector ids (metadata changed, content did not)
+    gone: list[str]
+    items: list[tuple[str, str, dict[str, Any]]]  # (vector id, text, metadata) to embed
+    hashes: dict[str, dict[str, str]]  # story id -> {"content", "meta"} as they are now
+
+
+def _plan_vectors(settings: Settings, vectors: VectorStores, docs: list[dict[str, Any]], intros: dict[str, str],
+                  chunks: dict[str, list[tuple[int, str]]], *, rebuild: bool) -> _VectorPlan:  # fmt: skip
+    """What to embed (new or changed), relabel (only metadata changed) and delete (left gold).
+
+    ``vectors.json`` maps each story to the hashes of its embedded content and metadata; it is
+    written every few batches, so a killed build resumes. It is only trusted for stories whose
+    vectors are all present in the store: the store is the truth, the state a cache of hashes."""
+    from reffy.retrieval.vector import flatten_metadata
+
+    state_path = settings.index_dir / VECTOR_STATE
+    state: dict[str, dict[str, str]] = {}
+    if rebuild:
+        vectors.reset()
+        write_json(state_path, {})  # before any vector: a killed rebuild must not leave the old state behind
+    elif state_path.exists():
+        try:
+            state = json.loads(state_path.read_text())
+        except json.JSONDecodeError:
+            state = {}
+    present: dict[str, list[str]] = {}
+    for vid in vectors.get_ids():
+        present.setdefault(story_of(vid), []).append(vid)
+    by_id = {d["story_id"]: d for d in docs}
+    hashes = {sid: {"content": _hash([by_id[sid]["summary"], intros[sid], chunks.get(sid, [])]),
+                    "meta": _hash(_vector_meta(by_id[sid]))} for sid in by_id}  # fmt: skip
+    gone = [sid for sid in present if sid not in by_id]
+    todo, relabel = [], {}
+    for sid in by_id:
+        expected = {vector_id(sid, SUMMARY), vector_id(sid, INTRO),
+                    *(vector_id(sid, CHUNK, n) for n, _ in chunks.get(sid, []))}  # fmt: skip
+        complete = set(present.get(sid, ())) == expected
+        seen = state.get(sid) if isinstance(state.get(sid), dict) and complete else None
+        if seen is None and complete:
+            # vectors without a state entry (state file lost or from an older Reffy): the
+            # story id is a content hash, so adopt them; `reffy index --rebuild` re-embeds.
+            seen = state[sid] = {"content": hashes[sid]["content"], "meta": ""}
+        if seen is None or seen.get("content") != hashes[sid]["content"]:
+            todo.append(sid)
+        elif seen.get("meta") != hashes[sid]["meta"]:
+            relabel[sid] = present[sid]
+    items: list[tuple[str, str, dict[str, Any]]] = []
+    for sid in todo:
+        meta = _vector_meta(by_id[sid])
+        items.append((vector_id(sid, SUMMARY), by_id[sid]["summary"], flatten_metadata({**meta, "kind": SUMMARY})))
+        items.append((vector_id(sid, INTRO), intros[sid], flatten_metadata({**meta, "kind": INTRO})))
+        for n, text in chunks.get(sid, []):
+            items.append((vector_id(sid, CHUNK, n), text, flatten_metadata({**meta, "kind": CHUNK})))
+    stale = [vid for sid in todo if sid in present for vid in present[sid]]
+    if gone or stale:
+        vectors.delete(ids=[*stale, *(vid for sid in gone for vid in present[sid])])
+    for sid in gone:
+        state.pop(sid, None)
+    # relabelled metadata is applied now, before anything is published: governance changes
+    # (a story made internal) reach the vector filters at once
+    metas = {sid: _vector_meta(by_id[sid]) for sid in relabel}
+    for sid, ids_ in relabel.items():
+        ids, vecs = vectors.get_vectors(ids_)
+        vectors.upsert(ids, vecs, [flatten_metadata({**metas[sid], "kind": kind_of(i)}) for i in ids])
+        state[sid] = hashes[sid]
+    return _VectorPlan(state_path, state, todo, relabel, gone, items, hashes)
+
+
+def _apply_plan(plan: _VectorPlan, vectors: VectorStores, embedder: Embedder, summary: IndexSummary, *,
+                progress: Callable[[int, int], None] | None) -> None:  # fmt: skip
+    """Embed and store the plan's items in batches, recording finished stories as it goes."""
+    items, state = plan.items, plan.state
+    t = time.perf_counter()
+    for batch_no, start in enumerate(range(0, len(items), EMBED_BATCH)):
+        batch = items[start : start + EMBED_BATCH]
+        vecs = embedder.embed([text for _, text, _ in batch])
+        vectors.upsert([i for i, _, _ in batch], vecs, [m for _, _, m in batch])
+        done = {story_of(i) for i, _, _ in batch}
+        if start + EMBED_BATCH < len(items):  # a story whose chunks continue in the next batch is not done
+            done.discard(story_of(items[start + EMBED_BATCH][0]))
+        for sid in done:
+            state[sid] = plan.hashes[sid]
+        if batch_no % 20 == 19:
+            write_json(plan.state_path, state)  # a killed build resumes where it stopped
+        if progress:
+            progress(min(start + EMBED_BATCH, len(items)), len(items))
+    summary.embed_seconds = time.perf_counter() - t
+    summary.embedded_stories, summary.vectors_added = len(plan.todo), len(items)
+    summary.relabelled_stories = len(plan.relabel)
+    summary.stories_removed = len(plan.gone)
+    write_json(plan.state_path, state)

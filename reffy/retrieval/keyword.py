@@ -9,6 +9,11 @@ always positive, so a term in most stories (``llm`` here) still counts a little 
 of being zeroed (Robertson) or floored to an arbitrary epsilon (rank_bm25's BM25Okapi).
 Lucene drops the constant (k1+1) numerator, which does not change rankings.
 
+Queries never import bm25s (nor the scipy it needs, ~0.3 s of a one-shot CLI search): a
+saved index is read back as its three CSC arrays plus the vocabulary (:class:`_Postings`) and
+scored with numpy, exactly as bm25s scores (the sum of the query terms' posting values; a
+differential test checks score-for-score equality). bm25s builds and saves.
+
 The idf is global, so changes are made by rebuilding from the caller's in-memory texts:
 1.5 s for the 1,483-story corpus, ~95 s for 100k (three quarters of it tokenising; see
 ``manifest["build_seconds"]`` and ``eval/bench_keyword.py``). Filters are a
@@ -29,7 +34,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import bm25s
 import numpy as np
 
 from reffy.errors import ReffyError
@@ -39,6 +43,45 @@ FORMAT = 1
 DEFAULT_FIELD_BOOSTS = {"title": 3}
 _IDS_FILE = "doc_ids.json"
 _MANIFEST_FILE = "manifest.json"
+# methods whose score is a plain sum of stored posting values (bm25l/bm25+ add a
+# non-occurrence term per query token, which only bm25s itself computes)
+_SUMMED_METHODS = ("lucene", "robertson", "atire")
+
+
+class _Postings:
+    """The read side of a BM25 index: per term, the rows containing it and their BM25 values
+    (bm25s's CSC layout: ``data[indptr[t]:indptr[t+1]]`` at rows ``indices[...]``)."""
+
+    __slots__ = ("data", "indices", "indptr", "vocab", "num_docs")
+
+    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocab: dict[str, int],
+                 num_docs: int) -> None:  # fmt: skip
+        self.data, self.indices, self.indptr, self.vocab, self.num_docs = data, indices, indptr, vocab, num_docs
+
+    @classmethod
+    def load(cls, path: Path, mmap: bool) -> _Postings:
+        mode = "r" if mmap else None
+        arrays = [np.load(path / f"{name}.csc.index.npy", mmap_mode=mode) for name in ("data", "indices", "indptr")]
+        vocab = json.loads((path / "vocab.index.json").read_text(encoding="utf-8"))
+        params = json.loads((path / "params.index.json").read_text(encoding="utf-8"))
+        return cls(*arrays, vocab, int(params["num_docs"]))
+
+    def term_ids(self, terms: Sequence[str]) -> list[int]:
+        vocab = self.vocab
+        return [vocab[t] for t in terms if t in vocab]
+
+    def scores(self, term_ids: Sequence[int]) -> np.ndarray:
+        """BM25 score of every row: the sum over query terms (repeats count again, as in bm25s)."""
+        if not term_ids:
+            return np.zeros(self.num_docs, dtype=np.float32)
+        spans = [(int(self.indptr[t]), int(self.indptr[t + 1])) for t in term_ids]
+        rows = np.concatenate([self.indices[a:b] for a, b in spans])
+        values = np.concatenate([self.data[a:b] for a, b in spans])
+        return np.bincount(rows, weights=values, minlength=self.num_docs).astype(np.float32)
+
+    def rows_with(self, term: str) -> np.ndarray:
+        t = self.vocab.get(term)
+        return self.indices[self.indptr[t] : self.indptr[t + 1]] if t is not None else np.empty(0, dtype=np.int64)
 
 
 class KeywordIndexStale(ReffyError):
@@ -52,7 +95,8 @@ class KeywordIndex:
         self.k1, self.b, self.method = k1, b, method
         self._ids: list[str] = []
         self._pos: dict[str, int] = {}
-        self._bm25: bm25s.BM25 | None = None
+        self._bm25: Any = None  # bm25s.BM25 of a build (the write side); None once loaded from disk
+        self._post: _Postings | None = None
         self.manifest: dict[str, Any] = {}
 
     # -- building -----------------------------------------------------------------------
@@ -87,16 +131,22 @@ class KeywordIndex:
         tokenized = time.perf_counter()
         self._ids = list(doc_ids)
         self._pos = {d: i for i, d in enumerate(self._ids)}
-        self._bm25 = None
+        self._bm25, self._post = None, None
         if vocab:
+            import bm25s
+
             bm25 = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
             bm25.index((corpus, vocab), create_empty_token=False, show_progress=False)
             self._bm25 = bm25
+            sc = bm25.scores
+            self._post = _Postings(sc["data"], sc["indices"], sc["indptr"], bm25.vocab_dict, len(self._ids))
         del corpus
         self.manifest = self._manifest(time.perf_counter() - started, tokenized - started, len(vocab))
         return self
 
     def _manifest(self, build_seconds: float, tokenize_seconds: float, vocab_size: int) -> dict[str, Any]:
+        import bm25s
+
         return {
             "format": FORMAT,
             "tokenizer_version": TOKENIZER_VERSION,
@@ -139,28 +189,33 @@ class KeywordIndex:
             allowed = np.asarray(allowed)
             if allowed.shape != (len(self._ids),):
                 raise ValueError(f"allowed mask has shape {allowed.shape}, expected ({len(self._ids)},)")
-        if k <= 0 or self._bm25 is None:
+        post = self._post
+        if k <= 0 or post is None:
             return []
-        term_ids = self._bm25.get_tokens_ids(tokenize(text))
+        term_ids = post.term_ids(tokenize(text))
         if not term_ids:
             return []
-        weight = None
+        if allowed is not None and not allowed.any():
+            return []
+        scores = self._scores(term_ids)
         if allowed is not None:
-            if not allowed.any():
-                return []
-            weight = allowed.astype(np.float32)
-        docs, scores = self._bm25.retrieve(
-            [term_ids], k=min(k, len(self._ids)), weight_mask=weight, show_progress=False, n_threads=0
-        )
-        return [(self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+            scores *= allowed
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.lexsort((top, -scores[top]))]  # best first; ties by row, so results are stable
+        return [(self._ids[int(d)], float(scores[d])) for d in top if scores[d] > 0]
+
+    def _scores(self, term_ids: list[int]) -> np.ndarray:
+        if self._bm25 is not None and self.method not in _SUMMED_METHODS:
+            return self._bm25.get_scores(term_ids)
+        return self._post.scores(term_ids)
 
     def document_frequencies(self, text: str) -> dict[str, int]:
         """How many documents contain each query term (0 for terms the library never uses)."""
         terms = list(dict.fromkeys(tokenize(text)))
-        if self._bm25 is None:
+        if self._post is None:
             return dict.fromkeys(terms, 0)
-        vocab, indptr = self._bm25.vocab_dict, self._bm25.scores["indptr"]
-        return {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in terms}
+        return {t: len(self._post.rows_with(t)) for t in terms}
 
     def coverage(self, text: str, doc_ids: Sequence[str], satisfied: str = "") -> float:
         """The best share, over ``doc_ids``, of the query's IDF weight that a document contains.
@@ -171,14 +226,13 @@ class KeywordIndex:
         under industry=finance)."""
         met = set(tokenize(satisfied))
         terms = list(dict.fromkeys(tokenize(text)))
-        if not terms or self._bm25 is None:
+        if not terms or self._post is None:
             return 0.0
         n = len(self._ids)
-        vocab, indptr, indices = self._bm25.vocab_dict, self._bm25.scores["indptr"], self._bm25.scores["indices"]
         rows = {self._pos[d] for d in doc_ids if d in self._pos}
         weights, present = [], []
         for t in terms:
-            col = indices[indptr[vocab[t]] : indptr[vocab[t] + 1]] if t in vocab else np.empty(0, dtype=np.int64)
+            col = self._post.rows_with(t)
             df = len(col)
             weights.append(float(np.log(1 + (n - df + 0.5) / (df + 0.5))))
             if t in met:
@@ -191,12 +245,12 @@ class KeywordIndex:
 
     def score_all(self, text: str) -> np.ndarray:
         """BM25 score of every row for ``text`` (used by tests and diagnostics)."""
-        if self._bm25 is None:
+        if self._post is None:
             return np.zeros(len(self._ids), dtype=np.float32)
-        term_ids = self._bm25.get_tokens_ids(tokenize(text))
+        term_ids = self._post.term_ids(tokenize(text))
         if not term_ids:
             return np.zeros(len(self._ids), dtype=np.float32)
-        return self._bm25.get_scores(term_ids)
+        return self._scores(term_ids)
 
     # -- persistence --------------------------------------------------------------------
 
@@ -209,6 +263,8 @@ class KeywordIndex:
             tmp.mkdir()
             if self._bm25 is not None:
                 self._bm25.save(tmp, show_progress=False)
+            elif self._post is not None:
+                raise ValueError("an index loaded from disk is saved where it is: copy its directory instead")
             (tmp / _IDS_FILE).write_text(json.dumps(self._ids), encoding="utf-8")
             (tmp / _MANIFEST_FILE).write_text(json.dumps(self.manifest, indent=2), encoding="utf-8")
             old = None
@@ -243,6 +299,10 @@ class KeywordIndex:
         index._ids = json.loads((path / _IDS_FILE).read_text(encoding="utf-8"))
         index._pos = {d: i for i, d in enumerate(index._ids)}
         if (path / "params.index.json").is_file():
-            index._bm25 = bm25s.BM25.load(path, mmap=mmap, show_progress=False)
+            if params["method"] not in _SUMMED_METHODS:  # scores need bm25s's non-occurrence terms
+                import bm25s
+
+                index._bm25 = bm25s.BM25.load(path, mmap=mmap, show_progress=False)
+            index._post = _Postings.load(path, mmap)
         index.manifest = manifest
         return index

@@ -1,8 +1,10 @@
 """Cross-encoder re-ranking, used only when its weights load offline.
 
-No cross-encoder weights ship on PyPI, so on a fresh machine re-ranking is off: search
-works without it and says so once. Point ``REFFY_RERANKER_MODEL`` at a local model
-directory (or a hub name on a machine with network) to turn it on.
+No cross-encoder weights ship on PyPI, so by default re-ranking is off and nothing of it is
+imported (sentence-transformers and torch cost seconds). Point ``REFFY_RERANKER_MODEL`` at a
+local model directory (or a hub name on a machine with network) to turn it on. ``reffy status``
+reports the state once (:func:`reranker_state`); a configured model that fails to load is
+logged once and search goes on without it.
 """
 
 from __future__ import annotations
@@ -47,10 +49,33 @@ class CrossEncoderReranker:
 _warned: set[str] = set()
 
 
+OFF_NOTE = "off (set REFFY_RERANKER_MODEL to a local cross-encoder directory to turn it on)"
+
+
+def reranker_state(model: str | None, top: int) -> str:
+    """One line for ``reffy status``, without loading anything: off, or what is configured and
+    whether it can load offline (a local directory with a config) or needs a model hub."""
+    from pathlib import Path
+
+    if not model or not top:
+        return OFF_NOTE if not model else "off (REFFY_RERANK_TOP is 0)"
+    if model in _failed:
+        return f"configured as {model!r} but it did not load ({_failed[model]}); search runs without it"
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if (path / "config.json").is_file():
+            return f"on: {model} (top {top})"
+        return f"configured as {model!r}, but that directory has no config.json: search runs without re-ranking"
+    return f"configured as {model!r} (a hub name: needs its weights downloaded once on a machine with network)"
+
+
+_failed: dict[str, str] = {}
+
+
 def load_reranker(model: str | None) -> tuple[CrossEncoderReranker | None, str | None]:
     """(re-ranker or None, a note saying why re-ranking is off). Logs the note once."""
     if not model:
-        return None, "re-ranking is off (REFFY_RERANKER_MODEL is empty)"
+        return None, f"re-ranking is {OFF_NOTE}"
     reranker = CrossEncoderReranker(model)
     try:
         reranker.load()
@@ -59,6 +84,7 @@ def load_reranker(model: str | None) -> tuple[CrossEncoderReranker | None, str |
                 f"({type(exc).__name__}). Set REFFY_RERANKER_MODEL to a local model directory to enable it.")  # fmt: skip
         if model not in _warned:
             _warned.add(model)
-            log.info(note)
+            log.warning(note)
+        _failed[model] = type(exc).__name__
         return None, note
     return reranker, None

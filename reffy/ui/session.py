@@ -1,9 +1,12 @@
 """Per-process and per-session plumbing every page shares: the one cached service, who is
 logged in, which audience they see, and how service errors are shown.
 
-One service per process (``st.cache_resource``) so models and indexes load once; the user
-lives in ``st.session_state`` for the browser session only; everything worth keeping
-(conversations, feedback, usage) goes through the service.
+One service per process (``st.cache_resource``) so models and indexes load once. ``reffy app``
+builds and warms it *before* the server starts listening (:func:`preload`), so the first visitor
+never waits for a model; under a plain ``streamlit run app.py`` it is created on the first visit
+and warmed on a background thread, so the page paints at once and only a search made in the
+first seconds waits. The user lives in ``st.session_state`` for the browser session only;
+everything worth keeping (conversations, feedback, usage) goes through the service.
 """
 
 from __future__ import annotations
@@ -24,11 +27,21 @@ AUDIENCES = ("internal", "external")
 CHANNEL = "app"
 
 
-@st.cache_resource(show_spinner="Loading Reffy…")
+_preloaded: ReffyService | None = None
+
+
+def preload(service: ReffyService) -> None:
+    """Make ``service`` (already warmed by the caller) the one :func:`get_service` returns."""
+    global _preloaded
+    _preloaded = service
+
+
+@st.cache_resource(show_spinner=False)
 def get_service() -> ReffyService:
-    """The process-wide service: search models and indexes load once, at start, then stay."""
-    service = ReffyService()
-    service.warm()
+    """The process-wide service: search models and indexes load once, then stay. Never blocks
+    the page on loading: warming runs on a background thread (a no-op once warm)."""
+    service = _preloaded if _preloaded is not None else ReffyService()
+    service.warm_in_background()
     return service
 
 
