@@ -262,11 +262,22 @@ def score(
         raise typer.Exit(1)
 
 
-def _run_score(service, *, quiet: bool = False, **kwargs):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+def _bar(label: str, unit: str, *, quiet: bool = False):
+    """A progress bar with count, rate and time left, for the long steps (only on a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.text import Text
 
-    progress = Progress(TextColumn("[bold]score[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=_console(), transient=True, disable=quiet or not sys.stdout.isatty())  # fmt: skip
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:  # noqa: ANN001
+            return Text(f"{task.speed:,.0f} {unit}/s" if task.speed else f"- {unit}/s", style="dim")
+
+    return Progress(TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), Rate(), TextColumn("ETA"),
+                    TimeRemainingColumn(), console=_console(), transient=True,
+                    disable=quiet or not sys.stdout.isatty())  # fmt: skip
+
+
+def _run_score(service, *, quiet: bool = False, **kwargs):
+    progress = _bar("score", "stories", quiet=quiet)
     with progress:
         task = progress.add_task("score", total=None)
         return service.score(progress=lambda done, total: progress.update(task, completed=done, total=total), **kwargs)
@@ -336,13 +347,19 @@ def index(
 
 
 def _run_index(service, *, rebuild: bool = False):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    import time
 
-    progress = Progress(TextColumn("[bold]embed[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=_console(), transient=True, disable=not sys.stdout.isatty())  # fmt: skip
+    progress = _bar("embed", "vectors")
+    started = time.perf_counter()
+
+    def keyword_ready() -> None:
+        progress.console.print(f"Keyword search is ready ({time.perf_counter() - started:.1f}s); hybrid search "
+                               "follows when the vectors are done.", highlight=False)  # fmt: skip
+
     with progress:
         task = progress.add_task("embed", total=None)
-        return service.index(rebuild=rebuild, progress=lambda d, t: progress.update(task, completed=d, total=t))
+        return service.index(rebuild=rebuild, progress=lambda d, t: progress.update(task, completed=d, total=t),
+                             on_keyword_ready=keyword_ready)  # fmt: skip
 
 
 def _print_index(summary) -> None:

@@ -109,14 +109,16 @@ class ReffyService:
                           fallback=fallback)  # fmt: skip
 
     # -- search -------------------------------------------------------------------------
-    def index(self, *, rebuild: bool = False, progress: Callable[[int, int], None] | None = None):
-        """Bring the keyword and vector indexes in line with gold (incremental)."""
+    def index(self, *, rebuild: bool = False, progress: Callable[[int, int], None] | None = None,
+              on_keyword_ready: Callable[[], None] | None = None):  # fmt: skip
+        """Bring the keyword and vector indexes in line with gold (incremental). Keyword search
+        works from ``on_keyword_ready`` on, while the vectors are still being computed."""
         from reffy.embedder import get_embedder
         from reffy.retrieval.indexer import sync_indexes
 
         self.close()
         return sync_indexes(self.settings, get_embedder(self.settings.embedding_model), rebuild=rebuild,
-                            progress=progress)  # fmt: skip
+                            progress=progress, on_keyword_ready=on_keyword_ready)  # fmt: skip
 
     @property
     def engine(self):

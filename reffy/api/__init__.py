@@ -10,7 +10,7 @@ from typing import Any
 __all__ = ["create_app"]
 
 
-def create_app(service: Any | None = None) -> Any:
+def create_app(service: Any | None = None, *, warm: bool = False) -> Any:
     from reffy.api.app import create_app as _create_app
 
-    return _create_app(service)
+    return _create_app(service, warm=warm)
