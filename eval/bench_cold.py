@@ -1,0 +1,154 @@
+"""What a person waits for, from process start: one-shot CLI commands, and servers from start to
+ready to their first (and tenth) answer. Nothing is warmed in advance; every command is a fresh
+process, as a user runs it.
+
+    python eval/bench_cold.py [--home DIR] [--repeat 5] [--json OUT]
+
+``--home`` defaults to a demo library built into a temporary directory (`reffy demo --no-app`).
+Reported per path: the median and the spread of ``--repeat`` runs, and the machine's load
+average when it ran (a busy machine inflates every number: compare runs made at the same load).
+The app's first paint, refresh and warm search come from the browser test
+(``tests/test_browser.py`` writes ``tests/artifacts/browser-timings.json``), shown when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+REFFY = [sys.executable, "-m", "reffy.cli"]
+CLI = {
+    "reffy --help": ["--help"],
+    "status": ["status"],
+    "keyword search": ["search", "Zentrix", "--mode", "keyword", "--k", "5", "--json"],
+    "hybrid search": ["search", "bank that cut call handling time", "--k", "5", "--json"],
+    "ask (offline)": ["ask", "Which bank reduced call handling time?", "--json"],
+}
+
+
+def env_for(home: Path) -> dict[str, str]:
+    return {**os.environ, "REFFY_HOME": str(home), "REFFY_VENDOR_PATH": str(REPO / "data" / "vendor.yaml")}
+
+
+def timed(args: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    out = subprocess.run([*REFFY, *args], env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if out.returncode != 0:
+        raise SystemExit(f"reffy {' '.join(args)} failed:\n{out.stderr}")
+    return elapsed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(url: str, body: dict, headers: dict[str, str] | None = None) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json", **(headers or {})})  # fmt: skip
+    with urllib.request.urlopen(req, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def bench_serve(env: dict[str, str]) -> dict[str, float]:
+    """`reffy serve`: start -> health ok -> first search -> tenth search (seconds)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
+    proc = subprocess.Popen([*REFFY, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/v1/health", timeout=2) as response:
+                    if json.loads(response.read())["status"] == "ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None:
+                raise SystemExit("reffy serve exited")
+            time.sleep(0.05)
+        ready = time.perf_counter() - started
+        times = []
+        for i in range(10):
+            t = time.perf_counter()
+            post(f"{url}/v1/search", {"query": f"bank that cut call handling time {i}", "k": 5})
+            times.append(time.perf_counter() - t)
+        return {"ready_s": ready, "first_search_s": times[0], "tenth_search_s": times[-1]}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def bench_mcp(env: dict[str, str]) -> dict[str, float]:
+    """`reffy mcp` over stdio: process start -> first tool result (what a desktop agent waits for)."""
+    import asyncio
+
+    from mcp import Client, StdioServerParameters, stdio_client
+
+    async def first_result() -> tuple[float, float]:
+        started = time.perf_counter()
+        params = StdioServerParameters(command=sys.executable, args=["-m", "reffy.cli", "mcp"], env=env)
+        async with stdio_client(params) as streams, Client(streams) as client:
+            connected = time.perf_counter() - started
+            await client.call_tool("search_stories", {"query": "bank that cut call handling time", "k": 5})
+            return connected, time.perf_counter() - started
+
+    connected, first = asyncio.run(first_result())
+    return {"connected_s": connected, "first_tool_result_s": first}
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"median_s": round(statistics.median(values), 3), "min_s": round(min(values), 3),
+            "max_s": round(max(values), 3)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", type=Path)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="Write the report here.")
+    args = parser.parse_args()
+    home = args.home
+    if home is None:
+        home = Path(tempfile.mkdtemp(prefix="reffy-cold-")) / "demo"
+        subprocess.run([*REFFY, "demo", "--no-app", "--home", str(home)], check=True, capture_output=True)
+    env = env_for(home)
+    timed(["status"], env)  # the OS file cache, not Reffy: a user's second command finds it warm too
+    report: dict[str, object] = {"home": str(home), "load_before": os.getloadavg(), "cpus": os.cpu_count()}
+    cli = {}
+    for name, argv in CLI.items():
+        cli[name] = summary([timed(argv, env) for _ in range(args.repeat)])
+        print(f"{name:<16} {cli[name]['median_s']:6.2f} s  (min {cli[name]['min_s']:.2f}, max {cli[name]['max_s']:.2f})",
+              flush=True)  # fmt: skip
+    report["cli"] = cli
+    report["serve"] = serve = bench_serve(env)
+    print("reffy serve      ready {ready_s:.2f} s, first search {first_search_s:.3f} s, tenth {tenth_search_s:.3f} s"
+          .format(**serve), flush=True)  # fmt: skip
+    report["mcp"] = mcp = bench_mcp(env)
+    print("reffy mcp        connected {connected_s:.2f} s, first tool result {first_tool_result_s:.2f} s".format(**mcp))
+    browser = REPO / "tests" / "artifacts" / "browser-timings.json"
+    if browser.is_file():
+        report["app"] = json.loads(browser.read_text())
+        print(f"app (browser test) {json.dumps(report['app'])}")
+    report["load_after"] = os.getloadavg()
+    print(f"load average before {report['load_before'][0]:.2f}, after {report['load_after'][0]:.2f} "
+          f"({report['cpus']} cores)")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
