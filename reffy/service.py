@@ -345,15 +345,21 @@ class ReffyService:
     def _visible(self, doc: dict[str, Any], audience: str) -> bool:
         return audience == "internal" or doc.get("shareability") == "public"
 
-    def story(self, story_id: str, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, Any]:
-        """Everything about one gold story: card, text, rubric evidence, duplicates, versions."""
+    def card(self, story_id: str, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, Any]:
+        """One gold story's card (facts, outcomes, quotes; no full text): what a result list shows.
+        A lookup in the loaded index, no warehouse or docstore round trip."""
         user.require("read_story")
         audience = self.audience_for(user, audience)
-        engine = self.engine
-        doc = engine.by_id.get(story_id)
+        doc = self.engine.by_id.get(story_id)
         if doc is None or not self._visible(doc, audience):
             raise NotFound(f"No story {story_id!r} in this library (for the {audience} audience). "
                            "Search for it, or run `reffy index` if it was added just now.")  # fmt: skip
+        return dict(doc)
+
+    def story(self, story_id: str, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, Any]:
+        """Everything about one gold story: card, text, rubric evidence, duplicates, versions."""
+        doc = self.card(story_id, user=user, audience=audience)
+        engine = self.engine
         stored = engine.docstore.get(story_id) or {"text": "", "breakdown": []}
         setup_rubric, _ = self._scoring_setup()
         dims = {c.id: c.dimension for c in setup_rubric.criteria}

@@ -22,21 +22,15 @@ def story_link(story_id: str, label: str, *, icon: str | None = ":material/artic
     st.page_link(STORY_PAGE, label=label, icon=icon, query_params={"id": story_id})
 
 
-@st.cache_data(max_entries=5000, show_spinner=False)
-def _card_extras(_svc: ReffyService, _user: User, home: str, story_id: str, audience: str) -> dict[str, Any]:
-    """A story's outcomes, quotes and products, cached per process: a story id names one
-    version of one text, so what is extracted from it never changes (a warehouse round trip
-    per card would be most of a warm search's time)."""
-    story = _svc.story(story_id, user=_user, audience=audience)  # NotFound is raised, so never cached
-    return {k: story.get(k) for k in ("outcomes", "quotes", "products")}
-
-
 def story_details(svc: ReffyService, story_id: str, user: User, audience: str) -> dict[str, Any] | None:
-    """What a card adds to a hit, or None when the story is gone or hidden from this audience."""
+    """What a card adds to a hit (outcomes, quotes, products), or None when the story is gone or
+    hidden from this audience. Decided per request against the current index (no cache that
+    could outlive a revocation); it is a dictionary lookup."""
     try:
-        return _card_extras(svc, user, str(svc.settings.home), story_id, audience)
+        story = svc.card(story_id, user=user, audience=audience)
     except NotFound:
         return None
+    return {k: story.get(k) for k in ("outcomes", "quotes", "products")}
 
 
 def story_card(svc: ReffyService, user: User, card: present.Card, *, key: str, rank: int | None = None) -> None:
