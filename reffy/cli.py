@@ -408,7 +408,10 @@ def search(
                               indent=2, default=str))  # fmt: skip
         return
     console = _console()
-    if result.no_answer:
+    if not result.hits:
+        console.print("[yellow]No stories match this search and these filters.[/]" if filter_ else
+                      "[yellow]No stories match this search.[/]")  # fmt: skip
+    elif result.no_answer:
         console.print("[yellow]No strong match in the library.[/] The closest stories:")
     for i, h in enumerate(result.hits, 1):
         facts = " | ".join(x for x in (h.customer, h.industry, h.country, str(h.year or "")) if x)

@@ -146,9 +146,14 @@ class ReffyService:
         if audience == "external":
             raw["shareability"] = "public"  # governance: never widened by a caller
         try:
-            return SearchFilters.from_dict({k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()})
+            parsed = SearchFilters.from_dict({k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()})
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"Invalid filter: {exc}") from exc
+            raise ConfigError(f"Invalid filter: {exc}.") from exc
+        if parsed.empty:
+            return parsed
+        from reffy.retrieval.filter_values import resolve
+
+        return resolve(parsed, self.engine.vocabulary)
 
     def audience_for(self, user: User, audience: str | None) -> str:
         if audience not in (None, "internal", "external"):
@@ -178,12 +183,23 @@ class ReffyService:
         result = self.engine.search(query, parsed, k=k, mode=mode, fresh=fresh, usage=usage)
         if audience == "external":  # defence in depth: the retrievers already filtered
             result.hits = [h for h in result.hits if h.shareability == "public"]
+            if not result.hits and self._hidden_by_audience(parsed):
+                result.notes.append("Stories outside your audience are not shown: only public stories are "
+                                    "searched for the external audience.")  # fmt: skip
         if log:
             self.history.log_query(user.name, query, kind="search", mode=mode, audience=audience, channel=channel,
                                    filters=_filter_dict(parsed), hit_ids=[h.story_id for h in result.hits],
                                    no_answer=result.no_answer or not result.hits,
                                    latency_ms=(time.perf_counter() - started) * 1000)  # fmt: skip
         return result
+
+    def _hidden_by_audience(self, filters: Any) -> bool:
+        """Whether stories that only the internal audience may see match these filters (said
+        without naming or counting them)."""
+        from dataclasses import replace
+
+        internal = replace(filters, shareability=None)
+        return any(internal.matches(d) for d in self.engine.docs if d.get("shareability") != "public")
 
     def evaluate(self, queries_path: Path, *, runs_out: Path | None = None, mode: str = "hybrid", k: int = 50):
         """Run a labelled query set through search and report quality and latency."""

@@ -112,6 +112,7 @@ class SearchEngine:
         self._lock = threading.Lock()
         self._masks: dict[SearchFilters, np.ndarray] = {}
         self._taxonomy = None
+        self._vocabulary = None
 
     # -- lazily loaded backends ----------------------------------------------------------
     @property
@@ -161,6 +162,15 @@ class SearchEngine:
 
             self._taxonomy = load_taxonomy(self.settings.taxonomy_path)
         return self._taxonomy
+
+    @property
+    def vocabulary(self):  # noqa: ANN201 - filter_values.Vocabulary
+        """The filter values this library holds (for resolving and checking filters)."""
+        if self._vocabulary is None:
+            from reffy.retrieval.filter_values import vocabulary
+
+            self._vocabulary = vocabulary(self.docs, self.taxonomy)
+        return self._vocabulary
 
     def warm(self) -> None:
         """Load every model now (for servers and benchmarks), and run one search of each mode so

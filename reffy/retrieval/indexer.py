@@ -155,6 +155,7 @@ def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str],
     """(story cards, full texts by story id, chunks by story id) from the warehouse. Each card's
     rubric breakdown travels under the private key ``_breakdown`` (for the docstore only), its
     introduction under ``_intro`` (for the intro vector only)."""
+    from ingest.extract.industry import META_KEYS
     from ingest.gold import build_intro, country_name
     from reffy.rubric import load_taxonomy
 
@@ -174,8 +175,11 @@ def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str],
                 doc[key] = json.loads(doc[key])
             doc["industry_name"] = names.get(doc["industry"]) if doc["industry"] else None
             doc["country_name"] = country_name(doc["country"])
-            doc["_intro"] = build_intro(doc["title"], doc, json.loads(doc.pop("source_meta") or "{}"),
-                                        doc["industry_name"], texts[doc["story_id"]])  # fmt: skip
+            source_meta = json.loads(doc.pop("source_meta") or "{}")
+            # the source's own industry label: a filter on it finds the stories mapped from it
+            doc["industry_label"] = next((str(source_meta[k]) for k in META_KEYS if isinstance(source_meta.get(k), str)
+                                          and source_meta[k].strip()), None)  # fmt: skip
+            doc["_intro"] = build_intro(doc["title"], doc, source_meta, doc["industry_name"], texts[doc["story_id"]])
             docs.append(doc)
         chunks: dict[str, list[tuple[int, str]]] = {}
         for sid, idx, text in con.execute("SELECT story_id, chunk_index, text FROM gold_chunks ORDER BY 1, 2").fetchall():

@@ -39,7 +39,7 @@ class SearchFilters:
             if value is None or value == [] or value == "":
                 continue
             if key in ("year_min", "year_max", "min_score"):
-                out[key] = int(value)
+                out[key] = _whole(key, value)
             elif key == "shareability":
                 out[key] = str(value)
             else:
@@ -72,6 +72,21 @@ class SearchFilters:
         if self.shareability and doc.get("shareability") != self.shareability:
             return False
         return True
+
+
+_RANGES = {"year_min": (1900, 2100), "year_max": (1900, 2100), "min_score": (0, 31)}
+
+
+def _whole(key: str, value: Any) -> int:
+    """A whole number in the key's range, or a ValueError that says what is expected."""
+    low, high = _RANGES[key]
+    try:
+        number = int(str(value).strip()) if not isinstance(value, bool) else None
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise ValueError(f"{key} must be a whole number from {low} to {high}, not {value!r}")
+    return number
 
 
 @dataclass(slots=True)
