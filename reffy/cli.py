@@ -363,6 +363,9 @@ def _run_index(service, *, rebuild: bool = False):
 
 
 def _print_index(summary) -> None:
+    if not summary.stories:
+        _console().print("[yellow]The gold library is empty, so there is nothing to index.[/] Score and build it "
+                         "first: `reffy score` then `reffy build` (or `reffy run SOURCE` for every step).")  # fmt: skip
     _console().print(
         f"[green]Indexed[/] {summary.stories} stories in {summary.duration_s:.1f}s: keyword index "
         f"{summary.keyword_seconds:.1f}s; {summary.embedded_stories} stories embedded ({summary.vectors_added} "
@@ -518,6 +521,10 @@ def eval_(
     """Evaluate search on labelled queries: nDCG@10, MRR, recall@10/50 per kind, no-answer P/R, latency."""
     report = _service(home).evaluate(queries, runs_out=runs_out, mode=mode)
     typer.echo(json.dumps(report.to_dict(), indent=2, default=str) if as_json else report.to_table())
+    if report.labelled_in_library is not None and report.labelled_in_library < 0.5:
+        typer.secho(f"Warning: only {report.labelled_in_library:.0%} of the stories these queries label as relevant "
+                    "are in this library: the queries were probably written for another library, so the scores above "
+                    "say little.", err=True, fg=typer.colors.YELLOW)  # fmt: skip
 
 
 @app.command()

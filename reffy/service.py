@@ -210,6 +210,9 @@ class ReffyService:
         engine.warm()
         report = run_eval(queries, lambda q, f, n: engine.search(q, f, k=n, mode=mode), k=k,
                           doc_meta={d.get("source_record_id"): d for d in engine.docs if d.get("source_record_id")})  # fmt: skip
+        known = {str(d.get("source_record_id") or d["story_id"]) for d in engine.docs}
+        labelled = {str(i) for q in queries for i in q.relevant}
+        report.labelled_in_library = len(labelled & known) / len(labelled) if labelled else None
         if runs_out is not None:
             report.write_runs(runs_out)
         return report

@@ -103,3 +103,17 @@ assert svc.engine.reranker() is None
 assert "off" in svc.status().reranker
 """
     assert "sentence_transformers" not in run_python(body, demo_library, REFFY_EMBEDDING_BACKEND="onnx")
+
+
+def test_a_warmed_server_holds_no_torch(demo_library: Path) -> None:
+    """What servers load at start (warm): the ONNX query embedder and the vector store, never
+    torch, transformers or sentence-transformers, and no LLM client without an LLM configured."""
+    body = """
+from reffy.service import ReffyService
+svc = ReffyService()
+svc.warm()
+assert "chromadb" in sys.modules and "onnxruntime" in sys.modules
+result = svc.search("bank that cut call handling time", k=3)
+assert result.hits and result.mode == "hybrid"
+"""
+    assert run_python(body, demo_library) == ["chromadb"]

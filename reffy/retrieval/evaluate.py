@@ -169,6 +169,7 @@ class EvalReport:
 
     results: list[QueryResult]
     k: int = 50
+    labelled_in_library: float | None = None  # share of labelled relevant ids the library holds
 
     def _row(self, rs: list[QueryResult]) -> dict[str, Any]:
         return {m: mean(r.scores[m] for r in rs) for m in METRICS} | {"n": len(rs)}
