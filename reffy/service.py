@@ -108,11 +108,11 @@ class ReffyService:
     # -- search -------------------------------------------------------------------------
     def index(self, *, rebuild: bool = False, progress: Callable[[int, int], None] | None = None):
         """Bring the keyword and vector indexes in line with gold (incremental)."""
-        from reffy.embedder import get_embedder
+        from reffy.embedder import embedder_for
         from reffy.retrieval.indexer import sync_indexes
 
         self.close()
-        return sync_indexes(self.settings, get_embedder(self.settings.embedding_model), rebuild=rebuild,
+        return sync_indexes(self.settings, embedder_for(self.settings, bulk=True), rebuild=rebuild,
                             progress=progress)  # fmt: skip
 
     @property

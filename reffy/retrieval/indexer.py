@@ -188,7 +188,10 @@ def build_manifest(settings: Settings, embedder: Embedder) -> dict[str, Any]:
     from ingest.gold import CHUNKER_VERSION
     from reffy.retrieval.text import TOKENIZER_VERSION
 
+    # embedder_backend/embedder_artifact say what computed the vectors; any backend of the same
+    # model_id serves them, so neither is part of the compatibility checks
     return {"format": INDEX_FORMAT, "embedder": embedder.model_id, "dimensions": embedder.dimensions,
+            "embedder_backend": getattr(embedder, "backend", ""), "embedder_artifact": getattr(embedder, "artifact", ""),
             "tokenizer": TOKENIZER_VERSION, "chunker": CHUNKER_VERSION, "reffy_version": __version__}  # fmt: skip
 
 
