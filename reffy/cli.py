@@ -691,6 +691,61 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The id from `reff
     typer.echo(f"Token {token_id} revoked.")
 
 
+models_app = typer.Typer(help="Embedding models: ONNX exports that let searches run without torch.",
+                         no_args_is_help=True)  # fmt: skip
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("export")
+def models_export(
+    int8: Annotated[bool, typer.Option("--int8", help="Also export the int8 graph (bulk indexing).")] = False,
+    model: Annotated[Optional[str], typer.Option("--model", help="Model (default: $REFFY_EMBEDDING_MODEL).")] = None,
+) -> None:
+    """Export the embedding model to ONNX in the model cache (once per machine; later runs reuse it)."""
+    import time
+
+    from reffy.config import load_settings
+    from reffy.onnx_export import artifact_id, default_cache_dir, ensure_onnx
+
+    settings = load_settings()
+    cache = settings.model_cache_dir or default_cache_dir()
+    for quantized in (False, True) if int8 else (False,):
+        started = time.perf_counter()
+        path = ensure_onnx(model or settings.embedding_model, quantized=quantized, cache_dir=cache)
+        seconds = time.perf_counter() - started
+        typer.echo(f"{path}  {path.stat().st_size / 1e6:.1f} MB  artifact {artifact_id(path)}  {seconds:.1f}s"
+                   + ("" if seconds > 1 else " (already in the cache)"))  # fmt: skip
+
+
+@models_app.command("list")
+def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """The model cache's exports, and which backend embeds with the current settings."""
+    from reffy.config import load_settings
+    from reffy.embedder import resolve_backend
+    from reffy.onnx_export import cached_onnx, default_cache_dir, list_cache
+
+    settings = load_settings()
+    cache = settings.model_cache_dir or default_cache_dir()
+    backend, why = resolve_backend(settings.embedding_model, settings.embedding_backend)
+    if backend == "onnx":
+        found = cached_onnx(settings.embedding_model, quantized=False, cache_dir=cache)
+        why = f"exported: {found}" if found else "exported on first use (or run `reffy models export`)"
+    exports = list_cache(cache) if cache.is_dir() else []
+    if as_json:
+        typer.echo(json.dumps({"cache_dir": cache, "exports": exports, "model": settings.embedding_model,
+                               "setting": settings.embedding_backend, "backend": backend, "why": why},
+                              indent=2, default=str))  # fmt: skip
+        return
+    typer.echo(f"Model cache: {cache}")
+    for entry in exports:
+        typer.echo(f"  {entry['dir'].name}  ({entry['model'] or 'unknown model'})")
+        for f in entry["files"]:
+            typer.echo(f"      {f['name']:<18} {f['bytes'] / 1e6:6.1f} MB  artifact {f['artifact']}")
+    if not exports:
+        typer.echo("  (empty)")
+    typer.echo(f"{settings.embedding_model} with backend {settings.embedding_backend} -> {backend}: {why}")
+
+
 def main() -> None:
     try:
         app()

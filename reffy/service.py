@@ -113,11 +113,11 @@ class ReffyService:
               on_keyword_ready: Callable[[], None] | None = None):  # fmt: skip
         """Bring the keyword and vector indexes in line with gold (incremental). Keyword search
         works from ``on_keyword_ready`` on, while the vectors are still being computed."""
-        from reffy.embedder import get_embedder
+        from reffy.embedder import embedder_for
         from reffy.retrieval.indexer import sync_indexes
 
         self.close()
-        return sync_indexes(self.settings, get_embedder(self.settings.embedding_model), rebuild=rebuild,
+        return sync_indexes(self.settings, embedder_for(self.settings, bulk=True), rebuild=rebuild,
                             progress=progress, on_keyword_ready=on_keyword_ready)  # fmt: skip
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,17 @@ from reffy.config import Settings, load_settings
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "stories.jsonl"
 DEV_QUERIES = REPO.parent / "shared" / "eval" / "dev_queries.json"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private ONNX model cache (REFFY_MODEL_CACHE_DIR) for the whole session, also seen by
+    subprocesses: the embedding model is exported at most once per session, and tests never
+    write to the user's real cache."""
+    cache = tmp_path_factory.mktemp("model-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REFFY_MODEL_CACHE_DIR", str(cache))
+        yield cache
 
 
 @pytest.fixture

@@ -118,9 +118,9 @@ class SearchEngine:
     @property
     def embedder(self):
         if self._embedder is None:
-            from reffy.embedder import get_embedder
+            from reffy.embedder import embedder_for
 
-            self._embedder = get_embedder(self.settings.embedding_model)
+            self._embedder = embedder_for(self.settings)
         if self.manifest.get("embedder") != self._embedder.model_id:
             raise IndexStale(f"The vector index was built with {self.manifest.get('embedder')!r}; the embedding model "
                              f"is now {self._embedder.model_id!r}. Run `reffy index --rebuild`.")  # fmt: skip
