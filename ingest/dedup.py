@@ -33,6 +33,7 @@ SCHEME = "affine32"  # datasketch >= 2 needs the scheme to rebuild cached signat
 SHINGLE_WORDS = 3
 MIN_SHINGLES = 20  # texts shorter than this are grouped only when identical
 _WORD = re.compile(r"\w+", re.UNICODE)
+_BATCH = 20_000
 
 
 def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
@@ -64,7 +65,8 @@ def signature(text: str) -> np.ndarray | None:
     if len(hashes) < MIN_SHINGLES:
         return None
     mh = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashfunc=int)
-    mh.update_batch(hashes)
+    for start in range(0, len(hashes), _BATCH):  # update_batch builds a shingles x NUM_PERM matrix:
+        mh.update_batch(hashes[start : start + _BATCH])  # in batches it stays ~20 MB for any text
     return mh.hashvalues.astype(np.uint64)
 
 

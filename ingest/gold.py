@@ -221,7 +221,8 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
             if "shareability" in ov:
                 share, why = ov["shareability"], "analyst override"
             else:
-                share, why = shareability.decide(source_meta, origin, stype, text, meta.get("shareability"))
+                share, why = shareability.decide(source_meta, origin, stype, text, meta.get("shareability"),
+                                                 public_domains=settings.public_domains, source_uri=uri)
             link = next((str(source_meta[k]) for k in LINK_KEYS if str(source_meta.get(k, "")).startswith("http")), None)
             industry = meta.get("industry")
             stories.append((

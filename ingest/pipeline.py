@@ -5,6 +5,12 @@ killed run is visible afterwards (the next run marks it ``interrupted``). Record
 committed in batches as they arrive; nothing committed is lost and a rerun skips what
 is already there. After each source that was read completely, records under its scope
 that it no longer has are marked removed (never deleted).
+
+Every item is handled in its own error boundary: a record that cannot be stored becomes
+a problem of its own and the next item is read. Before a record is buffered its strings
+are made storable (:func:`~reffy.models.readable`) and its metadata is capped at
+``max_meta_kb``. A run that recorded any error ends ``partial`` (``failed`` when nothing
+at all could be read); ``completed`` means every item was read (warnings allowed).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from ingest.bronze import BronzeWriter
 from ingest.dedup import regroup
 from ingest.sources.base import ReadContext, Source
 from reffy.config import Settings
-from reffy.models import Gone, IngestSummary, Problem, RawRecord, SourceItem, Unchanged, utcnow
+from reffy.models import Gone, IngestSummary, Problem, RawRecord, SourceItem, Unchanged, readable, utcnow
 from reffy.store.warehouse import open_warehouse
 
 log = logging.getLogger(__name__)
@@ -73,6 +79,7 @@ def run_ingest(
                 summary.duplicates = regroup(con, settings.near_dup_threshold)
             else:
                 summary.duplicates = con.execute("SELECT count(*) FROM duplicate_groups WHERE NOT is_canonical").fetchone()[0]
+            summary.status = final_status(summary)
         except BaseException:
             summary.status = "interrupted"
             try:
@@ -95,28 +102,35 @@ def _ingest_source(con, writer: BronzeWriter, source: Source, ctx: ReadContext, 
             writer.remember_fingerprint(*origin_in_flight)
 
     complete = True
+    meta_limit = int(ctx.settings.max_meta_kb * 1024)
+    max_chars = ctx.settings.max_story_chars
     try:
         for item in source.read(ctx):
+            try:  # this item's own boundary: a record that cannot be stored is a problem of its own
+                item = _storable(item)
+                dropped = None
+                if isinstance(item, RawRecord):
+                    if len(item.text) > max_chars:
+                        item = _too_long(item, max_chars)
+                    else:
+                        item, dropped = _prepare(item, extra_meta, meta_limit)
+            except Exception as exc:  # noqa: BLE001
+                log.exception("an item of %s could not be stored", source.name)
+                _failed_item(con, writer, scan, summary, _unstorable(item, source, exc))
+                continue
             if isinstance(item, RawRecord):
-                if extra_meta:
-                    item = dataclasses.replace(item, meta={**extra_meta, **item.meta})
+                if dropped is not None:
+                    _record_problem(con, summary, dropped)
                 if origin_in_flight is None or origin_in_flight[0] != item.origin:
                     close_origin()
                     origin_in_flight = (item.origin, item.origin_fingerprint)
                 summary.seen += 1
                 scan.seen_keys.add(item.record_key)
                 scan.read_origins.add(item.origin)
-                outcome = writer.add(item)
+                outcome = writer.add(item)  # a write failure is not the item's fault: not caught here
                 setattr(summary, outcome, getattr(summary, outcome) + 1)
             elif isinstance(item, Problem):
-                _record_problem(con, summary, item)
-                if item.severity == "error":  # warnings: the item was still read
-                    scan.failed_origins.add(item.origin)
-                    writer.forget_fingerprint(item.origin)
-                    if item.source_record_id is None:
-                        scan.kept_origins.add(item.origin)
-                    else:  # a bad entry: keep its earlier version, not the whole origin
-                        scan.seen_keys.add(RawRecord(item.origin, "", "", "", "", item.source_record_id).record_key)
+                _failed_item(con, writer, scan, summary, item)
             elif isinstance(item, Unchanged):
                 summary.unchanged += writer.touch_origin(item.origin)
                 scan.kept_origins.add(item.origin)
@@ -128,10 +142,108 @@ def _ingest_source(con, writer: BronzeWriter, source: Source, ctx: ReadContext, 
     except Exception as exc:  # a connector bug must not lose the rest of the run
         complete = False
         log.exception("source %s failed", source.name)
-        _record_problem(con, summary, Problem(source.name, "internal",
+        _record_problem(con, summary, Problem(readable(source.name), "internal",
                         f"the connector stopped with {type(exc).__name__}: {exc}; please report this"))  # fmt: skip
     writer.flush()
     summary.removed += writer.mark_removed(_removed_keys(writer, source, scan, complete))
+
+
+def _failed_item(con, writer: BronzeWriter, scan: _SourceScan, summary: IngestSummary, item: Problem) -> None:
+    _record_problem(con, summary, item)
+    if item.severity == "error":  # warnings: the item was still read
+        scan.failed_origins.add(item.origin)
+        writer.forget_fingerprint(item.origin)
+        if item.source_record_id is None:
+            scan.kept_origins.add(item.origin)
+        else:  # a bad entry: keep its earlier version, not the whole origin
+            scan.seen_keys.add(RawRecord(item.origin, "", "", "", "", item.source_record_id).record_key)
+
+
+def _unstorable(item: Any, source: Source, exc: Exception) -> Problem:
+    origin = readable(str(getattr(item, "origin", None) or source.name))
+    record_id = getattr(item, "source_record_id", None)
+    message = " ".join(str(exc).split())[:200]
+    return Problem(origin, "internal", f"this item could not be stored ({type(exc).__name__}: {message}); "
+                   "the rest of the run went on, please report this", "error",
+                   readable(str(record_id)) if record_id is not None else None)  # fmt: skip
+
+
+def _too_long(record: RawRecord, limit: int) -> Problem:
+    return Problem(record.origin, "too_large",
+                   f"the story text is {len(record.text):,} characters (limit {limit:,}, REFFY_MAX_STORY_CHARS): "
+                   "refused as a dump or a broken export rather than a story; split it into stories, or raise "
+                   "the limit if it really is one", "error", record.source_record_id)  # fmt: skip
+
+
+def final_status(summary: IngestSummary) -> str:
+    """``completed`` when nothing failed; else ``partial``, or ``failed`` when not one item
+    (record or unchanged origin) could be read."""
+    if not summary.errors:
+        return "completed"
+    return "partial" if summary.seen or summary.unchanged else "failed"
+
+
+def _storable(item: SourceItem) -> SourceItem:
+    """The item with every string storable (no lone surrogates, e.g. from a file name that
+    is not UTF-8). Cheap when, as almost always, there is nothing to fix."""
+    changes = {}
+    for name in ("origin", "source_uri", "title", "text", "source_record_id", "reason", "detail"):
+        value = getattr(item, name, None)
+        if isinstance(value, str) and (clean := readable(value)) is not value:
+            changes[name] = clean
+    return dataclasses.replace(item, **changes) if changes else item
+
+
+def _prepare(record: RawRecord, extra_meta: dict[str, Any], limit: int) -> tuple[RawRecord, Problem | None]:
+    """The record ready to buffer: declared metadata merged in, metadata that serialises
+    the way the content hash does it (sorted keys) and no larger than ``limit`` bytes.
+    Otherwise each field is made plain JSON and readable, and the largest fields are
+    dropped until the rest fits, with a warning naming them."""
+    meta = {**extra_meta, **record.meta} if extra_meta else record.meta
+    try:
+        encoded = json.dumps(meta, sort_keys=True, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError, TypeError):
+        encoded = None
+    if encoded is not None and readable(encoded) is encoded and len(encoded.encode("utf-8")) <= limit:
+        return (record if meta is record.meta else dataclasses.replace(record, meta=meta)), None
+    fields: dict[str, Any] = {}
+    sizes: dict[str, float] = {}
+    for key, value in meta.items():
+        name = readable(str(key))
+        try:
+            part = json.dumps(value, ensure_ascii=False, default=str)
+            fields[name] = _clean_json(json.loads(part))  # plain JSON: str keys, readable strings
+            sizes[name] = len(part.encode("utf-8", "replace")) + len(name.encode("utf-8")) + 6
+        except (RecursionError, ValueError, TypeError):
+            sizes[name] = float("inf")
+    dropped = [name for name, size in sizes.items() if name not in fields]
+    total = sum(sizes[name] for name in fields)
+    for name in sorted(fields, key=lambda n: sizes[n], reverse=True):
+        if total <= limit:
+            break
+        total -= sizes[name]
+        del fields[name]
+        dropped.append(name)
+    problem = None
+    if dropped:
+        size = sum(sizes.values())
+        what = "too deeply nested to store" if size == float("inf") else f"{size / 1024:,.0f} KB"
+        shown = ", ".join(sorted(dropped)[:8]) + (" ..." if len(dropped) > 8 else "")
+        problem = Problem(record.origin, "meta_too_large",
+                          f"the source metadata is {what} (limit {limit / 1024:g} KB, REFFY_MAX_META_KB); the story was "
+                          f"kept without these fields: {shown}", "warning", record.source_record_id)  # fmt: skip
+    return dataclasses.replace(record, meta=fields), problem
+
+
+def _clean_json(value: Any) -> Any:
+    """A plain JSON value with every string, keys included, :func:`readable`."""
+    if isinstance(value, str):
+        return readable(value)
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, dict):
+        return {readable(k): _clean_json(v) for k, v in value.items()}
+    return value
 
 
 def _removed_keys(writer: BronzeWriter, source: Source, scan: _SourceScan, complete: bool) -> list[str]:
@@ -157,6 +269,7 @@ def _within(origin: str, scope: str) -> bool:
 
 
 def _record_problem(con, summary: IngestSummary, problem: Problem) -> None:
+    problem = _storable(problem)  # type: ignore[assignment]
     if problem.severity == "warning":
         summary.warnings += 1
     else:

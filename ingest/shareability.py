@@ -7,8 +7,11 @@ Precedence, most specific first:
    ``--meta`` at ingest), including ``shareability=...`` inside document keywords;
 2. folder convention: a path segment named ``internal``, ``confidential`` or ``private``
    (internal) or ``public`` / ``published`` (public);
-3. the source's nature: pages, feeds and videos fetched from the web are public;
-4. everything else (internal documents, unknown) is internal.
+3. the source's nature: a web page or feed entry is public only when the host its text
+   was fetched from (``meta['fetched_from']``, the address *after* redirects) is one of
+   ``public_domains`` or a subdomain of one; YouTube videos are public (they are
+   published by construction: private videos cannot be fetched);
+4. everything else (internal documents, pages from unlisted hosts, unknown) is internal.
 
 A scorer (LLM or offline) may only *downgrade* to internal (the text says "internal
 only", "do not share"), never promote a story to public: a leak is worse than a miss.
@@ -17,14 +20,17 @@ only", "do not share"), never promote a story to public: a leak is worse than a 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import urlsplit
 
 PUBLIC_WORDS = {"public", "external", "published", "approved", "approved-external", "shareable", "yes"}
 INTERNAL_WORDS = {"internal", "internal-only", "internal only", "confidential", "private", "restricted", "nda",
                   "not-approved", "draft", "no"}  # fmt: skip
 META_KEYS = ("shareability", "visibility", "audience", "sharing", "access", "classification", "content_status")
-PUBLIC_SOURCE_TYPES = {"web", "feed", "youtube"}
+PUBLIC_SOURCE_TYPES = {"youtube"}  # public by nature; web pages and feeds only on public_domains
+WEB_SOURCE_TYPES = {"web", "feed"}
 INTERNAL_FOLDERS = {"internal", "confidential", "private", "internal-only"}
 PUBLIC_FOLDERS = {"public", "published"}
 _TEXT_INTERNAL = re.compile(
@@ -79,9 +85,37 @@ def text_says_internal(text: str) -> bool:
     return bool(_TEXT_INTERNAL.search(text[:5000]))
 
 
-def decide(meta: dict[str, Any], origin: str, source_type: str, text: str,
-           scorer_verdict: str | None = None) -> tuple[str, str]:  # fmt: skip
-    """(public|internal, why). Explicit metadata > folder > source type > internal."""
+def _host(url: str | None) -> str:
+    try:
+        return (urlsplit(url).hostname or "").rstrip(".").lower() if url else ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return ""
+
+
+def on_public_domain(url: str | None, public_domains: Iterable[str]) -> str | None:
+    """The listed domain ``url``'s host is (or is a subdomain of), else None."""
+    host = _host(url)
+    if not host:
+        return None
+    for domain in public_domains:
+        domain = domain.strip().strip(".").lower()
+        if domain and (host == domain or host.endswith("." + domain)):
+            return domain
+    return None
+
+
+def fetched_from(meta: dict[str, Any], source_type: str, source_uri: str | None) -> str | None:
+    """Where a web record's text was fetched from, after redirects. Web pages ingested
+    before ``fetched_from`` was recorded have it as their source URI."""
+    value = meta.get("fetched_from")
+    if isinstance(value, str) and value:
+        return value
+    return source_uri if source_type == "web" else None
+
+
+def decide(meta: dict[str, Any], origin: str, source_type: str, text: str, scorer_verdict: str | None = None,
+           *, public_domains: Iterable[str] = (), source_uri: str | None = None) -> tuple[str, str]:  # fmt: skip
+    """(public|internal, why). Explicit metadata > folder > source > internal."""
     if verdict := from_metadata(meta):
         return verdict, "source metadata"
     if verdict := from_path(origin):
@@ -90,4 +124,10 @@ def decide(meta: dict[str, Any], origin: str, source_type: str, text: str,
         return "internal", "the text marks it internal"
     if source_type in PUBLIC_SOURCE_TYPES:
         return "public", f"published {source_type} source"
+    if source_type in WEB_SOURCE_TYPES:
+        url = fetched_from(meta, source_type, source_uri)
+        if domain := on_public_domain(url, public_domains):
+            return "public", f"published {source_type} source on {domain} (a public domain)"
+        host = _host(url) or "an unknown host"
+        return "internal", f"{source_type} source from {host}, not a public domain (REFFY_PUBLIC_DOMAINS)"
     return "internal", "no explicit shareability: internal by default"

@@ -73,7 +73,12 @@ def ingest(
     home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
 ) -> None:
-    """Read stories into the library (bronze). Safe to rerun: unchanged sources add nothing."""
+    """Read stories into the library (bronze). Safe to rerun: unchanged sources add nothing.
+
+    An item that fails (a file, row, page or feed entry) is recorded, see `reffy status`; the rest still ingests.
+
+    Exit status: 0 completed, 3 partial (some items failed), 1 failed (nothing could be read) or interrupted, 2 usage.
+    """
     if not sources and not url_list:
         raise typer.BadParameter("give at least one SOURCE or --url-list FILE")
     overrides: dict[str, Any] = {}
@@ -90,8 +95,11 @@ def ingest(
         typer.echo(json.dumps(_summary_dict(summary), indent=2, default=str))
     else:
         _print_summary(summary)
-    if summary.status != "completed":
-        raise typer.Exit(1)
+    raise typer.Exit(INGEST_EXIT_CODES.get(summary.status, 1))
+
+
+# `reffy ingest` exit status per run status (README "Sources"); 2 is bad usage, as everywhere.
+INGEST_EXIT_CODES = {"completed": 0, "partial": 3, "failed": 1, "interrupted": 1}
 
 
 def _pairs(items: list[str], option: str) -> dict[str, str]:
@@ -138,7 +146,7 @@ def _summary_dict(summary) -> dict[str, Any]:
 
 def _print_summary(summary) -> None:
     console = _console()
-    colour = "green" if summary.status == "completed" and not summary.errors else "yellow"
+    colour = {"completed": "green", "partial": "yellow"}.get(summary.status, "red")
     console.print(
         f"[{colour}]Run {summary.run_id} {summary.status}[/] in {summary.duration_s:.2f}s: "
         f"{summary.seen} records read, [bold]{summary.new} new[/], {summary.updated} updated, "

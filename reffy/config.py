@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "REFFY_"
 ENV_FILE = ".env"
@@ -62,6 +64,42 @@ class Settings(BaseSettings):
     default_excludes: list[str] = Field(
         default_factory=lambda: [".*", "**/.*", "**/__pycache__/**", "**/~$*"],
         description="Glob patterns never ingested from folders (hidden files, Office lock files).",
+    )
+    max_zip_uncompressed_mb: float = Field(
+        200.0, gt=0, description="A .docx/.pptx/.xlsx whose parts add up to more than this once unpacked is refused "
+        "before it is opened (checked from the zip directory, so a zip bomb never expands).",
+    )
+    max_zip_ratio: float = Field(
+        100.0, gt=1, description="A .docx/.pptx/.xlsx part (of 1 MB or more unpacked) that unpacks to more than this "
+        "many times its packed size is refused as a likely zip bomb.",
+    )
+    max_zip_entries: int = Field(
+        10_000, ge=1, description="A .docx/.pptx/.xlsx with more parts than this is refused before it is opened.",
+    )
+    max_json_depth: int = Field(
+        64, ge=2, le=500, description="JSON/JSONL objects nested deeper than this are refused (that object only; "
+        "the rest of the file still ingests).",
+    )
+    max_meta_kb: float = Field(
+        64.0, gt=0, description="Largest source metadata kept per record (serialised JSON) and largest Markdown "
+        "front matter parsed; larger fields are dropped with a warning, the story itself is kept.",
+    )
+    allow_private_urls: bool = Field(
+        False, description="Fetch URLs on loopback, private, link-local and other non-public addresses (also "
+        "as redirect targets and feed links). Off: such URLs are refused, so a link cannot reach internal services.",
+    )
+    public_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Domains whose web pages, feeds and feed entries are public stories "
+        "(subdomains included), e.g. blog.example.com,example.org; judged on the host after redirects. Pages "
+        "from any other host are internal unless their metadata says otherwise. YouTube videos are public.",
+    )
+    max_story_chars: int = Field(
+        5_000_000, ge=1000, description="A story whose text is longer than this (about 1,500 pages) is refused "
+        "(too_large): it is a dump or a hostile file, and every later step would choke on it.",
+    )
+    min_story_chars: int = Field(
+        400, ge=0, description="A web page whose main text is shorter than this is recorded as a problem, not "
+        "ingested as a story (index pages, cookie walls, error pages).",
     )
 
     # scoring (silver)
@@ -133,6 +171,25 @@ class Settings(BaseSettings):
         None, description="Require API tokens (default: required as soon as any token has been issued, even if revoked)."
     )
     api_token: str | None = Field(None, description="Token an MCP client process acts as (from `reffy token add`).")
+
+    @field_validator("public_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: Any) -> Any:
+        """A JSON list or a comma-separated string; each entry a bare host name, lower case."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if not isinstance(value, (list, tuple)):
+            return value
+        domains = []
+        for item in value:
+            name = str(item).strip().lower()
+            if "://" in name:
+                name = urlsplit(name).hostname or ""
+            name = name.removeprefix("*.").strip(".")
+            if name:
+                domains.append(name)
+        return domains
 
     @field_validator("home", mode="after")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,23 @@ def normalise_text(text: str) -> str:
         if line or (out and out[-1]):
             out.append(line)
     return "\n".join(out).strip()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def readable(text: str) -> str:
+    """``text`` safe to store and print: no lone surrogates.
+
+    A file name that is not valid UTF-8 arrives from the OS with its bad bytes escaped as
+    surrogates (U+DC80..U+DCFF); each becomes ``\\xNN`` (``caf\\xe9.txt``), which names the
+    exact byte. Any other lone surrogate (from JSON ``"\\ud800"``) becomes U+FFFD.
+    """
+    if not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(
+        lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}" if 0xDC80 <= ord(m.group()) <= 0xDCFF else "\ufffd", text
+    )
 
 
 def _sha256(*parts: str) -> str:
@@ -83,7 +101,8 @@ class Problem:
 
     ``reason`` is a short stable code (``corrupt``, ``empty``, ``too_large``, ``encoding``,
     ``mislabelled``, ``unsupported``, ``fetch_failed``, ``no_captions``, ``blocked``,
-    ``outside_root``, ``parse_error``); ``detail`` is a sentence a person can act on.
+    ``outside_root``, ``parse_error``, ``zip_bomb``, ``too_deep``, ``meta_too_large``, ``blocked_url``,
+    ``login_wall``, ``too_short``, ``internal``); ``detail`` is a sentence a person can act on.
     """
 
     origin: str
@@ -111,9 +130,17 @@ class Gone:
 SourceItem = RawRecord | Problem | Unchanged | Gone
 
 
+INGEST_STATUSES = ("running", "completed", "partial", "failed", "interrupted")
+
+
 @dataclass(slots=True)
 class IngestSummary:
-    """What one ingest run did; persisted in ``ingest_runs``."""
+    """What one ingest run did; persisted in ``ingest_runs``.
+
+    ``status``: ``completed`` (every item read; warnings allowed), ``partial`` (the run
+    finished but some items failed: ``errors`` > 0), ``failed`` (items failed and nothing
+    at all could be read), ``interrupted`` (the run was stopped or crashed), ``running``.
+    """
 
     run_id: int
     sources: list[str]

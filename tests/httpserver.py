@@ -59,6 +59,13 @@ class LocalServer:
         self.routes[path] = list(replies)
         return self.url(path)
 
+    def route_as(self, url: str, *replies: Reply) -> str:
+        """Serve ``replies`` for an absolute ``url`` on any host: for clients that use this
+        server as their HTTP proxy (see :func:`proxy_fetcher`), which then stands in for
+        that host. Returns ``url``."""
+        self.routes[url] = list(replies)
+        return url
+
     def url(self, path: str) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}{path}"
@@ -119,6 +126,20 @@ def make_fetcher(settings: Settings, sleeps: list[float] | None = None) -> Fetch
     """A Fetcher that ignores proxy variables and records (instead of doing) backoff sleeps."""
     record = sleeps.append if sleeps is not None else (lambda _s: None)
     return Fetcher(settings, client=httpx.Client(trust_env=False), sleep=record)
+
+
+def proxy_fetcher(settings: Settings, server: LocalServer, dns: dict[str, str]) -> Fetcher:
+    """A Fetcher whose requests all go to ``server`` as an HTTP proxy, and whose address
+    guard resolves host names with ``dns`` (host -> address) instead of the network: so
+    "public" hosts can be played by the local server while the guard stays on."""
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host not in dns:
+            raise OSError(f"unknown host {host} (test DNS)")
+        return [dns[host]]
+
+    client = httpx.Client(trust_env=False, proxy=server.url(""))
+    return Fetcher(settings, client=client, sleep=lambda _s: None, resolver=resolve)
 
 
 def read_all(source: Source, settings: Settings, fingerprints: dict[str, str] | None = None) -> list[SourceItem]:

@@ -335,7 +335,8 @@ def test_analytics_shows_quality_coverage_and_usage_to_an_analyst(users):
     assert coverage["strong"].sum() > 10
 
 
-def test_an_admin_uploads_files_adds_urls_and_runs_the_pipeline(users, demo_home):
+def test_an_admin_uploads_files_adds_urls_and_runs_the_pipeline(users, demo_home, monkeypatch):
+    monkeypatch.setenv("REFFY_ALLOW_PRIVATE_URLS", "true")  # the local test server is on 127.0.0.1
     at = open_page(login("ad"), "ingest")
     assert not at.exception
     story = "# Kestrel Mutual cuts claim handling time\n\n" + STORY.replace("Nordvik Bank", "Kestrel Mutual")

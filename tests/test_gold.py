@@ -144,16 +144,38 @@ def test_override_on_unknown_story_is_refused(settings, tmp_path):
     ({"confidential": True}, "/a/x.md", "markdown", "", ("internal", "source metadata")),
     ({}, "/lib/Internal/deals/x.md", "markdown", "", ("internal", "folder convention")),
     ({}, "/lib/public/x.md", "markdown", "", ("public", "folder convention")),
-    ({}, "https://blog.example/post", "web", "", ("public", "published web source")),
-    ({}, "https://blog.example/post", "web", "INTERNAL ONLY - do not share", ("internal", "the text marks it internal")),
+    ({"fetched_from": "https://blog.example/post"}, "https://blog.example/post", "web", "",
+     ("public", "published web source on blog.example (a public domain)")),
+    ({"fetched_from": "https://blog.example/post"}, "https://blog.example/post", "web", "INTERNAL ONLY - do not share",
+     ("internal", "the text marks it internal")),
     ({}, "/lib/x.pptx", "pptx", "", ("internal", "no explicit shareability: internal by default")),
 ])  # fmt: skip
 def test_shareability_precedence(meta, origin, stype, text, expected):
-    assert shareability.decide(meta, origin, stype, text) == expected
+    assert shareability.decide(meta, origin, stype, text, public_domains=["blog.example"]) == expected
+
+
+@pytest.mark.parametrize(("meta", "stype", "uri", "expected"), [
+    ({"fetched_from": "https://www.stories.example/a"}, "web", None, "public"),  # a subdomain of a listed domain
+    ({"fetched_from": "https://stories.example/a"}, "feed", None, "public"),
+    ({"fetched_from": "https://evil-stories.example/a"}, "web", None, "internal"),  # not a subdomain
+    ({"fetched_from": "https://stories.example.evil.test/a"}, "web", None, "internal"),
+    ({"fetched_from": "https://intranet.corp/a"}, "web", "https://stories.example/a", "internal"),  # final host decides
+    ({}, "web", "https://stories.example/a", "public"),  # ingested before fetched_from: the final URI
+    ({}, "feed", "https://stories.example/a", "internal"),  # a feed entry's link is not where its text came from
+    ({"fetched_from": "https://intranet.corp/a", "shareability": "public"}, "web", None, "public"),  # --meta wins
+    ({}, "youtube", "https://www.youtube.com/watch?v=x", "public"),
+])  # fmt: skip
+def test_web_pages_are_public_only_on_listed_domains(meta, stype, uri, expected):
+    listed = shareability.decide(meta, "https://origin.test/x", stype, "", public_domains=["stories.example"],
+                                 source_uri=uri)  # fmt: skip
+    assert listed[0] == expected
+    if "shareability" not in meta and stype != "youtube":
+        assert shareability.decide(meta, "https://origin.test/x", stype, "", source_uri=uri)[0] == "internal"
 
 
 def test_scorer_can_downgrade_but_never_promote():
-    assert shareability.decide({}, "https://x.example/p", "web", "", "internal")[0] == "internal"
+    assert shareability.decide({}, "https://x.example/p", "web", "", "internal", public_domains=["x.example"],
+                               source_uri="https://x.example/p")[0] == "internal"
     assert shareability.decide({}, "/lib/x.md", "markdown", "", "public")[0] == "internal"
 
 

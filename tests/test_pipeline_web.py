@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import pytest
 from httpserver import Reply, make_fetcher, serve
 from helpers import query, scalar
 
 from ingest.sources.feeds import FeedSource
 from ingest.sources.web import WebSource
+from reffy.config import Settings, load_settings
 from reffy.service import ReffyService
 
 ARTICLE = """<html><head><title>{title}</title></head><body><nav>Home | Pricing | Blog</nav>
 <article><h1>{title}</h1><p>{body}</p></article><footer>(c) Quillon</footer></body></html>"""
 BODY = ("Tidewell Grocers, a supermarket chain in Ireland, used Quillon Assist to answer delivery questions. "
         "Within four months contact volume fell by a quarter and satisfaction rose by nine points. ") * 3
+
+
+@pytest.fixture
+def settings(home) -> Settings:
+    """The local test server is on 127.0.0.1: private addresses allowed."""
+    return load_settings(home=home, allow_private_urls=True)
 
 
 def rss(items: list[tuple[str, str, str]]) -> str:

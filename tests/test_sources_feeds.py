@@ -58,7 +58,9 @@ def atom_entry(eid: str, title: str, href: str, summary: str = "") -> str:
 
 
 def settings_for(tmp_path: Path, **overrides: object) -> Settings:
-    return load_settings(home=tmp_path, **{"http_retries": 0, "http_timeout_s": 2.0, "feed_min_chars": 120, **overrides})
+    """The local test server is on 127.0.0.1: private addresses allowed; pages here are short."""
+    return load_settings(home=tmp_path, **{"http_retries": 0, "http_timeout_s": 2.0, "feed_min_chars": 120,
+                                           "allow_private_urls": True, "min_story_chars": 100, **overrides})  # fmt: skip
 
 
 @pytest.fixture
@@ -88,6 +90,7 @@ def test_rss_with_full_content_uses_the_feed_text(server: LocalServer, tmp_path:
         "tags": ["Insurance", "Automation"],
         "feed_title": "Customer stories",
         "link": "https://stories.example/globex",
+        "fetched_from": url,  # where the text came from: decides whether it may be public
     }
     assert "Initech rebuilt" in second.text
     assert list(server.hits) == ["/rss.xml"]  # nothing followed: the entries were long enough

@@ -30,7 +30,9 @@ def article(title: str = "How Acme cut dispatch time by 95%", paragraphs: list[s
 
 
 def settings_for(tmp_path: Path, **overrides: object) -> Settings:
-    return load_settings(home=tmp_path, **{"http_retries": 2, "http_timeout_s": 2.0, **overrides})
+    """The local test server is on 127.0.0.1: private addresses allowed; pages here are short."""
+    return load_settings(home=tmp_path, **{"http_retries": 2, "http_timeout_s": 2.0, "allow_private_urls": True,
+                                           "min_story_chars": 100, **overrides})  # fmt: skip
 
 
 @pytest.fixture

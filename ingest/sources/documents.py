@@ -16,7 +16,15 @@ import io
 import re
 from typing import Any
 
-from ingest.sources.base import Extracted, ExtractionError, Extractor, FileInput, decode_text, first_line_title
+from ingest.sources.base import (
+    Extracted,
+    ExtractionError,
+    Extractor,
+    FileInput,
+    check_zip,
+    decode_text,
+    first_line_title,
+)
 from ingest.sources.html import extract_html
 
 # Values tools write when the user set nothing; as a title or author they mislead.
@@ -98,22 +106,75 @@ def _first_h1(markdown: str) -> str | None:
     return None
 
 
+MAX_YAML_ALIASES = 20  # anchors are rare in front matter; a billion-laughs bomb needs many aliases
+
+
+def _bounded_yaml_loader() -> type:
+    """A pure-Python SafeLoader that refuses more than MAX_YAML_ALIASES aliases (``*name``,
+    ``<<: *name``): nested aliases multiply (9 aliases of 9 aliases of ... is a 397-byte file
+    that expands to millions of values), so their number is what must be bounded."""
+    import yaml
+
+    class BoundedLoader(yaml.SafeLoader):
+        aliases = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_YAML_ALIASES:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"more than {MAX_YAML_ALIASES} aliases (*name): refused as a possible alias bomb",
+                        self.peek_event().start_mark,
+                    )
+            return super().compose_node(parent, index)
+
+    return BoundedLoader
+
+
+def _front_matter(raw: str, max_bytes: int) -> tuple[dict[str, Any], str]:
+    """(metadata, body) of Markdown with optional front matter. Raises on front matter that
+    cannot be parsed, is larger than ``max_bytes`` or uses too many YAML aliases."""
+    import frontmatter
+    from frontmatter.default_handlers import YAMLHandler
+
+    handler = frontmatter.detect_format(raw, frontmatter.handlers)
+    if handler is None:
+        return {}, raw
+    if isinstance(handler, YAMLHandler):
+        loader = _bounded_yaml_loader()
+
+        class BoundedYAML(YAMLHandler):
+            def load(self, fm: str, **kwargs: object) -> Any:
+                return super().load(fm, Loader=loader)
+
+        handler = BoundedYAML()
+    try:
+        fm, _ = handler.split(raw)
+    except ValueError:  # an opening line without a closing one: no front matter
+        return {}, raw
+    size = len(fm.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise ValueError(f"the front matter is {size / 1024:.0f} KB, over the {max_bytes / 1024:.0f} KB limit "
+                         "(REFFY_MAX_META_KB)")  # fmt: skip
+    post = frontmatter.loads(raw, handler=handler)
+    return _jsonable(dict(post.metadata)), post.content
+
+
 def extract_markdown(inp: FileInput) -> list[Extracted]:
     """Markdown with optional YAML front matter; the body stays Markdown.
 
     Broken front matter does not fail the file: the whole file is ingested as the
     body (front matter kept as text, so nothing is lost) with a ``parse_error``
     warning, because the story itself is usually fine and fixing YAML is a quick edit.
+    The same holds for front matter over REFFY_MAX_META_KB or with more than
+    MAX_YAML_ALIASES aliases (a YAML alias bomb): it is never expanded.
     """
-    import frontmatter
-
     raw, warnings = _decode(inp)
     meta: dict[str, Any] = {}
     body = raw
     try:
-        post = frontmatter.loads(raw)
-        meta, body = _jsonable(dict(post.metadata)), post.content
-    except Exception as exc:  # yaml/toml errors, non-mapping front matter
+        meta, body = _front_matter(raw, int(inp.settings.max_meta_kb * 1024))
+    except Exception as exc:  # yaml/toml/json errors, non-mapping front matter, limits
         warnings.append((
             "parse_error",
             f"front matter could not be parsed ({_cause(exc)}); the file was ingested with "
@@ -249,6 +310,7 @@ def extract_docx(inp: FileInput) -> list[Extracted]:
     import docx
 
     data = _binary(inp)
+    check_zip(data, inp.settings, "Word document")
     try:
         doc = docx.Document(io.BytesIO(data))
         blocks = _docx_blocks(doc)
@@ -294,6 +356,7 @@ def extract_pptx(inp: FileInput) -> list[Extracted]:
     from pptx import Presentation
 
     data = _binary(inp)
+    check_zip(data, inp.settings, "presentation")
     try:
         prs = Presentation(io.BytesIO(data))
         sections, titles, any_text = [], [], False

@@ -18,8 +18,8 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from ingest.sources.base import Extracted, ExtractionError, FileInput, ReadContext, first_line_title
-from ingest.sources.html import extract_html
+from ingest.sources.base import Extracted, ExtractionError, FileInput, ReadContext, describe_failure, first_line_title
+from ingest.sources.html import story_page
 from ingest.sources.http import Fetcher, FetchError, FetchResult, NotFound, is_http_url
 from reffy.models import Gone, Problem, RawRecord, SourceItem, Unchanged
 
@@ -139,10 +139,15 @@ def read_feed(
             yield item
         else:
             entries.append(item)
+    # every followed link goes through the fetcher, so through its address guard
     pages = fetcher.fetch_many(e.link for e in entries if e.follow and e.link) if fetcher else iter(())
     for entry in entries:
         page = next(pages)[1] if entry.follow else None
-        yield from _entry_items(origin, entry, page, fingerprint)
+        try:  # each entry in its own error boundary
+            yield from _entry_items(origin, entry, page, fingerprint, settings, base_url)
+        except Exception as exc:  # noqa: BLE001 - a hostile entry must not stop the feed
+            reason, detail = describe_failure(exc, f"entry {entry.title!r}")
+            yield Problem(origin, reason, detail, source_record_id=entry.rid)
     return complete
 
 
@@ -208,18 +213,31 @@ def _entries(
 ) -> Iterator[_Entry | Problem]:
     feed_title = parsed.feed.get("title")
     seen: set[str] = set()
-    for raw in parsed.entries:
-        text = _entry_text(raw)
-        link = urljoin(base_url, raw["link"]) if base_url and raw.get("link") else raw.get("link") or None
-        title = _fragment_text(raw.get("title", "")) or first_line_title(text, link or "Untitled feed entry")
-        rid = raw.get("id") or link or (f"title:{title}" if raw.get("title") else None)
+    for n, raw in enumerate(parsed.entries, 1):
+        try:
+            entry = _entry(raw, feed_title, settings, can_follow=can_follow, base_url=base_url)
+        except Exception as exc:  # noqa: BLE001 - one hostile entry must not stop the feed
+            reason, detail = describe_failure(exc, f"entry {n} of the feed")
+            rid = raw.get("id") if isinstance(raw.get("id"), str) else None
+            yield Problem(origin, reason, detail, source_record_id=rid)
+            continue
+        rid = entry.rid
         if rid is None or rid in seen:
             what = "has no id, link or title" if rid is None else f"repeats the id {rid}"
             yield Problem(origin, "parse_error", f"an entry of the feed {what}; it was skipped, fix the feed", "warning", rid)
             continue
         seen.add(rid)
-        follow = can_follow and bool(link) and is_http_url(link) and len(text) < settings.feed_min_chars
-        yield _Entry(rid, title, link, text, _entry_meta(raw, feed_title, link), follow)
+        yield entry
+
+
+def _entry(raw: Any, feed_title: str | None, settings: Settings, *, can_follow: bool,
+           base_url: str | None) -> _Entry:  # fmt: skip
+    text = _entry_text(raw)
+    link = urljoin(base_url, raw["link"]) if base_url and raw.get("link") else raw.get("link") or None
+    title = _fragment_text(raw.get("title", "")) or first_line_title(text, link or "Untitled feed entry")
+    rid = raw.get("id") or link or (f"title:{title}" if raw.get("title") else None)
+    follow = can_follow and bool(link) and is_http_url(link) and len(text) < settings.feed_min_chars
+    return _Entry(rid, title, link, text, _entry_meta(raw, feed_title, link), follow)
 
 
 def _entry_meta(raw: Any, feed_title: str | None, link: str | None) -> dict[str, Any]:
@@ -265,12 +283,17 @@ def _fragment_text(markup: str) -> str:
 
 
 def _entry_items(
-    origin: str, entry: _Entry, page: FetchResult | FetchError | None, fingerprint: str | None
+    origin: str, entry: _Entry, page: FetchResult | FetchError | None, fingerprint: str | None,
+    settings: Settings, base_url: str | None,
 ) -> Iterator[SourceItem]:
+    """The entry's record; ``meta['fetched_from']`` is where its text came from (the page
+    after redirects, else the feed), which decides whether it may be public."""
     text, meta = entry.text, dict(entry.meta)
+    if base_url:
+        meta["fetched_from"] = base_url
     if page is not None:
         try:
-            extracted = _page_text(page)
+            extracted = _page_text(page, settings)
         except ExtractionError as exc:
             if not text:
                 detail = f"entry {entry.title!r} has no text in the feed and its page failed: {exc.detail}"
@@ -281,7 +304,8 @@ def _entry_items(
         else:
             if len(extracted.text) > len(text):
                 text = extracted.text
-                meta = {**extracted.meta, **meta, "url": page.final_url}  # type: ignore[union-attr]
+                final = page.final_url  # type: ignore[union-attr]
+                meta = {**extracted.meta, **meta, "url": final, "fetched_from": final}
     if not text:
         detail = f"entry {entry.title!r} has no text and no link to follow; nothing to ingest"
         yield Problem(origin, "empty", detail, source_record_id=entry.rid)
@@ -298,12 +322,12 @@ def _entry_items(
     )
 
 
-def _page_text(page: FetchResult | FetchError) -> Extracted:
+def _page_text(page: FetchResult | FetchError, settings: Settings) -> Extracted:
     if isinstance(page, FetchError):
         raise page
     if page.content_type not in ("text/html", "application/xhtml+xml", ""):
         raise ExtractionError("unsupported", f"{page.final_url} is {page.content_type}, not an HTML page")
-    return extract_html(page.text(), url=page.final_url)
+    return story_page(page.text(), page.final_url, settings)
 
 
 __all__ = ["FeedSource", "extract_feed_file", "looks_like_feed", "read_feed", "read_fetched_feed"]

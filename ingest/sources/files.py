@@ -2,9 +2,15 @@
 
 The walker owns everything that is about *files* rather than formats: include and
 exclude globs (plus a ``.reffyignore`` in the ingested root, gitignore syntax), symlinks
-(never followed out of the root), size caps, empty files, unchanged-file skipping by
-(size, mtime) fingerprint, and mislabelled files (a ``.pdf`` that is really a Word
-document is read as what it is, with a warning). Extractors only see bytes they can read.
+(never followed out of the root; each one skipped is recorded as a warning), size caps,
+zip-bomb checks, empty files, unchanged-file skipping by (size, mtime) fingerprint, and
+mislabelled files (a ``.pdf`` that is really a Word document is read as what it is, with a
+warning). Extractors only see bytes they can read.
+
+Every file is read in its own error boundary: whatever a file does (a RecursionError from
+hostile nesting, a MemoryError, a parser bug), it becomes a Problem for that file and the
+walk goes on. Origins are :func:`~reffy.models.readable`: a name that is not valid UTF-8
+is stored and printed with its bad bytes as ``\\xNN``.
 """
 
 from __future__ import annotations
@@ -14,9 +20,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.sources.base import Extracted, ExtractionError, FileInput, ReadContext, RowProblem, sniff
+from ingest.sources.base import (
+    Extracted,
+    ExtractionError,
+    FileInput,
+    ReadContext,
+    RowProblem,
+    check_zip,
+    describe_failure,
+    sniff,
+)
 from ingest.sources.formats import EXTRACTORS, EXPECTED_KIND, SUFFIX_FOR_KIND
-from reffy.models import Problem, RawRecord, SourceItem, Unchanged, utcnow
+from reffy.models import Problem, RawRecord, SourceItem, Unchanged, readable, utcnow
 
 IGNORE_FILE = ".reffyignore"
 
@@ -43,6 +58,13 @@ class FolderSource:
     # -- walking ----------------------------------------------------------------------
     def files(self, default_excludes: list[str]) -> Iterator[Path]:
         """Candidate files in a stable order, after include/exclude filtering."""
+        for entry in self._walk(default_excludes):
+            if isinstance(entry, Path):
+                yield entry
+
+    def _walk(self, default_excludes: list[str]) -> Iterator[Path | Problem]:
+        """Candidate files, plus a problem for each folder that is skipped: an error for one
+        that cannot be listed, a warning for a symlink to a folder outside the root."""
         if self.root.is_file():
             yield self.root
             return
@@ -52,40 +74,81 @@ class FolderSource:
             excludes += ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
         exclude_spec = _spec(excludes)
         include_spec = _spec(self.include) if self.include else None
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+        unlisted: list[OSError] = []
+        boundary = self.root.resolve()
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False, onerror=unlisted.append):
+            while unlisted:
+                yield self._unlisted(unlisted.pop(), dirpath)
             rel_dir = Path(dirpath).relative_to(self.root)
-            dirnames[:] = sorted(
-                d for d in dirnames if not exclude_spec.match_file(f"{(rel_dir / d).as_posix()}/")
-            )
+            kept = []
+            for d in sorted(dirnames):
+                if exclude_spec.match_file(f"{(rel_dir / d).as_posix()}/"):
+                    continue
+                kept.append(d)
+                link = Path(dirpath) / d
+                if link.is_symlink() and (problem := self._outside(link, boundary, "folder")):
+                    yield problem
+            dirnames[:] = kept  # symlinked folders are listed but never walked (followlinks=False)
             for name in sorted(filenames):
                 rel = (rel_dir / name).as_posix()
                 if exclude_spec.match_file(rel) or (include_spec and not include_spec.match_file(rel)):
                     continue
                 yield Path(dirpath) / name
+        while unlisted:
+            yield self._unlisted(unlisted.pop(), str(self.root))
+
+    def _unlisted(self, exc: OSError, where: str) -> Problem:
+        """A folder that cannot be listed: an error, and this scan no longer covers the root
+        completely, so nothing is marked removed because it was not seen."""
+        self.scope = None
+        where = readable(str(exc.filename or where))
+        return Problem(where, "unreadable", f"cannot list the folder {where} ({exc.strerror or exc}); its files "
+                       "were not read and nothing under the folder was marked removed: check its permissions")  # fmt: skip
 
     def estimate(self, default_excludes: list[str]) -> int:
         return sum(1 for _ in self.files(default_excludes))
 
     def read(self, ctx: ReadContext) -> Iterator[SourceItem]:
-        for path in self.files(ctx.settings.default_excludes):
-            yield from self._read_file(path, ctx)
+        self.scope = str(self.root)  # until a folder turns out to be unlistable
+        for entry in self._walk(ctx.settings.default_excludes):
+            if isinstance(entry, Problem):
+                yield entry
+                continue
+            try:  # each file in its own error boundary: one hostile file never stops the folder
+                yield from self._read_file(entry, ctx)
+            except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, parser bugs...
+                reason, detail = describe_failure(exc, "the file")
+                yield Problem(readable(str(entry)), reason, detail)
+
+    def _outside(self, link: Path, boundary: Path, kind: str) -> Problem | None:
+        """A warning for a symlink that leads out of the root (or nowhere: a loop); None
+        when it stays inside."""
+        shown = readable(str(self.root if self.root.is_dir() else self.root.parent))
+        try:
+            target = link.resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            return Problem(readable(str(link)), "outside_root", f"symlink that cannot be resolved ({exc}); "
+                           "not followed: fix or remove the link", "warning")  # fmt: skip
+        if target.is_relative_to(boundary):
+            return None
+        what = "symlink to the folder" if kind == "folder" else "symlink to"
+        return Problem(readable(str(link)), "outside_root",
+                       f"{what} {readable(str(target))} leads outside {shown}; not followed", "warning")  # fmt: skip
 
     # -- one file ---------------------------------------------------------------------
     def _read_file(self, path: Path, ctx: ReadContext) -> Iterator[SourceItem]:
-        origin = str(path)
+        origin = readable(str(path))  # a name that is not valid UTF-8 is stored as caf\xe9.txt
         settings = ctx.settings
         if path.is_symlink():
-            target = path.resolve()
             boundary = self.root if self.root.is_dir() else self.root.parent
-            if not target.is_relative_to(boundary.resolve()):
-                yield Problem(origin, "outside_root", f"symlink to {target} leads outside {boundary}; not followed",
-                              "warning")  # fmt: skip
+            if problem := self._outside(path, boundary.resolve(), "file"):
+                yield problem
                 return
         suffix = path.suffix.lower()
         if suffix not in EXTRACTORS:
             supported = ", ".join(sorted(EXTRACTORS))
-            yield Problem(origin, "unsupported", f"'{suffix or path.name}' files are not stories Reffy reads "
-                          f"(supported: {supported}); add it to {IGNORE_FILE} to silence this", "warning")  # fmt: skip
+            yield Problem(origin, "unsupported", f"'{readable(suffix or path.name)}' files are not stories Reffy "
+                          f"reads (supported: {supported}); add it to {IGNORE_FILE} to silence this", "warning")  # fmt: skip
             return
         try:
             stat = path.stat()
@@ -111,7 +174,13 @@ class FolderSource:
         yield from self._extract(path, data, suffix, fingerprint, ctx)
 
     def _extract(self, path: Path, data: bytes, suffix: str, fingerprint: str, ctx: ReadContext) -> Iterator[SourceItem]:
-        origin = str(path)
+        origin = readable(str(path))
+        if data.startswith(b"PK\x03\x04"):  # any zip, whatever its name: sized up before it is opened
+            try:
+                check_zip(data, ctx.settings, f"{suffix} file" if suffix else "file")
+            except ExtractionError as exc:
+                yield Problem(origin, exc.reason, exc.detail)
+                return
         kind = sniff(data)
         expected = EXPECTED_KIND[suffix]
         extractor = EXTRACTORS[suffix]
@@ -152,10 +221,10 @@ class FolderSource:
 
 def _record(path: Path, item: Extracted, fingerprint: str, fetched) -> RawRecord:
     return RawRecord(
-        origin=str(path),
+        origin=readable(str(path)),
         source_uri=item.source_uri or path.resolve().as_uri(),
         source_type=item.source_type or path.suffix.lower().lstrip("."),
-        title=item.title.strip() or path.stem,
+        title=item.title.strip() or readable(path.stem),
         text=item.text,
         source_record_id=item.source_record_id,
         meta=item.meta,

@@ -8,12 +8,16 @@ which is what makes ``reffy ingest https://blog.example/feed`` work without a fl
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from ingest.sources.base import ExtractionError, ReadContext
+from ingest.sources.base import ExtractionError, ReadContext, describe_failure
 from ingest.sources.feeds import looks_like_feed, read_fetched_feed
-from ingest.sources.html import extract_html
+from ingest.sources.html import story_page
 from ingest.sources.http import Fetcher, FetchError, FetchResult, NotFound
 from reffy.models import Gone, Problem, RawRecord, SourceItem, Unchanged
+
+if TYPE_CHECKING:
+    from reffy.config import Settings
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _SNIFFABLE = frozenset({"", "text/plain", "application/octet-stream"})
@@ -41,7 +45,11 @@ class WebSource:
         validators = {u: ctx.fingerprints[u] for u in self.urls if u in ctx.fingerprints}
         try:
             for url, outcome in fetcher.fetch_many(self.urls, validators=validators):
-                yield from self._items(url, outcome, ctx, fetcher)
+                try:  # each page in its own error boundary
+                    yield from self._items(url, outcome, ctx, fetcher)
+                except Exception as exc:  # noqa: BLE001 - a hostile page must not stop the list
+                    reason, detail = describe_failure(exc, "the page")
+                    yield Problem(url, reason, f"{url}: {detail}")
         finally:
             if fetcher is not self._fetcher:
                 fetcher.close()
@@ -66,7 +74,7 @@ class WebSource:
         if kind != "html":
             yield _unsupported(url, outcome, kind)
             return
-        yield page_record(url, outcome)
+        yield page_record(url, outcome, ctx.settings)
 
 
 def page_kind(result: FetchResult) -> str:
@@ -81,10 +89,12 @@ def page_kind(result: FetchResult) -> str:
     return result.content_type or "unknown content"
 
 
-def page_record(url: str, result: FetchResult) -> RawRecord | Problem:
-    """The article of a fetched HTML page, or a Problem (``empty``, ``encoding``)."""
+def page_record(url: str, result: FetchResult, settings: Settings) -> RawRecord | Problem:
+    """The article of a fetched HTML page, or a Problem (``empty``, ``encoding``,
+    ``login_wall``, ``too_short``). ``fetched_from`` (the address after redirects) is what
+    decides whether the page may be public (``public_domains``)."""
     try:
-        extracted = extract_html(result.text(), url=result.final_url, fallback_title=result.final_url)
+        extracted = story_page(result.text(), result.final_url, settings)
     except ExtractionError as exc:
         hint = "; if it needs JavaScript or a login, save it from your browser and ingest the HTML file"
         return Problem(url, exc.reason, f"{url}: {exc.detail}" + (hint if exc.reason == "empty" else ""))
@@ -94,7 +104,7 @@ def page_record(url: str, result: FetchResult) -> RawRecord | Problem:
         source_type="web",
         title=extracted.title,
         text=extracted.text,
-        meta={**extracted.meta, "url": result.final_url},
+        meta={**extracted.meta, "url": result.final_url, "fetched_from": result.final_url},
         origin_fingerprint=result.validator,
     )
 

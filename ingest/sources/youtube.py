@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 import youtube_transcript_api as yta
 
-from ingest.sources.base import ExtractionError, ReadContext
+from ingest.sources.base import ExtractionError, ReadContext, describe_failure
 from reffy.errors import SourceNotFound
 from reffy.models import Gone, Problem, RawRecord, SourceItem
 
@@ -216,7 +216,12 @@ class YouTubeSource:
         extra = {"playlist": listing.get("title")} if listing.get("title") else {}
         for entry in entries:
             video_id = entry["id"]
-            try:
+            if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id):
+                # only ids are used: every request goes to YouTube itself, never to a listed URL
+                detail = f"the playlist {origin} lists an item {str(video_id)[:80]!r} that is not a YouTube video id; skipped"
+                yield Problem(origin, "parse_error", detail, "warning")
+                continue
+            try:  # each video in its own error boundary
                 fetched = fetch_transcript(api, video_id, self.languages)
             except ExtractionError as exc:
                 severity = "warning" if exc.reason == "not_found" else "error"
@@ -225,7 +230,16 @@ class YouTubeSource:
                     yield Problem(origin, "blocked", f"stopped reading the playlist {origin} after YouTube blocked a request; retry later")
                     return
                 continue
-            yield _record(origin, video_id, fetched, {**entry, **extra})
+            except Exception as exc:  # noqa: BLE001 - a surprise from one video must not stop the playlist
+                reason, detail = describe_failure(exc, f"the transcript of {watch_url(video_id)}")
+                yield Problem(origin, reason, detail, source_record_id=video_id)
+                continue
+            try:
+                record = _record(origin, video_id, fetched, {**entry, **extra})
+            except Exception as exc:  # noqa: BLE001
+                reason, detail = describe_failure(exc, f"the transcript of {watch_url(video_id)}")
+                record = Problem(origin, reason, detail, source_record_id=video_id)
+            yield record
         self._complete = True
 
 

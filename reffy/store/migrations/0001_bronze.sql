@@ -5,7 +5,7 @@ CREATE TABLE ingest_runs (
     id           BIGINT PRIMARY KEY DEFAULT nextval('ingest_runs_seq'),
     started_at   TIMESTAMPTZ NOT NULL,
     finished_at  TIMESTAMPTZ,
-    status       VARCHAR NOT NULL,          -- running | completed | interrupted | failed
+    status       VARCHAR NOT NULL,          -- running | completed | partial | failed | interrupted
     sources      JSON NOT NULL,             -- the specs given to `reffy ingest`
     seen         INTEGER NOT NULL DEFAULT 0,
     new          INTEGER NOT NULL DEFAULT 0,
