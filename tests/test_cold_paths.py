@@ -55,11 +55,11 @@ except SystemExit as exc:
     ("status",),
     ("config",),
 ])  # fmt: skip
-def test_cli_paths_import_nothing_heavy(demo_library: Path, args: tuple[str, ...]) -> None:
-    assert run_python(cli(*args), demo_library) == []
+def test_cli_paths_import_nothing_heavy(demo_home: Path, args: tuple[str, ...]) -> None:
+    assert run_python(cli(*args), demo_home) == []
 
 
-def test_story_lookup_imports_nothing_heavy(demo_library: Path) -> None:
+def test_story_lookup_imports_nothing_heavy(demo_home: Path) -> None:
     body = """
 from reffy.service import ReffyService
 svc = ReffyService()
@@ -67,10 +67,10 @@ hit = svc.search("Nordvik Bank", mode="keyword", k=1).hits[0]
 detail = svc.story(hit.story_id)
 assert detail["title"] and detail["text"]
 """
-    assert run_python(body, demo_library) == []
+    assert run_python(body, demo_home) == []
 
 
-def test_api_start_and_health_import_nothing_heavy(demo_library: Path) -> None:
+def test_api_start_and_health_import_nothing_heavy(demo_home: Path) -> None:
     body = """
 from fastapi.testclient import TestClient
 from reffy.api import create_app
@@ -80,18 +80,18 @@ with TestClient(create_app()) as client:
     found = client.post("/v1/search", json={"query": "Zentrix", "mode": "keyword", "k": 3}).json()
     assert found["hits"], found
 """
-    assert run_python(body, demo_library) == []
+    assert run_python(body, demo_home) == []
 
 
-def test_mcp_server_start_imports_nothing_heavy(demo_library: Path) -> None:
+def test_mcp_server_start_imports_nothing_heavy(demo_home: Path) -> None:
     body = """
 from reffy.mcp_server import build_server
 server = build_server()
 """
-    assert run_python(body, demo_library) == []
+    assert run_python(body, demo_home) == []
 
 
-def test_reranker_is_not_loaded_unless_configured(demo_library: Path) -> None:
+def test_reranker_is_not_loaded_unless_configured(demo_home: Path) -> None:
     """The default has no re-ranker: a hybrid search never imports the cross-encoder stack for it,
     and its result list carries no note about it (``reffy status`` reports it once)."""
     body = """
@@ -102,10 +102,10 @@ assert result.hits and not result.notes, result.notes
 assert svc.engine.reranker() is None
 assert "off" in svc.status().reranker
 """
-    assert "sentence_transformers" not in run_python(body, demo_library, REFFY_EMBEDDING_BACKEND="onnx")
+    assert "sentence_transformers" not in run_python(body, demo_home, REFFY_EMBEDDING_BACKEND="onnx")
 
 
-def test_a_warmed_server_holds_no_torch(demo_library: Path) -> None:
+def test_a_warmed_server_holds_no_torch(demo_home: Path) -> None:
     """What servers load at start (warm): the ONNX query embedder and the vector store, never
     torch, transformers or sentence-transformers, and no LLM client without an LLM configured."""
     body = """
@@ -116,4 +116,4 @@ assert "chromadb" in sys.modules and "onnxruntime" in sys.modules
 result = svc.search("bank that cut call handling time", k=3)
 assert result.hits and result.mode == "hybrid"
 """
-    assert run_python(body, demo_library) == ["chromadb"]
+    assert run_python(body, demo_home) == ["chromadb"]

@@ -160,12 +160,12 @@ def test_a_failed_export_falls_back_to_sentence_transformers(tmp_path, caplog):
 
 def test_settings_choose_backend_and_bulk_variant(exported, tmp_path, model_cache):
     from reffy.config import load_settings
-    from reffy.retrieval.indexer import build_manifest
+    from reffy.retrieval.indexer import _embedder_facts, build_manifest
 
     settings = load_settings(home=tmp_path, model_cache_dir=model_cache, embedding_bulk_int8=True)
     query, bulk = embedder_for(settings), embedder_for(settings, bulk=True)
     assert (query.backend, bulk.backend) == ("onnx", "onnx-int8") and query.model_id == bulk.model_id
-    manifest = build_manifest(settings, bulk)
+    manifest = {**build_manifest(settings, bulk), **_embedder_facts(bulk)}
     assert manifest["embedder"] == DEFAULT_MODEL and manifest["embedder_backend"] == "onnx-int8"
     assert manifest["embedder_artifact"] == bulk.artifact != query.artifact
     reference = embedder_for(settings.model_copy(update={"embedding_backend": "sentence-transformers"}))

@@ -97,7 +97,7 @@ def _country(value: str, vocab: Vocabulary) -> tuple[str, ...]:
     from reffy.retrieval.facets import countries_of, regions
 
     raw = value.strip()
-    if raw.upper() in vocab.countries:
+    if raw.upper() in vocab.countries or raw.upper() in {c for codes in regions().values() for c in codes}:
         return (raw.upper(),)
     if len(raw) == 2 and raw.isalpha():
         import pycountry

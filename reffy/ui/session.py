@@ -3,9 +3,7 @@ logged in, which audience they see, and how service errors are shown.
 
 One service per process (``st.cache_resource``) so models and indexes load once. ``reffy app``
 builds and warms it *before* the server starts listening (:func:`preload`), so the first visitor
-never waits for a model; under a plain ``streamlit run app.py`` it is created on the first visit
-and warmed on a background thread, so the page paints at once and only a search made in the
-first seconds waits. The user lives in ``st.session_state`` for the browser session only;
+never waits for a model; under a plain ``streamlit run app.py`` the first visit warms it. The user lives in ``st.session_state`` for the browser session only;
 everything worth keeping (conversations, feedback, usage) goes through the service.
 """
 
@@ -36,12 +34,17 @@ def preload(service: ReffyService) -> None:
     _preloaded = service
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner="Loading the search models…")
 def get_service() -> ReffyService:
-    """The process-wide service: search models and indexes load once, then stay. Never blocks
-    the page on loading: warming runs on a background thread (a no-op once warm)."""
-    service = _preloaded if _preloaded is not None else ReffyService()
-    service.warm_in_background()
+    """The process-wide service: search models and indexes load once, then stay. ``reffy app``
+    hands over one it warmed before listening; otherwise the first visit warms it (a few seconds
+    with the ONNX embedder). Not on a background thread: CPython 3.11's compiler is not safe to
+    run in two threads at once ("AST constructor recursion depth mismatch"), and Streamlit
+    compiles page scripts while a warm-up would be importing."""
+    if _preloaded is not None:
+        return _preloaded
+    service = ReffyService()
+    service.warm()
     return service
 
 
