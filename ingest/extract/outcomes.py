@@ -76,8 +76,31 @@ def find_figures(text: str) -> list[str]:
     return out
 
 
+# What FIGURE and _FROM_TO cannot match without: a digit, or the words of their other
+# branches ("doubled", "three times", "a few weeks"). Testing for these first is much
+# cheaper than the patterns, and most sentences have none of them.
+_DIGIT = re.compile(r"\d")
+_MULTIPLIER_WORDS = ("doubled", "tripled", "quadrupled", "halved", "times")
+_NUMBER_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "twenty", "fifty",
+                 "hundred", "few", "several")  # fmt: skip
+_UNIT_WORDS = ("ms", "sec", "min", "hour", "hr", "day", "week", "month", "year")
+# letters outside ASCII that a case-insensitive pattern matches to ASCII ones (İ ı ſ K);
+# where one occurs, the lower-case test below is not conclusive
+_ASCII_FOLDS = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+def _may_have_figure(sentence: str) -> bool:
+    """False only when neither FIGURE nor _FROM_TO can match the sentence."""
+    if _DIGIT.search(sentence) or _ASCII_FOLDS.search(sentence):
+        return True
+    low = sentence.lower()
+    if any(w in low for w in _MULTIPLIER_WORDS):
+        return True
+    return any(w in low for w in _NUMBER_WORDS) and any(u in low for u in _UNIT_WORDS)
+
+
 def _is_outcome(sentence: str) -> bool:
-    if not (FIGURE.search(sentence) or _FROM_TO.search(sentence)):
+    if not _may_have_figure(sentence) or not (FIGURE.search(sentence) or _FROM_TO.search(sentence)):
         return False
     if not RESULT_CUES.search(sentence):
         return False
