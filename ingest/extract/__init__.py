@@ -159,6 +159,7 @@ def find_challenge_solution(text: str, products: Sequence[str] = (), vendor_name
     gated = [lowered_for_gates(sentence) for _, _, sentence in triples]
     joined = "\n".join(low for low in gated if low is not None)
     challenge_gate, solution_gate = _CHALLENGE_GATE.narrowed(joined), _SOLUTION_GATE.narrowed(joined)
+    headings: dict[str, tuple[float, float]] = {}
     for order, (kind, heading, sentence) in enumerate(triples):
         words = len(sentence.split())
         if kind == "quote" or words < 8 or words > 60 or sentence.lstrip().startswith(("\"", "“", "'")):
@@ -169,8 +170,11 @@ def find_challenge_solution(text: str, products: Sequence[str] = (), vendor_name
         # each pattern once per sentence, and not at all where its gate says it cannot match
         challenge_cues = len(_CHALLENGE.findall(sentence)) if challenge_gate.admits(gated[order]) else 0
         solution_cues = len(_SOLUTION.findall(sentence)) if solution_gate.admits(gated[order]) else 0
-        c = challenge_cues + (2.0 if _CHALLENGE_HEADING.search(heading) else 0.0)
-        s = solution_cues + (2.0 if _SOLUTION_HEADING.search(heading) else 0.0)
+        if heading not in headings:  # sentences share their heading: read each one once
+            headings[heading] = (2.0 if _CHALLENGE_HEADING.search(heading) else 0.0,
+                                 2.0 if _SOLUTION_HEADING.search(heading) else 0.0)  # fmt: skip
+        c = challenge_cues + headings[heading][0]
+        s = solution_cues + headings[heading][1]
         if names:
             lower = sentence.lower()
             s += 1.5 * sum(1 for n in names if n.lower() in lower)

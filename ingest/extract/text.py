@@ -21,11 +21,16 @@ _HTML_TAG = re.compile(r"</?[a-zA-Z][^>]{0,200}>")
 
 
 def clean_inline(text: str) -> str:
-    """Drop Markdown links (keeping their text), emphasis marks, bare URLs and HTML tags."""
-    text = _LINK.sub(r"\1", text)
-    text = _URL.sub(" ", text)
-    text = _HTML_TAG.sub(" ", text)
-    text = _EMPH.sub("", text)
+    """Drop Markdown links (keeping their text), emphasis marks, bare URLs and HTML tags.
+    (Each substitution runs only when the character it needs is there: most text has none.)"""
+    if "[" in text:
+        text = _LINK.sub(r"\1", text)
+    if "http" in text:
+        text = _URL.sub(" ", text)
+    if "<" in text:
+        text = _HTML_TAG.sub(" ", text)
+    if "*" in text or "`" in text or "__" in text:
+        text = _EMPH.sub("", text)
     return text
 
 
@@ -54,7 +59,8 @@ def _blocks(text: str) -> tuple[tuple[str, str], ...]:
         buf = []
         kind = "para"
 
-    text = re.sub(r"<br\s*/?>|</p>|<p>|</div>|</li>", "\n", text, flags=re.IGNORECASE)
+    if "<" in text:
+        text = re.sub(r"<br\s*/?>|</p>|<p>|</div>|</li>", "\n", text, flags=re.IGNORECASE)
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = raw.rstrip()
         if not line.strip():
@@ -116,6 +122,18 @@ _LAST_WORD = re.compile(r"([\w.]+)\.$")  # the word a full stop ends (searched b
 _SENT_END = re.compile(r"([.!?])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 
 
+def _word_before_stop(text: str, start: int, end: int) -> re.Match[str] | None:
+    """``_LAST_WORD.search(text, start, end)``: the word ending at the full stop before
+    ``end``, looked for in the last few characters first (the word is the run of word
+    characters and dots before the stop, so a match that does not touch the window's left
+    edge is the whole of it)."""
+    window = max(start, end - 16)
+    m = _LAST_WORD.search(text, window, end)
+    if m is not None and m.start() == window and window > start:
+        m = _LAST_WORD.search(text, start, end)  # the word may begin further left
+    return m
+
+
 def sentences(text: str) -> list[str]:
     """Split one block of prose into sentences (a rule-based splitter that knows common
     abbreviations, decimals and initials)."""
@@ -127,7 +145,7 @@ def sentences(text: str) -> list[str]:
     for m in _SENT_END.finditer(text):
         end = m.end(2)
         if m.group(1) == ".":
-            word = _LAST_WORD.search(text, start, m.start(1) + 1)
+            word = _word_before_stop(text, start, m.start(1) + 1)
             token = word.group(1).lower() if word else ""
             if token in _ABBREV or (len(token) == 1 and token.isalpha()):
                 continue
