@@ -29,6 +29,22 @@ ABSTRACT_KEYS = ("summary", "abstract", "description", "excerpt")
 LINK_KEYS = ("link", "url", "canonical_url", "source_url")
 
 
+# The columns of gold_stories, in table order, with their SQL types (JSON ones sent as text).
+_STORIES_COLUMNS = (
+    ("story_id", "VARCHAR"), ("record_key", "VARCHAR"), ("group_key", "VARCHAR"), ("title", "VARCHAR"),
+    ("customer", "VARCHAR"), ("country", "VARCHAR"), ("industry", "VARCHAR"), ("products", "VARCHAR"),
+    ("competitors", "VARCHAR"), ("quotes", "VARCHAR"), ("outcomes", "VARCHAR"), ("shareability", "VARCHAR"),
+    ("shareability_reason", "VARCHAR"), ("score", "INTEGER"), ("score_breakdown", "VARCHAR"), ("scorer_key", "VARCHAR"),
+    ("rubric_version", "VARCHAR"), ("source_type", "VARCHAR"), ("source_uri", "VARCHAR"),
+    ("source_record_id", "VARCHAR"), ("source_link", "VARCHAR"), ("source_meta", "VARCHAR"), ("duplicates", "VARCHAR"),
+    ("year", "INTEGER"), ("tags", "VARCHAR"), ("summary", "VARCHAR"), ("text", "VARCHAR"),
+    ("overridden_fields", "VARCHAR"), ("built_at", "TIMESTAMPTZ"),
+)  # fmt: skip
+_STORIES_INSERT = "INSERT INTO gold_stories ({}) SELECT {}".format(
+    ", ".join(name for name, _ in _STORIES_COLUMNS), ", ".join(f"unnest(?::{kind}[])" for _, kind in _STORIES_COLUMNS)
+)
+
+
 @dataclass(slots=True)
 class GoldSummary:
     candidates: int = 0
@@ -243,8 +259,8 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
         try:
             con.execute("DELETE FROM gold_chunks")
             con.execute("DELETE FROM gold_stories")
-            if stories:
-                con.executemany(f"INSERT INTO gold_stories VALUES ({', '.join(['?'] * len(stories[0]))})", stories)
+            if stories:  # column-wise through unnest(): executemany costs a round trip per row
+                con.execute(_STORIES_INSERT, [list(column) for column in zip(*stories, strict=True)])
             if chunks:
                 sids, idxs, texts, starts = (list(c) for c in zip(*chunks, strict=True))
                 con.execute("INSERT INTO gold_chunks SELECT unnest(?::VARCHAR[]), unnest(?::INTEGER[]),"

@@ -14,9 +14,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from ingest.extract import extract_metadata
+from ingest.extract.text import ASCII_FOLDS, DIGIT_GATE, CueGate, cue_gate
 from reffy.models import CriterionScore, ScoreResult, StoryInput, StoryMetadata
 from reffy.rubric import Criterion, Rubric, VendorProfile
 
@@ -29,8 +31,16 @@ _NUMBER = re.compile(r"(?<![\w.])(?:[$€£¥]\s?)?\d[\d,.]*(?:\s?(?:%|percent|p
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
 
+# pattern -> a cheap necessary condition for it (see _Doc.test)
+_GATES: dict[re.Pattern[str], CueGate] = {}
+
+
 def _cues(*words: str) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(words) + r")", re.IGNORECASE)
+    pattern = re.compile(r"\b(?:" + "|".join(words) + r")", re.IGNORECASE)
+    gate = cue_gate(words)
+    if gate is not None:
+        _GATES[pattern] = gate
+    return pattern
 
 
 CHALLENGE = _cues("challeng", "problem", "struggl", "pain", "bottleneck", "difficult", "backlog", "long wait",
@@ -64,30 +74,78 @@ CONTEXT_SIZE = re.compile(r"\d[\d,.]*\s*(?:million|billion|thousand|k|m)?\s*(?:\
                           r"users|patients|students|branches|stores|shops|sites|subscribers|passengers|agents|"
                           r"policyholders|clients|locations|hospitals|countries|markets|vehicles|orders|visitors|"
                           r"merchants|sellers|drivers|developers|people)", re.IGNORECASE)  # fmt: skip
+_GATES[CONTEXT_SIZE] = DIGIT_GATE  # it starts with a digit
 CONTEXT_BUSINESS = _cues("headquartered", "based in", "one of the (?:largest|leading|biggest)", "provider of",
                          "operator", "retailer", "insurer", "manufacturer", "bank\\b", "hospital", "university",
                          "platform for", "company that", "marketplace", "founded in", "serves", "serving")  # fmt: skip
 
 
+_ANONYMOUS = re.compile(r"\b(?:a|an|one of the)\s+(?:large|leading|major|global|big|top|well-known|"
+                        r"confidential|anonymous|fortune)\b", re.IGNORECASE)  # fmt: skip
+_DIGIT = re.compile(r"\d")
+
+
 @dataclass(slots=True)
 class _Doc:
+    """One story's sentences, read by every rule. Several rules ask the same pattern of the
+    same sentence, so each (pattern, sentence) answer and each sentence's figure test is
+    computed once; patterns built by :func:`_cues` are first checked with their cheap gate."""
+
     sentences: list[str]
     meta: StoryMetadata
     vendor: VendorProfile
     text: str
+    lows: list[str] = field(init=False)  # each sentence lower-cased
+    _gate_texts: list[str | None] = field(init=False)  # what gates read (see CueGate.admits)
+    _joined: str = field(init=False)  # all of them: a gate narrows to the literals found here
+    _memo: dict[Any, list[bool | None]] = field(init=False)
+    _gates: dict[re.Pattern[str], CueGate] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lows = [s.lower() for s in self.sentences]
+        self._gate_texts = [None if ASCII_FOLDS.search(s) else low for s, low in zip(self.sentences, self.lows)]
+        self._joined = "\n".join(t for t in self._gate_texts if t is not None)
+        self._memo, self._gates = {}, {}
+
+    def test(self, pattern: re.Pattern[str], i: int) -> bool:
+        """``bool(pattern.search(sentence i))``, remembered."""
+        memo = self._memo.get(pattern)
+        if memo is None:
+            memo = self._memo[pattern] = [None] * len(self.sentences)
+            self._gates[pattern] = _GATES.get(pattern, CueGate.ANY).narrowed(self._joined)
+        hit = memo[i]
+        if hit is None:
+            hit = self._gates[pattern].admits(self._gate_texts[i]) and pattern.search(self.sentences[i]) is not None
+            memo[i] = hit
+        return hit
+
+    def figure(self, i: int) -> bool:
+        """``has_figure(sentence i)``, remembered."""
+        memo = self._memo.get(has_figure)
+        if memo is None:
+            memo = self._memo[has_figure] = [None] * len(self.sentences)
+        hit = memo[i]
+        if hit is None:
+            hit = memo[i] = has_figure(self.sentences[i])
+        return hit
 
     def first(self, pattern: re.Pattern[str], *, numeric: bool = False) -> str | None:
-        for s in self.sentences:
-            if pattern.search(s) and (not numeric or has_figure(s)):
+        for i, s in enumerate(self.sentences):
+            if self.test(pattern, i) and (not numeric or self.figure(i)):
                 return s
         return None
 
+    def indices(self, pattern: re.Pattern[str], *, numeric: bool = False) -> list[int]:
+        return [i for i in range(len(self.sentences)) if self.test(pattern, i) and (not numeric or self.figure(i))]
+
     def count(self, pattern: re.Pattern[str], *, numeric: bool = False) -> list[str]:
-        return [s for s in self.sentences if pattern.search(s) and (not numeric or has_figure(s))]
+        return [self.sentences[i] for i in self.indices(pattern, numeric=numeric)]
 
 
 def has_figure(sentence: str) -> bool:
     """A number that is a measurement, not a year or a list index."""
+    if not _DIGIT.search(sentence):
+        return False  # _NUMBER needs a digit
     for m in _NUMBER.finditer(sentence):
         token = m.group(0).strip()
         digits = re.sub(r"\D", "", token)
@@ -117,10 +175,10 @@ Rule = Callable[[_Doc, Criterion], tuple[int, str, str]]
 
 def _customer_named(d: _Doc, c: Criterion) -> tuple[int, str, str]:
     if d.meta.customer:
-        mention = next((s for s in d.sentences if d.meta.customer.lower() in s.lower()), None)
+        name = d.meta.customer.lower()
+        mention = next((s for s, low in zip(d.sentences, d.lows) if name in low), None)
         return c.points, _ev(mention), f"the customer is named: {d.meta.customer}"
-    anonymous = d.first(re.compile(r"\b(?:a|an|one of the)\s+(?:large|leading|major|global|big|top|well-known|"
-                                   r"confidential|anonymous|fortune)\b", re.IGNORECASE))  # fmt: skip
+    anonymous = d.first(_ANONYMOUS)
     if anonymous:
         return min(1, c.points), _ev(anonymous), "the customer is described but not named"
     return 0, "", "no customer named"
@@ -154,14 +212,14 @@ def _challenge_quantified(d: _Doc, c: Criterion) -> tuple[int, str, str]:
 
 
 def _stakes(d: _Doc, c: Criterion) -> tuple[int, str, str]:
-    hit = next((s for s in d.count(CHALLENGE) if STAKES.search(s)), None)
+    hit = next((d.sentences[i] for i in d.indices(CHALLENGE) if d.test(STAKES, i)), None)
     return (c.points, _ev(hit), "the business stakes are stated") if hit else (0, "", "no business stakes")
 
 
 def _products_named(d: _Doc, c: Criterion) -> tuple[int, str, str]:
     if d.meta.products:
-        name = d.meta.products[0]
-        mention = next((s for s in d.sentences if name.lower() in s.lower()), None)
+        name = d.meta.products[0].lower()
+        mention = next((s for s, low in zip(d.sentences, d.lows) if name in low), None)
         return c.points, _ev(mention), "products named: " + ", ".join(d.meta.products)
     if d.vendor.name:
         mention = next((s for s in d.sentences if re.search(rf"\b{re.escape(d.vendor.name)}\b", s)), None)
@@ -182,7 +240,7 @@ def _implementation(d: _Doc, c: Criterion) -> tuple[int, str, str]:
 
 
 def _outcome_figures(d: _Doc, c: Criterion) -> tuple[int, str, str]:
-    results = [s for s in d.count(RESULT, numeric=True) if not CHALLENGE.search(s) or RESULT.search(s)]
+    results = [d.sentences[i] for i in d.indices(RESULT, numeric=True) if not d.test(CHALLENGE, i) or d.test(RESULT, i)]
     results = list(dict.fromkeys([*d.meta.outcomes, *results]))
     figures = {m.group(0) for s in results for m in _NUMBER.finditer(s) if not _YEAR.match(m.group(0).strip())}
     if len(figures) >= 2:
@@ -193,7 +251,7 @@ def _outcome_figures(d: _Doc, c: Criterion) -> tuple[int, str, str]:
 
 
 def _outcome_baseline(d: _Doc, c: Criterion) -> tuple[int, str, str]:
-    hit = next((s for s in d.sentences if BASELINE.search(s) and has_figure(s)), None)
+    hit = next((s for i, s in enumerate(d.sentences) if d.figure(i) and d.test(BASELINE, i)), None)
     return (c.points, _ev(hit), "results tied to a baseline or timeframe") if hit else (0, "", "no baseline")
 
 
@@ -210,7 +268,7 @@ def _customer_quote(d: _Doc, c: Criterion) -> tuple[int, str, str]:
 
 
 def _business_impact(d: _Doc, c: Criterion) -> tuple[int, str, str]:
-    hit = next((s for s in d.sentences if IMPACT.search(s) and RESULT.search(s) and has_figure(s)), None)
+    hit = next((s for i, s in enumerate(d.sentences) if d.figure(i) and d.test(IMPACT, i) and d.test(RESULT, i)), None)
     return (c.points, _ev(hit), "results in business terms") if hit else (0, "", "no business value stated")
 
 
@@ -226,7 +284,8 @@ def _why_vendor(d: _Doc, c: Criterion) -> tuple[int, str, str]:
 def _competitive_context(d: _Doc, c: Criterion) -> tuple[int, str, str]:
     if d.meta.competitors:
         name = d.meta.competitors[0]
-        mention = next((s for s in d.sentences if name.split()[0].lower() in s.lower()), None)
+        first_word = name.split()[0].lower()
+        mention = next((s for s, low in zip(d.sentences, d.lows) if first_word in low), None)
         return c.points, _ev(mention), "alternatives named: " + ", ".join(d.meta.competitors)
     hit = d.first(ALTERNATIVE)
     return (min(1, c.points), _ev(hit), "an unnamed alternative") if hit else (0, "", "no competitive context")
@@ -252,27 +311,40 @@ RULES: dict[str, Rule] = {
 
 
 class OfflineScorer:
-    """Deterministic rubric scoring and metadata extraction without an LLM."""
+    """Deterministic rubric scoring and metadata extraction without an LLM.
+
+    The work is pure-Python text processing, so :func:`ingest.silver.score_library` runs it in
+    ``workers`` processes (see :meth:`worker_setup`); industries, which need the embedding
+    model, are classified by :meth:`prepare` in the calling process, in batches, and travel
+    with each story, so no worker loads a model."""
 
     scorer_key = "offline"
     prompt_version = OFFLINE_VERSION
     concurrency = 1
+    batch_commits = True  # a story takes milliseconds: commit them in batches, not one by one
 
-    def __init__(self, rubric: Rubric, vendor: VendorProfile, classifier) -> None:  # noqa: ANN001
+    def __init__(self, rubric: Rubric, vendor: VendorProfile, classifier, workers: int = 1) -> None:  # noqa: ANN001
         self.rubric, self.vendor, self.classifier = rubric, vendor, classifier
-        self._industries: dict[str, tuple[str | None, float]] = {}
+        self.workers = workers
+        # story id -> what the classifier's model found: (industry, 1.0) from metadata, or similarities
+        self._industries: dict[str, Any] = {}
 
     def prepare(self, stories: list[StoryInput]) -> None:
-        """Classify industries for many stories in one embedding batch."""
+        """Embed many stories for the industry classifier in one batch (the rest of the
+        classification is pure Python and happens when each story is scored)."""
         todo = [s for s in stories if s.story_id not in self._industries]
         if todo and self.classifier is not None:
-            results = self.classifier.classify_many([(s.title, s.text, s.meta) for s in todo])
-            self._industries.update({s.story_id: r for s, r in zip(todo, results, strict=True)})
+            found = self.classifier.embed_many([(s.title, s.text, s.meta) for s in todo])
+            self._industries.update({s.story_id: f for s, f in zip(todo, found, strict=True)})
+
+    def _industry(self, story: StoryInput) -> tuple[str | None, float] | None:
+        self.prepare([story])
+        found = self._industries.get(story.story_id)
+        return None if found is None else self.classifier.decide(story.title, story.text, found)
 
     def metadata(self, story: StoryInput) -> StoryMetadata:
-        self.prepare([story])
         return extract_metadata(story, vendor=self.vendor, classifier=self.classifier,
-                                industry=self._industries.get(story.story_id))  # fmt: skip
+                                industry=self._industry(story))  # fmt: skip
 
     def score(self, story: StoryInput, criteria: list[Criterion] | None = None, want_metadata: bool = True) -> ScoreResult:
         started = time.perf_counter()
@@ -294,3 +366,35 @@ class OfflineScorer:
 
     def estimate(self, story: StoryInput, criteria: list[Criterion]) -> tuple[int, float | None]:
         return 0, 0.0
+
+    # -- worker processes -----------------------------------------------------------------------
+    def worker_setup(self) -> tuple[Callable[..., None], tuple, Callable[[list], list]]:
+        """(initializer, its arguments, task runner) for a pool of worker processes."""
+        classifier = self.classifier.deciding_copy() if self.classifier is not None else None
+        return _init_worker, (self.rubric, self.vendor, classifier), _score_tasks
+
+    def worker_task(self, story: StoryInput, criteria: list[Criterion], want_metadata: bool) -> tuple:
+        """What a worker needs to score ``story`` exactly as :meth:`score` would here."""
+        self.prepare([story])
+        return story, criteria, want_metadata, self._industries.pop(story.story_id, None)
+
+
+_WORKER: OfflineScorer | None = None
+
+
+def _init_worker(rubric: Rubric, vendor: VendorProfile, classifier) -> None:  # noqa: ANN001
+    """Runs once in each worker process: a scorer whose classifier has no model (what the
+    model found for a story comes with its task)."""
+    global _WORKER
+    _WORKER = OfflineScorer(rubric, vendor, classifier)
+
+
+def _score_tasks(tasks: list[tuple]) -> list[ScoreResult]:
+    """Score a few stories in a worker process (see :meth:`OfflineScorer.worker_task`)."""
+    assert _WORKER is not None, "the worker initializer did not run"
+    out = []
+    for story, criteria, want_metadata, found in tasks:
+        if found is not None:
+            _WORKER._industries[story.story_id] = found
+        out.append(_WORKER.score(story, criteria, want_metadata))
+    return out

@@ -27,7 +27,7 @@ def offline_scorer(settings: Settings, setup: ScoringSetup):
     from reffy.embedder import get_embedder
 
     classifier = IndustryClassifier(setup.taxonomy, get_embedder(settings.embedding_model))
-    return OfflineScorer(setup.rubric, setup.vendor, classifier)
+    return OfflineScorer(setup.rubric, setup.vendor, classifier, workers=settings.score_workers)
 
 
 def make_scorer(settings: Settings, setup: ScoringSetup):

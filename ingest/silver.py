@@ -6,14 +6,24 @@ and needs metadata when it has none for that pair. So a rerun costs nothing, a k
 resumes where it stopped (each story is committed as it finishes), and a new rubric
 version rescores only the criteria it changed. Failures are recorded in
 ``scoring_calls`` and retried by the next run; they never become silent zeros.
+
+A scorer whose stories take milliseconds (the offline one, ``batch_commits``) has them
+committed in batches instead, at most :data:`FLUSH_STORIES` per transaction and none
+waiting longer than :data:`FLUSH_SECONDS`: one DuckDB transaction per story costs more
+than scoring it. LLM calls run in a thread pool (they wait on the network); a CPU-bound
+scorer that offers worker processes (``workers`` > 1 and ``worker_setup``, as the offline
+scorer does) runs in a process pool instead, because Python threads do not run
+pure-Python work in parallel.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +31,11 @@ from reffy.config import Settings
 from reffy.models import ScoreResult, StoryInput, utcnow
 from reffy.rubric import Criterion, Rubric
 from reffy.store.warehouse import open_warehouse
+
+FLUSH_STORIES = 64  # stories per transaction, for scorers with ``batch_commits``
+FLUSH_SECONDS = 1.0  # and none waits longer than this for its commit
+POOL_CHUNK = 4  # stories sent to a worker process at a time
+POOL_MIN_STORIES = 8  # one worker process per this many stories, at most ``workers``
 
 
 class Scorer(Protocol):
@@ -40,6 +55,9 @@ class ScoringFailure(Exception):
         super().__init__(detail)
         self.reason, self.detail = reason, detail
         self.tokens_in, self.tokens_out, self.cost_usd = tokens_in, tokens_out, cost_usd
+
+    def __reduce__(self):  # travels back from a worker process intact
+        return type(self), (self.reason, self.detail, self.tokens_in, self.tokens_out, self.cost_usd)
 
 
 @dataclass(slots=True)
@@ -156,10 +174,32 @@ def _estimate(jobs: list[Job], scorer: Scorer, summary: ScoringSummary) -> None:
 
 def _run(con, jobs: list[Job], scorer: Scorer, summary: ScoringSummary, max_cost: float | None,
          progress: Callable[[int, int], None] | None) -> None:  # fmt: skip
+    # stories that cost money (LLM calls) are committed one by one, as they finish; a scorer
+    # whose stories cost milliseconds asks for batches (``batch_commits``)
+    batch = FLUSH_STORIES if getattr(scorer, "batch_commits", False) else 1
+    recorder = _Recorder(con, summary, len(jobs), progress, batch)
+    try:
+        workers = min(_workers(scorer), math.ceil(len(jobs) / POOL_MIN_STORIES))
+        if workers > 1:
+            _run_processes(recorder, jobs, scorer, workers)
+        else:
+            _run_threads(recorder, jobs, scorer, summary, max_cost)
+    finally:
+        recorder.flush()  # what finished before an interruption is kept
+
+
+def _workers(scorer: Scorer) -> int:
+    """Worker processes a scorer asks for (1: score in this process)."""
+    if getattr(scorer, "worker_setup", None) is None:
+        return 1
+    return max(1, int(getattr(scorer, "workers", 1) or 1))
+
+
+def _run_threads(recorder: "_Recorder", jobs: list[Job], scorer: Scorer, summary: ScoringSummary,
+                 max_cost: float | None) -> None:  # fmt: skip
     queue: Iterator[Job] = iter(jobs)
     in_flight: dict[Future, tuple[Job, float]] = {}
     reserved = 0.0  # estimated cost of calls in flight, so the budget holds under concurrency
-    done_count = 0
     with ThreadPoolExecutor(max_workers=max(1, scorer.concurrency)) as pool:
         while True:
             while len(in_flight) < max(1, scorer.concurrency):
@@ -177,71 +217,179 @@ def _run(con, jobs: list[Job], scorer: Scorer, summary: ScoringSummary, max_cost
                 in_flight[pool.submit(scorer.score, job.story, job.criteria, job.want_metadata)] = (job, estimate)
             if not in_flight:
                 return
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            finished, _ = wait(in_flight, timeout=recorder.time_left(), return_when=FIRST_COMPLETED)
             for future in finished:
                 job, estimate = in_flight.pop(future)
                 reserved -= estimate
-                _record(con, summary, job, future)
-                done_count += 1
-                if progress:
-                    progress(done_count, len(jobs))
+                recorder.add(job, _outcome(future))
+            recorder.flush_if_due()
             if summary.status == "budget_reached" and not in_flight:
                 return
 
 
-def _record(con, summary: ScoringSummary, job: Job, future: Future) -> None:
-    """Commit one story's outcome: its silver rows, or a failure row."""
-    now = utcnow()
+def _outcome(future: Future) -> "ScoreResult | ScoringFailure":
+    """A story's result or its recorded failure; anything else is a bug and stops the run."""
     try:
-        result: ScoreResult = future.result()
+        return future.result()
     except ScoringFailure as exc:
-        summary.failed += 1
-        summary.tokens_in += exc.tokens_in
-        summary.tokens_out += exc.tokens_out
-        summary.cost_usd += exc.cost_usd
-        summary.failures.append({"story_id": job.story.story_id, "title": job.story.title, "reason": exc.reason,
-                                 "detail": exc.detail})  # fmt: skip
-        _call_row(con, summary, job.story.story_id, "failed", exc.reason, exc.detail, 0, 0,
-                  exc.tokens_in, exc.tokens_out, exc.cost_usd, 0.0, now)  # fmt: skip
-        return
-    wanted = {c.id: c for c in job.criteria}
-    rows = [
-        (job.story.story_id, summary.scorer_key, summary.prompt_version, cs.criterion_id, wanted[cs.criterion_id].hash,
-         cs.points, cs.max_points, cs.claimed_points, cs.evidence, cs.evidence_found, cs.rationale, now)
-        for cs in result.criteria
-        if cs.criterion_id in wanted
-    ]  # fmt: skip
-    con.execute("BEGIN")
-    try:
-        if rows:
-            con.executemany("INSERT OR REPLACE INTO silver_criteria VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return exc
+
+
+def _run_processes(recorder: "_Recorder", jobs: list[Job], scorer: Scorer, workers: int) -> None:
+    """Score in worker processes, a few stories per task, a bounded number of tasks in flight
+    (memory stays flat however large the library). The scorer's ``worker_setup()`` names the
+    worker initializer (which builds the scorer once per process), its arguments and the
+    function that scores a list of ``worker_task(...)`` payloads there; scorers do no
+    budgeting here (their calls cost nothing)."""
+    initializer, initargs, run_tasks = scorer.worker_setup()
+    queue: Iterator[Job] = iter(jobs)
+    in_flight: dict[Future, list[Job]] = {}
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads and models
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer,
+                             initargs=initargs) as pool:  # fmt: skip
+        try:
+            while True:
+                while len(in_flight) < 2 * workers:
+                    chunk = [job for _, job in zip(range(POOL_CHUNK), queue)]
+                    if not chunk:
+                        break
+                    tasks = [scorer.worker_task(job.story, job.criteria, job.want_metadata) for job in chunk]
+                    in_flight[pool.submit(run_tasks, tasks)] = chunk
+                if not in_flight:
+                    return
+                finished, _ = wait(in_flight, timeout=recorder.time_left(), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    chunk = in_flight.pop(future)
+                    for job, outcome in zip(chunk, future.result(), strict=True):
+                        recorder.add(job, outcome)
+                recorder.flush_if_due()
+        except BaseException:
+            for future in in_flight:
+                future.cancel()
+            raise
+
+
+class _Recorder:
+    """Accounts for each finished story at once (the budget guard reads the totals) and
+    commits their silver rows and ``scoring_calls`` rows, ``batch`` stories per transaction
+    (a story waits at most FLUSH_SECONDS for its batch)."""
+
+    def __init__(self, con, summary: ScoringSummary, total: int, progress: Callable[[int, int], None] | None,
+                 batch: int) -> None:  # fmt: skip
+        self.con, self.summary, self.total, self.progress, self.batch = con, summary, total, progress, batch
+        self.criteria: list[tuple] = []
+        self.metadata: list[tuple] = []
+        self.calls: list[tuple] = []
+        self.stories = 0  # finished, not yet committed
+        self.done = 0  # committed
+        self.oldest: float | None = None
+
+    def add(self, job: Job, outcome: "ScoreResult | ScoringFailure") -> None:
+        summary, now, sid = self.summary, utcnow(), job.story.story_id
+        if self.oldest is None:
+            self.oldest = time.monotonic()
+        self.stories += 1
+        if isinstance(outcome, ScoringFailure):
+            exc = outcome
+            summary.failed += 1
+            summary.tokens_in += exc.tokens_in
+            summary.tokens_out += exc.tokens_out
+            summary.cost_usd += exc.cost_usd
+            summary.failures.append({"story_id": sid, "title": job.story.title, "reason": exc.reason,
+                                     "detail": exc.detail})  # fmt: skip
+            self.calls.append(self._call(sid, "failed", exc.reason, exc.detail, 0, 0, exc.tokens_in, exc.tokens_out,
+                                         exc.cost_usd, 0.0, now))  # fmt: skip
+            return
+        result = outcome
+        wanted = {c.id: c for c in job.criteria}
+        rows = [
+            (sid, summary.scorer_key, summary.prompt_version, cs.criterion_id, wanted[cs.criterion_id].hash,
+             cs.points, cs.max_points, cs.claimed_points, cs.evidence, cs.evidence_found, cs.rationale, now)
+            for cs in result.criteria
+            if cs.criterion_id in wanted
+        ]  # fmt: skip
+        self.criteria += rows
         if job.want_metadata:
-            con.execute(
-                "INSERT OR REPLACE INTO silver_metadata VALUES (?, ?, ?, ?, ?)",
-                [job.story.story_id, summary.scorer_key, summary.prompt_version,
-                 json.dumps(asdict(result.metadata), ensure_ascii=False), now],
-            )  # fmt: skip
-        _call_row(con, summary, job.story.story_id, "ok", None, None, len(rows), result.withdrawn_points,
-                  result.tokens_in, result.tokens_out, result.cost_usd, result.latency_s, now)  # fmt: skip
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    summary.scored += 1
-    summary.tokens_in += result.tokens_in
-    summary.tokens_out += result.tokens_out
-    summary.cost_usd += result.cost_usd
+            self.metadata.append((sid, summary.scorer_key, summary.prompt_version,
+                                  json.dumps(asdict(result.metadata), ensure_ascii=False), now))  # fmt: skip
+        self.calls.append(self._call(sid, "ok", None, None, len(rows), result.withdrawn_points, result.tokens_in,
+                                     result.tokens_out, result.cost_usd, result.latency_s, now))  # fmt: skip
+        summary.scored += 1
+        summary.tokens_in += result.tokens_in
+        summary.tokens_out += result.tokens_out
+        summary.cost_usd += result.cost_usd
+
+    def _call(self, sid: str, status: str, reason: str | None, detail: str | None, criteria: int, withdrawn: int,
+              tin: int, tout: int, cost: float, latency: float, now) -> tuple:  # fmt: skip
+        s = self.summary
+        return (s.run_id, sid, s.scorer_key, s.prompt_version, status, reason, detail, criteria, withdrawn, tin, tout,
+                cost, latency, now)  # fmt: skip
+
+    def time_left(self) -> float | None:
+        """Seconds until the oldest uncommitted story must be committed (None: nothing waits)."""
+        if self.oldest is None:
+            return None
+        return max(0.0, FLUSH_SECONDS - (time.monotonic() - self.oldest))
+
+    def flush_if_due(self) -> None:
+        if self.stories >= self.batch or (self.oldest is not None and self.time_left() == 0.0):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.stories:
+            return
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            if self.criteria:
+                con.execute(_CRITERIA_INSERT, _columns(self.criteria))
+            if self.metadata:
+                con.execute(_METADATA_INSERT, _columns(self.metadata))
+            con.execute(_CALL_INSERT, _columns(self.calls))
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        committed, self.stories, self.oldest = self.stories, 0, None
+        self.criteria, self.metadata, self.calls = [], [], []
+        for _ in range(committed):
+            self.done += 1
+            if self.progress:
+                self.progress(self.done, self.total)
 
 
-def _call_row(con, summary: ScoringSummary, story_id: str, status: str, reason: str | None, detail: str | None,
-              criteria: int, withdrawn: int, tin: int, tout: int, cost: float, latency: float, now) -> None:  # fmt: skip
-    con.execute(
-        "INSERT INTO scoring_calls (run_id, story_id, scorer_key, prompt_version, status, reason, detail,"
-        " criteria_scored, withdrawn_points, tokens_in, tokens_out, cost_usd, latency_s, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [summary.run_id, story_id, summary.scorer_key, summary.prompt_version, status, reason, detail, criteria,
-         withdrawn, tin, tout, cost, latency, now],
-    )  # fmt: skip
+# Columns of the batched inserts and their SQL types: rows go column-wise through unnest(),
+# one statement per batch (executemany costs a round trip per row).
+_CRITERIA_COLUMNS = (
+    ("story_id", "VARCHAR"), ("scorer_key", "VARCHAR"), ("prompt_version", "VARCHAR"), ("criterion_id", "VARCHAR"),
+    ("criterion_hash", "VARCHAR"), ("points", "INTEGER"), ("max_points", "INTEGER"), ("claimed_points", "INTEGER"),
+    ("evidence", "VARCHAR"), ("evidence_found", "BOOLEAN"), ("rationale", "VARCHAR"), ("scored_at", "TIMESTAMPTZ"),
+)  # fmt: skip
+_METADATA_COLUMNS = (
+    ("story_id", "VARCHAR"), ("scorer_key", "VARCHAR"), ("prompt_version", "VARCHAR"), ("metadata", "VARCHAR"),
+    ("scored_at", "TIMESTAMPTZ"),
+)  # fmt: skip
+_CALL_COLUMNS = (
+    ("run_id", "BIGINT"), ("story_id", "VARCHAR"), ("scorer_key", "VARCHAR"), ("prompt_version", "VARCHAR"),
+    ("status", "VARCHAR"), ("reason", "VARCHAR"), ("detail", "VARCHAR"), ("criteria_scored", "INTEGER"),
+    ("withdrawn_points", "INTEGER"), ("tokens_in", "INTEGER"), ("tokens_out", "INTEGER"), ("cost_usd", "DOUBLE"),
+    ("latency_s", "DOUBLE"), ("created_at", "TIMESTAMPTZ"),
+)  # fmt: skip
+
+
+def _insert(verb: str, table: str, columns: tuple[tuple[str, str], ...]) -> str:
+    return f"{verb} INTO {table} ({', '.join(n for n, _ in columns)}) SELECT " + ", ".join(
+        f"unnest(?::{kind}[])" for _, kind in columns
+    )
+
+
+_CRITERIA_INSERT = _insert("INSERT OR REPLACE", "silver_criteria", _CRITERIA_COLUMNS)
+_METADATA_INSERT = _insert("INSERT OR REPLACE", "silver_metadata", _METADATA_COLUMNS)
+_CALL_INSERT = _insert("INSERT", "scoring_calls", _CALL_COLUMNS)
+
+
+def _columns(rows: list[tuple]) -> list[list]:
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _finish(con, summary: ScoringSummary, started: float) -> None:

@@ -34,7 +34,7 @@ from ingest.extract.country import find_countries, primary_country
 from ingest.extract.customer import find_customer, is_anonymous
 from ingest.extract.outcomes import find_figures, find_outcomes
 from ingest.extract.quotes import find_quotes
-from ingest.extract.text import all_sentences, nfc
+from ingest.extract.text import CueGate, all_sentences, cue_gate, lowered_for_gates, nfc, split_alternatives
 
 if TYPE_CHECKING:
     from reffy.rubric import NamedThing, VendorProfile
@@ -133,6 +133,17 @@ _SOLUTION = re.compile(
     r"designed|partnered|switched|moved to|now)\b",
     re.IGNORECASE,
 )
+
+
+def _gate_of(pattern: re.Pattern[str]) -> CueGate:
+    """A cheap necessary condition for a ``\\b(?:cue|cue...)\\b`` pattern (see :class:`CueGate`)."""
+    text = pattern.pattern
+    words = split_alternatives(text[len(r"\b(?:") : -len(r")\b")]) \
+        if text.startswith(r"\b(?:") and text.endswith(r")\b") else None  # fmt: skip
+    return (cue_gate(words) if words else None) or CueGate.ANY
+
+
+_CHALLENGE_GATE, _SOLUTION_GATE = _gate_of(_CHALLENGE), _gate_of(_SOLUTION)
 _CHALLENGE_HEADING = re.compile(r"\b(?:challenge|problem|background|before|situation|pain|why)\b", re.IGNORECASE)
 _SOLUTION_HEADING = re.compile(r"\b(?:solution|approach|implementation|what (?:they|we) did|how|architecture|"
                                r"deployment|rollout|technical)\b", re.IGNORECASE)
@@ -144,22 +155,35 @@ def find_challenge_solution(text: str, products: Sequence[str] = (), vendor_name
     helped by section headings and product mentions); None when nothing qualifies."""
     best: dict[str, tuple[float, int, str]] = {}
     names = [n for n in [*products, vendor_name] if n]
-    for order, (kind, heading, sentence) in enumerate(all_sentences(nfc(text), with_kind=True)):
+    triples = all_sentences(nfc(text), with_kind=True)
+    gated = [lowered_for_gates(sentence) for _, _, sentence in triples]
+    joined = "\n".join(low for low in gated if low is not None)
+    challenge_gate, solution_gate = _CHALLENGE_GATE.narrowed(joined), _SOLUTION_GATE.narrowed(joined)
+    headings: dict[str, tuple[float, float]] = {}
+    for order, (kind, heading, sentence) in enumerate(triples):
         words = len(sentence.split())
         if kind == "quote" or words < 8 or words > 60 or sentence.lstrip().startswith(("\"", "“", "'")):
             continue
         if sentence.rstrip().endswith("?"):
             continue
         position = 1.0 / (1.0 + order / 40.0)
-        c = len(_CHALLENGE.findall(sentence)) + (2.0 if _CHALLENGE_HEADING.search(heading) else 0.0)
-        s = len(_SOLUTION.findall(sentence)) + (2.0 if _SOLUTION_HEADING.search(heading) else 0.0)
-        s += 1.5 * sum(1 for n in names if n.lower() in sentence.lower())
+        # each pattern once per sentence, and not at all where its gate says it cannot match
+        challenge_cues = len(_CHALLENGE.findall(sentence)) if challenge_gate.admits(gated[order]) else 0
+        solution_cues = len(_SOLUTION.findall(sentence)) if solution_gate.admits(gated[order]) else 0
+        if heading not in headings:  # sentences share their heading: read each one once
+            headings[heading] = (2.0 if _CHALLENGE_HEADING.search(heading) else 0.0,
+                                 2.0 if _SOLUTION_HEADING.search(heading) else 0.0)  # fmt: skip
+        c = challenge_cues + headings[heading][0]
+        s = solution_cues + headings[heading][1]
+        if names:
+            lower = sentence.lower()
+            s += 1.5 * sum(1 for n in names if n.lower() in lower)
         if c >= 1:
-            score = c + 0.5 * position - 0.5 * len(_SOLUTION.findall(sentence))
+            score = c + 0.5 * position - 0.5 * solution_cues
             if "challenge" not in best or score > best["challenge"][0]:
                 best["challenge"] = (score, order, sentence)
         if s >= 1:
-            score = s + 0.5 * position - 0.3 * len(_CHALLENGE.findall(sentence))
+            score = s + 0.5 * position - 0.3 * challenge_cues
             if "solution" not in best or score > best["solution"][0]:
                 best["solution"] = (score, order, sentence)
     challenge = best["challenge"][2] if "challenge" in best and best["challenge"][0] >= 2.0 else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -264,10 +265,44 @@ class Mention:
     weight: float  # evidence that the text is *about* this country (context-adjusted)
 
 
+@lru_cache(maxsize=1)
+def _gazetteer_by_initial() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]]]:
+    """The gazetteer pattern split by the first character of its terms (same terms, same
+    order, same boundaries), and a pattern that finds where a term could start: trying the
+    thousand-term alternation only there, and only its terms with that initial, finds exactly
+    what ``pattern.finditer`` finds, in a fraction of the time."""
+    _, terms = _gazetteer()
+    by_initial: dict[str, list[str]] = {}
+    for term in sorted(terms, key=len, reverse=True):
+        by_initial.setdefault(term[0], []).append(term)
+    patterns = {
+        initial: re.compile(r"(?<![\w.\-/@])(" + "|".join(re.escape(t) for t in group) + r")(?!\w)(?!\.\w)")
+        for initial, group in by_initial.items()
+    }
+    # an initial not preceded by a character the gazetteer's look-behind excludes (written
+    # after the initial, so the search can skip ahead to candidate characters)
+    starts = re.compile("[" + "".join(re.escape(c) for c in by_initial) + r"](?<![\w.\-/@].)")
+    return starts, patterns
+
+
+def _term_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_gazetteer()[0].finditer(text)``, faster (see :func:`_gazetteer_by_initial`)."""
+    starts, patterns = _gazetteer_by_initial()
+    resume = 0
+    for candidate in starts.finditer(text):
+        at = candidate.start()
+        if at < resume:
+            continue
+        m = patterns[text[at]].match(text, at)
+        if m:
+            resume = m.end()
+            yield m
+
+
 def _mentions(text: str) -> list[Mention]:
-    pattern, terms = _gazetteer()
+    _, terms = _gazetteer()
     out: list[Mention] = []
-    for m in pattern.finditer(text):
+    for m in _term_matches(text):
         term = m.group(1)
         info = terms[term]
         if info.code is None:

@@ -44,6 +44,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ingest.extract.text import blocks, clean_inline, nfc, prose, sentences
@@ -507,6 +508,13 @@ _COMMON_LOWER = {"scale", "least", "home", "work", "large", "once", "first", "ru
                  "this", "that", "there", "it", "we", "they", "our", "their", "its", "each", "every", "one"}
 
 
+@lru_cache(maxsize=4)
+def _read_candidates(title: str, text: str) -> dict[str, _Candidate]:
+    """:func:`_candidates`, remembered for the last few stories: the industry classifier and
+    the metadata extractor both ask for a story's customer. Callers only read the result."""
+    return _candidates(title, text)
+
+
 def _candidates(title: str, text: str) -> dict[str, _Candidate]:
     opening = _opening(text, 2400)
     paras = opening.split("\n")
@@ -748,7 +756,7 @@ def _owner(before: str, after: str) -> str | None:
 
 
 def _best(title: str, text: str, vendor: "VendorProfile | None") -> tuple[str | None, float]:
-    cands = _candidates(title, text)
+    cands = _read_candidates(title, text)
     if not cands:
         return None, 0.0
     excluded: set[str] = set()

@@ -31,6 +31,7 @@ scores behind a decision.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Sequence
@@ -264,15 +265,35 @@ def story_views(title: str, text: str, customer: str | None = None) -> dict[str,
         from ingest.extract.customer import find_customer
 
         customer = find_customer(title, text) or ""
-    first = sentences(" ".join(paras[:2]))[:2] if paras else []
     return {
         "name": customer,
         "desc": _anchored_description(paras, customer),
         "title": nfc(title),
         "opening": joined[:OPENING_CHARS],
         "body": joined[OPENING_CHARS:BODY_CHARS],
-        "embed": " ".join(first)[:EMBED_CHARS] or nfc(title),
+        "embed": _embed_view(title, paras),
     }
+
+
+def embed_view(title: str, text: str) -> str:
+    """The ``embed`` view of :func:`story_views` alone (no customer needed)."""
+    return _embed_view(title, [c for k, c in blocks(nfc(text)) if k != "heading"])
+
+
+def _embed_view(title: str, paras: Sequence[str]) -> str:
+    first = sentences(" ".join(paras[:2]))[:2] if paras else []
+    return " ".join(first)[:EMBED_CHARS] or nfc(title)
+
+
+class NoEmbedder:
+    """Stands in for the model in a classifier that decides from similarities computed
+    elsewhere (:meth:`IndustryClassifier.deciding_copy`); it refuses to embed."""
+
+    model_id = "none"
+    dimensions = 0
+
+    def embed(self, texts: list[str]) -> "np.ndarray":
+        raise RuntimeError("this classifier decides from given similarities; it has no embedding model")
 
 
 class IndustryClassifier:
@@ -361,22 +382,43 @@ class IndustryClassifier:
                       ) -> list[tuple[str | None, float]]:
         """Classify many (title, text, meta) stories, embedding their short views in batches.
         ``customers`` (one per story, None to find it) saves extracting the customer twice."""
-        results: list[tuple[str | None, float] | None] = [None] * len(stories)
-        pending: list[tuple[int, dict[str, str]]] = []
+        evidence = self.embed_many(stories, batch_size)
+        return [self.decide(title, text, found, customers[index] if customers is not None else None)
+                for index, ((title, text, _), found) in enumerate(zip(stories, evidence, strict=True))]  # fmt: skip
+
+    def embed_many(self, stories: Sequence[tuple[str, str, dict[str, Any] | None]], batch_size: int = 64,
+                   ) -> list["tuple[str, float] | np.ndarray"]:  # fmt: skip
+        """The part of :meth:`classify_many` that needs the model: per story, ``(industry, 1.0)``
+        when its metadata names one, else its row of similarities, embedded in batches.
+        :meth:`decide` finishes the job (pure Python, so it can run in another process)."""
+        out: list = [None] * len(stories)
+        pending: list[tuple[int, str]] = []
         for index, (title, text, meta) in enumerate(stories):
             hit = industry_from_meta(meta, self.taxonomy)
             if hit:
-                results[index] = (hit, 1.0)
+                out[index] = (hit, 1.0)
             else:
-                customer = customers[index] if customers is not None else None
-                pending.append((index, story_views(title, text, customer)))
+                pending.append((index, embed_view(title, text)))
         for start in range(0, len(pending), batch_size):
             chunk = pending[start : start + batch_size]
-            sims = self.similarities([v["embed"] for _, v in chunk])
-            for (index, views), row in zip(chunk, sims):
-                industry, confidence, _ = self._decide(self.keyword_scores(views), row)
-                results[index] = (industry, round(confidence, 4))
-        return [r if r is not None else (self.fallback, 0.0) for r in results]
+            sims = self.similarities([embed for _, embed in chunk])
+            for (index, _), row in zip(chunk, sims):
+                out[index] = row
+        return out
+
+    def decide(self, title: str, text: str, found: "tuple[str, float] | np.ndarray",
+               customer: str | None = None) -> tuple[str | None, float]:
+        """(taxonomy id, confidence) from what :meth:`embed_many` found for the story."""
+        if isinstance(found, tuple):
+            return found
+        industry, confidence, _ = self._decide(self.keyword_scores(story_views(title, text, customer)), found)
+        return industry, round(confidence, 4)
+
+    def deciding_copy(self) -> "IndustryClassifier":
+        """This classifier without its model, for :meth:`decide` in a worker process."""
+        clone = copy.copy(self)
+        clone.embedder, clone._prototypes = NoEmbedder(), None
+        return clone
 
     def explain(self, title: str, text: str) -> dict[str, dict[str, float]]:
         """Per-industry keyword score, similarity and total, for one story."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.extract.text import all_sentences, nfc
+from ingest.extract.text import ASCII_FOLDS, all_sentences, nfc
 
 _NUM = r"(?:\d{1,3}(?:[,\u202f\u00a0]\d{3})+|\d+)(?:[.,]\d+)?"
 _WORD_NUM = r"(?:two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|fifty|a hundred|hundred)"
@@ -76,8 +76,34 @@ def find_figures(text: str) -> list[str]:
     return out
 
 
+# Where a FIGURE match can start: at most four characters before a digit ("US$ 5", "~38%"),
+# or where one of the words of its other branches begins ("three times", "a few weeks",
+# "doubled"). Trying the pattern only there finds a match exactly when a search would,
+# at a fraction of the cost (the search tries every branch at every character).
+_DIGIT = re.compile(r"\d")
+_FIGURE_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twelve", "twenty", "fifty",
+                 "a hundred", "hundred", "a few", "several", "doubled", "tripled", "quadrupled", "halved")  # fmt: skip
+
+
+def _has_figure(sentence: str) -> bool:
+    """``bool(FIGURE.search(sentence) or _FROM_TO.search(sentence))``, faster."""
+    if ASCII_FOLDS.search(sentence):  # İ ı ſ K: the lower-case positions below would not be exact
+        return bool(FIGURE.search(sentence) or _FROM_TO.search(sentence))
+    digits = [m.start() for m in _DIGIT.finditer(sentence)]
+    starts = {at for d in digits for at in range(max(0, d - 4), d + 1)}
+    low = sentence.lower()  # same length and positions: only İ lower-cases to two characters
+    for word in _FIGURE_WORDS:
+        at = low.find(word)
+        while at >= 0:
+            starts.add(at)
+            at = low.find(word, at + 1)
+    if any(FIGURE.match(sentence, at) for at in sorted(starts)):
+        return True
+    return bool(digits) and _FROM_TO.search(sentence) is not None  # _FROM_TO needs a digit too
+
+
 def _is_outcome(sentence: str) -> bool:
-    if not (FIGURE.search(sentence) or _FROM_TO.search(sentence)):
+    if not _has_figure(sentence):
         return False
     if not RESULT_CUES.search(sentence):
         return False
