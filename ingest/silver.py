@@ -21,6 +21,9 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -245,8 +248,8 @@ def _run_processes(recorder: "_Recorder", jobs: list[Job], scorer: Scorer, worke
     queue: Iterator[Job] = iter(jobs)
     in_flight: dict[Future, list[Job]] = {}
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads and models
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=initializer,
-                             initargs=initargs) as pool:  # fmt: skip
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                             initargs=(initializer, initargs)) as pool:  # fmt: skip
         try:
             while True:
                 while len(in_flight) < 2 * workers:
@@ -267,6 +270,21 @@ def _run_processes(recorder: "_Recorder", jobs: list[Job], scorer: Scorer, worke
             for future in in_flight:
                 future.cancel()
             raise
+
+
+def _start_worker(initializer: Callable[..., None], initargs: tuple) -> None:
+    """First thing in each worker process: Ctrl-C is left to the parent (which stops the
+    pool after the tasks under way), the worker exits when the parent dies (a killed run
+    leaves no process behind), then the scorer's own initializer."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        def exit_with_parent() -> None:
+            parent.join()
+            os._exit(1)
+
+        threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
+    initializer(*initargs)
 
 
 class _Recorder:

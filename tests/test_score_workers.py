@@ -3,13 +3,18 @@ batches, and nothing that finished is lost when a run stops."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import DATA
-from helpers import query, scalar
+from helpers import query, scalar, write_jsonl
 
 import ingest.silver as silver
 from ingest.scorers import load_setup, offline_scorer
@@ -93,3 +98,60 @@ def test_scoring_failures_survive_the_trip_from_a_worker_process():
     failure = pickle.loads(pickle.dumps(ScoringFailure("invalid_output", "nonsense", 10, 2, 0.5)))
     assert (failure.reason, failure.detail, failure.tokens_in, failure.tokens_out, failure.cost_usd) == \
            ("invalid_output", "nonsense", 10, 2, 0.5)  # fmt: skip
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(entry.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_killing_offline_score_leaves_no_worker_behind_and_the_rerun_finishes(tmp_path, home):
+    n = 1200
+    rows = [{"slug": f"s{i}", "title": f"Acme {i} cuts costs", "industry": "finance",  # no embedding needed
+             "body": " ".join(f"Acme unit {i} part {j} reduced handling time by {j % 60 + 1}% for w{i}x{j}."
+                              for j in range(20))} for i in range(n)]  # fmt: skip
+    env = {**os.environ, "REFFY_HOME": str(home), "REFFY_SCORE_WORKERS": "2"}
+    subprocess.run([sys.executable, "-m", "reffy.cli", "ingest", str(write_jsonl(tmp_path / "s.jsonl", rows))],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    cmd = [sys.executable, "-m", "reffy.cli", "score", "--json"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wal, workers = home / "reffy.duckdb.wal", set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers |= _children(proc.pid)
+        if wal.exists() and wal.stat().st_size > 300_000:  # a few batches committed
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, f"the run finished before it could be killed: {proc.stderr.read()!r}"
+    workers |= _children(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert len(workers) >= 2  # the worker processes (and multiprocessing's resource tracker)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers)
+    committed = scalar(home, "SELECT count(*) FROM silver_metadata")
+    assert 0 < committed < n
+    assert scalar(home, "SELECT count(DISTINCT story_id) FROM silver_criteria") == committed
+    import json
+
+    rerun = json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout)
+    assert (rerun["scored"], rerun["cached"]) == (n - committed, committed)
+    assert scalar(home, "SELECT count(*) FROM silver_metadata") == n
