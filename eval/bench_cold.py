@@ -101,7 +101,7 @@ def bench_mcp(env: dict[str, str]) -> dict[str, float]:
     async def first_result() -> tuple[float, float]:
         started = time.perf_counter()
         params = StdioServerParameters(command=sys.executable, args=["-m", "reffy.cli", "mcp"], env=env)
-        async with stdio_client(params) as streams, Client(streams) as client:
+        async with Client(stdio_client(params), read_timeout_seconds=120) as client:
             connected = time.perf_counter() - started
             await client.call_tool("search_stories", {"query": "bank that cut call handling time", "k": 5})
             return connected, time.perf_counter() - started
