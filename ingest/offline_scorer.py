@@ -314,9 +314,9 @@ class OfflineScorer:
     """Deterministic rubric scoring and metadata extraction without an LLM.
 
     The work is pure-Python text processing, so :func:`ingest.silver.score_library` runs it in
-    ``workers`` processes (see :meth:`worker_setup`); industries, which need the embedding
-    model, are classified by :meth:`prepare` in the calling process, in batches, and travel
-    with each story, so no worker loads a model."""
+    ``workers`` processes (see :meth:`worker_setup`). The one step that needs the embedding
+    model, the industry similarities, runs in the calling process (:meth:`prepare`, in
+    batches) and its result travels with each story, so no worker loads a model."""
 
     scorer_key = "offline"
     prompt_version = OFFLINE_VERSION

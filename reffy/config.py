@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(4, ge=0, le=10, description="Retries on rate limits and transient LLM errors.")
     llm_repair_attempts: int = Field(1, ge=0, le=3, description="Re-asks after an invalid LLM answer before failing.")
     score_workers: int = Field(
-        default_factory=lambda: os.cpu_count() or 1, ge=1, le=64,
+        default_factory=lambda: min(os.cpu_count() or 1, 64), ge=1, le=64,
         description="Processes the offline scorer runs in (default: one per CPU; 1 = in this process).",
     )
 
