@@ -221,9 +221,7 @@ def _print_index_state(console, manifest: dict[str, Any]) -> None:
     if not manifest:
         console.print("[bold]Search index[/] not built yet: run `reffy index`.")
         return
-    from reffy.retrieval.layout import vectors_complete
-
-    if vectors_complete(manifest):
+    if manifest["complete"]:
         count = manifest.get("vector_count", manifest.get("vectors"))
         vectors = f"{count} vectors"
     else:

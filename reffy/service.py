@@ -254,12 +254,13 @@ class ReffyService:
         from reffy.store.status import library_status
         from reffy.store.warehouse import open_warehouse
 
-        from reffy.retrieval.layout import read_manifest
+        from reffy.retrieval.layout import read_manifest, vectors_complete
         from reffy.retrieval.rerank import reranker_state
 
         with open_warehouse(self.settings.db_path, must_exist=True) as con:
             st = library_status(con, str(self.settings.home), runs=runs, errors=errors)
-        st.search_index = read_manifest(self.settings.index_dir)
+        manifest = read_manifest(self.settings.index_dir)
+        st.search_index = {**manifest, "complete": vectors_complete(manifest)} if manifest else {}
         st.reranker = reranker_state(self.settings.reranker_model, self.settings.rerank_top)
         return st
 
