@@ -140,6 +140,8 @@ def ensure_onnx(model: str, *, quantized: bool = False, cache_dir: Path) -> Path
                           "to a writable directory.") from exc  # fmt: skip
     spec = read_spec(resolve_model_path(model))
     with _exclusive(directory / ".lock"):
+        for stale in directory.glob(".*.tmp"):  # left by a killed export; nobody else writes here now
+            stale.unlink(missing_ok=True)
         fp32 = directory / FP32
         if not fp32.is_file():  # another process may have exported while we waited for the lock
             _publish(directory, FP32, lambda tmp: _export_fp32(spec, tmp), model)
