@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reffy.embedder import hf_offline, resolve_model_path
+from reffy.errors import ConfigError
 from reffy.onnx_embedder import ModelSpec, NotExportable, load_tokenizer, mean_pool, pad_batch, read_spec, run_graph
 
 log = logging.getLogger(__name__)
@@ -134,8 +135,6 @@ def ensure_onnx(model: str, *, quantized: bool = False, cache_dir: Path) -> Path
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from reffy.errors import ConfigError
-
         raise ConfigError(f"Cannot create the model cache {directory} ({exc}): set REFFY_MODEL_CACHE_DIR "
                           "to a writable directory.") from exc  # fmt: skip
     spec = read_spec(resolve_model_path(model))
