@@ -117,8 +117,8 @@ class Settings(BaseSettings):
         "or auto (onnx when the model allows it and its one-time export succeeds, else sentence-transformers).",
     )
     embedding_bulk_int8: bool = Field(
-        False, description="Index with the int8-quantised ONNX graph (about 2x faster, cosine >= 0.98 to fp32); "
-        "queries always use fp32.",
+        False, description="Index with the int8-quantised ONNX graph (cosine to fp32 >= 0.98; whether it is "
+        "faster depends on the CPU: eval/bench_embedder.py); queries always use fp32.",
     )
     model_cache_dir: Path | None = Field(
         None, description="Where ONNX exports of embedding models are kept (unset = the user cache directory, "

@@ -141,31 +141,38 @@ def get_embedder(model: str = DEFAULT_MODEL, *, backend: str = "auto", quantized
     ``cache_dir`` defaults to the ``model_cache_dir`` setting. With ``auto`` or ``onnx``, the
     first call on a machine exports the model (seconds, needs torch); later calls find the
     export and never import torch. ``quantized`` picks the int8 graph (bulk indexing)."""
-    choice, why = resolve_backend(model, backend)
-    if choice == "sentence-transformers":
-        if backend != choice:  # asked for ONNX explicitly: a warning; auto: the normal path for hub models
-            log.log(logging.WARNING if backend == "onnx" else logging.INFO,
-                    "embedding %s with sentence-transformers: %s", model, why)  # fmt: skip
-        return _cached(model, choice, False, None, "" if backend == "sentence-transformers" else why)
+    if backend == "sentence-transformers":
+        return _cached(model, backend, False, None)
     if cache_dir is None:
         from reffy.config import load_settings
-        from reffy.onnx_export import default_cache_dir
 
-        cache_dir = load_settings().model_cache_dir or default_cache_dir()
-    return _cached(model, choice, quantized, Path(cache_dir).expanduser().resolve(), "")
+        cache_dir = load_settings().model_cache_dir
+    return _cached(model, backend, quantized, _cache_path(cache_dir))
 
 
 def embedder_for(settings: "Settings", *, bulk: bool = False) -> Embedder:
     """The embedder the settings ask for; ``bulk`` (indexing) may use the int8 graph."""
     quantized = bulk and settings.embedding_bulk_int8
     return get_embedder(settings.embedding_model, backend=settings.embedding_backend, quantized=quantized,
-                        cache_dir=settings.model_cache_dir)  # fmt: skip
+                        cache_dir=_cache_path(settings.model_cache_dir))  # fmt: skip
+
+
+def _cache_path(cache_dir: Path | str | None) -> Path:
+    from reffy.onnx_export import default_cache_dir
+
+    return Path(cache_dir).expanduser().resolve() if cache_dir else default_cache_dir()
 
 
 @lru_cache(maxsize=8)
-def _cached(model: str, backend: str, quantized: bool, cache_dir: Path | None, note: str) -> Embedder:
-    if backend == "sentence-transformers":
-        return SentenceTransformerEmbedder(model, note=note)
+def _cached(model: str, backend: str, quantized: bool, cache_dir: Path | None) -> Embedder:
+    """Decides the backend and says why once per process: ``onnx`` asked for but impossible is a
+    warning; under ``auto`` sentence-transformers is the normal path for, e.g., hub models."""
+    choice, why = resolve_backend(model, backend)
+    if choice == "sentence-transformers":
+        if backend != choice:
+            log.log(logging.WARNING if backend == "onnx" else logging.INFO,
+                    "embedding %s with sentence-transformers: %s", model, why)  # fmt: skip
+        return SentenceTransformerEmbedder(model, note="" if backend == choice else why)
     try:
         return _onnx_embedder(model, quantized=quantized, cache_dir=cache_dir)
     except Exception as exc:  # no torch, a full disk, an exporter change: the reference backend still works

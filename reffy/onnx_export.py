@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reffy.embedder import hf_offline, resolve_model_path
+from reffy.errors import ConfigError
 from reffy.onnx_embedder import ModelSpec, NotExportable, load_tokenizer, mean_pool, pad_batch, read_spec, run_graph
 
 log = logging.getLogger(__name__)
@@ -134,12 +135,12 @@ def ensure_onnx(model: str, *, quantized: bool = False, cache_dir: Path) -> Path
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from reffy.errors import ConfigError
-
         raise ConfigError(f"Cannot create the model cache {directory} ({exc}): set REFFY_MODEL_CACHE_DIR "
                           "to a writable directory.") from exc  # fmt: skip
     spec = read_spec(resolve_model_path(model))
     with _exclusive(directory / ".lock"):
+        for stale in directory.glob(".*.tmp"):  # left by a killed export; nobody else writes here now
+            stale.unlink(missing_ok=True)
         fp32 = directory / FP32
         if not fp32.is_file():  # another process may have exported while we waited for the lock
             _publish(directory, FP32, lambda tmp: _export_fp32(spec, tmp), model)

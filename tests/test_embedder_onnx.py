@@ -87,12 +87,13 @@ def test_onnx_matches_sentence_transformers(exported, reference, quantized, floo
 
 
 def test_batch_order_and_composition_do_not_change_vectors(exported):
+    texts = TEXTS[::2]  # short, long and truncated ones: half the list keeps the test quick
     embedder = get_embedder(backend="onnx")
-    together = embedder.embed(TEXTS)
-    alone = np.vstack([embedder.embed([t]) for t in TEXTS])
+    together = embedder.embed(texts)
+    alone = np.vstack([embedder.embed([t]) for t in texts])
     np.testing.assert_allclose(together, alone, atol=1e-5)
-    order = np.random.default_rng(7).permutation(len(TEXTS))
-    np.testing.assert_allclose(embedder.embed([TEXTS[i] for i in order]), together[order], atol=1e-5)
+    order = np.random.default_rng(7).permutation(len(texts))
+    np.testing.assert_allclose(embedder.embed([texts[i] for i in order]), together[order], atol=1e-5)
     assert embedder.embed([]).shape == (0, 384)
 
 

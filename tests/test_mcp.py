@@ -91,7 +91,9 @@ def free_port() -> int:
 
 
 def subprocess_env(home: Path, **extra: str) -> dict[str, str]:
-    return {"REFFY_HOME": str(home), "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml"), **extra}
+    # the stdio client starts the server with a minimal environment: pass the session's model cache
+    return {"REFFY_HOME": str(home), "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml"),
+            "REFFY_MODEL_CACHE_DIR": os.environ["REFFY_MODEL_CACHE_DIR"], **extra}  # fmt: skip
 
 
 # -- stdio --------------------------------------------------------------------------------
