@@ -387,9 +387,10 @@ class OfflineScorer:
         return _init_worker, (self.rubric, self.vendor, classifier), _score_tasks
 
     def worker_task(self, story: StoryInput, criteria: list[Criterion], want_metadata: bool) -> tuple:
-        """What a worker needs to score ``story`` exactly as :meth:`score` would here."""
+        """What a worker needs to score ``story`` exactly as :meth:`score` would here (what the
+        model found stays here too, should the story be scored in this process after all)."""
         self.prepare([story])
-        return story, criteria, want_metadata, self._industries.pop(story.story_id, None)
+        return story, criteria, want_metadata, self._industries.get(story.story_id)
 
 
 _WORKER: OfflineScorer | None = None
