@@ -107,17 +107,30 @@ class _Doc:
         self._joined = "\n".join(t for t in self._gate_texts if t is not None)
         self._memo, self._gates = {}, {}
 
-    def test(self, pattern: re.Pattern[str], i: int) -> bool:
-        """``bool(pattern.search(sentence i))``, remembered."""
+    def _answers(self, pattern: re.Pattern[str]) -> list[bool | None]:
         memo = self._memo.get(pattern)
         if memo is None:
             memo = self._memo[pattern] = [None] * len(self.sentences)
             self._gates[pattern] = _GATES.get(pattern, CueGate.ANY).narrowed(self._joined)
+        return memo
+
+    def test(self, pattern: re.Pattern[str], i: int) -> bool:
+        """``bool(pattern.search(sentence i))``, remembered."""
+        memo = self._answers(pattern)
         hit = memo[i]
         if hit is None:
             hit = self._gates[pattern].admits(self._gate_texts[i]) and pattern.search(self.sentences[i]) is not None
             memo[i] = hit
         return hit
+
+    def hits(self, pattern: re.Pattern[str]) -> list[bool]:
+        """``test(pattern, i)`` for every sentence (in one pass)."""
+        memo = self._answers(pattern)
+        if None in memo:
+            admits, search = self._gates[pattern].admits, pattern.search
+            memo[:] = [hit if hit is not None else admits(gate_text) and search(s) is not None
+                       for hit, gate_text, s in zip(memo, self._gate_texts, self.sentences)]  # fmt: skip
+        return memo  # type: ignore[return-value]
 
     def figure(self, i: int) -> bool:
         """``has_figure(sentence i)``, remembered."""
@@ -136,7 +149,7 @@ class _Doc:
         return None
 
     def indices(self, pattern: re.Pattern[str], *, numeric: bool = False) -> list[int]:
-        return [i for i in range(len(self.sentences)) if self.test(pattern, i) and (not numeric or self.figure(i))]
+        return [i for i, hit in enumerate(self.hits(pattern)) if hit and (not numeric or self.figure(i))]
 
     def count(self, pattern: re.Pattern[str], *, numeric: bool = False) -> list[str]:
         return [self.sentences[i] for i in self.indices(pattern, numeric=numeric)]
@@ -374,9 +387,10 @@ class OfflineScorer:
         return _init_worker, (self.rubric, self.vendor, classifier), _score_tasks
 
     def worker_task(self, story: StoryInput, criteria: list[Criterion], want_metadata: bool) -> tuple:
-        """What a worker needs to score ``story`` exactly as :meth:`score` would here."""
+        """What a worker needs to score ``story`` exactly as :meth:`score` would here (what the
+        model found stays here too, should the story be scored in this process after all)."""
         self.prepare([story])
-        return story, criteria, want_metadata, self._industries.pop(story.story_id, None)
+        return story, criteria, want_metadata, self._industries.get(story.story_id)
 
 
 _WORKER: OfflineScorer | None = None

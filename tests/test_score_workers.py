@@ -57,6 +57,7 @@ def test_two_worker_processes_give_exactly_the_rows_of_one_process(demo_library,
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(silver, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(silver, "POOL_MIN_STORIES", 8)  # the demo library is small: use the pool anyway
     one, two = unscored_copy(demo_library, tmp_path / "one"), unscored_copy(demo_library, tmp_path / "two")
     seen: list[tuple[int, int]] = []
     first = rescore(one, 1)
@@ -77,6 +78,7 @@ def test_two_worker_processes_give_exactly_the_rows_of_one_process(demo_library,
 def test_a_stopped_run_keeps_every_story_that_finished(demo_library, tmp_path, monkeypatch, workers):
     home = unscored_copy(demo_library, tmp_path / "home")
     monkeypatch.setattr(silver, "FLUSH_STORIES", 8)
+    monkeypatch.setattr(silver, "POOL_MIN_STORIES", 8)
     stop_after = 20
 
     def progress(done, total):
@@ -92,6 +94,27 @@ def test_a_stopped_run_keeps_every_story_that_finished(demo_library, tmp_path, m
     rest = rescore(home, workers)
     assert rest.cached == kept and rest.scored == scalar(demo_library, "SELECT count(*) FROM silver_metadata") - kept
     assert query(home, CRITERIA) == query(demo_library, CRITERIA)
+
+
+def test_workers_that_cannot_start_leave_the_scoring_to_this_process(demo_library, tmp_path):
+    """A script read from stdin is a __main__ no worker can import: the pool breaks before
+    scoring anything, and the run scores in the calling process instead, with a warning."""
+    home = unscored_copy(demo_library, tmp_path / "home")
+    script = (
+        "import ingest.silver as silver\n"
+        "from ingest.scorers import load_setup, offline_scorer\n"
+        "from reffy.config import load_settings\n"
+        "silver.POOL_MIN_STORIES = 8\n"
+        f"settings = load_settings(home={str(home)!r}, vendor_path={str(DATA / 'vendor.yaml')!r}, score_workers=2)\n"
+        "setup = load_setup(settings)\n"
+        "print(silver.score_library(settings, offline_scorer(settings, setup), setup.rubric).scored)\n"
+    )
+    out = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) == scalar(demo_library, "SELECT count(*) FROM silver_metadata")
+    assert "could not start" in out.stderr
+    assert query(home, CRITERIA) == query(demo_library, CRITERIA)
+    assert query(home, METADATA) == query(demo_library, METADATA)
 
 
 def test_scoring_failures_survive_the_trip_from_a_worker_process():

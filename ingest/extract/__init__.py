@@ -34,7 +34,8 @@ from ingest.extract.country import find_countries, primary_country
 from ingest.extract.customer import find_customer, is_anonymous
 from ingest.extract.outcomes import find_figures, find_outcomes
 from ingest.extract.quotes import find_quotes
-from ingest.extract.text import CueGate, all_sentences, cue_gate, lowered_for_gates, nfc, split_alternatives
+from ingest.extract.text import (ASCII_FOLDS, CueGate, all_sentences, cue_gate, lowered_for_gates, nfc,
+                                 required_literal, split_alternatives)
 
 if TYPE_CHECKING:
     from reffy.rubric import NamedThing, VendorProfile
@@ -65,11 +66,38 @@ def _name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-]){escaped}(?![\w-])", flags)
 
 
+class _NameFilter:
+    """False for a name :func:`_name_pattern` cannot find in the text: a single word
+    (matched case-sensitively) that is not a substring of it, or a phrase whose first word's
+    ASCII beginning is not in its lower-cased form (exact unless the text has one of the
+    non-ASCII letters a case-insensitive match equates with ASCII ones). Most of a vendor
+    profile's names are absent from most stories: a substring test instead of a search."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lowered: str | None = None
+        self.folds = ASCII_FOLDS.search(text) is not None
+
+    def __call__(self, name: str) -> bool:
+        name = name.strip()
+        if " " not in name:
+            return name in self.text
+        if self.folds:
+            return True
+        literal = required_literal(re.escape(name).replace(r"\ ", r"[\s-]+"))
+        if not literal:
+            return True
+        if self.lowered is None:
+            self.lowered = self.text.lower()
+        return literal in self.lowered
+
+
 def _find_named(text: str, things: Iterable["NamedThing"], *, single_word_needs: str | None = None) -> list[str]:
     """Canonical names of ``things`` mentioned in ``text`` (by name or alias), in order of
     first mention. Single-word aliases count only when ``single_word_needs`` (the vendor's
     name) also appears, so "Flow" or "Assist" in a sentence is not read as a product."""
     text = nfc(text)
+    could_occur = _NameFilter(text)
     gate = True
     if single_word_needs:
         gate = re.search(rf"(?<![\w-]){re.escape(single_word_needs)}(?![\w-])", text, re.IGNORECASE) is not None
@@ -82,6 +110,8 @@ def _find_named(text: str, things: Iterable["NamedThing"], *, single_word_needs:
             single = " " not in name.strip()
             if single and single_word_needs and name.strip().lower() != single_word_needs.lower() \
                     and name != thing.name and not gate:
+                continue
+            if not could_occur(name):
                 continue
             m = _name_pattern(name).search(text)
             if m and (first is None or m.start() < first):

@@ -267,21 +267,23 @@ class Mention:
 
 @lru_cache(maxsize=1)
 def _gazetteer_by_initial() -> tuple[re.Pattern[str], dict[str, re.Pattern[str]]]:
-    """The gazetteer pattern split by the first character of its terms (same terms, same
+    """The gazetteer pattern split by the first two characters of its terms (same terms, same
     order, same boundaries), and a pattern that finds where a term could start: trying the
-    thousand-term alternation only there, and only its terms with that initial, finds exactly
-    what ``pattern.finditer`` finds, in a fraction of the time."""
+    thousand-term alternation only there, and only its terms that start like the text there,
+    finds exactly what ``pattern.finditer`` finds, in a fraction of the time."""
     _, terms = _gazetteer()
-    by_initial: dict[str, list[str]] = {}
+    assert all(len(t) >= 2 for t in terms), "terms are grouped by their first two characters"
+    by_prefix: dict[str, list[str]] = {}
     for term in sorted(terms, key=len, reverse=True):
-        by_initial.setdefault(term[0], []).append(term)
+        by_prefix.setdefault(term[:2], []).append(term)
     patterns = {
-        initial: re.compile(r"(?<![\w.\-/@])(" + "|".join(re.escape(t) for t in group) + r")(?!\w)(?!\.\w)")
-        for initial, group in by_initial.items()
+        prefix: re.compile(r"(?<![\w.\-/@])(" + "|".join(re.escape(t) for t in group) + r")(?!\w)(?!\.\w)")
+        for prefix, group in by_prefix.items()
     }
     # an initial not preceded by a character the gazetteer's look-behind excludes (written
     # after the initial, so the search can skip ahead to candidate characters)
-    starts = re.compile("[" + "".join(re.escape(c) for c in by_initial) + r"](?<![\w.\-/@].)")
+    initials = sorted({prefix[0] for prefix in by_prefix})
+    starts = re.compile("[" + "".join(re.escape(c) for c in initials) + r"](?<![\w.\-/@].)")
     return starts, patterns
 
 
@@ -293,7 +295,8 @@ def _term_matches(text: str) -> Iterator[re.Match[str]]:
         at = candidate.start()
         if at < resume:
             continue
-        m = patterns[text[at]].match(text, at)
+        pattern = patterns.get(text[at : at + 2])  # most capitalised words start no term ("The", "We")
+        m = pattern.match(text, at) if pattern is not None else None
         if m:
             resume = m.end()
             yield m

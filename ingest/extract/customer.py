@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -274,6 +275,7 @@ ANONYMOUS_MAX_SCORE = 6.0  # below this, an opening that describes an unnamed cu
 MIN_SCORE = 3.0  # below this, no candidate is good enough
 
 
+@lru_cache(maxsize=16384)
 def normalise_name(name: str) -> str:
     """A comparison key: lower case, no punctuation or legal/corporate suffixes."""
     text = nfc(name).replace("’", "'")
@@ -323,6 +325,7 @@ def _opening(text: str, limit: int) -> str:
     return prose(text, limit, overshoot=400)
 
 
+@lru_cache(maxsize=16384)
 def _strip_name(raw: str) -> str | None:
     """Drop leading sentence words and trailing generic words; None when nothing is left."""
     tokens = raw.replace("’", "'").split()
@@ -485,10 +488,24 @@ _TERM_DEFINED = re.compile(r"\b[a-z][a-z-]+(?:\s+[a-z][a-z-]+){1,5}\s+\(([A-Z][A
                            r"\b([A-Z]{2,7}s?)\s+\((?:[a-z][a-z-]+\s+){1,5}[a-z][a-z-]+\)")
 
 
+# _TERM_DEFINED matches only these characters, so each match lies inside one run of them,
+# and only a run with a "(" can hold one
+_TERM_CHARS = re.compile(r"[A-Za-z0-9\s()\-]+")
+
+
+def _term_definitions(text: str) -> Iterator[re.Match[str]]:
+    """``_TERM_DEFINED.finditer(text)``, searching only the runs of its characters that
+    contain a "(" (the same matches: a search between two offsets sees the character before
+    the first for its ``\\b``, and nothing in the pattern looks past its last)."""
+    for run in _TERM_CHARS.finditer(text):
+        if text.find("(", run.start(), run.end()) >= 0:
+            yield from _TERM_DEFINED.finditer(text, run.start(), run.end())
+
+
 def _defined_terms(text: str) -> set[str]:
     """Acronyms the text defines as ordinary words ("customer service representatives
     (CSRs)", "LMS (learning management system)"), plus plural acronyms ("SOPs")."""
-    out = {normalise_name(g) for m in _TERM_DEFINED.finditer(text) for g in m.groups() if g}
+    out = {normalise_name(g) for m in _term_definitions(text) for g in m.groups() if g}
     out |= {normalise_name(m.group(0)) for m in re.finditer(r"\b[A-Z]{2,6}s\b", text)}
     return out
 

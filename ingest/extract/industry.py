@@ -35,7 +35,7 @@ import copy
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +151,8 @@ class _PhraseIndex:
     by_first: dict[str, list[tuple[tuple[str, ...], bool, Any]]]  # first word -> [(rest, last_is_stem, value)]
     stems: dict[str, Any]  # one-word stems ("bank*" -> "bank")
     max_stem: int
+    # token -> its stem match: the same words recur in every story
+    _stem_matches: dict[str, tuple[int, Any] | None] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, phrases: dict[str, Any]) -> "_PhraseIndex":
@@ -182,11 +184,21 @@ class _PhraseIndex:
             if tuple(window[:-1]) == rest[:-1] and (
                     window[-1].startswith(rest[-1]) if stem_last else window[-1] == rest[-1]):
                 return n + 1, value
-        for k in range(min(len(token), self.max_stem), 1, -1):
-            value = self.stems.get(token[:k])
-            if value is not None:
-                return 1, value
-        return None
+        found = self._stem_matches.get(token, _UNSEEN)
+        if found is _UNSEEN:
+            found = None
+            for k in range(min(len(token), self.max_stem), 1, -1):
+                value = self.stems.get(token[:k])
+                if value is not None:
+                    found = (1, value)
+                    break
+            if len(self._stem_matches) >= 200_000:
+                self._stem_matches.clear()
+            self._stem_matches[token] = found
+        return found
+
+
+_UNSEEN = object()
 
 
 @dataclass(frozen=True)

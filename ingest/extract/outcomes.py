@@ -85,14 +85,15 @@ _FIGURE_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine"
                  "a hundred", "hundred", "a few", "several", "doubled", "tripled", "quadrupled", "halved")  # fmt: skip
 
 
-def _has_figure(sentence: str) -> bool:
-    """``bool(FIGURE.search(sentence) or _FROM_TO.search(sentence))``, faster."""
+def _has_figure(sentence: str, words: tuple[str, ...] = _FIGURE_WORDS) -> bool:
+    """``bool(FIGURE.search(sentence) or _FROM_TO.search(sentence))``, faster. ``words``: the
+    _FIGURE_WORDS that can occur in the sentence (those in its story's lower-cased text)."""
     if ASCII_FOLDS.search(sentence):  # İ ı ſ K: the lower-case positions below would not be exact
         return bool(FIGURE.search(sentence) or _FROM_TO.search(sentence))
     digits = [m.start() for m in _DIGIT.finditer(sentence)]
     starts = {at for d in digits for at in range(max(0, d - 4), d + 1)}
     low = sentence.lower()  # same length and positions: only İ lower-cases to two characters
-    for word in _FIGURE_WORDS:
+    for word in words:
         at = low.find(word)
         while at >= 0:
             starts.add(at)
@@ -102,8 +103,8 @@ def _has_figure(sentence: str) -> bool:
     return bool(digits) and _FROM_TO.search(sentence) is not None  # _FROM_TO needs a digit too
 
 
-def _is_outcome(sentence: str) -> bool:
-    if not _has_figure(sentence):
+def _is_outcome(sentence: str, words: tuple[str, ...] = _FIGURE_WORDS) -> bool:
+    if not _has_figure(sentence, words):
         return False
     if not RESULT_CUES.search(sentence):
         return False
@@ -133,10 +134,13 @@ def find_outcomes(text: str, *, limit: int = 12, max_chars: int = 240) -> list[s
     in reading order; at most ``limit``."""
     scored: list[tuple[int, int, str]] = []
     seen: set[str] = set()
-    for order, (kind, heading, sentence) in enumerate(all_sentences(nfc(text), with_kind=True)):
+    triples = all_sentences(nfc(text), with_kind=True)
+    lowered = "\n".join(sentence.lower() for _, _, sentence in triples)
+    words = tuple(w for w in _FIGURE_WORDS if w in lowered)  # the only ones any sentence can have
+    for order, (kind, heading, sentence) in enumerate(triples):
         if kind == "quote" or len(sentence) < 12:
             continue
-        if not _is_outcome(sentence):
+        if not _is_outcome(sentence, words):
             continue
         in_results = bool(_RESULT_HEADINGS.search(heading))
         if _BEFORE_HEADINGS.search(heading) and not in_results and not _IMPROVEMENT.search(sentence):
