@@ -1,6 +1,7 @@
 """Build the shared corpus into evaluation homes and run the dev queries against them.
 
     python eval/retrieval_corpus.py build [--setting with-summary|no-summary|both]
+    python eval/retrieval_corpus.py index [--setting ...]   # re-index built homes (cached vectors)
     python eval/retrieval_corpus.py eval  [--setting ...] [--queries FILE] [--runs-out DIR]
 
 Two settings: the corpus as published (with its editor-written ``summary``), and with
@@ -32,6 +33,21 @@ def service(root: Path, setting: str) -> ReffyService:
                                       taxonomy_path=HERE / "corpus_industries.yaml"))  # fmt: skip
 
 
+def index(svc: ReffyService, root: Path):  # noqa: ANN201
+    """``reffy index`` with vectors cached under ``root`` by text: the settings share their body
+    chunks, and a rebuild with other vector settings re-embeds only what is new."""
+    from embedding_cache import CachedEmbedder
+
+    from reffy.embedder import embedder_for
+    from reffy.retrieval.indexer import sync_indexes
+
+    svc.close()
+    embedder = CachedEmbedder(embedder_for(svc.settings, bulk=True), root / "embedding-cache.sqlite")
+    summary = sync_indexes(svc.settings, embedder, rebuild=True)
+    print(f"embedding cache: {embedder.hits} reused, {embedder.misses} computed", flush=True)
+    return summary
+
+
 def build(root: Path, setting: str) -> None:
     svc = service(root, setting)
     source = CORPUS
@@ -46,7 +62,7 @@ def build(root: Path, setting: str) -> None:
         source = tmp
     timings = {}
     for name, step in (("ingest", lambda: svc.ingest([str(source)], extra_meta={"shareability": "public"})),
-                       ("score", svc.score), ("build", svc.build), ("index", svc.index)):  # fmt: skip
+                       ("score", svc.score), ("build", svc.build), ("index", lambda: index(svc, root))):  # fmt: skip
         t = time.perf_counter()
         out = step()
         timings[name] = round(time.perf_counter() - t, 1)
@@ -56,7 +72,7 @@ def build(root: Path, setting: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("build", "eval"))
+    parser.add_argument("command", choices=("build", "index", "eval"))
     parser.add_argument("--setting", choices=(*SETTINGS, "both"), default="both")
     parser.add_argument("--root", type=Path, default=Path("/tmp/reffy-eval"))
     parser.add_argument("--queries", type=Path, default=QUERIES)
@@ -66,6 +82,8 @@ def main() -> None:
     for setting in SETTINGS if args.setting == "both" else (args.setting,):
         if args.command == "build":
             build(args.root, setting)
+        elif args.command == "index":  # after a change to the vectors: gold kept, index rebuilt
+            print(f"[{setting}] index: {index(service(args.root, setting), args.root)}", flush=True)
         else:
             runs = args.runs_out / f"{setting}.json" if args.runs_out else None
             report = service(args.root, setting).evaluate(args.queries, runs_out=runs, mode=args.mode)
