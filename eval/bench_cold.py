@@ -93,21 +93,37 @@ def bench_serve(env: dict[str, str]) -> dict[str, float]:
 
 
 def bench_mcp(env: dict[str, str]) -> dict[str, float]:
-    """`reffy mcp` over stdio: process start -> first tool result (what a desktop agent waits for)."""
+    """`reffy mcp` over stdio, as a desktop agent meets it: process start -> connected, -> the
+    server's "ready" line on stderr, -> the first tool result asked for right after ready; and, in a
+    second fresh process, the first tool result asked for at once on connect."""
     import asyncio
 
     from mcp import Client, StdioServerParameters, stdio_client
 
-    async def first_result() -> tuple[float, float]:
+    async def run(wait_for_ready: bool) -> dict[str, float]:
         started = time.perf_counter()
         params = StdioServerParameters(command=sys.executable, args=["-m", "reffy.cli", "mcp"], env=env)
-        async with Client(stdio_client(params), read_timeout_seconds=120) as client:
-            connected = time.perf_counter() - started
-            await client.call_tool("search_stories", {"query": "bank that cut call handling time", "k": 5})
-            return connected, time.perf_counter() - started
+        with tempfile.TemporaryFile("w+") as errlog:
+            async with Client(stdio_client(params, errlog=errlog), read_timeout_seconds=120) as client:
+                out = {"connected_s": time.perf_counter() - started}
+                if wait_for_ready:
+                    while True:
+                        errlog.seek(0)
+                        if "reffy mcp: ready" in errlog.read():
+                            break
+                        if time.perf_counter() - started > 120:
+                            raise SystemExit("reffy mcp never said it was ready")
+                        await asyncio.sleep(0.02)
+                    out["ready_s"] = time.perf_counter() - started
+                asked = time.perf_counter()
+                await client.call_tool("search_stories", {"query": "bank that cut call handling time", "k": 5})
+                out["first_tool_result_s"] = time.perf_counter() - started
+                out["first_tool_after_ask_s"] = time.perf_counter() - asked
+                return out
 
-    connected, first = asyncio.run(first_result())
-    return {"connected_s": connected, "first_tool_result_s": first}
+    after_ready = asyncio.run(run(True))
+    at_once = asyncio.run(run(False))
+    return {**after_ready, "first_tool_at_connect_s": at_once["first_tool_result_s"]}
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -138,7 +154,8 @@ def main() -> None:
     print("reffy serve      ready {ready_s:.2f} s, first search {first_search_s:.3f} s, tenth {tenth_search_s:.3f} s"
           .format(**serve), flush=True)  # fmt: skip
     report["mcp"] = mcp = bench_mcp(env)
-    print("reffy mcp        connected {connected_s:.2f} s, first tool result {first_tool_result_s:.2f} s".format(**mcp))
+    print("reffy mcp        connected {connected_s:.2f} s, ready {ready_s:.2f} s, first search after ready "
+          "{first_tool_after_ask_s:.3f} s; asked at connect: result at {first_tool_at_connect_s:.2f} s".format(**mcp))
     browser = REPO / "tests" / "artifacts" / "browser-timings.json"
     if browser.is_file():
         report["app"] = json.loads(browser.read_text())

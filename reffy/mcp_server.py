@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 from dataclasses import asdict, is_dataclass
 from typing import Annotated, Any, Literal
 
@@ -172,10 +174,21 @@ def build_server(service: Any | None = None, *, token: str | None = None) -> MCP
     return server
 
 
+def _announce_ready(service: Any, warming: threading.Thread, started: float) -> None:
+    """Say on stderr (which MCP clients show in their server log) when a search will be fast: a
+    stdio server has no health endpoint, and an agent's first call should not be the slow one."""
+    warming.join()
+    state, why = service.readiness()
+    took = time.perf_counter() - started
+    line = f"reffy mcp: ready in {took:.1f}s" if state == "ok" else f"reffy mcp: {state} after {took:.1f}s: {why}"
+    print(line, file=sys.stderr, flush=True)
+
+
 def serve(transport: Literal["stdio", "http"] = "stdio", *, host: str = "127.0.0.1", port: int = 8765,
           service: Any | None = None) -> None:  # fmt: skip
     """Run until the client disconnects (stdio) or the process is stopped (http). A process token that
     is already unknown or revoked stops the start with a clear error instead of failing every call."""
+    started = time.perf_counter()
     if service is None:
         from reffy.service import ReffyService
 
@@ -185,7 +198,8 @@ def serve(transport: Literal["stdio", "http"] = "stdio", *, host: str = "127.0.0
         raise ConfigError("REFFY_API_TOKEN is unknown or revoked; ask an admin for a new token "
                           "(`reffy token add USER --role ROLE`).")  # fmt: skip
     server = build_server(service, token=token)
-    service.warm_in_background()  # the first tool call should not be the one that loads the models
+    warming = service.warm_in_background()  # the first tool call should not be the one that loads the models
+    threading.Thread(target=_announce_ready, args=(service, warming, started), name="reffy-ready", daemon=True).start()
     try:
         if transport == "stdio":
             server.run("stdio")

@@ -5,6 +5,7 @@ in-process for the governance cases. The library is the real demo library; answe
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -110,12 +111,17 @@ def test_stdio_lists_and_calls_every_tool(demo_home: Path, svc: ReffyService, in
             hidden = next(iter(internal.values()))
             out["hidden_search"] = await client.call_tool("search_stories", {"query": hidden["title"], "k": 20})
             out["hidden_story"] = await client.call_tool("get_story", {"story_id": hidden["story_id"]})
+            deadline = time.monotonic() + 60  # a stdio server has no health route: it says so on stderr
+            while "reffy mcp: ready in" not in (demo_home / "mcp-stderr.log").read_text() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            out["log"] = (demo_home / "mcp-stderr.log").read_text()
             return out
 
     try:
         out = run(main)
     finally:
         errlog.close()
+    assert "reffy mcp: ready in" in out["log"], out["log"]
     check_every_tool(out)
     for result in (out["search"], out["hidden_search"]):
         assert all(h["shareability"] == "public" for h in result.structured_content["hits"])
