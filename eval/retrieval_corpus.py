@@ -1,7 +1,9 @@
 """Build the shared corpus into evaluation homes and run the dev queries against them.
 
     python eval/retrieval_corpus.py build [--setting with-summary|no-summary|both]
-    python eval/retrieval_corpus.py index [--setting ...]   # re-index built homes (cached vectors)
+    python eval/retrieval_corpus.py gold [--setting ...]      # ingest, score, gold; no index
+    python eval/retrieval_corpus.py prefill [--setting ...]   # embed into the cache, chunk level by level
+    python eval/retrieval_corpus.py index [--setting ...] [--vector-chunks N]   # re-index (cached vectors)
     python eval/retrieval_corpus.py eval  [--setting ...] [--queries FILE] [--runs-out DIR]
 
 Two settings: the corpus as published (with its editor-written ``summary``), and with
@@ -28,9 +30,9 @@ QUERIES = HERE.parent.parent / "shared" / "eval" / "dev_queries.json"
 SETTINGS = ("with-summary", "no-summary")
 
 
-def service(root: Path, setting: str) -> ReffyService:
+def service(root: Path, setting: str, **overrides: object) -> ReffyService:
     return ReffyService(load_settings(home=root / setting, gold_min_score=0,
-                                      taxonomy_path=HERE / "corpus_industries.yaml"))  # fmt: skip
+                                      taxonomy_path=HERE / "corpus_industries.yaml", **overrides))  # fmt: skip
 
 
 def index(svc: ReffyService, root: Path):  # noqa: ANN201
@@ -48,7 +50,35 @@ def index(svc: ReffyService, root: Path):  # noqa: ANN201
     return summary
 
 
-def build(root: Path, setting: str) -> None:
+def prefill(root: Path, settings: tuple[str, ...]) -> None:
+    """Fill the embedding cache level by level (summaries and introductions of every setting, then
+    every story's chunk 0, then chunk 1, ...), so an index capped at N chunks a story can be
+    evaluated as soon as level N is done, long before the full set is."""
+    from embedding_cache import CachedEmbedder
+
+    from reffy.embedder import embedder_for
+    from reffy.retrieval.indexer import load_gold
+
+    levels: dict[int, list[str]] = {}
+    embedder = None
+    for setting in settings:
+        svc = service(root, setting)
+        embedder = embedder or CachedEmbedder(embedder_for(svc.settings, bulk=True), root / "embedding-cache.sqlite")
+        docs, _, chunks = load_gold(svc.settings)
+        levels.setdefault(-1, []).extend(t for d in docs for t in (d["summary"], d["_intro"]))
+        for story_chunks in chunks.values():
+            for n, text in story_chunks:
+                levels.setdefault(n, []).append(text)
+    for level in sorted(levels):
+        texts = list(dict.fromkeys(levels[level]))
+        t = time.perf_counter()
+        for start in range(0, len(texts), 256):
+            embedder.embed(texts[start : start + 256])
+        print(f"level {level}: {len(texts)} texts in {time.perf_counter() - t:.0f}s "
+              f"({embedder.misses} computed so far)", flush=True)  # fmt: skip
+
+
+def build(root: Path, setting: str, *, with_index: bool = True) -> None:
     svc = service(root, setting)
     source = CORPUS
     if setting == "no-summary":
@@ -63,6 +93,8 @@ def build(root: Path, setting: str) -> None:
     timings = {}
     for name, step in (("ingest", lambda: svc.ingest([str(source)], extra_meta={"shareability": "public"})),
                        ("score", svc.score), ("build", svc.build), ("index", lambda: index(svc, root))):  # fmt: skip
+        if name == "index" and not with_index:
+            break
         t = time.perf_counter()
         out = step()
         timings[name] = round(time.perf_counter() - t, 1)
@@ -72,18 +104,23 @@ def build(root: Path, setting: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("build", "index", "eval"))
+    parser.add_argument("command", choices=("build", "gold", "prefill", "index", "eval"))
+    parser.add_argument("--vector-chunks", type=int, default=None, help="index: body-chunk vectors per story")
     parser.add_argument("--setting", choices=(*SETTINGS, "both"), default="both")
     parser.add_argument("--root", type=Path, default=Path("/tmp/reffy-eval"))
     parser.add_argument("--queries", type=Path, default=QUERIES)
     parser.add_argument("--runs-out", type=Path, default=None)
     parser.add_argument("--mode", default="hybrid")
     args = parser.parse_args()
-    for setting in SETTINGS if args.setting == "both" else (args.setting,):
-        if args.command == "build":
-            build(args.root, setting)
+    settings = SETTINGS if args.setting == "both" else (args.setting,)
+    if args.command == "prefill":
+        return prefill(args.root, settings)
+    for setting in settings:
+        if args.command in ("build", "gold"):
+            build(args.root, setting, with_index=args.command == "build")
         elif args.command == "index":  # after a change to the vectors: gold kept, index rebuilt
-            print(f"[{setting}] index: {index(service(args.root, setting), args.root)}", flush=True)
+            svc = service(args.root, setting, vector_chunks=args.vector_chunks)
+            print(f"[{setting}] index: {index(svc, args.root)}", flush=True)
         else:
             runs = args.runs_out / f"{setting}.json" if args.runs_out else None
             report = service(args.root, setting).evaluate(args.queries, runs_out=runs, mode=args.mode)

@@ -142,6 +142,10 @@ class Settings(BaseSettings):
     gold_min_score: int = Field(12, ge=0, le=31, description="Stories scoring below this (of 31) stay out of gold.")
     chunk_chars: int = Field(1200, ge=200, description="Target size of gold body chunks, in characters.")
     chunk_overlap: int = Field(150, ge=0, description="Overlap between consecutive chunks, in characters.")
+    vector_chunks: int | None = Field(
+        None, ge=0, description="Body chunks per story given a vector, from the start (unset = all). Every chunk stays "
+        "in keyword search; vectors are what indexing spends its time on.",
+    )
 
     # retrieval
     chroma_url: str | None = Field(None, description="A Chroma server (e.g. http://127.0.0.1:8000); unset = local files.")

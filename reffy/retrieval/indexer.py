@@ -30,6 +30,7 @@ from reffy.embedder import Embedder
 from reffy.errors import ReffyError
 from reffy.store.warehouse import open_warehouse
 
+from reffy.retrieval.repetition import without_repetition
 from reffy.retrieval.layout import (
     BM25_FULL,
     BM25_PROFILE,
@@ -138,7 +139,7 @@ def keyword_text(doc: dict[str, Any], text: str) -> str:
     facts = [doc.get("customer") or "", doc.get("industry_name") or "", doc.get("country_name") or "",
              " ".join(t.replace("-", " ") for t in doc.get("tags") or []),
              " ".join(doc.get("products") or []), " ".join(doc.get("competitors") or [])]  # fmt: skip
-    return "\n".join([*filter(None, facts), doc.get("summary") or "", text])
+    return "\n".join([*filter(None, facts), without_repetition(doc.get("summary") or ""), without_repetition(text)])
 
 
 def _hash(value: Any) -> str:
@@ -194,7 +195,17 @@ def build_manifest(settings: Settings, embedder: Embedder) -> dict[str, Any]:
     from reffy.retrieval.text import TOKENIZER_VERSION
 
     return {"format": INDEX_FORMAT, "embedder": embedder.model_id, "tokenizer": TOKENIZER_VERSION,
-            "chunker": CHUNKER_VERSION, "reffy_version": __version__}  # fmt: skip
+            "chunker": CHUNKER_VERSION, "vector_chunks": settings.vector_chunks, "reffy_version": __version__}  # fmt: skip
+
+
+def vector_chunks(chunks: dict[str, list[tuple[int, str]]], cap: int | None) -> dict[str, list[tuple[int, str]]]:
+    """The chunks that get a vector: a story's first ``cap`` (all when ``cap`` is None), without
+    repetitive text (keyword stuffing; a chunk that is nothing else gets no vector)."""
+    out = {}
+    for sid, story_chunks in chunks.items():
+        kept = [(n, without_repetition(text)) for n, text in story_chunks if cap is None or n < cap]
+        out[sid] = [(n, text) for n, text in kept if text.strip()]
+    return out
 
 
 def _embedder_facts(embedder: Embedder) -> dict[str, Any]:
@@ -234,6 +245,7 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     summary.keyword_seconds = time.perf_counter() - t
 
     vectors = VectorStores(settings)
+    chunks = vector_chunks(chunks, settings.vector_chunks)
     try:
         plan = _plan_vectors(settings, vectors, docs, intros, chunks, rebuild=rebuild)
         summary.rebuilt = rebuild
@@ -339,8 +351,10 @@ def _plan_vectors(settings: Settings, vectors: VectorStores, docs: list[dict[str
     items: list[tuple[str, str, dict[str, Any]]] = []
     for sid in todo:
         meta = _vector_meta(by_id[sid])
-        items.append((vector_id(sid, SUMMARY), by_id[sid]["summary"], flatten_metadata({**meta, "kind": SUMMARY})))
-        items.append((vector_id(sid, INTRO), intros[sid], flatten_metadata({**meta, "kind": INTRO})))
+        summary = without_repetition(by_id[sid]["summary"] or "") or by_id[sid]["title"]
+        items.append((vector_id(sid, SUMMARY), summary, flatten_metadata({**meta, "kind": SUMMARY})))
+        items.append((vector_id(sid, INTRO), without_repetition(intros[sid]) or by_id[sid]["title"],
+                      flatten_metadata({**meta, "kind": INTRO})))  # fmt: skip
         for n, text in chunks.get(sid, []):
             items.append((vector_id(sid, CHUNK, n), text, flatten_metadata({**meta, "kind": CHUNK})))
     stale = [vid for sid in todo if sid in present for vid in present[sid]]
