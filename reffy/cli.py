@@ -15,6 +15,7 @@ import typer
 
 from reffy import __version__
 from reffy.errors import ReffyError
+from reffy.wording import plural, plural_of
 
 app = typer.Typer(
     name="reffy",
@@ -149,9 +150,9 @@ def _print_summary(summary) -> None:
     colour = {"completed": "green", "partial": "yellow"}.get(summary.status, "red")
     console.print(
         f"[{colour}]Run {summary.run_id} {summary.status}[/] in {summary.duration_s:.2f}s: "
-        f"{summary.seen} records read, [bold]{summary.new} new[/], {summary.updated} updated, "
-        f"{summary.unchanged} unchanged, {summary.removed} removed, {summary.duplicates} duplicates grouped, "
-        f"{summary.errors} errors, {summary.warnings} warnings."
+        f"{plural(summary.seen, 'record')} read, [bold]{summary.new} new[/], {summary.updated} updated, "
+        f"{summary.unchanged} unchanged, {summary.removed} removed, {plural(summary.duplicates, 'duplicate')} grouped, "
+        f"{plural(summary.errors, 'error')}, {plural(summary.warnings, 'warning')}."
     )
     if summary.errors or summary.warnings:
         console.print("See the problems with [bold]reffy status[/].")
@@ -194,15 +195,15 @@ def status(
         for r in st.scoring_runs:
             console.print(
                 f"  {r['id']:>4} {r['started_at']:%m-%d %H:%M} {r['status']:<14} {r['scorer_key']}: {r['scored']} scored,"
-                f" {r['cached']} cached, {r['failed']} failed, {r['tokens_in'] + r['tokens_out']} tokens,"
+                f" {r['cached']} cached, {r['failed']} failed, {plural(r['tokens_in'] + r['tokens_out'], 'token')},"
                 f" ${r['cost_usd']:.4f}, {r['duration_s'] or 0:.1f}s",
                 highlight=False, soft_wrap=True,
             )  # fmt: skip
     if st.last_gold_build:
         b = st.last_gold_build
         console.print(
-            f"[bold]Last gold build[/] {b['built_at']:%Y-%m-%d %H:%M}: {b['stories']} stories >= {b['min_score']}/31"
-            f" ({b['below_threshold']} below, {b['unscored']} unscored), {b['chunks']} chunks, {b['scorer_key']},"
+            f"[bold]Last gold build[/] {b['built_at']:%Y-%m-%d %H:%M}: {plural(b['stories'], 'story')} >= {b['min_score']}/31"
+            f" ({b['below_threshold']} below, {b['unscored']} unscored), {plural(b['chunks'], 'chunk')}, {b['scorer_key']},"
             f" rubric {b['rubric_version']}",
             highlight=False, soft_wrap=True,
         )  # fmt: skip
@@ -217,18 +218,23 @@ def status(
                           f"      {e['detail']}", soft_wrap=True, markup=True, highlight=False)  # fmt: skip
 
 
+def _count(value: Any, word: str) -> str:
+    """A count from a manifest, which may not have it ("? stories")."""
+    return plural(value, word) if isinstance(value, int) else f"{'?' if value is None else value} {plural_of(word)}"
+
+
 def _print_index_state(console, manifest: dict[str, Any]) -> None:
     if not manifest:
         console.print("[bold]Search index[/] not built yet: run `reffy index`.")
         return
     if manifest["complete"]:
         count = manifest.get("vector_count", manifest.get("vectors"))
-        vectors = f"{count} vectors"
+        vectors = plural(count, "vector") if isinstance(count, int) else f"{count} vectors"
     else:
-        vectors = f"[yellow]vectors still being computed[/] ({manifest.get('stories_pending', '?')} stories to embed; " \
+        vectors = f"[yellow]vectors still being computed[/] ({_count(manifest.get('stories_pending'), 'story')} to embed; " \
                   "keyword search works; rerun `reffy index` if no build is running)"  # fmt: skip
     backend = manifest.get("embedder_backend") or "sentence-transformers"
-    console.print(f"[bold]Search index[/] {manifest.get('stories', '?')} stories, {vectors}; embedder "
+    console.print(f"[bold]Search index[/] {_count(manifest.get('stories'), 'story')}, {vectors}; embedder "
                   f"{manifest.get('embedder')} ({backend}), built {manifest.get('built_at', '?')}",
                   soft_wrap=True, highlight=False)  # fmt: skip
 
@@ -294,17 +300,17 @@ def _print_score(summary) -> None:
     if summary.status == "dry_run":
         cost = "unknown (model not in the price list)" if summary.estimated_cost_usd is None else \
             f"${summary.estimated_cost_usd:.4f}"  # fmt: skip
-        console.print(f"Dry run ({summary.scorer_key}): {summary.pending} stories to score, {summary.cached} cached; "
-                      f"about {summary.estimated_tokens_in} input tokens, estimated cost {cost}.")  # fmt: skip
+        console.print(f"Dry run ({summary.scorer_key}): {plural(summary.pending, 'story')} to score, {summary.cached} "
+                      f"cached; about {plural(summary.estimated_tokens_in, 'input token')}, estimated cost {cost}.")  # fmt: skip
         return
     colour = "green" if summary.status == "completed" and not summary.failed else "yellow"
     console.print(
         f"[{colour}]Scoring run {summary.run_id} {summary.status}[/] ({summary.scorer_key}, rubric "
         f"{summary.rubric_version}) in {summary.duration_s:.1f}s: {summary.scored} scored, {summary.cached} cached, "
-        f"{summary.failed} failed; {summary.tokens_in} tokens in, {summary.tokens_out} out, ${summary.cost_usd:.4f}."
+        f"{summary.failed} failed; {plural(summary.tokens_in, 'token')} in, {summary.tokens_out} out, ${summary.cost_usd:.4f}."
     )  # fmt: skip
     if summary.status == "budget_reached":
-        console.print(f"Budget reached: {summary.pending} stories left unscored; rerun with a higher --max-cost.")
+        console.print(f"Budget reached: {plural(summary.pending, 'story')} left unscored; rerun with a higher --max-cost.")
     for failure in summary.failures[:10]:
         console.print(f"  [red]failed[/] {failure['title']}: {failure['reason']}: {failure['detail']}", soft_wrap=True)
 
@@ -321,8 +327,8 @@ def build(home: HomeOpt = None, as_json: Annotated[bool, typer.Option("--json", 
 
 def _print_build(summary) -> None:
     _console().print(
-        f"[green]Gold built[/] in {summary.duration_s:.2f}s: {summary.stories} stories ({summary.public} public, "
-        f"{summary.internal} internal) at or above {summary.min_score}/31, {summary.chunks} chunks; "
+        f"[green]Gold built[/] in {summary.duration_s:.2f}s: {plural(summary.stories, 'story')} ({summary.public} public, "
+        f"{summary.internal} internal) at or above {summary.min_score}/31, {plural(summary.chunks, 'chunk')}; "
         f"{summary.below_threshold} below the threshold, {summary.unscored} not scored yet."
     )  # fmt: skip
 
@@ -373,9 +379,10 @@ def _print_index(summary) -> None:
         _console().print("[yellow]The gold library is empty, so there is nothing to index.[/] Score and build it "
                          "first: `reffy score` then `reffy build` (or `reffy run SOURCE` for every step).")  # fmt: skip
     _console().print(
-        f"[green]Indexed[/] {summary.stories} stories in {summary.duration_s:.1f}s: keyword index "
-        f"{summary.keyword_seconds:.1f}s; {summary.embedded_stories} stories embedded ({summary.vectors_added} "
-        f"vectors, {summary.embed_seconds:.1f}s), {summary.stories_removed} removed, {summary.vectors_total} vectors."
+        f"[green]Indexed[/] {plural(summary.stories, 'story')} in {summary.duration_s:.1f}s: keyword index "
+        f"{summary.keyword_seconds:.1f}s; {plural(summary.embedded_stories, 'story')} embedded "
+        f"({plural(summary.vectors_added, 'vector')}, {summary.embed_seconds:.1f}s), {summary.stories_removed} removed, "
+        f"{plural(summary.vectors_total, 'vector')}."
     )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from reffy.auth import LOCAL_USER, Role, User
 from reffy.config import Settings, load_settings
 from reffy.errors import ConfigError, NotFound
 from reffy.models import IngestSummary, LibraryStatus
+from reffy.wording import sentence
 
 if TYPE_CHECKING:
     from reffy.answer.pipeline import Answer, AnswerStream
@@ -148,7 +149,7 @@ class ReffyService:
         try:
             parsed = SearchFilters.from_dict({k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()})
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"Invalid filter: {exc}.") from exc
+            raise ConfigError(sentence(f"Invalid filter: {exc}")) from exc
         if parsed.empty:
             return parsed
         from reffy.retrieval.filter_values import resolve
