@@ -431,7 +431,8 @@ def search(
         console.print("[yellow]No strong match in the library.[/] The closest stories:")
     for i, h in enumerate(result.hits, 1):
         facts = " | ".join(x for x in (h.customer, h.industry, h.country, str(h.year or "")) if x)
-        console.print(f"[bold]{i:>2}. {h.title}[/]  [dim]{h.quality}/31 {h.shareability}[/]", soft_wrap=True)
+        console.print(f"[bold]{i:>2}. {h.title}[/]  [dim]{h.quality}/31 {h.shareability}  {h.story_id[:12]}[/]",
+                      soft_wrap=True)  # fmt: skip
         console.print(f"    {facts}  ({h.why})", soft_wrap=True, highlight=False)
         console.print(f"    {h.source_link or h.source_uri}", soft_wrap=True, highlight=False)
     for note in result.notes:
@@ -478,6 +479,43 @@ def ask(
     how = "extractive brief (no LLM configured)" if answer.offline else f"{answer.model}, ${answer.cost_usd:.4f}"
     console.print(f"[dim]{how}; {answer.latency_ms:.0f} ms; audience {answer.audience}; "
                   f"continue with --conversation {answer.conversation_id}[/]", soft_wrap=True)  # fmt: skip
+
+
+@app.command()
+def story(
+    story_id: Annotated[str, typer.Argument(help="A story id, or its first characters (search prints 12).")],
+    audience: AudienceOpt = None,
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole story as JSON.")] = False,
+) -> None:
+    """One story: facts, score with the evidence for each rubric point, outcomes, quotes and source."""
+    from rich.markup import escape
+
+    detail = _service(home).story(story_id, audience=audience)
+    if as_json:
+        typer.echo(json.dumps(detail, indent=2, default=str))
+        return
+    console = _console()
+    facts = " | ".join(str(x) for x in (detail.get("customer"), detail.get("industry"), detail.get("country"),
+                                        detail.get("year")) if x)  # fmt: skip
+    console.print(f"[bold]{escape(detail['title'])}[/]  [dim]{detail.get('score')}/{detail.get('max_score') or 31} "
+                  f"{detail.get('shareability')}  {detail['story_id'][:12]}[/]", soft_wrap=True)  # fmt: skip
+    if facts:
+        console.print(escape(facts), soft_wrap=True, highlight=False)
+    console.print(escape(detail.get("source_link") or detail.get("source_uri") or ""), soft_wrap=True, highlight=False)
+    for label, values in (("Outcomes", detail.get("outcomes") or []), ("Quotes", detail.get("quotes") or [])):
+        if values:
+            console.print(f"[bold]{label}[/]")
+            for v in values:
+                text = v.get("text") if isinstance(v, dict) else v
+                who = f"  [dim]{escape(str(v['speaker']))}[/]" if isinstance(v, dict) and v.get("speaker") else ""
+                console.print(f"  - {escape(str(text))}{who}", soft_wrap=True, highlight=False)
+    if detail.get("criteria"):
+        console.print("[bold]Rubric points[/]")
+        for c in detail["criteria"]:
+            evidence = f"  [dim]{escape(str(c['evidence']))}[/]" if c.get("evidence") else ""
+            console.print(f"  {c.get('points')}/{c.get('max_points')} {c.get('id')}{evidence}", soft_wrap=True,
+                          highlight=False)  # fmt: skip
 
 
 def _role(value: str):  # noqa: ANN202 - reffy.auth.Role, imported lazily
@@ -542,7 +580,8 @@ def eval_(
 
 @app.command()
 def override(
-    story: Annotated[str, typer.Argument(help="Story id, source record id (e.g. a slug) or file path.")],
+    story: Annotated[str, typer.Argument(help="Story id (or its first 12 characters), source record id (e.g. a "
+                                          "slug), or the source file's path (relative or absolute) or name.")],
     field: Annotated[str, typer.Argument(help="customer, country, industry, products, competitors, shareability, "
                                                "title, or points.<criterion_id>")],  # fmt: skip
     value: Annotated[Optional[str], typer.Argument(help="The corrected value (lists comma-separated).")] = None,
@@ -573,7 +612,7 @@ def overrides(home: HomeOpt = None, as_json: Annotated[bool, typer.Option("--jso
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
     for r in rows:
-        typer.echo(f"{r['record_key'][:12]}  {r['title']}: {r['field']} = {json.dumps(r['value'])}"
+        typer.echo(f"{(r['story_id'] or r['record_key'])[:12]}  {r['title']}: {r['field']} = {json.dumps(r['value'])}"
                    f"  ({r['author']}, {r['created_at']:%Y-%m-%d}: {r['reason'] or 'no reason given'})")  # fmt: skip
     if not rows:
         typer.echo("No overrides.")
