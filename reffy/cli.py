@@ -15,7 +15,7 @@ import typer
 
 from reffy import __version__
 from reffy.errors import ReffyError
-from reffy.wording import plural, plural_of
+from reffy.wording import plural, plural_of, sentence
 
 app = typer.Typer(
     name="reffy",
@@ -546,6 +546,19 @@ def user_add(
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     add_user(path, name, password, parsed)
     _console().print(f"{name} ({parsed.value}) saved in {path}. The app now asks everyone to log in.")
+
+
+@user_app.command("remove")
+def user_remove(name: Annotated[str, typer.Argument(help="Login name (as `reffy user list` shows it).")],
+                home: HomeOpt = None) -> None:  # fmt: skip
+    """Remove a user from the users file and revoke every API token issued to them."""
+    done = _service(home).remove_user(name)
+    parts = [f"removed {done['name']} ({done['role']}) from {done['users_file']}"] if done["role"] else []
+    if done["tokens_revoked"]:
+        parts.append(f"revoked {plural(len(done['tokens_revoked']), 'API token')} "
+                     f"({', '.join(str(i) for i in done['tokens_revoked'])})")  # fmt: skip
+    message = sentence("; ".join(parts))
+    typer.echo(message[0].upper() + message[1:])
 
 
 @user_app.command("list")

@@ -298,7 +298,24 @@ class ReffyService:
 
     def token_user(self, token: str) -> User | None:
         found = self.history.token_user(token)
-        return User(found[0], Role(found[1])) if found else None
+        return User(found[0], Role(found[1]), via="token") if found else None
+
+    def remove_user(self, name: str) -> dict[str, Any]:
+        """Remove a user: their users-file entry and every active API token issued to them (a
+        removed person must not keep access through a token). NotFound when neither exists."""
+        from reffy.auth import remove_user, users_file
+
+        name = name.strip()
+        path = users_file(self.settings)
+        role = remove_user(path, name) if path is not None else None
+        revoked = [t["id"] for t in self.history.list_tokens() if t["user"] == name and not t["revoked"]
+                   and self.history.revoke_token(t["id"])]  # fmt: skip
+        if role is None and not revoked:
+            where = f"in {path}" if path is not None else "(single-user mode: there is no users file)"
+            raise NotFound(f"No user {name!r} {where} and no API token for them: `reffy user list` shows the users, "
+                           "`reffy token list` the tokens.")  # fmt: skip
+        return {"name": name, "role": role.value if role else None, "users_file": str(path) if role else None,
+                "tokens_revoked": revoked}  # fmt: skip
 
     def list_tokens(self) -> list[dict[str, Any]]:
         return self.history.list_tokens()

@@ -70,7 +70,7 @@ def run_pipeline(svc: ReffyService, specs: list[str], *, full: bool) -> list[str
 svc, user, audience = page_context()
 st.title("Ingest")
 if not user.can("ingest"):
-    st.error(f"Not allowed: ingest needs the admin role; {user.name} is a {user.role.value}.", icon=":material/lock:")
+    st.error(f"Not allowed: {user.refusal('ingest')}", icon=":material/lock:")
     st.stop()
 
 with st.form("ingest", border=True):
