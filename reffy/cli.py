@@ -7,6 +7,7 @@ Only presentation lives here. Heavy modules are imported inside commands so that
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -248,7 +249,10 @@ def config(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
     if as_json:
         typer.echo(json.dumps({k: {"value": v, "from": o} for k, v, o in rows}, indent=2, default=str))
         return
-    table = Table("setting", "value", "from")
+    table = Table()  # long values (paths, lists) wrap, folded where they have no spaces, never cut off
+    table.add_column("setting", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("from", overflow="fold")
     for name, value, origin in rows:
         table.add_row(name, str(value), origin)
     _console().print(table)
@@ -461,11 +465,9 @@ def ask(
         data["hits"] = [asdict(h) for h in answer.hits]
         typer.echo(json.dumps(data, indent=2, default=str))
         return
-    for piece in stream:
-        typer.echo(piece, nl=False)
-    answer = stream.answer
     console = _console()
-    console.print()
+    stream_markdown(console, stream)
+    answer = stream.answer
     if answer.citations:
         console.print("\n[bold]Sources[/]")
         for c in answer.citations:
@@ -479,6 +481,53 @@ def ask(
     how = "extractive brief (no LLM configured)" if answer.offline else f"{answer.model}, ${answer.cost_usd:.4f}"
     console.print(f"[dim]{how}; {answer.latency_ms:.0f} ms; audience {answer.audience}; "
                   f"continue with --conversation {answer.conversation_id}[/]", soft_wrap=True)  # fmt: skip
+
+
+_BLOCK_END = re.compile(r"\n[ \t]*\n")
+
+
+def stream_markdown(console, pieces) -> str:
+    """Print streamed Markdown rendered (bold, lists, headings), as it arrives: each finished block
+    (paragraph, list) is printed once it ends; on a terminal the block being written is shown live
+    below them. Returns the whole text."""
+    from contextlib import nullcontext
+
+    from rich.live import Live
+    from rich.markdown import Markdown
+    from rich.text import Text
+
+    text, pending = "", ""
+    live = Live(Text(""), console=console, auto_refresh=False, transient=True) if console.is_terminal else None
+    with live if live is not None else nullcontext():
+        for piece in pieces:
+            text += piece
+            pending += piece
+            *finished, pending = _BLOCK_END.split(pending)
+            for block in finished:
+                if block.strip():
+                    _print_markdown(console, block + "\n\n")
+            if live is not None:  # a bold still open in the unfinished block is closed, so no raw ** flashes
+                preview = pending + ("**" if pending.count("**") % 2 else "")
+                live.update(Markdown(preview, justify="default"), refresh=True)
+        if live is not None:
+            live.update(Text(""), refresh=True)
+    if pending.strip():
+        _print_markdown(console, pending)
+    return text
+
+
+def _print_markdown(console, block: str) -> None:
+    from rich.markdown import Markdown
+
+    rendered = Markdown(block.rstrip(), justify="default")
+    if console.is_terminal:
+        console.print(rendered)
+        console.print()
+        return
+    with console.capture() as captured:  # a pipe or a file: no styles, so no padding to the width either
+        console.print(rendered)
+    console.file.write(re.sub(r"[ \t]+\n", "\n", captured.get()) + ("\n" if block.endswith("\n\n") else ""))
+    console.file.flush()
 
 
 @app.command()
