@@ -308,8 +308,10 @@ class ReffyService:
         name = name.strip()
         path = users_file(self.settings)
         role = remove_user(path, name) if path is not None else None
-        revoked = [t["id"] for t in self.history.list_tokens() if t["user"] == name and not t["revoked"]
-                   and self.history.revoke_token(t["id"])]  # fmt: skip
+        revoked = []
+        for token in self.history.list_tokens():
+            if token["user"] == name and not token["revoked"] and self.history.revoke_token(token["id"]):
+                revoked.append(token["id"])
         if role is None and not revoked:
             where = f"in {path}" if path is not None else "(single-user mode: there is no users file)"
             raise NotFound(f"No user {name!r} {where} and no API token for them: `reffy user list` shows the users, "

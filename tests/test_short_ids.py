@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from mcp import Client
 
 from reffy.api import create_app
-from reffy.auth import Role
+from reffy.auth import Role, User
 from reffy.errors import AmbiguousId, NotFound
 from reffy.ids import HOW_TO_FIND, distinct_prefixes, resolve_prefix
 from reffy.mcp_server import build_server
@@ -118,14 +118,8 @@ def test_a_prefix_resolves_within_the_callers_audience_and_reveals_nothing_inter
 
 def test_feedback_on_a_short_id_is_stored_under_the_whole_id(svc: ReffyService, ids) -> None:
     story_id = ids["public"][0]
-    row = svc.feedback(svc_user(), rating=1, story_id=story_id[:12])
+    row = svc.feedback(User("ann", Role.member), rating=1, story_id=story_id[:12])
     assert row["story_id"] == story_id
-
-
-def svc_user():
-    from reffy.auth import User
-
-    return User("ann", Role.member)
 
 
 # -- adapters -----------------------------------------------------------------------------
