@@ -29,6 +29,7 @@ from reffy.errors import ReffyError
 from reffy.llm import ChatModel, ChatResponse, LiteLLMChatModel, LLMInputError, LLMUnavailable, Messages, estimate_cost
 from reffy.models import CriterionScore, Quote, ScoreResult, StoryInput, StoryMetadata
 from reffy.rubric import Criterion, Rubric, Taxonomy, VendorProfile
+from reffy.wording import plural, sentence
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
 DEFAULT_PROMPT = "score_v1"
@@ -392,8 +393,8 @@ class LLMScorer:
                 messages = [*messages, {"role": "assistant", "content": resp.text}, {"role": "user", "content": repair}]
         raise trace.failed(
             "invalid_output",
-            f"no valid answer from {self.chat.model} after {trace.attempts} attempt(s); "
-            f"last problem: {trace.rejected[-1]}. "
+            f"no valid answer from {self.chat.model} after {plural(trace.attempts, 'attempt')}; "
+            f"last problem: {sentence(trace.rejected[-1])} "
             "Try a stronger model (REFFY_LLM_MODEL) or more re-asks (REFFY_LLM_REPAIR_ATTEMPTS).",
         )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -51,19 +51,35 @@ ACTIONS: dict[str, Role] = {
 }
 
 
+# How an action is named in a refusal, where its key is not a word people use.
+ACTION_WORDS = {"read_story": "reading stories", "override": "correcting stories", "manage_tokens": "managing API tokens"}
+
+
 @dataclass(frozen=True, slots=True)
 class User:
+    """Someone acting on the library. ``via`` says where the identity came from ("account": the
+    users file or single sign-on; "token": an API token), so a refusal names the right fix; it
+    takes no part in equality."""
+
     name: str
     role: Role = Role.member
+    via: Literal["account", "token"] = field(default="account", compare=False)
 
     def can(self, action: str) -> bool:
         return self.role.rank >= ACTIONS[action].rank
 
+    def refusal(self, action: str) -> str:
+        """Why this user may not do ``action``, and what to ask for: a token holder needs a token
+        with a higher role, an account holder a higher role on their account."""
+        need = ACTIONS[action].value
+        higher = "" if ACTIONS[action] is Role.admin else " or higher"
+        fix = (f"Ask an admin for an API token with the {need} role{higher}." if self.via == "token" else
+               f"Ask an admin to give your account the {need} role{higher}.")  # fmt: skip
+        return f"{self.name} is a {self.role.value}: {ACTION_WORDS.get(action, action)} needs the {need} role{higher}. {fix}"
+
     def require(self, action: str) -> None:
         if not self.can(action):
-            need = ACTIONS[action].value
-            raise PermissionDenied(f"{self.name!r} is a {self.role.value}; {action} needs the {need} role or higher. "
-                                   "Ask an admin to change your role in the users file.")  # fmt: skip
+            raise PermissionDenied(self.refusal(action))
 
     def audience(self, requested: Audience | None, default: Audience = "internal") -> Audience:
         """The audience this user gets: viewers are always external; others choose."""
@@ -121,6 +137,18 @@ def load_users(path: Path) -> dict[str, tuple[Role, str]]:
                               f"{', '.join(r.value for r in Role)} ({exc}).") from exc  # fmt: skip
         users[name] = (role, digest)
     return users
+
+
+def remove_user(path: Path, name: str) -> Role | None:
+    """Delete one user from the users file (``reffy user remove``); their role, or None if absent."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    entries = (raw or {}).get("users") or []
+    gone = [e for e in entries if str(e.get("name", "")).strip() == name]
+    if not gone:
+        return None
+    kept = [e for e in entries if e not in gone]
+    path.write_text(yaml.safe_dump({"users": kept}, sort_keys=False), encoding="utf-8")
+    return Role(gone[0].get("role", "member"))
 
 
 def add_user(path: Path, name: str, password: str, role: Role) -> None:

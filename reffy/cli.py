@@ -7,6 +7,7 @@ Only presentation lives here. Heavy modules are imported inside commands so that
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -15,6 +16,7 @@ import typer
 
 from reffy import __version__
 from reffy.errors import ReffyError
+from reffy.wording import plural, plural_of, sentence
 
 app = typer.Typer(
     name="reffy",
@@ -149,9 +151,9 @@ def _print_summary(summary) -> None:
     colour = {"completed": "green", "partial": "yellow"}.get(summary.status, "red")
     console.print(
         f"[{colour}]Run {summary.run_id} {summary.status}[/] in {summary.duration_s:.2f}s: "
-        f"{summary.seen} records read, [bold]{summary.new} new[/], {summary.updated} updated, "
-        f"{summary.unchanged} unchanged, {summary.removed} removed, {summary.duplicates} duplicates grouped, "
-        f"{summary.errors} errors, {summary.warnings} warnings."
+        f"{plural(summary.seen, 'record')} read, [bold]{summary.new} new[/], {summary.updated} updated, "
+        f"{summary.unchanged} unchanged, {summary.removed} removed, {plural(summary.duplicates, 'duplicate')} grouped, "
+        f"{plural(summary.errors, 'error')}, {plural(summary.warnings, 'warning')}."
     )
     if summary.errors or summary.warnings:
         console.print("See the problems with [bold]reffy status[/].")
@@ -194,15 +196,15 @@ def status(
         for r in st.scoring_runs:
             console.print(
                 f"  {r['id']:>4} {r['started_at']:%m-%d %H:%M} {r['status']:<14} {r['scorer_key']}: {r['scored']} scored,"
-                f" {r['cached']} cached, {r['failed']} failed, {r['tokens_in'] + r['tokens_out']} tokens,"
+                f" {r['cached']} cached, {r['failed']} failed, {plural(r['tokens_in'] + r['tokens_out'], 'token')},"
                 f" ${r['cost_usd']:.4f}, {r['duration_s'] or 0:.1f}s",
                 highlight=False, soft_wrap=True,
             )  # fmt: skip
     if st.last_gold_build:
         b = st.last_gold_build
         console.print(
-            f"[bold]Last gold build[/] {b['built_at']:%Y-%m-%d %H:%M}: {b['stories']} stories >= {b['min_score']}/31"
-            f" ({b['below_threshold']} below, {b['unscored']} unscored), {b['chunks']} chunks, {b['scorer_key']},"
+            f"[bold]Last gold build[/] {b['built_at']:%Y-%m-%d %H:%M}: {plural(b['stories'], 'story')} >= {b['min_score']}/31"
+            f" ({b['below_threshold']} below, {b['unscored']} unscored), {plural(b['chunks'], 'chunk')}, {b['scorer_key']},"
             f" rubric {b['rubric_version']}",
             highlight=False, soft_wrap=True,
         )  # fmt: skip
@@ -217,18 +219,23 @@ def status(
                           f"      {e['detail']}", soft_wrap=True, markup=True, highlight=False)  # fmt: skip
 
 
+def _count(value: Any, word: str) -> str:
+    """A count from a manifest, which may not have it ("? stories")."""
+    return plural(value, word) if isinstance(value, int) else f"{'?' if value is None else value} {plural_of(word)}"
+
+
 def _print_index_state(console, manifest: dict[str, Any]) -> None:
     if not manifest:
         console.print("[bold]Search index[/] not built yet: run `reffy index`.")
         return
     if manifest["complete"]:
         count = manifest.get("vector_count", manifest.get("vectors"))
-        vectors = f"{count} vectors"
+        vectors = plural(count, "vector") if isinstance(count, int) else f"{count} vectors"
     else:
-        vectors = f"[yellow]vectors still being computed[/] ({manifest.get('stories_pending', '?')} stories to embed; " \
+        vectors = f"[yellow]vectors still being computed[/] ({_count(manifest.get('stories_pending'), 'story')} to embed; " \
                   "keyword search works; rerun `reffy index` if no build is running)"  # fmt: skip
     backend = manifest.get("embedder_backend") or "sentence-transformers"
-    console.print(f"[bold]Search index[/] {manifest.get('stories', '?')} stories, {vectors}; embedder "
+    console.print(f"[bold]Search index[/] {_count(manifest.get('stories'), 'story')}, {vectors}; embedder "
                   f"{manifest.get('embedder')} ({backend}), built {manifest.get('built_at', '?')}",
                   soft_wrap=True, highlight=False)  # fmt: skip
 
@@ -242,7 +249,10 @@ def config(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
     if as_json:
         typer.echo(json.dumps({k: {"value": v, "from": o} for k, v, o in rows}, indent=2, default=str))
         return
-    table = Table("setting", "value", "from")
+    table = Table()  # long values (paths, lists) wrap, folded where they have no spaces, never cut off
+    table.add_column("setting", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("from", overflow="fold")
     for name, value, origin in rows:
         table.add_row(name, str(value), origin)
     _console().print(table)
@@ -294,17 +304,17 @@ def _print_score(summary) -> None:
     if summary.status == "dry_run":
         cost = "unknown (model not in the price list)" if summary.estimated_cost_usd is None else \
             f"${summary.estimated_cost_usd:.4f}"  # fmt: skip
-        console.print(f"Dry run ({summary.scorer_key}): {summary.pending} stories to score, {summary.cached} cached; "
-                      f"about {summary.estimated_tokens_in} input tokens, estimated cost {cost}.")  # fmt: skip
+        console.print(f"Dry run ({summary.scorer_key}): {plural(summary.pending, 'story')} to score, {summary.cached} "
+                      f"cached; about {plural(summary.estimated_tokens_in, 'input token')}, estimated cost {cost}.")  # fmt: skip
         return
     colour = "green" if summary.status == "completed" and not summary.failed else "yellow"
     console.print(
         f"[{colour}]Scoring run {summary.run_id} {summary.status}[/] ({summary.scorer_key}, rubric "
         f"{summary.rubric_version}) in {summary.duration_s:.1f}s: {summary.scored} scored, {summary.cached} cached, "
-        f"{summary.failed} failed; {summary.tokens_in} tokens in, {summary.tokens_out} out, ${summary.cost_usd:.4f}."
+        f"{summary.failed} failed; {plural(summary.tokens_in, 'token')} in, {summary.tokens_out} out, ${summary.cost_usd:.4f}."
     )  # fmt: skip
     if summary.status == "budget_reached":
-        console.print(f"Budget reached: {summary.pending} stories left unscored; rerun with a higher --max-cost.")
+        console.print(f"Budget reached: {plural(summary.pending, 'story')} left unscored; rerun with a higher --max-cost.")
     for failure in summary.failures[:10]:
         console.print(f"  [red]failed[/] {failure['title']}: {failure['reason']}: {failure['detail']}", soft_wrap=True)
 
@@ -321,8 +331,8 @@ def build(home: HomeOpt = None, as_json: Annotated[bool, typer.Option("--json", 
 
 def _print_build(summary) -> None:
     _console().print(
-        f"[green]Gold built[/] in {summary.duration_s:.2f}s: {summary.stories} stories ({summary.public} public, "
-        f"{summary.internal} internal) at or above {summary.min_score}/31, {summary.chunks} chunks; "
+        f"[green]Gold built[/] in {summary.duration_s:.2f}s: {plural(summary.stories, 'story')} ({summary.public} public, "
+        f"{summary.internal} internal) at or above {summary.min_score}/31, {plural(summary.chunks, 'chunk')}; "
         f"{summary.below_threshold} below the threshold, {summary.unscored} not scored yet."
     )  # fmt: skip
 
@@ -373,9 +383,10 @@ def _print_index(summary) -> None:
         _console().print("[yellow]The gold library is empty, so there is nothing to index.[/] Score and build it "
                          "first: `reffy score` then `reffy build` (or `reffy run SOURCE` for every step).")  # fmt: skip
     _console().print(
-        f"[green]Indexed[/] {summary.stories} stories in {summary.duration_s:.1f}s: keyword index "
-        f"{summary.keyword_seconds:.1f}s; {summary.embedded_stories} stories embedded ({summary.vectors_added} "
-        f"vectors, {summary.embed_seconds:.1f}s), {summary.stories_removed} removed, {summary.vectors_total} vectors."
+        f"[green]Indexed[/] {plural(summary.stories, 'story')} in {summary.duration_s:.1f}s: keyword index "
+        f"{summary.keyword_seconds:.1f}s; {plural(summary.embedded_stories, 'story')} embedded "
+        f"({plural(summary.vectors_added, 'vector')}, {summary.embed_seconds:.1f}s), {summary.stories_removed} removed, "
+        f"{plural(summary.vectors_total, 'vector')}."
     )  # fmt: skip
 
 
@@ -424,7 +435,8 @@ def search(
         console.print("[yellow]No strong match in the library.[/] The closest stories:")
     for i, h in enumerate(result.hits, 1):
         facts = " | ".join(x for x in (h.customer, h.industry, h.country, str(h.year or "")) if x)
-        console.print(f"[bold]{i:>2}. {h.title}[/]  [dim]{h.quality}/31 {h.shareability}[/]", soft_wrap=True)
+        console.print(f"[bold]{i:>2}. {h.title}[/]  [dim]{h.quality}/31 {h.shareability}  {h.story_id[:12]}[/]",
+                      soft_wrap=True)  # fmt: skip
         console.print(f"    {facts}  ({h.why})", soft_wrap=True, highlight=False)
         console.print(f"    {h.source_link or h.source_uri}", soft_wrap=True, highlight=False)
     for note in result.notes:
@@ -453,11 +465,9 @@ def ask(
         data["hits"] = [asdict(h) for h in answer.hits]
         typer.echo(json.dumps(data, indent=2, default=str))
         return
-    for piece in stream:
-        typer.echo(piece, nl=False)
-    answer = stream.answer
     console = _console()
-    console.print()
+    stream_markdown(console, stream)
+    answer = stream.answer
     if answer.citations:
         console.print("\n[bold]Sources[/]")
         for c in answer.citations:
@@ -471,6 +481,90 @@ def ask(
     how = "extractive brief (no LLM configured)" if answer.offline else f"{answer.model}, ${answer.cost_usd:.4f}"
     console.print(f"[dim]{how}; {answer.latency_ms:.0f} ms; audience {answer.audience}; "
                   f"continue with --conversation {answer.conversation_id}[/]", soft_wrap=True)  # fmt: skip
+
+
+_BLOCK_END = re.compile(r"\n[ \t]*\n")
+
+
+def stream_markdown(console, pieces) -> str:
+    """Print streamed Markdown rendered (bold, lists, headings), as it arrives: each finished block
+    (paragraph, list) is printed once it ends; on a terminal the block being written is shown live
+    below them. Returns the whole text."""
+    from contextlib import nullcontext
+
+    from rich.live import Live
+    from rich.markdown import Markdown
+    from rich.text import Text
+
+    text, pending = "", ""
+    live = Live(Text(""), console=console, auto_refresh=False, transient=True) if console.is_terminal else None
+    with live if live is not None else nullcontext():
+        for piece in pieces:
+            text += piece
+            pending += piece
+            *finished, pending = _BLOCK_END.split(pending)
+            for block in finished:
+                if block.strip():
+                    _print_markdown(console, block + "\n\n")
+            if live is not None:  # a bold still open in the unfinished block is closed, so no raw ** flashes
+                preview = pending + ("**" if pending.count("**") % 2 else "")
+                live.update(Markdown(preview, justify="default"), refresh=True)
+        if live is not None:
+            live.update(Text(""), refresh=True)
+    if pending.strip():
+        _print_markdown(console, pending)
+    return text
+
+
+def _print_markdown(console, block: str) -> None:
+    from rich.markdown import Markdown
+
+    rendered = Markdown(block.rstrip(), justify="default")
+    if console.is_terminal:
+        console.print(rendered)
+        console.print()
+        return
+    with console.capture() as captured:  # a pipe or a file: no styles, so no padding to the width either
+        console.print(rendered)
+    console.file.write(re.sub(r"[ \t]+\n", "\n", captured.get()) + ("\n" if block.endswith("\n\n") else ""))
+    console.file.flush()
+
+
+@app.command()
+def story(
+    story_id: Annotated[str, typer.Argument(help="A story id, or its first characters (search prints 12).")],
+    audience: AudienceOpt = None,
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole story as JSON.")] = False,
+) -> None:
+    """One story: facts, score with the evidence for each rubric point, outcomes, quotes and source."""
+    from rich.markup import escape
+
+    detail = _service(home).story(story_id, audience=audience)
+    if as_json:
+        typer.echo(json.dumps(detail, indent=2, default=str))
+        return
+    console = _console()
+    facts = " | ".join(str(x) for x in (detail.get("customer"), detail.get("industry"), detail.get("country"),
+                                        detail.get("year")) if x)  # fmt: skip
+    console.print(f"[bold]{escape(detail['title'])}[/]  [dim]{detail.get('score')}/{detail.get('max_score') or 31} "
+                  f"{detail.get('shareability')}  {detail['story_id'][:12]}[/]", soft_wrap=True)  # fmt: skip
+    if facts:
+        console.print(escape(facts), soft_wrap=True, highlight=False)
+    console.print(escape(detail.get("source_link") or detail.get("source_uri") or ""), soft_wrap=True, highlight=False)
+    for label, values in (("Outcomes", detail.get("outcomes") or []), ("Quotes", detail.get("quotes") or [])):
+        if values:
+            console.print(f"[bold]{label}[/]")
+            for v in values:
+                text = v.get("text") if isinstance(v, dict) else v
+                who = f"  [dim]{escape(str(v['speaker']))}[/]" if isinstance(v, dict) and v.get("speaker") else ""
+                console.print(f"  - {escape(str(text))}{who}", soft_wrap=True, highlight=False)
+    if detail.get("criteria"):
+        console.print("[bold]Rubric points[/]")
+        for c in detail["criteria"]:
+            evidence = f"  [dim]{escape(str(c['evidence']))}[/]" if c.get("evidence") else ""
+            console.print(f"  {c.get('points')}/{c.get('max_points')} {c.get('id')}{evidence}", soft_wrap=True,
+                          highlight=False)  # fmt: skip
 
 
 def _role(value: str):  # noqa: ANN202 - reffy.auth.Role, imported lazily
@@ -501,6 +595,19 @@ def user_add(
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     add_user(path, name, password, parsed)
     _console().print(f"{name} ({parsed.value}) saved in {path}. The app now asks everyone to log in.")
+
+
+@user_app.command("remove")
+def user_remove(name: Annotated[str, typer.Argument(help="Login name (as `reffy user list` shows it).")],
+                home: HomeOpt = None) -> None:  # fmt: skip
+    """Remove a user from the users file and revoke every API token issued to them."""
+    done = _service(home).remove_user(name)
+    parts = [f"removed {done['name']} ({done['role']}) from {done['users_file']}"] if done["role"] else []
+    if done["tokens_revoked"]:
+        parts.append(f"revoked {plural(len(done['tokens_revoked']), 'API token')} "
+                     f"({', '.join(str(i) for i in done['tokens_revoked'])})")  # fmt: skip
+    message = sentence("; ".join(parts))
+    typer.echo(message[0].upper() + message[1:])
 
 
 @user_app.command("list")
@@ -535,7 +642,8 @@ def eval_(
 
 @app.command()
 def override(
-    story: Annotated[str, typer.Argument(help="Story id, source record id (e.g. a slug) or file path.")],
+    story: Annotated[str, typer.Argument(help="Story id (or its first 12 characters), source record id (e.g. a "
+                                          "slug), or the source file's path (relative or absolute) or name.")],
     field: Annotated[str, typer.Argument(help="customer, country, industry, products, competitors, shareability, "
                                                "title, or points.<criterion_id>")],  # fmt: skip
     value: Annotated[Optional[str], typer.Argument(help="The corrected value (lists comma-separated).")] = None,
@@ -566,7 +674,7 @@ def overrides(home: HomeOpt = None, as_json: Annotated[bool, typer.Option("--jso
         typer.echo(json.dumps(rows, indent=2, default=str))
         return
     for r in rows:
-        typer.echo(f"{r['record_key'][:12]}  {r['title']}: {r['field']} = {json.dumps(r['value'])}"
+        typer.echo(f"{(r['story_id'] or r['record_key'])[:12]}  {r['title']}: {r['field']} = {json.dumps(r['value'])}"
                    f"  ({r['author']}, {r['created_at']:%Y-%m-%d}: {r['reason'] or 'no reason given'})")  # fmt: skip
     if not rows:
         typer.echo("No overrides.")

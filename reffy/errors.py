@@ -37,6 +37,12 @@ class NotFound(ReffyError):
     exit_code = 3
 
 
+class AmbiguousId(ReffyError):
+    """A shortened id (a prefix) names more than one thing; the message lists them."""
+
+    exit_code = 2
+
+
 class PermissionDenied(ReffyError):
     """The user's role does not allow this operation."""
 

@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol, overload
 
 from reffy.config import Settings
 from reffy.errors import ReffyError
+from reffy.wording import plural, sentence
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +282,7 @@ class LiteLLMChatModel:
         where = self.settings.llm_api_base or "the provider's default endpoint"
         if _is_transient(lib, exc):
             return LLMUnavailable(
-                f"The LLM at {where} kept failing for {self.model} after {attempts} attempt(s): {detail}. "
+                f"The LLM at {where} kept failing for {self.model} after {plural(attempts, 'attempt')}: {sentence(detail)} "
                 "Check that the server is running and reachable, wait and retry, or raise "
                 "REFFY_LLM_MAX_RETRIES / REFFY_LLM_TIMEOUT_S.",
                 status=status,
@@ -318,7 +319,7 @@ class LiteLLMChatModel:
                 "names a chat model and REFFY_LLM_API_BASE an OpenAI-compatible /v1 endpoint.",
                 status=status or 400,
             )
-        return LLMError(f"The LLM call to {self.model} failed: {type(exc).__name__}: {detail}", status=status)
+        return LLMError(sentence(f"The LLM call to {self.model} failed: {type(exc).__name__}: {detail}"), status=status)
 
 
 def _missing_key(exc: BaseException) -> bool:

@@ -153,7 +153,8 @@ def build_server(service: Any | None = None, *, token: str | None = None) -> MCP
 
     @server.tool(annotations=read_only)
     def get_story(
-        story_id: Annotated[str, Field(min_length=1, max_length=200, description="A story_id from search results.")],
+        story_id: Annotated[str, Field(min_length=1, max_length=200, description="A story_id from search results, "
+                                    "or its first 12 characters.")],
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, StoryOut]:
         """One story: summary, full text, outcomes, quotes, rubric points with evidence, source link."""

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from reffy.errors import ConfigError
+from reffy.wording import sentence
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
 DEFAULT_RUBRIC = RESOURCES / "rubric.yaml"
@@ -114,9 +115,9 @@ def _load(path: Path, model: type[BaseModel], what: str, setting: str) -> Any:
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"Cannot read the {what} {path}: {exc.strerror or exc}. Set {setting} to a readable file.") from exc
+        raise ConfigError(f"Cannot read the {what} {path}: {sentence(exc.strerror or exc)} Set {setting} to a readable file.") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"The {what} {path} is not valid YAML: {exc}") from exc
+        raise ConfigError(sentence(f"The {what} {path} is not valid YAML: {exc}")) from exc
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

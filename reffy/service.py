@@ -16,6 +16,7 @@ from reffy.auth import LOCAL_USER, Role, User
 from reffy.config import Settings, load_settings
 from reffy.errors import ConfigError, NotFound
 from reffy.models import IngestSummary, LibraryStatus
+from reffy.wording import sentence
 
 if TYPE_CHECKING:
     from reffy.answer.pipeline import Answer, AnswerStream
@@ -148,7 +149,7 @@ class ReffyService:
         try:
             parsed = SearchFilters.from_dict({k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()})
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"Invalid filter: {exc}.") from exc
+            raise ConfigError(sentence(f"Invalid filter: {exc}")) from exc
         if parsed.empty:
             return parsed
         from reffy.retrieval.filter_values import resolve
@@ -297,7 +298,26 @@ class ReffyService:
 
     def token_user(self, token: str) -> User | None:
         found = self.history.token_user(token)
-        return User(found[0], Role(found[1])) if found else None
+        return User(found[0], Role(found[1]), via="token") if found else None
+
+    def remove_user(self, name: str) -> dict[str, Any]:
+        """Remove a user: their users-file entry and every active API token issued to them (a
+        removed person must not keep access through a token). NotFound when neither exists."""
+        from reffy.auth import remove_user, users_file
+
+        name = name.strip()
+        path = users_file(self.settings)
+        role = remove_user(path, name) if path is not None else None
+        revoked = []
+        for token in self.history.list_tokens():
+            if token["user"] == name and not token["revoked"] and self.history.revoke_token(token["id"]):
+                revoked.append(token["id"])
+        if role is None and not revoked:
+            where = f"in {path}" if path is not None else "(single-user mode: there is no users file)"
+            raise NotFound(f"No user {name!r} {where} and no API token for them: `reffy user list` shows the users, "
+                           "`reffy token list` the tokens.")  # fmt: skip
+        return {"name": name, "role": role.value if role else None, "users_file": str(path) if role else None,
+                "tokens_revoked": revoked}  # fmt: skip
 
     def list_tokens(self) -> list[dict[str, Any]]:
         return self.history.list_tokens()
@@ -365,22 +385,40 @@ class ReffyService:
     def _visible(self, doc: dict[str, Any], audience: str) -> bool:
         return audience == "internal" or doc.get("shareability") == "public"
 
+    def _story_doc(self, ref: str, audience: str) -> dict[str, Any]:
+        """The gold story ``ref`` names for this audience: its whole id, or an unambiguous prefix
+        (the CLI prints 12 characters). Only the stories the audience may see are candidates, so
+        neither a prefix nor a whole id tells an external caller that an internal story exists."""
+        from reffy.ids import resolve_prefix
+
+        engine = self.engine
+        doc = engine.by_id.get(ref)
+        if doc is not None and self._visible(doc, audience):
+            return doc  # the common case (cards of a result list): one dictionary lookup
+        visible = [d["story_id"] for d in engine.docs if self._visible(d, audience)]
+        story_id = resolve_prefix(ref, visible, label=lambda i: str(engine.by_id[i].get("title") or ""),
+                                  scope=f"for the {audience} audience")  # fmt: skip
+        return engine.by_id[story_id]
+
+    def resolve_story_id(self, ref: str, *, user: User = LOCAL_USER, audience: str | None = None) -> str:
+        """The full id of the story ``ref`` (a story id or an unambiguous prefix of one) names
+        for this caller. Ambiguous prefixes raise ``AmbiguousId`` listing the candidates (all
+        within the caller's audience); unknown ones ``NotFound`` saying how to find ids."""
+        user.require("read_story")
+        return self._story_doc(ref, self.audience_for(user, audience))["story_id"]
+
     def card(self, story_id: str, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, Any]:
         """One gold story's card (facts, outcomes, quotes; no full text): what a result list shows.
-        A lookup in the loaded index, no warehouse or docstore round trip."""
+        A lookup in the loaded index, no warehouse or docstore round trip. ``story_id`` may be
+        shortened to any unambiguous prefix (see :meth:`resolve_story_id`)."""
         user.require("read_story")
-        audience = self.audience_for(user, audience)
-        doc = self.engine.by_id.get(story_id)
-        if doc is None or not self._visible(doc, audience):
-            raise NotFound(f"No story {story_id!r} in this library (for the {audience} audience). "
-                           "Search for it, or run `reffy index` if it was added just now.")  # fmt: skip
-        return dict(doc)
+        return dict(self._story_doc(story_id, self.audience_for(user, audience)))
 
     def story(self, story_id: str, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, Any]:
         """Everything about one gold story: card, text, rubric evidence, duplicates, versions."""
         doc = self.card(story_id, user=user, audience=audience)
         engine = self.engine
-        stored = engine.docstore.get(story_id) or {"text": "", "breakdown": []}
+        stored = engine.docstore.get(doc["story_id"]) or {"text": "", "breakdown": []}
         setup_rubric, _ = self._scoring_setup()
         dims = {c.id: c.dimension for c in setup_rubric.criteria}
         criteria = [{"id": c.get("criterion_id"), "dimension": dims.get(c.get("criterion_id")), "points": c.get("points"),
@@ -577,8 +615,8 @@ class ReffyService:
             raise ConfigError("rating must be 1 (thumbs up) or -1 (thumbs down).")
         if message_id is None and story_id is None:
             raise ConfigError("Feedback needs a message_id (an answer) or a story_id (a story card).")
-        if story_id is not None:
-            self.story(story_id, user=user)  # NotFound for unknown or hidden stories
+        if story_id is not None:  # NotFound for unknown or hidden stories; a prefix is stored as the whole id
+            story_id = self.resolve_story_id(story_id, user=user)
         query = None
         if message_id is not None:
             message = self.history.get_message(user.name, message_id) if 0 < message_id < 2**63 else None

@@ -82,3 +82,17 @@ def test_field_map_option(tmp_path, home):
     assert json.loads(result.stdout)["new"] == 1
     bad = reffy("ingest", str(src), "--map", "colour=red", home=home)
     assert bad.returncode == 2
+
+
+def test_counts_of_one_are_singular(tmp_path, home):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "a.md").write_text(f"# Nordvik\n\n{STORY}", encoding="utf-8")
+    (lib / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    out = " ".join(reffy("ingest", str(lib), home=home).stdout.split())
+    assert "1 record read" in out and "1 error," in out and "0 warnings." in out, out
+    (lib / "broken.pdf").unlink()
+    for name in ("b", "c"):
+        (lib / f"{name}.md").write_text(f"# Other {name}\n\n{STORY} Another line about {name}.", encoding="utf-8")
+    out = " ".join(reffy("ingest", str(lib), home=home).stdout.split())
+    assert "2 records read" in out and "0 errors" in out, out

@@ -70,6 +70,14 @@ assert detail["title"] and detail["text"]
     assert run_python(body, demo_home) == []
 
 
+def test_cli_story_by_short_id_imports_nothing_heavy(demo_home: Path) -> None:
+    body = """
+from reffy.service import ReffyService
+short = ReffyService().search("Nordvik Bank", mode="keyword", k=1, log=False).hits[0].story_id[:12]
+""" + cli("story", "SHORT").replace("'SHORT'", "short")
+    assert run_python(body, demo_home) == []
+
+
 def test_api_start_and_health_import_nothing_heavy(demo_home: Path) -> None:
     body = """
 from fastapi.testclient import TestClient

@@ -212,7 +212,7 @@ def test_extract_feed_file_reads_entries_without_network(tmp_path: Path) -> None
     assert out[2].text == "Only a teaser."  # not followed: files never touch the network
     assert out[0].meta["published"] == "2024-03-05T10:30:00+00:00"
     assert [reason for reason, _ in out[0].warnings] == ["empty"]
-    assert "1 entries hold only a short summary" in out[0].warnings[0][1]
+    assert "1 entry holds only a short summary" in out[0].warnings[0][1]
 
 
 def test_extract_feed_file_rejects_garbage(tmp_path: Path) -> None:

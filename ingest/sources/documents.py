@@ -26,6 +26,7 @@ from ingest.sources.base import (
     first_line_title,
 )
 from ingest.sources.html import extract_html
+from reffy.wording import plural
 
 # Values tools write when the user set nothing; as a title or author they mislead.
 _PLACEHOLDERS = {"python-docx", "python-pptx", "powerpoint presentation", "untitled"}
@@ -265,7 +266,7 @@ def extract_pdf(inp: FileInput) -> list[Extracted]:
         raise ExtractionError("corrupt", f"no page of the PDF could be read ({warnings[0][1]}); re-export or re-save it")
     meta: dict[str, Any] = {"pages": len(pages)}
     meta.update({k: v for k in ("title", "author", "subject") if (v := _prop(getattr(info, k, None)))})
-    empty = f"the PDF has {len(pages)} page(s) but no text layer (probably scanned): run OCR first (e.g. ocrmypdf) and ingest it again"
+    empty = f"the PDF has {plural(len(pages), 'page')} but no text layer (probably scanned): run OCR first (e.g. ocrmypdf) and ingest it again"
     return _story(inp, meta.get("title"), "\n\n".join(t for t in texts if t), "pdf", meta, warnings, empty=empty)
 
 

@@ -22,6 +22,7 @@ from ingest.sources.base import Extracted, ExtractionError, FileInput, ReadConte
 from ingest.sources.html import story_page
 from ingest.sources.http import Fetcher, FetchError, FetchResult, NotFound, is_http_url
 from reffy.models import Gone, Problem, RawRecord, SourceItem, Unchanged
+from reffy.wording import plural
 
 if TYPE_CHECKING:
     from reffy.config import Settings
@@ -175,7 +176,9 @@ def extract_feed_file(inp: FileInput) -> Iterable[Extracted]:
     if not out:
         raise ExtractionError("empty", "no feed entry has any text; ingest the feed by URL so entries are followed to their pages")
     if short:
-        warnings.append(("empty", f"{short} entries hold only a short summary; ingest the feed by URL to fetch their full pages"))
+        holds = "holds" if short == 1 else "hold"
+        warnings.append(("empty", f"{plural(short, 'entry')} {holds} only a short summary; ingest the feed by URL to "
+                                  "fetch their full pages"))  # fmt: skip
     out[0].warnings.extend(warnings)
     return out
 

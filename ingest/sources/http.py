@@ -37,6 +37,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from ingest.sources.base import ExtractionError, decode_text
 from reffy.models import utcnow
+from reffy.wording import sentence
 
 if TYPE_CHECKING:
     from reffy.config import Settings
@@ -168,7 +169,7 @@ class AddressGuard:
                 self.addresses(host, port)
         except BlockedURL as exc:
             via = f"{start} redirects to {url}: " if start and start != url else f"{url}: "
-            raise BlockedURL("blocked_url", f"refused: {via}{exc.detail}. Reffy fetches only public addresses, so "
+            raise BlockedURL("blocked_url", f"refused: {via}{sentence(exc.detail)} Reffy fetches only public addresses, so "
                              "a link cannot reach services on this machine or network; if you trust this site, set "
                              "REFFY_ALLOW_PRIVATE_URLS=true") from None  # fmt: skip
 
@@ -185,7 +186,7 @@ class _GuardedBackend(httpcore.SyncBackend):
         try:
             address = self._guard.addresses(host, port)[0]
         except BlockedURL as exc:
-            raise BlockedURL("blocked_url", f"refused: {exc.detail}. Reffy fetches only public addresses; if you "
+            raise BlockedURL("blocked_url", f"refused: {sentence(exc.detail)} Reffy fetches only public addresses; if you "
                              "trust this site, set REFFY_ALLOW_PRIVATE_URLS=true") from None  # fmt: skip
         except _Transient as exc:
             raise httpcore.ConnectError(exc.error.detail) from None

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +26,7 @@ from reffy.api.errors import error_body, error_status, reffy_error_payload
 from reffy.errors import ReffyError
 
 log = logging.getLogger(__name__)
+DOCS_ASSETS = "/docs-assets"  # where the API docs' scripts, stylesheets and icon are served from
 
 DESCRIPTION = """\
 Reffy's customer-story library over HTTP: search, grounded answers (JSON or server-sent
@@ -155,10 +157,13 @@ def create_app(service: Any | None = None, *, warm: bool = False) -> FastAPI:
         if owned:
             svc.close()
 
-    app = FastAPI(title="Reffy API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                  openapi_tags=[{"name": "search"}, {"name": "answers"}, {"name": "stories"},
-                                {"name": "conversations"}, {"name": "feedback"}, {"name": "analytics"},
-                                {"name": "health"}])  # fmt: skip
+    # fastapi-offline serves Swagger UI and ReDoc (/docs, /redoc) from the JS and CSS its wheel ships,
+    # under DOCS_ASSETS, instead of FastAPI's CDN links: the docs work with no network.
+    app = FastAPIOffline(title="Reffy API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                         static_url=DOCS_ASSETS,
+                         openapi_tags=[{"name": "search"}, {"name": "answers"}, {"name": "stories"},
+                                       {"name": "conversations"}, {"name": "feedback"}, {"name": "analytics"},
+                                       {"name": "health"}])  # fmt: skip
     app.state.service = svc
     _install_error_handlers(app)
     app.include_router(router)

@@ -17,6 +17,7 @@ STATUS_BY_ERROR: dict[str, int] = {
     "NotFound": 404,
     "PermissionDenied": 403,
     "ConfigError": 400,
+    "AmbiguousId": 400,  # a story id prefix that names several stories: the message lists them
     "SourceNotFound": 400,
     "OverrideError": 400,
     "LLMInputError": 400,  # the request itself is too large for the model

@@ -224,11 +224,14 @@ def _event_stream(stream: Any, first: str | None, rest: Iterator[str]) -> Respon
 
 
 # -- stories ------------------------------------------------------------------------------
-@router.get("/stories/{story_id}", response_model=StoryOut, tags=["stories"], responses=errors(403, 404),
+@router.get("/stories/{story_id}", response_model=StoryOut, tags=["stories"], responses=errors(400, 403, 404),
             summary="One story with its scores, evidence and provenance")  # fmt: skip
-def story(story_id: Annotated[str, Path(min_length=1, max_length=200)], user: Caller, svc: Svc,
+def story(story_id: Annotated[str, Path(min_length=1, max_length=200, description="A story id from search results, "
+                                       "or an unambiguous prefix of it (the CLI prints 12 characters).")],
+          user: Caller, svc: Svc,
           audience: Annotated[AudienceName | None, Query(description=AUDIENCE_DOC)] = None) -> Any:  # fmt: skip
-    """404 both when the story does not exist and when your audience may not see it."""
+    """404 both when the story does not exist and when your audience may not see it; 400 when a shortened
+    id is the start of several stories your audience may see (the message lists them)."""
     return svc.story(story_id, user=user, audience=audience)
 
 

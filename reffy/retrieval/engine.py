@@ -26,6 +26,7 @@ from reffy.retrieval import fusion
 from reffy.retrieval import layout
 from reffy.retrieval.layout import CHUNK, COLLECTIONS, INTRO, SUMMARY, IndexMissing, IndexStale, story_of
 from reffy.retrieval.types import Hit, SearchFilters
+from reffy.wording import plural
 
 MODES = ("keyword", "hybrid")
 
@@ -234,11 +235,13 @@ class SearchEngine:
         keyword_rankings = [[d for d, _ in keyword], [d for d, _ in profile]]
         if mode == "hybrid" and not self.vectors_ready:
             pending = self.manifest.get("stories_pending", 0)
-            result.notes.append(f"Meaning-based search is still being built ({pending} of {len(self.docs)} stories to "
-                                "embed): these are keyword results until `reffy index` finishes.")  # fmt: skip
+            result.notes.append(f"Meaning-based search is still being built ({pending} of "
+                                f"{plural(len(self.docs), 'story')} to embed): these are keyword results until "
+                                "`reffy index` finishes.")  # fmt: skip
             mode = "keyword"
         elif mode == "hybrid" and self.manifest.get("stories_pending"):
-            result.notes.append(f"{self.manifest['stories_pending']} stories added just now are found by keyword only "
+            result.notes.append(f"{plural(self.manifest['stories_pending'], 'story')} added just now "
+                                f"{'is' if self.manifest['stories_pending'] == 1 else 'are'} found by keyword only "
                                 "until `reffy index` finishes.")  # fmt: skip
         if mode == "keyword":
             fused = fusion.rrf(keyword_rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_profile])

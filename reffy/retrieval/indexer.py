@@ -29,6 +29,7 @@ from reffy.config import Settings
 from reffy.embedder import Embedder
 from reffy.errors import ReffyError
 from reffy.store.warehouse import open_warehouse
+from reffy.wording import plural
 
 from reffy.retrieval.repetition import without_repetition
 from reffy.retrieval.layout import (
@@ -263,7 +264,7 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
         vectors.close()
     expected = sum(2 + len(chunks.get(d["story_id"], [])) for d in docs)
     if summary.vectors_total != expected:  # never publish a hole: the next `reffy index` repairs it
-        raise IndexIncomplete(f"The vector store holds {summary.vectors_total} vectors, not the {expected} gold needs: "
+        raise IndexIncomplete(f"The vector store holds {plural(summary.vectors_total, 'vector')}, not the {expected} gold needs: "
                               "run `reffy index` again (or `reffy index --rebuild`).")  # fmt: skip
     write_json(index_dir / "manifest.json", {**wanted, "stories": len(docs), "vectors": VECTORS_COMPLETE,
                                              "stories_pending": 0, "vector_count": summary.vectors_total,

@@ -26,6 +26,7 @@ import numpy as np
 
 from reffy.errors import ConfigError, ReffyError
 from reffy.retrieval.types import SearchFilters
+from reffy.wording import sentence
 
 EF_SEARCH = 400  # HNSW search breadth: above the largest k we ask for, so approximate ~ exact
 MANIFEST_KEY = "reffy_manifest"  # collection metadata: JSON, so it travels with a server too
@@ -130,7 +131,7 @@ class VectorIndex:
         except Exception as exc:  # connection refused, bad server: say where and how to fix
             where = self.url or self.path
             raise ConfigError(
-                f"Cannot open the Chroma collection {collection!r} at {where}: {exc}. "
+                f"Cannot open the Chroma collection {collection!r} at {where}: {sentence(exc)} "
                 "Check that the Chroma server is running (REFFY_CHROMA_URL) or unset it to use the local store."
             ) from exc
         batch = self.client.get_max_batch_size()

@@ -65,8 +65,7 @@ def latency_metric(column: Any, label: str, stats: dict[str, Any] | None) -> Non
 svc, user, audience = page_context()
 st.title("Analytics")
 if not user.can("analytics"):
-    st.error(f"Not allowed: analytics needs the analyst role or higher; {user.name} is a {user.role.value}.",
-             icon=":material/lock:")  # fmt: skip
+    st.error(f"Not allowed: {user.refusal('analytics')}", icon=":material/lock:")
     st.stop()
 
 quality, coverage, usage = st.tabs(["Library quality", "Coverage", "Usage"])

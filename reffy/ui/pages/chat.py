@@ -24,6 +24,7 @@ from reffy.ui.widgets import (
     story_details,
     story_link,
 )
+from reffy.wording import plural
 
 CONV_KEY = "conversation_id"
 SEARCH_KEY = "last_search"
@@ -167,7 +168,7 @@ def search_view(svc: ReffyService, user: User, filters: dict[str, Any], audience
         story_card(svc, user, card, key=card.story_id, rank=rank)
     if query:
         last["ms"] = (time.perf_counter() - started) * 1000
-    done = f"{len(cards)} stories for “{present.md(result.query)}”" + (f" in {last['ms']:.0f} ms" if last["ms"] else "")
+    done = f"{plural(len(cards), 'story')} for “{present.md(result.query)}”" + (f" in {last['ms']:.0f} ms" if last["ms"] else "")
     st.caption(" · ".join([*result.notes, done]))
 
 svc, user, audience = page_context()

@@ -8,6 +8,7 @@ import streamlit as st
 from reffy.ui import present
 from reffy.ui.session import page_context, shown_errors
 from reffy.ui.widgets import STORY_PAGE, filter_sidebar
+from reffy.wording import plural
 
 COLUMNS = ["customer", "title", "score", "industry", "country", "year", "shareability", "source_type", "products",
            "competitors"]  # fmt: skip
@@ -19,7 +20,7 @@ text = st.text_input("Search", key="explorer_text", placeholder="Customer, title
                      icon=":material/search:")  # fmt: skip
 with shown_errors():
     rows = svc.stories(user=user, audience=audience, filters=filters or None, text=text.strip() or None)
-st.caption(f"{len(rows)} stories" + (" (external audience: public stories only)" if audience == "external" else ""))
+st.caption(plural(len(rows), "story") + (" (external audience: public stories only)" if audience == "external" else ""))
 if not rows:
     st.info("No story matches. Clear the search or loosen the filters.", icon=":material/search_off:")
     st.stop()

@@ -13,6 +13,7 @@ import streamlit as st
 
 from reffy.service import ReffyService
 from reffy.ui.session import page_context, shown_errors
+from reffy.wording import plural
 
 FILE_TYPES = ["md", "txt", "html", "htm", "pdf", "docx", "pptx", "vtt", "srt", "json", "jsonl", "csv", "tsv", "xlsx",
               "rss", "atom", "xml"]  # fmt: skip
@@ -45,22 +46,22 @@ def run_pipeline(svc: ReffyService, specs: list[str], *, full: bool) -> list[str
 
     def on_item(source: Any, item: Any) -> None:
         seen["n"] += 1
-        stage("ingest", seen["n"], None, f"Reading sources: {seen['n']} items")
+        stage("ingest", seen["n"], None, f"Reading sources: {plural(seen['n'], 'item')}")
 
     lines = []
     summary = svc.ingest(specs, progress=on_item)
     lines.append(f"Ingest run {summary.run_id} {summary.status}: {summary.seen} read, {summary.new} new, "
-                 f"{summary.updated} updated, {summary.unchanged} unchanged, {summary.errors} errors, "
-                 f"{summary.warnings} warnings.")  # fmt: skip
+                 f"{summary.updated} updated, {summary.unchanged} unchanged, {plural(summary.errors, 'error')}, "
+                 f"{plural(summary.warnings, 'warning')}.")  # fmt: skip
     if full:
         scored = svc.score(progress=lambda done, total: stage("score", done, total, f"Scoring: {done}/{total}"))
         lines.append(f"Scoring {scored.status}: {scored.scored} scored, {scored.cached} cached, {scored.failed} failed.")
         stage("build", 0, 1, "Building gold…")
         gold = svc.build()
-        lines.append(f"Gold: {gold.stories} stories ({gold.public} public, {gold.internal} internal), "
+        lines.append(f"Gold: {plural(gold.stories, 'story')} ({gold.public} public, {gold.internal} internal), "
                      f"{gold.below_threshold} below {gold.min_score}/31.")  # fmt: skip
         indexed = svc.index(progress=lambda done, total: stage("index", done, total, f"Indexing: {done}/{total}"))
-        lines.append(f"Index: {indexed.stories} stories, {indexed.embedded_stories} embedded, "
+        lines.append(f"Index: {plural(indexed.stories, 'story')}, {indexed.embedded_stories} embedded, "
                      f"{indexed.stories_removed} removed.")  # fmt: skip
     bar.progress(1.0, text="Done")
     return lines
@@ -69,7 +70,7 @@ def run_pipeline(svc: ReffyService, specs: list[str], *, full: bool) -> list[str
 svc, user, audience = page_context()
 st.title("Ingest")
 if not user.can("ingest"):
-    st.error(f"Not allowed: ingest needs the admin role; {user.name} is a {user.role.value}.", icon=":material/lock:")
+    st.error(f"Not allowed: {user.refusal('ingest')}", icon=":material/lock:")
     st.stop()
 
 with st.form("ingest", border=True):
