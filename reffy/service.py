@@ -39,6 +39,7 @@ class ReffyService:
         self._warming: threading.Thread | None = None
         self._warm_error: str | None = None
         self._warm = False
+        self._names: tuple[Any, Any] | None = None
 
     # -- ingestion ----------------------------------------------------------------------
     def ingest(
@@ -500,11 +501,23 @@ class ReffyService:
         def search(query: str, f: dict[str, Any], n: int) -> SearchResult:
             return self.search(query, filters=f, k=n, user=user, audience=audience, channel=channel, log=False)
 
+        model = self.chat_model()
         gen = pipeline.run(question, request, search=search, by_id=engine.by_id, docstore=engine.docstore,
-                           model=self.chat_model(), history=turns, audience=audience, vendor=vendor.name, k=k,
-                           max_tokens=self.settings.answer_max_tokens)  # fmt: skip
+                           model=model, history=turns, audience=audience, vendor=vendor.name, k=k,
+                           max_tokens=self.settings.answer_max_tokens,
+                           names=self._story_names(engine) if model is not None else None)  # fmt: skip
         return pipeline.AnswerStream(self._recorded(gen, user, conversation_id, question, request, audience, channel),
                                      conversation_id)  # fmt: skip
+
+    def _story_names(self, engine: Any) -> Any:
+        """The verifier's index of story names, built once per loaded index (a new index
+        generation brings a new engine, and so new names)."""
+        cached = self._names
+        if cached is None or cached[0] is not engine:
+            from reffy.answer.verify import StoryNames
+
+            cached = self._names = (engine, StoryNames(engine.docs))
+        return cached[1]
 
     def _recorded(self, gen: Any, user: User, conversation_id: str, question: str, request: Any, audience: str,
                   channel: str) -> Any:  # fmt: skip
