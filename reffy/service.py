@@ -470,17 +470,17 @@ class ReffyService:
         requested = audience
         audience = self.audience_for(user, audience)
         if conversation_id is None:
-            conversation = history.create_conversation(user.name, audience=audience)
+            conversation = history.create_conversation(user, audience=audience)
         else:
-            conversation = history.get_conversation(user.name, conversation_id)
+            conversation = history.get_conversation(user, conversation_id)
             if conversation is None:
                 raise NotFound(f"No conversation {conversation_id!r} for {user.name}: start a new one.")
             if requested is None and user.role is not Role.viewer:
                 audience = conversation.get("audience") or audience
         conversation_id = conversation["id"]
         if conversation.get("audience") != audience:
-            history.set_conversation_audience(user.name, conversation_id, audience)
-        earlier = history.recent_messages(user.name, conversation_id, max(self.settings.history_turns, 2) * 2)
+            history.set_conversation_audience(user, conversation_id, audience)
+        earlier = history.recent_messages(user, conversation_id, max(self.settings.history_turns, 2) * 2)
         previous = next((Request(**m["meta"]["request"]) for m in reversed(earlier)
                          if m["role"] == "assistant" and (m.get("meta") or {}).get("request")), None)  # fmt: skip
         _, (vendor, taxonomy) = self._scoring_setup()
@@ -493,7 +493,7 @@ class ReffyService:
         turns = [{"role": m["role"], "content": m["content"]} for m in earlier
                  if m["content"] and not m.get("error") and (audience == "internal" or m.get("audience") == "external")]
         turns = turns[-self.settings.history_turns:] if self.settings.history_turns else []  # fmt: skip
-        history.add_message(user.name, conversation_id, "user", question, audience=audience,
+        history.add_message(user, conversation_id, "user", question, audience=audience,
                             filters=request.filters or None)  # fmt: skip
         engine = self.engine
         k = k or self.settings.answer_k
@@ -530,14 +530,14 @@ class ReffyService:
             from reffy.errors import ReffyError
 
             message = str(exc) if isinstance(exc, ReffyError) else f"{type(exc).__name__}: {exc}"
-            self.history.add_message(user.name, conversation_id, "assistant", "", audience=audience,
+            self.history.add_message(user, conversation_id, "assistant", "", audience=audience,
                                      mode="answer", error=message, meta={"request": asdict(request)})  # fmt: skip
             raise
         answer.conversation_id = conversation_id
         latency = (time.perf_counter() - started) * 1000
         answer.latency_ms = max(answer.latency_ms, latency)
         row = self.history.add_message(
-            user.name, conversation_id, "assistant", answer.text, mode="offline" if answer.offline else "answer",
+            user, conversation_id, "assistant", answer.text, mode="offline" if answer.offline else "answer",
             latency_ms=answer.latency_ms, cited=answer.cited_ids, model=answer.model, tokens_in=answer.tokens_in,
             tokens_out=answer.tokens_out, cost_usd=answer.cost_usd, audience=audience, filters=answer.filters or None,
             no_answer=answer.no_answer,
@@ -557,14 +557,14 @@ class ReffyService:
 
     # -- conversations and feedback -----------------------------------------------------
     def conversations(self, user: User) -> list[dict[str, Any]]:
-        return self.history.list_conversations(user.name)
+        return self.history.list_conversations(user)
 
     def new_conversation(self, user: User, title: str | None = None) -> dict[str, Any]:
         self.history.ensure_user(user.name, user.role.value)
-        return self.history.create_conversation(user.name, title, audience=self.audience_for(user, None))
+        return self.history.create_conversation(user, title, audience=self.audience_for(user, None))
 
     def conversation(self, user: User, conversation_id: str) -> dict[str, Any]:
-        found = self.history.get_conversation(user.name, conversation_id)
+        found = self.history.get_conversation(user, conversation_id)
         if found is None:
             raise NotFound(f"No conversation {conversation_id!r} for {user.name}.")
         if user.role is Role.viewer:  # a viewer never sees what was written for an internal audience
@@ -574,13 +574,13 @@ class ReffyService:
     def rename_conversation(self, user: User, conversation_id: str, title: str) -> dict[str, Any]:
         if not title.strip():
             raise ConfigError("A conversation title cannot be empty.")
-        found = self.history.rename_conversation(user.name, conversation_id, title.strip())
+        found = self.history.rename_conversation(user, conversation_id, title.strip())
         if found is None:
             raise NotFound(f"No conversation {conversation_id!r} for {user.name}.")
         return found
 
     def delete_conversation(self, user: User, conversation_id: str) -> None:
-        if not self.history.delete_conversation(user.name, conversation_id):
+        if not self.history.delete_conversation(user, conversation_id):
             raise NotFound(f"No conversation {conversation_id!r} for {user.name}.")
 
     def feedback(self, user: User, *, rating: int, message_id: int | None = None, story_id: str | None = None,
@@ -594,14 +594,14 @@ class ReffyService:
             self.story(story_id, user=user)  # NotFound for unknown or hidden stories
         query = None
         if message_id is not None:
-            message = self.history.get_message(user.name, message_id) if 0 < message_id < 2**63 else None
+            message = self.history.get_message(user, message_id) if 0 < message_id < 2**63 else None
             if message is None:
                 raise NotFound(f"No message {message_id} for {user.name}.")
-            conv = self.history.get_conversation(user.name, message["conversation_id"]) or {"messages": []}
+            conv = self.history.get_conversation(user, message["conversation_id"]) or {"messages": []}
             asked = [m for m in conv["messages"] if m["role"] == "user" and m["id"] < message_id]
             query = asked[-1]["content"] if asked else None
         self.history.ensure_user(user.name, user.role.value)
-        return self.history.add_feedback(user.name, rating, message_id=message_id, story_id=story_id,
+        return self.history.add_feedback(user, rating, message_id=message_id, story_id=story_id,
                                          comment=(comment or "").strip() or None, query=query)  # fmt: skip
 
     # -- analytics ----------------------------------------------------------------------
