@@ -323,7 +323,9 @@ def _print_build(summary) -> None:
     _console().print(
         f"[green]Gold built[/] in {summary.duration_s:.2f}s: {summary.stories} stories ({summary.public} public, "
         f"{summary.internal} internal) at or above {summary.min_score}/31, {summary.chunks} chunks; "
-        f"{summary.below_threshold} below the threshold, {summary.unscored} not scored yet."
+        f"{summary.below_threshold} below the threshold, {summary.unscored} not scored yet"
+        + (f"; {summary.public_twins} public twins of internal stories serve the external audience."
+           if getattr(summary, "public_twins", 0) else ".")
     )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from reffy.auth import LOCAL_USER, Role, User
 from reffy.config import Settings, load_settings
 from reffy.errors import ConfigError, NotFound
 from reffy.models import IngestSummary, LibraryStatus
+from reffy.views import hit_view, story_view
 
 if TYPE_CHECKING:
     from reffy.answer.pipeline import Answer, AnswerStream
@@ -146,6 +147,7 @@ class ReffyService:
             raw = dict(filters or {})
         if audience == "external":
             raw["shareability"] = "public"  # governance: never widened by a caller
+        raw["audience"] = audience  # each duplicate group once, as this audience's copy
         try:
             parsed = SearchFilters.from_dict({k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()})
         except (TypeError, ValueError) as exc:
@@ -183,7 +185,7 @@ class ReffyService:
         started = time.perf_counter()
         result = self.engine.search(query, parsed, k=k, mode=mode, fresh=fresh, usage=usage)
         if audience == "external":  # defence in depth: the retrievers already filtered
-            result.hits = [h for h in result.hits if h.shareability == "public"]
+            result.hits = [hit_view(h, audience) for h in result.hits if h.shareability == "public"]
             if not result.hits and self._hidden_by_audience(parsed):
                 result.notes.append("Stories outside your audience are not shown: only public stories are "
                                     "searched for the external audience.")  # fmt: skip
@@ -199,17 +201,20 @@ class ReffyService:
         without naming or counting them)."""
         from dataclasses import replace
 
-        internal = replace(filters, shareability=None)
+        internal = replace(filters, shareability=None, audience=None)
         return any(internal.matches(d) for d in self.engine.docs if d.get("shareability") != "public")
 
     def evaluate(self, queries_path: Path, *, runs_out: Path | None = None, mode: str = "hybrid", k: int = 50):
         """Run a labelled query set through search and report quality and latency."""
+        from dataclasses import replace
+
         from reffy.retrieval.evaluate import load_queries, run_eval
 
         queries = load_queries(queries_path)
         engine = self.engine
         engine.warm()
-        report = run_eval(queries, lambda q, f, n: engine.search(q, f, k=n, mode=mode), k=k,
+        report = run_eval(queries, lambda q, f, n: engine.search(q, replace(f, audience="internal"), k=n, mode=mode),
+                          k=k,
                           doc_meta={d.get("source_record_id"): d for d in engine.docs if d.get("source_record_id")})  # fmt: skip
         known = {str(d.get("source_record_id") or d["story_id"]) for d in engine.docs}
         labelled = {str(i) for q in queries for i in q.relevant}
@@ -371,15 +376,21 @@ class ReffyService:
         A lookup in the loaded index, no warehouse or docstore round trip."""
         user.require("read_story")
         audience = self.audience_for(user, audience)
+        return story_view(self._doc(story_id, audience), audience)
+
+    def _doc(self, story_id: str, audience: str) -> dict[str, Any]:
         doc = self.engine.by_id.get(story_id)
         if doc is None or not self._visible(doc, audience):
             raise NotFound(f"No story {story_id!r} in this library (for the {audience} audience). "
                            "Search for it, or run `reffy index` if it was added just now.")  # fmt: skip
-        return dict(doc)
+        return doc
 
     def story(self, story_id: str, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, Any]:
-        """Everything about one gold story: card, text, rubric evidence, duplicates, versions."""
-        doc = self.card(story_id, user=user, audience=audience)
+        """Everything about one gold story: card, text, rubric evidence, duplicates, versions and
+        overrides - the last three (and anything else internal) only for the internal audience."""
+        user.require("read_story")
+        audience = self.audience_for(user, audience)
+        doc = self._doc(story_id, audience)
         engine = self.engine
         stored = engine.docstore.get(story_id) or {"text": "", "breakdown": []}
         setup_rubric, _ = self._scoring_setup()
@@ -390,8 +401,9 @@ class ReffyService:
                      "overridden": bool(c.get("overridden"))} for c in stored["breakdown"]]  # fmt: skip
         detail = {**{k: v for k, v in doc.items()}, "text": stored["text"], "criteria": criteria,
                   "max_score": setup_rubric.total, "duplicates": [], "versions": [], "overrides": []}  # fmt: skip
-        detail.update(self._warehouse_detail(doc))
-        return detail
+        if audience == "internal":  # the warehouse holds only internal annotations: not even asked
+            detail.update(self._warehouse_detail(doc))
+        return story_view(detail, audience)
 
     def _warehouse_detail(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Duplicates, versions and overrides from the warehouse; empty while an ingest holds its lock."""
@@ -416,9 +428,10 @@ class ReffyService:
                 continue
             if needle and needle not in " ".join(str(doc.get(k) or "") for k in ("title", "customer", "summary")).lower():
                 continue
-            rows.append({k: doc.get(k) for k in ("story_id", "title", "customer", "industry", "industry_name", "country",
-                                                 "country_name", "year", "score", "shareability", "source_type",
-                                                 "products", "competitors", "tags", "source_link", "source_record_id")})  # fmt: skip
+            rows.append(story_view({k: doc.get(k) for k in (
+                "story_id", "title", "customer", "industry", "industry_name", "country", "country_name", "year",
+                "score", "shareability", "source_type", "products", "competitors", "tags", "source_link",
+                "source_record_id")}, audience))  # fmt: skip
         return sorted(rows, key=lambda r: (-(r["score"] or 0), r["title"]))
 
     def facets(self, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, list[Any]]:
@@ -615,8 +628,9 @@ class ReffyService:
         for row in stats.get("most_cited", []):
             row["title"] = (by_id.get(row["story_id"]) or {}).get("title")
         stats["overused"] = analytics.overused(stats.get("most_cited", []), len(by_id))
+        once = [d for d in self.engine.docs if d.get("audience") != "external"]  # each duplicate group once
         stats["content_gaps"] = analytics.content_gaps(stats.get("requested_facets", []),
-                                                       analytics.strong_by_facet(self.engine.docs))  # fmt: skip
+                                                       analytics.strong_by_facet(once))  # fmt: skip
         return stats
 
     def score_table(self, user: User) -> list[dict[str, Any]]:
@@ -636,6 +650,8 @@ def _filter_dict(filters: Any) -> dict[str, Any]:
     """A SearchFilters as the plain dict logged to history (empty values left out)."""
     out = {}
     for key in type(filters).__dataclass_fields__:
+        if key == "audience":  # logged in its own column; not a filter anyone asked for
+            continue
         value = getattr(filters, key)
         if value not in (None, (), ""):
             out[key] = list(value) if isinstance(value, tuple) else value

@@ -275,6 +275,8 @@ def test_cli_ask_streams_the_brief_and_continues_a_conversation(home):
     env = {"REFFY_HOME": str(home), "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml"), "REFFY_GOLD_MIN_SCORE": "0",
            "PATH": str(Path(sys.executable).parent), "HF_HUB_OFFLINE": "1",
            "REFFY_MODEL_CACHE_DIR": os.environ["REFFY_MODEL_CACHE_DIR"]}  # fmt: skip - the session cache, not the user's
+    if os.environ.get("PYTHONPATH"):  # the same checkout of Reffy as the tests
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     run = subprocess.run([sys.executable, "-m", "reffy.cli", "ask", "insurers using chatbots for claims"],
                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stderr

@@ -1,7 +1,11 @@
 """Isolation through a real `reffy serve` (a separate process, real HTTP, real tokens from the
-CLI) on a copy of the demo library: conversations belong to a principal (name and role
-class), so a viewer token an admin named like a member lists, reads, renames, deletes,
-continues and rates none of the member's conversations.
+CLI) on a copy of the demo library:
+
+- conversations belong to a principal (name and role class), so a viewer token an admin
+  named like a member lists, reads, renames, deletes, continues and rates none of the
+  member's conversations;
+- the external audience's views carry nothing internal (no server paths, versions, duplicates
+  or overrides), and it sees a duplicate group's public twin where the canonical is internal.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import DATA
 from helpers import stop_process
 from test_live_governance import REFFY, env_for, free_port, http, reffy, wait_healthy
-
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +67,25 @@ def test_a_viewer_token_named_like_a_member_reaches_none_of_their_conversations(
     assert [c["id"] for c in http("GET", f"{url}/v1/conversations", viewer)[1]] == [own["conversation_id"]]
     status, mine = http("GET", f"{url}/v1/conversations", member)
     assert [c["id"] for c in mine] == [cid] and mine[0]["title"] == "Zentrix pricing - internal"
+
+
+def test_the_external_audience_gets_the_public_twin_and_no_internal_annotations(server) -> None:
+    url, member, viewer = server["url"], server["tokens"]["member"], server["tokens"]["viewer"]
+    nordvik = {d["audience"]: d for d in server["docs"] if d["customer"] == "Nordvik Bank"}
+    canonical, twin = nordvik["internal"], nordvik["external"]
+
+    status, page = http("GET", f"{url}/v1/stories/{twin['story_id']}", viewer)
+    assert status == 200 and page["text"] and page["source_link"] == "https://quillon.example/customers/nordvik-bank"
+    assert page["source_uri"] is None and page["source_record_id"] is None
+    assert page["duplicates"] == page["versions"] == page["overrides"] == []
+    assert "file://" not in json.dumps(page) and str(DATA) not in json.dumps(page)
+    assert http("GET", f"{url}/v1/stories/{canonical['story_id']}", viewer)[0] == 404
+    status, inside = http("GET", f"{url}/v1/stories/{canonical['story_id']}", member)
+    assert status == 200 and inside["source_uri"].startswith("file://") and inside["versions"]  # members keep them
+
+    status, found = http("POST", f"{url}/v1/search", viewer, {"query": "Nordvik Bank handling time", "k": 5})
+    assert status == 200 and found["hits"][0]["story_id"] == twin["story_id"]
+    assert "file://" not in json.dumps(found)
+    status, answer = http("POST", f"{url}/v1/ask", viewer, {"question": "Which Danish bank cut call handling time?"})
+    assert status == 200 and twin["story_id"] in [c["story_id"] for c in answer["citations"]]
+    assert "file://" not in json.dumps(answer)
