@@ -11,14 +11,25 @@ layers score and show one story per group while keeping every copy's provenance.
 
 Canonical record of a group: the longest text (the fullest telling), then the earliest
 first seen, then the record key, so the choice is deterministic.
+
+The canonical is the group's story for everyone who may see it. When it may not be shown
+publicly but another member may (the internal case study and its published twin), the
+external audience would lose the story altogether; so each such group also names its
+*public twin* (:func:`public_twins`): the best member (same order) that is public on its own
+terms. It is scored and goes to gold too, served to the external audience in place of the
+canonical. An analyst's ``shareability`` override counts as the member's own verdict; one
+that makes the canonical internal withdraws the whole group from the external audience.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -161,6 +172,58 @@ def regroup(con: "duckdb.DuckDBPyConnection", threshold: float) -> int:
         con.executemany("INSERT INTO duplicate_groups VALUES (?, ?, ?, ?, ?)", out)
     con.execute("COMMIT")
     return duplicates
+
+
+# Overrides a public twin takes from its group's canonical: facts about the story, which an
+# analyst corrected on the copy they see (never the canonical's shareability or points).
+INHERITED_OVERRIDES = ("customer", "country", "industry", "products", "competitors", "title")
+
+
+@dataclass(frozen=True, slots=True)
+class Twin:
+    """A group's public twin: its bronze row and its group's canonical record key."""
+
+    story_id: str
+    record_key: str
+    group_key: str
+    canonical_key: str
+
+
+def public_twins(con: "duckdb.DuckDBPyConnection", overrides: dict[str, dict[str, Any]],
+                 public_domains: Sequence[str]) -> dict[str, Twin]:  # fmt: skip
+    """{group_key: Twin} for every group whose canonical is not public by its source (metadata,
+    folder, source nature, its own text, or an override) but a member is. Scorers' verdicts are
+    not known here (the twin's own is applied at gold build); they only ever make a story
+    internal, reading the text the group's members share, so a group whose canonical is public
+    by its source is given no twin."""
+    from ingest.shareability import decide
+
+    rows = con.execute(
+        "SELECT id, record_key, group_key, is_canonical, text, meta, origin, source_type, source_uri, first_seen_at"
+        " FROM bronze_current WHERE group_key IN (SELECT group_key FROM duplicate_groups GROUP BY group_key"
+        " HAVING count(*) > 1) ORDER BY group_key, record_key"
+    ).fetchall()
+
+    def public(key: str, text: str, meta: str, origin: str, stype: str, uri: str) -> bool:
+        if "shareability" in overrides.get(key, {}):
+            return overrides[key]["shareability"] == "public"
+        return decide(json.loads(meta), origin, stype, text, public_domains=public_domains, source_uri=uri)[0] == "public"
+
+    groups: dict[str, list[tuple]] = defaultdict(list)
+    for row in rows:
+        groups[row[2]].append(row)
+    twins = {}
+    for group, members in groups.items():
+        canonical = next((m for m in members if m[3]), None)
+        if canonical is None or public(canonical[1], *canonical[4:9]):
+            continue
+        if overrides.get(canonical[1], {}).get("shareability") == "internal":
+            continue  # an analyst withdrew this story: no copy of it goes public
+        candidates = [m for m in members if not m[3] and public(m[1], *m[4:9])]
+        if candidates:
+            best = min(candidates, key=lambda m: (-len(m[4]), m[9], m[1]))
+            twins[group] = Twin(best[0], best[1], group, canonical[1])
+    return twins
 
 
 def _cache_signatures(con: "duckdb.DuckDBPyConnection", text_hashes: set[str]) -> None:

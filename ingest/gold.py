@@ -1,8 +1,12 @@
 """Gold: the curated library that search and answers read.
 
 One row per story (duplicate group, canonical version) whose rubric total, after analysts'
-overrides, reaches ``gold_min_score``. Each row keeps both kinds of metadata (source
-metadata as ingested, extracted metadata as scored), the score breakdown with evidence,
+overrides, reaches ``gold_min_score``; plus, for a group whose canonical is internal, its
+public twin (``ingest.dedup.public_twins``) when it is public and strong enough itself. Each
+row says which audience it is the group's story for (``audience``): ``all``, or ``internal``
+(the canonical) and ``external`` (its twin), so each audience sees the group once - the
+external one through its published copy instead of not at all. Each row keeps both kinds
+of metadata (source metadata as ingested, extracted metadata as scored), the score breakdown with evidence,
 the shareability decision and why, and a ``summary`` written for retrieval: customer,
 industry, country, challenge, solution, outcomes and the best quote, in that order, so the
 facts people search by sit inside the embedding model's window. Bodies are split into
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest import shareability
+from ingest.dedup import INHERITED_OVERRIDES, public_twins
 from ingest.overrides import overrides_by_record
 from reffy.config import Settings
 from reffy.models import utcnow
@@ -38,7 +43,7 @@ _STORIES_COLUMNS = (
     ("rubric_version", "VARCHAR"), ("source_type", "VARCHAR"), ("source_uri", "VARCHAR"),
     ("source_record_id", "VARCHAR"), ("source_link", "VARCHAR"), ("source_meta", "VARCHAR"), ("duplicates", "VARCHAR"),
     ("year", "INTEGER"), ("tags", "VARCHAR"), ("summary", "VARCHAR"), ("text", "VARCHAR"),
-    ("overridden_fields", "VARCHAR"), ("built_at", "TIMESTAMPTZ"),
+    ("overridden_fields", "VARCHAR"), ("built_at", "TIMESTAMPTZ"), ("audience", "VARCHAR"),
 )  # fmt: skip
 _STORIES_INSERT = "INSERT INTO gold_stories ({}) SELECT {}".format(
     ", ".join(name for name, _ in _STORIES_COLUMNS), ", ".join(f"unnest(?::{kind}[])" for _, kind in _STORIES_COLUMNS)
@@ -55,6 +60,7 @@ class GoldSummary:
     public: int = 0
     internal: int = 0
     fallback_offline: int = 0
+    public_twins: int = 0  # published copies serving the external audience for an internal canonical
     duration_s: float = 0.0
     scorer_key: str = ""
     min_score: int = 0
@@ -200,38 +206,44 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
         active = _silver(con, scorer_key, prompt_version, rubric)
         backup = _silver(con, *fallback, rubric) if fallback and fallback[0] != scorer_key else {}
         overrides = overrides_by_record(con)
+        twins = {t.story_id: t for t in public_twins(con, overrides, settings.public_domains).values()}
         records = con.execute(
-            "SELECT id, record_key, group_key, title, text, meta, origin, source_type, source_uri, source_record_id"
-            " FROM bronze_current WHERE is_canonical ORDER BY record_key"
-        ).fetchall()
+            "SELECT id, record_key, group_key, title, text, meta, origin, source_type, source_uri, source_record_id,"
+            " is_canonical FROM bronze_current WHERE is_canonical OR list_contains(?::VARCHAR[], id)"
+            " ORDER BY NOT is_canonical, record_key", [list(twins)]
+        ).fetchall()  # canonicals first: a twin is placed by what its canonical became
         copies: dict[str, list[dict]] = {}
-        for group, uri, stype, match, sim in con.execute(
-            "SELECT group_key, source_uri, source_type, duplicate_match, duplicate_similarity FROM bronze_current"
-            " WHERE NOT is_canonical ORDER BY source_uri"
+        for group, key, uri, stype, match, sim in con.execute(
+            "SELECT group_key, record_key, source_uri, source_type, duplicate_match, duplicate_similarity"
+            " FROM bronze_current ORDER BY source_uri"
         ).fetchall():
-            copies.setdefault(group, []).append({"source_uri": uri, "source_type": stype, "match": match,
-                                                 "similarity": round(sim, 3)})  # fmt: skip
+            copies.setdefault(group, []).append({"record_key": key, "source_uri": uri, "source_type": stype,
+                                                 "match": match, "similarity": round(sim, 3)})  # fmt: skip
         stories, chunks = [], []
-        summary.candidates = len(records)
-        for sid, key, group, title, text, meta_json, origin, stype, uri, srid in records:
+        placed: dict[str, int] = {}  # group -> index in stories of its canonical's row
+        summary.candidates = sum(1 for r in records if r[10])
+        for sid, key, group, title, text, meta_json, origin, stype, uri, srid, canonical in records:
             used_key = scorer_key
             if sid in active:
                 criteria, meta = active[sid]
             elif sid in backup:
                 (criteria, meta), used_key = backup[sid], fallback[0]
-                summary.fallback_offline += 1
+                summary.fallback_offline += canonical
             else:
-                summary.unscored += 1
+                summary.unscored += canonical
                 continue
             source_meta = json.loads(meta_json)
             ov = overrides.get(key, {})
+            if not canonical:  # a twin carries the facts analysts corrected on the canonical
+                inherited = overrides.get(twins[sid].canonical_key, {})
+                ov = {**{f: inherited[f] for f in INHERITED_OVERRIDES if f in inherited}, **ov}
             breakdown = []
             for row in criteria:
                 pts = ov.get(f"points.{row['criterion_id']}", row["points"])
                 breakdown.append({**row, "points": pts, "overridden": f"points.{row['criterion_id']}" in ov})
             score = sum(r["points"] for r in breakdown)
             if score < settings.gold_min_score:
-                summary.below_threshold += 1
+                summary.below_threshold += canonical
                 continue
             meta = {**meta, **{k: v for k, v in ov.items() if not k.startswith("points.")}}
             if "shareability" in ov:
@@ -239,16 +251,30 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
             else:
                 share, why = shareability.decide(source_meta, origin, stype, text, meta.get("shareability"),
                                                  public_domains=settings.public_domains, source_uri=uri)
+            audience = "all"
+            if not canonical:
+                if share != "public":
+                    continue  # its own scorer found it internal after all: the group stays internal
+                at = placed.get(group)
+                if at is not None:  # the canonical is in gold: it serves internal, the twin external
+                    stories[at] = (*stories[at][:-1], "internal")
+                    audience = "external"
+                summary.public_twins += 1
+                why = f"{why}; the public twin of an internal story"
             link = next((str(source_meta[k]) for k in LINK_KEYS if str(source_meta.get(k, "")).startswith("http")), None)
             industry = meta.get("industry")
+            others = [{k: v for k, v in c.items() if k != "record_key"}
+                      for c in copies.get(group, []) if c["record_key"] != key]  # fmt: skip
+            if canonical:
+                placed[group] = len(stories)
             stories.append((
                 sid, key, group, meta.get("title") or title, meta.get("customer"), meta.get("country"), industry,
                 json.dumps(meta.get("products") or []), json.dumps(meta.get("competitors") or []),
                 json.dumps(meta.get("quotes") or [], ensure_ascii=False), json.dumps(meta.get("outcomes") or [],
                 ensure_ascii=False), share, why, score, json.dumps(breakdown, ensure_ascii=False), used_key,
-                rubric.version, stype, uri, srid, link, meta_json, json.dumps(copies.get(group, [])), _year(source_meta),
+                rubric.version, stype, uri, srid, link, meta_json, json.dumps(others), _year(source_meta),
                 json.dumps(_tags(source_meta)), build_summary(meta.get("title") or title, meta, source_meta,
-                industry_names.get(industry)), text, json.dumps(sorted(ov)), now,
+                industry_names.get(industry)), text, json.dumps(sorted(ov)), now, audience,
             ))  # fmt: skip
             summary.public += share == "public"
             summary.internal += share == "internal"

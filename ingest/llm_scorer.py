@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -32,7 +33,7 @@ from reffy.rubric import Criterion, Rubric, Taxonomy, VendorProfile
 from reffy.wording import plural, sentence
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
-DEFAULT_PROMPT = "score_v1"
+DEFAULT_PROMPT = "score_v2"
 _SECTION = re.compile(r"^=== (\w+) ===$", re.M)
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -334,10 +335,8 @@ class LLMScorer:
             metadata=("\n" + p.render("metadata", industries=industries) + "\n") if want_metadata else "",
             answer_format=p.render("format", metadata_format=meta_fmt, criterion_ids=ids),
         )
-        meta = {"source": story.source_type, **story.meta}
-        meta = {k: _data(str(v))[:200] for k, v in meta.items() if isinstance(v, str | int | float) and v != ""}
-        meta_lines = "\n".join(f"{k}: {v}" for k, v in meta.items())
-        user = p.render("user", title=_data(story.title), meta=meta_lines, text=_data(story.text))
+        user = p.render("user", boundary=f"story-{secrets.token_hex(8)}", fields=story_fields(story),
+                        text=_data(story.text))  # fmt: skip
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     # -- scoring ------------------------------------------------------------------------------
@@ -408,11 +407,30 @@ class LLMScorer:
 
 
 _STORY_TAG = re.compile(r"<(/?)story\b", re.I)
+META_VALUE_CHARS = 200
+META_KEY_CHARS = 60
+META_FIELDS = 40
 
 
 def _data(text: str) -> str:
-    """Story text cannot close (or reopen) the story block."""
+    """Story text cannot close (or reopen) the story block: ``<story...`` becomes
+    ``<story-text...``, which no boundary (``story-`` and hex digits) can equal."""
     return _STORY_TAG.sub(r"<\1story-text", text)
+
+
+def story_fields(story: StoryInput) -> str:
+    """The story's title and scalar source metadata as one JSON object, ``<`` and ``>`` written
+    as JSON escapes: a title, key or value holding ``</story>``, a forged boundary or "ignore
+    previous instructions" stays a string inside the object, never a line of the prompt.
+    Bounded (keys, values and their number) so a pathological record cannot flood the prompt."""
+    meta = {"source": story.source_type, **story.meta}
+    fields: dict[str, Any] = {"title": story.title}
+    for key, value in meta.items():
+        if len(fields) > META_FIELDS:
+            break
+        if isinstance(value, str | int | float) and value != "":  # bools too: `confidential: true`
+            fields.setdefault(str(key)[:META_KEY_CHARS], str(value)[:META_VALUE_CHARS])
+    return json.dumps(fields, ensure_ascii=False, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def _checked_criteria(answer: ScoreAnswer, criteria: list[Criterion], haystack: str) -> list[CriterionScore]:

@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -93,8 +93,14 @@ class ScoringSummary:
     failures: list[dict[str, str]] = field(default_factory=list)
 
 
-def pending_jobs(con, rubric: Rubric, scorer_key: str, prompt_version: str) -> tuple[list[Job], int]:
-    """Jobs for canonical current stories that lack criteria or metadata; and the cached count."""
+def pending_jobs(con, rubric: Rubric, scorer_key: str, prompt_version: str,
+                 public_domains: Sequence[str] = ()) -> tuple[list[Job], int]:  # fmt: skip
+    """Jobs for current stories that lack criteria or metadata - each group's canonical and, where
+    the canonical may not be shown publicly, its public twin (see ``ingest.dedup``) - and the
+    cached count."""
+    from ingest.dedup import public_twins
+    from ingest.overrides import overrides_by_record
+
     done = {
         (sid, cid, chash)
         for sid, cid, chash in con.execute(
@@ -110,9 +116,10 @@ def pending_jobs(con, rubric: Rubric, scorer_key: str, prompt_version: str) -> t
             [scorer_key, prompt_version],
         ).fetchall()
     }
+    twins = [t.story_id for t in public_twins(con, overrides_by_record(con), public_domains).values()]
     rows = con.execute(
         "SELECT DISTINCT ON (id) id, title, text, meta, source_type, origin FROM bronze_current"
-        " WHERE is_canonical ORDER BY id"
+        " WHERE is_canonical OR list_contains(?::VARCHAR[], id) ORDER BY id", [twins]
     ).fetchall()
     jobs, cached = [], 0
     for sid, title, text, meta, source_type, origin in rows:
@@ -146,7 +153,8 @@ def score_library(
             [utcnow(), scorer.scorer_key, rubric.version, scorer.prompt_version, max_cost],
         ).fetchone()[0]
         summary = ScoringSummary(run_id, scorer.scorer_key, rubric.version, scorer.prompt_version)
-        jobs, summary.cached = pending_jobs(con, rubric, scorer.scorer_key, scorer.prompt_version)
+        jobs, summary.cached = pending_jobs(con, rubric, scorer.scorer_key, scorer.prompt_version,
+                                           settings.public_domains)  # fmt: skip
         if limit is not None:
             jobs = jobs[:limit]
         summary.considered = len(jobs) + summary.cached

@@ -81,6 +81,16 @@ class User:
         if not self.can(action):
             raise PermissionDenied(self.refusal(action))
 
+    @property
+    def principal(self) -> str:
+        """Who owns history (conversations, their messages): the name *and* the role's class,
+        ``viewer:<name>`` or ``staff:<name>``. A name alone is no identity - an admin may issue a
+        viewer token named like a member (``reffy token add alice --role viewer``) - and what
+        separates them is what their conversations may hold: a viewer's only ever the external
+        audience, staff's internal answers too. Staff roles (member, analyst, admin) see the same
+        audiences, so a member promoted to analyst keeps their conversations."""
+        return f"{'viewer' if self.role is Role.viewer else 'staff'}:{self.name}"
+
     def audience(self, requested: Audience | None, default: Audience = "internal") -> Audience:
         """The audience this user gets: viewers are always external; others choose."""
         if self.role is Role.viewer:

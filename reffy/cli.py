@@ -333,7 +333,9 @@ def _print_build(summary) -> None:
     _console().print(
         f"[green]Gold built[/] in {summary.duration_s:.2f}s: {plural(summary.stories, 'story')} ({summary.public} public, "
         f"{summary.internal} internal) at or above {summary.min_score}/31, {plural(summary.chunks, 'chunk')}; "
-        f"{summary.below_threshold} below the threshold, {summary.unscored} not scored yet."
+        f"{summary.below_threshold} below the threshold, {summary.unscored} not scored yet"
+        + (f"; {plural(summary.public_twins, 'public twin')} of internal stories serve the external audience."
+           if getattr(summary, "public_twins", 0) else ".")
     )  # fmt: skip
 
 

@@ -7,7 +7,10 @@ version reached is kept in ``PRAGMA user_version``):
     ``name`` (pk), ``role``, ``created_at``, ``last_seen``. One row per person who used
     any channel; ``ensure_user`` upserts it and stamps ``last_seen``.
 ``conversations``
-    ``id`` (uuid4 hex), ``user`` (owner, fk users), ``title``, ``audience``
+    ``id`` (uuid4 hex), ``user`` (the owner's name, fk users), ``owner`` (the owner's
+    principal, :attr:`reffy.auth.User.principal`: ``viewer:<name>`` or ``staff:<name>``;
+    every ownership check compares it, never the name alone, so a viewer token named like a
+    member sees none of the member's conversations), ``title``, ``audience``
     (internal/external), ``created_at``, ``updated_at`` (bumped by every message, so
     lists sort by activity), ``deleted_at``. A deleted conversation stays as a titleless
     tombstone so ids are never reused.
@@ -54,7 +57,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from reffy.auth import hash_token, new_token
+from reffy.auth import User, hash_token, new_token
 from reffy.errors import NotFound, ReffyError
 from reffy.models import utcnow
 
@@ -82,7 +85,7 @@ sqlite_utils = _import_sqlite_utils()
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROLES = ("user", "assistant")
 AUDIENCES = ("internal", "external")
 FACETS = ("industry", "country", "product", "competitor")
@@ -91,6 +94,7 @@ _RETRIES = 6
 _JSON_LIST = ("cited", "hit_ids")
 _JSON_DICT = ("filters", "meta")
 _CONVERSATION = "id, user, title, audience, created_at, updated_at"  # the public columns
+Owner = User | str  # a User (its principal owns the rows), or a principal id given as is
 
 
 def _iso(moment: datetime) -> str:
@@ -170,8 +174,30 @@ def _v1(db: sqlite_utils.Database) -> None:
             db[table].create_index(columns, if_not_exists=True, unique=table == "api_tokens")
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """Conversations owned by principal (name + role class), not by name alone. Existing rows
+    go to the principal that can have written them: a conversation with anything internal in it
+    was staff's (viewers only ever get the external audience); otherwise the role the name was
+    last seen with decides, staff when unknown - a viewer may lose sight of an old external
+    conversation, but no viewer is handed a member's."""
+    db["conversations"].add_column("owner", str)
+    db.execute(
+        "UPDATE conversations SET owner = CASE"
+        " WHEN audience = 'internal' OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id"
+        "  AND m.audience = 'internal') THEN 'staff:' || user"
+        " WHEN (SELECT role FROM users u WHERE u.name = conversations.user) = 'viewer' THEN 'viewer:' || user"
+        " ELSE 'staff:' || user END"
+    )  # fmt: skip
+    db["conversations"].create_index(["owner", "updated_at"], if_not_exists=True)
+
+
 # Ordered schema steps: version -> step. Add new steps; never edit a shipped one.
-_MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1}
+_MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2}
+
+
+def _owner(user: Owner) -> tuple[str, str]:
+    """(name, principal) of a conversation's owner."""
+    return (user.name, user.principal) if isinstance(user, User) else (user, user)
 
 
 class HistoryStore:
@@ -272,39 +298,40 @@ class HistoryStore:
 
     # -- conversations ------------------------------------------------------------------
 
-    def _owned(self, user: str, conversation_id: str) -> dict | None:
-        sql = f"SELECT {_CONVERSATION} FROM conversations WHERE id = ? AND user = ? AND deleted_at IS NULL"
-        rows = list(self.db.query(sql, [conversation_id, user]))
+    def _owned(self, user: Owner, conversation_id: str) -> dict | None:
+        sql = f"SELECT {_CONVERSATION} FROM conversations WHERE id = ? AND owner = ? AND deleted_at IS NULL"
+        rows = list(self.db.query(sql, [conversation_id, _owner(user)[1]]))
         return rows[0] if rows else None
 
-    def _require(self, user: str, conversation_id: str) -> dict:
+    def _require(self, user: Owner, conversation_id: str) -> dict:
         conversation = self._owned(user, conversation_id)
         if conversation is None:
-            raise NotFound(f"Conversation {conversation_id!r} not found for {user!r}: "
+            raise NotFound(f"Conversation {conversation_id!r} not found for {_owner(user)[0]!r}: "
                            "list your conversations and pick one of those, or start a new one.")  # fmt: skip
         return conversation
 
-    def create_conversation(self, user: str, title: str | None = None, audience: str = "internal") -> dict:
+    def create_conversation(self, user: Owner, title: str | None = None, audience: str = "internal") -> dict:
         """A new conversation owned by ``user`` (the user row is created if missing)."""
         if audience not in AUDIENCES:
             raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
+        name, principal = _owner(user)
 
         def write(db: sqlite_utils.Database) -> dict:
             now = self._now()
-            db["users"].insert({"name": user, "created_at": now, "last_seen": now}, ignore=True)
-            row = {"id": uuid.uuid4().hex, "user": user, "title": title or None, "audience": audience,
+            db["users"].insert({"name": name, "created_at": now, "last_seen": now}, ignore=True)
+            row = {"id": uuid.uuid4().hex, "user": name, "title": title or None, "audience": audience,
                    "created_at": now, "updated_at": now}  # fmt: skip
-            db["conversations"].insert(row)
+            db["conversations"].insert({**row, "owner": principal})
             return row
 
         return self._write(write)
 
-    def list_conversations(self, user: str, limit: int = 100) -> list[dict]:
+    def list_conversations(self, user: Owner, limit: int = 100) -> list[dict]:
         """The user's conversations, most recently active first."""
-        return self._rows(f"SELECT {_CONVERSATION} FROM conversations WHERE user = ? AND deleted_at IS NULL "
-                          "ORDER BY updated_at DESC, rowid DESC LIMIT ?", [user, limit])  # fmt: skip
+        return self._rows(f"SELECT {_CONVERSATION} FROM conversations WHERE owner = ? AND deleted_at IS NULL "
+                          "ORDER BY updated_at DESC, rowid DESC LIMIT ?", [_owner(user)[1], limit])  # fmt: skip
 
-    def get_conversation(self, user: str, conversation_id: str) -> dict | None:
+    def get_conversation(self, user: Owner, conversation_id: str) -> dict | None:
         """The conversation with its ``messages`` in order, or None if not the user's."""
         with self._lock:
             conversation = self._owned(user, conversation_id)
@@ -313,7 +340,7 @@ class HistoryStore:
             rows = self.db.query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", [conversation_id])
             return conversation | {"messages": [_decode(r) for r in rows]}
 
-    def rename_conversation(self, user: str, conversation_id: str, title: str) -> dict | None:
+    def rename_conversation(self, user: Owner, conversation_id: str, title: str) -> dict | None:
         """Set the title (does not count as activity: list order is unchanged)."""
 
         def write(db: sqlite_utils.Database) -> dict | None:
@@ -324,7 +351,7 @@ class HistoryStore:
 
         return self._write(write)
 
-    def delete_conversation(self, user: str, conversation_id: str) -> bool:
+    def delete_conversation(self, user: Owner, conversation_id: str) -> bool:
         """Hide the conversation and redact its messages; False if it is not the user's."""
 
         def write(db: sqlite_utils.Database) -> bool:
@@ -337,7 +364,7 @@ class HistoryStore:
 
         return self._write(write)
 
-    def set_conversation_audience(self, user: str, conversation_id: str, audience: str) -> None:
+    def set_conversation_audience(self, user: Owner, conversation_id: str, audience: str) -> None:
         """Change the audience; raises NotFound if the conversation is not the user's."""
         if audience not in AUDIENCES:
             raise ValueError(f"audience must be one of {AUDIENCES}, not {audience!r}")
@@ -351,7 +378,7 @@ class HistoryStore:
     # -- messages -----------------------------------------------------------------------
 
     def add_message(
-        self, user: str, conversation_id: str, role: str, content: str, *, mode: str | None = None,
+        self, user: Owner, conversation_id: str, role: str, content: str, *, mode: str | None = None,
         latency_ms: float | None = None, cited: list[str] | None = None, model: str | None = None,
         tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0, audience: str | None = None,
         filters: dict | None = None, no_answer: bool = False, error: str | None = None, meta: dict | None = None,
@@ -378,7 +405,7 @@ class HistoryStore:
 
         return self._write(write)
 
-    def recent_messages(self, user: str, conversation_id: str, limit: int) -> list[dict]:
+    def recent_messages(self, user: Owner, conversation_id: str, limit: int) -> list[dict]:
         """The last ``limit`` messages, oldest first ([] if not the user's)."""
         if limit <= 0:
             return []
@@ -390,17 +417,17 @@ class HistoryStore:
                 "ORDER BY id", [conversation_id, limit])  # fmt: skip
             return [_decode(r) for r in rows]
 
-    def get_message(self, user: str, message_id: int) -> dict | None:
+    def get_message(self, user: Owner, message_id: int) -> dict | None:
         """One message of one of the user's live conversations, else None."""
         rows = self._rows(
             "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE m.id = ? AND c.user = ? AND c.deleted_at IS NULL", [message_id, user])  # fmt: skip
+            "WHERE m.id = ? AND c.owner = ? AND c.deleted_at IS NULL", [message_id, _owner(user)[1]])  # fmt: skip
         return _decode(rows[0]) if rows else None
 
     # -- feedback -----------------------------------------------------------------------
 
     def add_feedback(
-        self, user: str, rating: int, *, message_id: int | None = None, story_id: str | None = None,
+        self, user: Owner, rating: int, *, message_id: int | None = None, story_id: str | None = None,
         comment: str | None = None, query: str | None = None,
     ) -> dict:  # fmt: skip
         """Thumbs up (1) or down (-1) on an answer message and/or a story. Without ``query``,
@@ -415,14 +442,14 @@ class HistoryStore:
             if message_id is not None:
                 message = self.get_message(user, message_id)
                 if message is None:
-                    raise NotFound(f"Message {message_id} not found for {user!r}: "
+                    raise NotFound(f"Message {message_id} not found for {_owner(user)[0]!r}: "
                                    "feedback can only be given on your own conversations.")  # fmt: skip
                 if asked is None:
                     prior = list(db.query(
                         "SELECT content FROM messages WHERE conversation_id = ? AND id < ? AND role = 'user' "
                         "ORDER BY id DESC LIMIT 1", [message["conversation_id"], message_id]))  # fmt: skip
                     asked = prior[0]["content"] if prior else None
-            row = {"user": user, "rating": rating, "message_id": message_id, "story_id": story_id,
+            row = {"user": _owner(user)[0], "rating": rating, "message_id": message_id, "story_id": story_id,
                    "comment": comment, "query": asked, "created_at": self._now()}  # fmt: skip
             row["id"] = db["feedback"].insert(row).last_pk
             return row

@@ -16,6 +16,7 @@ from reffy.auth import LOCAL_USER, Role, User
 from reffy.config import Settings, load_settings
 from reffy.errors import ConfigError, NotFound
 from reffy.models import IngestSummary, LibraryStatus
+from reffy.views import hit_view, story_view
 from reffy.wording import sentence
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class ReffyService:
         self._warming: threading.Thread | None = None
         self._warm_error: str | None = None
         self._warm = False
+        self._names: tuple[Any, Any] | None = None
 
     # -- ingestion ----------------------------------------------------------------------
     def ingest(
@@ -146,6 +148,7 @@ class ReffyService:
             raw = dict(filters or {})
         if audience == "external":
             raw["shareability"] = "public"  # governance: never widened by a caller
+        raw["audience"] = audience  # each duplicate group once, as this audience's copy
         try:
             parsed = SearchFilters.from_dict({k: list(v) if isinstance(v, tuple) else v for k, v in raw.items()})
         except (TypeError, ValueError) as exc:
@@ -183,7 +186,7 @@ class ReffyService:
         started = time.perf_counter()
         result = self.engine.search(query, parsed, k=k, mode=mode, fresh=fresh, usage=usage)
         if audience == "external":  # defence in depth: the retrievers already filtered
-            result.hits = [h for h in result.hits if h.shareability == "public"]
+            result.hits = [hit_view(h, audience) for h in result.hits if h.shareability == "public"]
             if not result.hits and self._hidden_by_audience(parsed):
                 result.notes.append("Stories outside your audience are not shown: only public stories are "
                                     "searched for the external audience.")  # fmt: skip
@@ -199,17 +202,20 @@ class ReffyService:
         without naming or counting them)."""
         from dataclasses import replace
 
-        internal = replace(filters, shareability=None)
+        internal = replace(filters, shareability=None, audience=None)
         return any(internal.matches(d) for d in self.engine.docs if d.get("shareability") != "public")
 
     def evaluate(self, queries_path: Path, *, runs_out: Path | None = None, mode: str = "hybrid", k: int = 50):
         """Run a labelled query set through search and report quality and latency."""
+        from dataclasses import replace
+
         from reffy.retrieval.evaluate import load_queries, run_eval
 
         queries = load_queries(queries_path)
         engine = self.engine
         engine.warm()
-        report = run_eval(queries, lambda q, f, n: engine.search(q, f, k=n, mode=mode), k=k,
+        report = run_eval(queries, lambda q, f, n: engine.search(q, replace(f, audience="internal"), k=n, mode=mode),
+                          k=k,
                           doc_meta={d.get("source_record_id"): d for d in engine.docs if d.get("source_record_id")})  # fmt: skip
         known = {str(d.get("source_record_id") or d["story_id"]) for d in engine.docs}
         labelled = {str(i) for q in queries for i in q.relevant}
@@ -412,11 +418,16 @@ class ReffyService:
         A lookup in the loaded index, no warehouse or docstore round trip. ``story_id`` may be
         shortened to any unambiguous prefix (see :meth:`resolve_story_id`)."""
         user.require("read_story")
-        return dict(self._story_doc(story_id, self.audience_for(user, audience)))
+        audience = self.audience_for(user, audience)
+        return story_view(dict(self._story_doc(story_id, audience)), audience)
 
     def story(self, story_id: str, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, Any]:
-        """Everything about one gold story: card, text, rubric evidence, duplicates, versions."""
-        doc = self.card(story_id, user=user, audience=audience)
+        """Everything about one gold story: card, text, rubric evidence, duplicates, versions and
+        overrides - the last three (and anything else internal) only for the internal audience."""
+        user.require("read_story")
+        audience = self.audience_for(user, audience)
+        doc = self._story_doc(story_id, audience)
+        story_id = doc["story_id"]
         engine = self.engine
         stored = engine.docstore.get(doc["story_id"]) or {"text": "", "breakdown": []}
         setup_rubric, _ = self._scoring_setup()
@@ -427,8 +438,9 @@ class ReffyService:
                      "overridden": bool(c.get("overridden"))} for c in stored["breakdown"]]  # fmt: skip
         detail = {**{k: v for k, v in doc.items()}, "text": stored["text"], "criteria": criteria,
                   "max_score": setup_rubric.total, "duplicates": [], "versions": [], "overrides": []}  # fmt: skip
-        detail.update(self._warehouse_detail(doc))
-        return detail
+        if audience == "internal":  # the warehouse holds only internal annotations: not even asked
+            detail.update(self._warehouse_detail(doc))
+        return story_view(detail, audience)
 
     def _warehouse_detail(self, doc: dict[str, Any]) -> dict[str, Any]:
         """Duplicates, versions and overrides from the warehouse; empty while an ingest holds its lock."""
@@ -453,9 +465,10 @@ class ReffyService:
                 continue
             if needle and needle not in " ".join(str(doc.get(k) or "") for k in ("title", "customer", "summary")).lower():
                 continue
-            rows.append({k: doc.get(k) for k in ("story_id", "title", "customer", "industry", "industry_name", "country",
-                                                 "country_name", "year", "score", "shareability", "source_type",
-                                                 "products", "competitors", "tags", "source_link", "source_record_id")})  # fmt: skip
+            rows.append(story_view({k: doc.get(k) for k in (
+                "story_id", "title", "customer", "industry", "industry_name", "country", "country_name", "year",
+                "score", "shareability", "source_type", "products", "competitors", "tags", "source_link",
+                "source_record_id")}, audience))  # fmt: skip
         return sorted(rows, key=lambda r: (-(r["score"] or 0), r["title"]))
 
     def facets(self, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, list[Any]]:
@@ -507,17 +520,17 @@ class ReffyService:
         requested = audience
         audience = self.audience_for(user, audience)
         if conversation_id is None:
-            conversation = history.create_conversation(user.name, audience=audience)
+            conversation = history.create_conversation(user, audience=audience)
         else:
-            conversation = history.get_conversation(user.name, conversation_id)
+            conversation = history.get_conversation(user, conversation_id)
             if conversation is None:
                 raise NotFound(f"No conversation {conversation_id!r} for {user.name}: start a new one.")
             if requested is None and user.role is not Role.viewer:
                 audience = conversation.get("audience") or audience
         conversation_id = conversation["id"]
         if conversation.get("audience") != audience:
-            history.set_conversation_audience(user.name, conversation_id, audience)
-        earlier = history.recent_messages(user.name, conversation_id, max(self.settings.history_turns, 2) * 2)
+            history.set_conversation_audience(user, conversation_id, audience)
+        earlier = history.recent_messages(user, conversation_id, max(self.settings.history_turns, 2) * 2)
         previous = next((Request(**m["meta"]["request"]) for m in reversed(earlier)
                          if m["role"] == "assistant" and (m.get("meta") or {}).get("request")), None)  # fmt: skip
         _, (vendor, taxonomy) = self._scoring_setup()
@@ -530,7 +543,7 @@ class ReffyService:
         turns = [{"role": m["role"], "content": m["content"]} for m in earlier
                  if m["content"] and not m.get("error") and (audience == "internal" or m.get("audience") == "external")]
         turns = turns[-self.settings.history_turns:] if self.settings.history_turns else []  # fmt: skip
-        history.add_message(user.name, conversation_id, "user", question, audience=audience,
+        history.add_message(user, conversation_id, "user", question, audience=audience,
                             filters=request.filters or None)  # fmt: skip
         engine = self.engine
         k = k or self.settings.answer_k
@@ -538,11 +551,23 @@ class ReffyService:
         def search(query: str, f: dict[str, Any], n: int) -> SearchResult:
             return self.search(query, filters=f, k=n, user=user, audience=audience, channel=channel, log=False)
 
+        model = self.chat_model()
         gen = pipeline.run(question, request, search=search, by_id=engine.by_id, docstore=engine.docstore,
-                           model=self.chat_model(), history=turns, audience=audience, vendor=vendor.name, k=k,
-                           max_tokens=self.settings.answer_max_tokens)  # fmt: skip
+                           model=model, history=turns, audience=audience, vendor=vendor.name, k=k,
+                           max_tokens=self.settings.answer_max_tokens,
+                           names=self._story_names(engine) if model is not None else None)  # fmt: skip
         return pipeline.AnswerStream(self._recorded(gen, user, conversation_id, question, request, audience, channel),
                                      conversation_id)  # fmt: skip
+
+    def _story_names(self, engine: Any) -> Any:
+        """The verifier's index of story names, built once per loaded index (a new index
+        generation brings a new engine, and so new names)."""
+        cached = self._names
+        if cached is None or cached[0] is not engine:
+            from reffy.answer.verify import StoryNames
+
+            cached = self._names = (engine, StoryNames(engine.docs))
+        return cached[1]
 
     def _recorded(self, gen: Any, user: User, conversation_id: str, question: str, request: Any, audience: str,
                   channel: str) -> Any:  # fmt: skip
@@ -555,14 +580,14 @@ class ReffyService:
             from reffy.errors import ReffyError
 
             message = str(exc) if isinstance(exc, ReffyError) else f"{type(exc).__name__}: {exc}"
-            self.history.add_message(user.name, conversation_id, "assistant", "", audience=audience,
+            self.history.add_message(user, conversation_id, "assistant", "", audience=audience,
                                      mode="answer", error=message, meta={"request": asdict(request)})  # fmt: skip
             raise
         answer.conversation_id = conversation_id
         latency = (time.perf_counter() - started) * 1000
         answer.latency_ms = max(answer.latency_ms, latency)
         row = self.history.add_message(
-            user.name, conversation_id, "assistant", answer.text, mode="offline" if answer.offline else "answer",
+            user, conversation_id, "assistant", answer.text, mode="offline" if answer.offline else "answer",
             latency_ms=answer.latency_ms, cited=answer.cited_ids, model=answer.model, tokens_in=answer.tokens_in,
             tokens_out=answer.tokens_out, cost_usd=answer.cost_usd, audience=audience, filters=answer.filters or None,
             no_answer=answer.no_answer,
@@ -582,14 +607,14 @@ class ReffyService:
 
     # -- conversations and feedback -----------------------------------------------------
     def conversations(self, user: User) -> list[dict[str, Any]]:
-        return self.history.list_conversations(user.name)
+        return self.history.list_conversations(user)
 
     def new_conversation(self, user: User, title: str | None = None) -> dict[str, Any]:
         self.history.ensure_user(user.name, user.role.value)
-        return self.history.create_conversation(user.name, title, audience=self.audience_for(user, None))
+        return self.history.create_conversation(user, title, audience=self.audience_for(user, None))
 
     def conversation(self, user: User, conversation_id: str) -> dict[str, Any]:
-        found = self.history.get_conversation(user.name, conversation_id)
+        found = self.history.get_conversation(user, conversation_id)
         if found is None:
             raise NotFound(f"No conversation {conversation_id!r} for {user.name}.")
         if user.role is Role.viewer:  # a viewer never sees what was written for an internal audience
@@ -599,13 +624,13 @@ class ReffyService:
     def rename_conversation(self, user: User, conversation_id: str, title: str) -> dict[str, Any]:
         if not title.strip():
             raise ConfigError("A conversation title cannot be empty.")
-        found = self.history.rename_conversation(user.name, conversation_id, title.strip())
+        found = self.history.rename_conversation(user, conversation_id, title.strip())
         if found is None:
             raise NotFound(f"No conversation {conversation_id!r} for {user.name}.")
         return found
 
     def delete_conversation(self, user: User, conversation_id: str) -> None:
-        if not self.history.delete_conversation(user.name, conversation_id):
+        if not self.history.delete_conversation(user, conversation_id):
             raise NotFound(f"No conversation {conversation_id!r} for {user.name}.")
 
     def feedback(self, user: User, *, rating: int, message_id: int | None = None, story_id: str | None = None,
@@ -619,14 +644,14 @@ class ReffyService:
             story_id = self.resolve_story_id(story_id, user=user)
         query = None
         if message_id is not None:
-            message = self.history.get_message(user.name, message_id) if 0 < message_id < 2**63 else None
+            message = self.history.get_message(user, message_id) if 0 < message_id < 2**63 else None
             if message is None:
                 raise NotFound(f"No message {message_id} for {user.name}.")
-            conv = self.history.get_conversation(user.name, message["conversation_id"]) or {"messages": []}
+            conv = self.history.get_conversation(user, message["conversation_id"]) or {"messages": []}
             asked = [m for m in conv["messages"] if m["role"] == "user" and m["id"] < message_id]
             query = asked[-1]["content"] if asked else None
         self.history.ensure_user(user.name, user.role.value)
-        return self.history.add_feedback(user.name, rating, message_id=message_id, story_id=story_id,
+        return self.history.add_feedback(user, rating, message_id=message_id, story_id=story_id,
                                          comment=(comment or "").strip() or None, query=query)  # fmt: skip
 
     # -- analytics ----------------------------------------------------------------------
@@ -640,8 +665,9 @@ class ReffyService:
         for row in stats.get("most_cited", []):
             row["title"] = (by_id.get(row["story_id"]) or {}).get("title")
         stats["overused"] = analytics.overused(stats.get("most_cited", []), len(by_id))
+        once = [d for d in self.engine.docs if d.get("audience") != "external"]  # each duplicate group once
         stats["content_gaps"] = analytics.content_gaps(stats.get("requested_facets", []),
-                                                       analytics.strong_by_facet(self.engine.docs))  # fmt: skip
+                                                       analytics.strong_by_facet(once))  # fmt: skip
         return stats
 
     def score_table(self, user: User) -> list[dict[str, Any]]:
@@ -661,6 +687,8 @@ def _filter_dict(filters: Any) -> dict[str, Any]:
     """A SearchFilters as the plain dict logged to history (empty values left out)."""
     out = {}
     for key in type(filters).__dataclass_fields__:
+        if key == "audience":  # logged in its own column; not a filter anyone asked for
+            continue
         value = getattr(filters, key)
         if value not in (None, (), ""):
             out[key] = list(value) if isinstance(value, tuple) else value

@@ -204,7 +204,8 @@ def rubric_responder(points: int = 1, delay: float = 0.0):
         system = body["messages"][0]["content"]
         user = next(m["content"] for m in body["messages"] if m["role"] == "user")
         ids = re.search(r"in this order: ([^\n]+?)\.?(?:\n|$)", system).group(1).replace(" ", "").split(",")
-        story = user.split("<story>", 1)[1].split("</story>", 1)[0]
+        boundary = re.search(r"between <(story-[0-9a-f]+)>", user).group(1)
+        story = user.split(f"<{boundary}>\n", 1)[1].split(f"</{boundary}>", 1)[0]
         text = story.strip().splitlines()[-1]
         evidence = " ".join(text.split()[:6])
         answer: dict[str, Any] = {"criteria": [{"id": i, "evidence": evidence, "rationale": "stub", "points": points}

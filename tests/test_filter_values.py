@@ -78,12 +78,12 @@ def test_a_mistyped_filter_is_never_counted_as_demand(svc) -> None:
 
 
 def test_an_empty_external_result_says_the_audience_hides_stories(svc) -> None:
-    """A viewer asking for Danish stories: the only Danish stories are internal, so nothing is
+    """A viewer asking for Swiss stories: the only Swiss stories are internal, so nothing is
     shown, and the note says why without naming them."""
-    internal_dk = [d for d in svc.engine.docs if d.get("country") == "DK"]
+    internal_dk = [d for d in svc.engine.docs if d.get("country") == "CH"]
     assert internal_dk and all(d["shareability"] == "internal" for d in internal_dk)
     viewer = User("vic", Role.viewer)
-    result = svc.search("bank", mode="keyword", filters={"country": ["Denmark"]}, user=viewer, log=False)
+    result = svc.search("bank", mode="keyword", filters={"country": ["Switzerland"]}, user=viewer, log=False)
     assert result.hits == []
     assert any("outside your audience are not shown" in n for n in result.notes)
     assert not any(d["title"] in " ".join(result.notes) for d in internal_dk)

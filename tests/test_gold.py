@@ -87,11 +87,27 @@ def test_gold_row_has_summary_breakdown_metadata_and_chunks(settings, tmp_path):
 
 
 def test_duplicates_become_one_gold_story_listing_the_copies(settings, tmp_path):
-    make(settings, tmp_path, {"site.md": md(20, STORY), "copy.md": md(20, STORY, shareability="public")})
+    make(settings, tmp_path, {"site.md": md(20, STORY), "copy.md": md(20, STORY, confidential="true")})
     build(settings)
     assert scalar(settings.home, "SELECT count(*) FROM gold_stories") == 1
     copies = json.loads(scalar(settings.home, "SELECT duplicates FROM gold_stories"))
     assert len(copies) == 1 and copies[0]["match"] in ("exact", "near")
+    assert scalar(settings.home, "SELECT audience FROM gold_stories") == "all"
+
+
+def test_an_internal_canonical_gets_its_public_twin_for_the_external_audience(settings, tmp_path):
+    """The fuller internal write-up is the group's canonical; its published copy goes to gold too,
+    as the external audience's copy, so external users do not lose the story."""
+    published = STORY.replace(" attached", "")  # a near duplicate, shorter: not the canonical
+    make(settings, tmp_path, {"internal/win.md": md(20, STORY), "site.md": md(20, published, shareability="public")})
+    summary = build(settings)
+    rows = query(settings.home, "SELECT regexp_extract(source_uri, '[^/]+$'), shareability, audience, duplicates"
+                                " FROM gold_stories ORDER BY audience DESC")  # fmt: skip
+    assert [r[:3] for r in rows] == [("win.md", "internal", "internal"), ("site.md", "public", "external")]
+    assert [c["source_uri"].rsplit("/", 1)[1] for c in json.loads(rows[0][3])] == ["site.md"]
+    assert (summary.stories, summary.public_twins, summary.candidates) == (2, 1, 1)
+    # the twin was scored on its own text (silver has both), not given the canonical's evidence
+    assert scalar(settings.home, "SELECT count(DISTINCT story_id) FROM silver_metadata") == 2
 
 
 def test_folder_convention_and_default_make_stories_internal(settings, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reffy.auth import hash_token
+from reffy.auth import Role, User, hash_token
 from reffy.errors import NotFound, ReffyError
 from reffy.history import SCHEMA_VERSION, HistoryStore
 
@@ -151,6 +151,64 @@ def test_users_other_than_the_owner_see_nothing(store: HistoryStore) -> None:
     assert mine["title"] == "Ann's" and mine["audience"] == "internal"
     assert [m["content"] for m in mine["messages"]] == ["secret question", "secret answer"]
     assert store.db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0] == 0
+
+
+def test_a_viewer_named_like_a_member_owns_none_of_the_members_conversations(store: HistoryStore) -> None:
+    member, analyst, viewer = User("alice", Role.member), User("alice", Role.analyst), User("alice", Role.viewer)
+    conv = store.create_conversation(member, title="Pricing against Zentrix for Nordvik")
+    answer = store.add_message(member, conv["id"], "assistant", "internal answer")
+    mine = store.create_conversation(viewer, audience="external")
+
+    assert [c["id"] for c in store.list_conversations(viewer)] == [mine["id"]]
+    assert store.get_conversation(viewer, conv["id"]) is None and store.get_message(viewer, answer["id"]) is None
+    assert store.rename_conversation(viewer, conv["id"], "x") is None and not store.delete_conversation(viewer, conv["id"])
+    assert store.recent_messages(viewer, conv["id"], 10) == []
+    with pytest.raises(NotFound):
+        store.add_feedback(viewer, -1, message_id=answer["id"])
+    with pytest.raises(NotFound):
+        store.add_message(viewer, conv["id"], "user", "injected")
+    # the same person promoted from member to analyst keeps them; the viewer's are not the member's
+    assert [c["id"] for c in store.list_conversations(analyst)] == [conv["id"]]
+    assert store.get_conversation(member, mine["id"]) is None
+    assert store.list_conversations("alice") == []  # a bare name is no principal
+
+
+def test_migration_to_principals_keeps_existing_conversations_with_their_owner(tmp_path: Path) -> None:
+    """A v1 file (conversations keyed by name) opened by this Reffy: every row stays readable by
+    the principal that wrote it, and by no one of the other role class."""
+    from reffy import history
+
+    path = tmp_path / "history.sqlite"
+    con = sqlite3.connect(path)
+    db = history.sqlite_utils.Database(con)
+    history._v1(db)
+    con.execute("PRAGMA user_version=1")
+    now = "2025-01-01T00:00:00.000+00:00"
+    db["users"].insert_all([{"name": "alice", "role": "viewer", "created_at": now},  # last seen as a viewer token
+                            {"name": "bob", "role": "viewer", "created_at": now},
+                            {"name": "carl", "role": "member", "created_at": now}])  # fmt: skip
+    rows = [("a-int", "alice", "internal"), ("a-ext", "alice", "external"), ("b-ext", "bob", "external"),
+            ("c-ext", "carl", "external"), ("a-mixed", "alice", "external")]  # fmt: skip
+    for cid, user, audience in rows:
+        db["conversations"].insert({"id": cid, "user": user, "title": cid, "audience": audience, "created_at": now,
+                                    "updated_at": now})  # fmt: skip
+    db["messages"].insert({"conversation_id": "a-mixed", "role": "assistant", "content": "an internal answer",
+                           "audience": "internal", "created_at": now})  # fmt: skip
+    con.commit()
+    con.close()
+
+    store = HistoryStore(path)
+    try:
+        assert store.schema_version == SCHEMA_VERSION == 2
+        ids = lambda user: sorted(c["id"] for c in store.list_conversations(user))  # noqa: E731
+        # anything internal was written by staff (a viewer only ever gets the external audience)
+        assert ids(User("alice", Role.member)) == ["a-int", "a-mixed"]
+        assert ids(User("alice", Role.viewer)) == ["a-ext"]
+        assert ids(User("bob", Role.viewer)) == ["b-ext"] and ids(User("bob", Role.admin)) == []
+        assert ids(User("carl", Role.member)) == ["c-ext"] and ids(User("carl", Role.viewer)) == []
+        assert store.get_conversation(User("alice", Role.member), "a-mixed")["messages"][0]["content"] == "an internal answer"
+    finally:
+        store.close()
 
 
 def test_ensure_user_upserts(store: HistoryStore) -> None:

@@ -1,13 +1,20 @@
 """The numbered stories an answer may use, and how they are shown to a model.
 
 Each story carries its card facts, the passages that matched and its full text (the ground
-truth quotes are verified against). Story text is untrusted data: it is fenced in
-``<story>`` blocks whose delimiters cannot be forged from inside a story.
+truth quotes are verified against). Everything in a story is untrusted data - its body and
+every metadata field alike (customer, title, industry, products, competitors, tags, quotes,
+outcomes, summary), since any of them may come from a file or a web page anyone wrote. So
+each story is shown as one JSON object (every value a JSON string, never free-form prompt
+lines) between the tags of a boundary drawn at random for each request (``new_boundary``),
+which the system prompt names. ``<`` and ``>`` inside values are written as JSON escapes,
+so no value can contain a tag at all: it cannot close the fence, open another or pose as
+a line of the prompt, whether it guesses the boundary or not.
 """
 
 from __future__ import annotations
 
-import re
+import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +22,6 @@ from reffy.retrieval.types import Hit
 
 PASSAGE_CHARS = 1400
 OPENING_CHARS = 600
-_FENCE = re.compile(r"</?\s*story\b", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -54,29 +60,49 @@ def build_context(hits: list[Hit], by_id: dict[str, dict[str, Any]], docstore: A
     return stories
 
 
-def _clean(text: str) -> str:
-    return _FENCE.sub(lambda m: m.group(0).replace("<", "‹"), text)
+def new_boundary() -> str:
+    """A tag name no story can know in advance (64 random bits, drawn per request)."""
+    return f"story-{secrets.token_hex(8)}"
 
 
-def render_story(story: ContextStory) -> str:
+def as_data(value: Any) -> str:
+    """``value`` as JSON in which no character can start or end a tag (``<``/``>`` escaped).
+    ``json.loads`` gives the exact value back."""
+    return json.dumps(value, ensure_ascii=False, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def story_fields(story: ContextStory) -> dict[str, Any]:
+    """What the model is told about one story: facts, summary, outcomes, quotes, passages."""
     card, hit = story.card, story.hit
-    facts = [f"Customer: {hit.customer or 'unnamed'}", f"Industry: {card.get('industry_name') or hit.industry or 'unknown'}",
-             f"Country: {card.get('country_name') or hit.country or 'unknown'}", f"Year: {hit.year or 'unknown'}",
-             f"Quality score: {hit.quality}/31"]  # fmt: skip
-    lines = [f'<story n="{story.n}">', f"Title: {_clean(hit.title)}", " | ".join(facts)]
+    fields: dict[str, Any] = {
+        "n": story.n,
+        "title": hit.title,
+        "customer": hit.customer or "unnamed",
+        "industry": card.get("industry_name") or hit.industry or "unknown",
+        "country": card.get("country_name") or hit.country or "unknown",
+        "year": hit.year or "unknown",
+        "quality_score": f"{hit.quality}/31",
+    }
+    for key in ("products", "competitors", "tags"):
+        if card.get(key):
+            fields[key] = [str(v) for v in card[key]]
     if card.get("summary"):
-        lines.append(f"Summary: {_clean(card['summary'])}")
+        fields["summary"] = card["summary"]
     outcomes = [o.get("text", o) if isinstance(o, dict) else o for o in card.get("outcomes") or []]
     if outcomes:
-        lines.append("Outcome figures: " + "; ".join(_clean(str(o)) for o in outcomes[:6]))
-    for quote in (card.get("quotes") or [])[:2]:
-        speaker = quote.get("speaker") or "unattributed"
-        lines.append(f"Quote ({_clean(speaker)}): \u201c{_clean(quote.get('text', ''))}\u201d")
-    for passage in story.passages:
-        lines.append(f"Passage: {_clean(passage)}")
-    lines.append("</story>")
-    return "\n".join(lines)
+        fields["outcome_figures"] = [str(o) for o in outcomes[:6]]
+    quotes = [{"speaker": q.get("speaker") or "unattributed", "text": q.get("text", "")}
+              for q in (card.get("quotes") or [])[:2]]  # fmt: skip
+    if quotes:
+        fields["quotes"] = quotes
+    if story.passages:
+        fields["passages"] = list(story.passages)
+    return fields
 
 
-def render_context(stories: list[ContextStory]) -> str:
-    return "\n\n".join(render_story(s) for s in stories)
+def render_story(story: ContextStory, boundary: str) -> str:
+    return f"<{boundary}>\n{as_data(story_fields(story))}\n</{boundary}>"
+
+
+def render_context(stories: list[ContextStory], boundary: str) -> str:
+    return "\n\n".join(render_story(s, boundary) for s in stories)

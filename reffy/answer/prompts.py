@@ -1,5 +1,7 @@
 """Versioned prompt files (``reffy/answer/prompts/*.md``): front matter names the version,
-the body is a template filled with ``str.format`` fields."""
+the body is a template filled with ``str.format`` fields. A changed prompt is a new file with
+a new version (answers record the version they were written with); earlier files stay as the
+record of what those answers were asked."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from importlib import resources
 
 import frontmatter
 
-ANSWER_PROMPT = "answer_v1.md"
+ANSWER_PROMPT = "answer_v2.md"
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,10 @@ class SearchEngine:
             raise IndexStale(f"The search index in {settings.home} predates story texts in the index: run `reffy index`.")
         self.docs: list[dict[str, Any]] = json.loads((index_dir / layout.DOCS).read_text(encoding="utf-8"))
         self.by_id = {d["story_id"]: d for d in self.docs}
+        # Whether any story serves only one audience (a duplicate group's internal canonical and
+        # its public twin). Without one the audience filter selects everything and is dropped, so
+        # it costs nothing - and an index built before rows had an audience is searched as before.
+        self.per_audience = any(d.get("audience") not in (None, "all") for d in self.docs)
         self.keyword = KeywordIndex.load(index_dir / layout.BM25_FULL)
         self.profile = KeywordIndex.load(index_dir / layout.BM25_PROFILE)
         if self.profile.ids != self.keyword.ids:
@@ -196,8 +200,14 @@ class SearchEngine:
             self._vectors = None
 
     # -- search ---------------------------------------------------------------------------
+    def _effective(self, filters: SearchFilters) -> SearchFilters:
+        from dataclasses import replace
+
+        return replace(filters, audience=None) if filters.audience and not self.per_audience else filters
+
     def mask(self, filters: SearchFilters) -> np.ndarray | None:
         """Boolean mask over the keyword index's rows for the stories passing ``filters``."""
+        filters = self._effective(filters)
         if filters.empty:
             return None
         cached = self._masks.get(filters)
@@ -217,7 +227,7 @@ class SearchEngine:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         from reffy.retrieval.facets import strip_filtered
 
-        filters = filters or SearchFilters()
+        filters = self._effective(filters or SearchFilters())
         cfg, timings = self.config, {}
         result = SearchResult(query, mode, [])
         t = time.perf_counter()

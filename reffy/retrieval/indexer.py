@@ -150,7 +150,8 @@ def _hash(value: Any) -> str:
 def _vector_meta(doc: dict[str, Any]) -> dict[str, Any]:
     """What the vector store filters on (changes here need no re-embedding)."""
     return {**{k: doc.get(k) for k in ("industry", "country", "products", "competitors", "tags", "year", "score",
-                                        "shareability")}, "story_id": doc["story_id"]}  # fmt: skip
+                                        "shareability")}, "audience": doc.get("audience") or "all",
+            "story_id": doc["story_id"]}  # fmt: skip
 
 
 def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, list[tuple[int, str]]]]:
@@ -166,7 +167,8 @@ def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str],
         cur = con.execute(
             "SELECT story_id, record_key, source_record_id, title, customer, industry, country, year, score,"
             " shareability, source_type, source_uri, source_link, products, competitors, tags, summary, outcomes,"
-            " quotes, text, score_breakdown AS _breakdown, source_meta FROM gold_stories ORDER BY story_id"
+            " quotes, text, score_breakdown AS _breakdown, source_meta, coalesce(audience, 'all') AS audience"
+            " FROM gold_stories ORDER BY story_id"
         )
         cols = [d[0] for d in cur.description]
         docs, texts = [], {}

@@ -21,6 +21,10 @@ class SearchFilters:
     year_max: int | None = None
     min_score: int | None = None
     shareability: str | None = None  # "public": only public stories (external audience)
+    # The audience searching (set by the service, never by a caller): a story that is its
+    # duplicate group's story only for the other audience (an internal canonical, or the public
+    # twin shown to external users in its place) is left out, so each group appears once.
+    audience: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -40,7 +44,7 @@ class SearchFilters:
                 continue
             if key in ("year_min", "year_max", "min_score"):
                 out[key] = _whole(key, value)
-            elif key == "shareability":
+            elif key in ("shareability", "audience"):
                 out[key] = str(value)
             else:
                 out[key] = tuple(str(v) for v in (value if isinstance(value, list | tuple) else [value]))
@@ -48,7 +52,8 @@ class SearchFilters:
 
     def matches(self, doc: dict[str, Any]) -> bool:
         """Reference semantics over a story's metadata (used to verify retrievers and in tests).
-        ``doc`` keys: industry, country, products, competitors, tags, year, score, shareability."""
+        ``doc`` keys: industry, country, products, competitors, tags, year, score, shareability,
+        audience (missing: all)."""
         if self.industry and doc.get("industry") not in self.industry:
             return False
         if self.country and doc.get("country") not in self.country:
@@ -70,6 +75,8 @@ class SearchFilters:
         if self.min_score is not None and (doc.get("score") or 0) < self.min_score:
             return False
         if self.shareability and doc.get("shareability") != self.shareability:
+            return False
+        if self.audience and doc.get("audience") not in (None, "all", self.audience):
             return False
         return True
 

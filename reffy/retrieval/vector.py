@@ -95,6 +95,8 @@ def where_for(filters: SearchFilters | None) -> dict[str, Any] | None:
         conds.append({"quality": {"$gte": int(filters.min_score)}})
     if filters.shareability:
         conds.append({"shareability": {"$eq": filters.shareability}})
+    if filters.audience:
+        conds.append({"audience": {"$in": ["all", filters.audience]}})
     return _all(conds)
 
 
