@@ -64,8 +64,9 @@ def svc(demo_settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReffyService
 
 @pytest.fixture
 def ids(svc: ReffyService) -> dict[str, list[str]]:
+    """What each audience sees: the external one includes public twins of internal stories."""
     rows = svc.stories(audience="internal")
-    return {"public": sorted(r["story_id"] for r in rows if r["shareability"] == "public"),
+    return {"public": sorted(r["story_id"] for r in svc.stories(audience="external")),
             "internal": sorted(r["story_id"] for r in rows if r["shareability"] == "internal")}  # fmt: skip
 
 
