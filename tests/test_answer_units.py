@@ -106,3 +106,26 @@ def test_brief_shows_sentences_not_fact_tables_or_glued_headings():
     assert readable("Customer: Bergwald AG | Industry: private banking | Country: Switzerland") is None
     assert readable("Too short.") is None
     assert readable("Handling time fell by 31 percent in six months.") == "Handling time fell by 31 percent in six months."
+
+
+def test_the_passage_sharing_most_query_words_is_in_the_context() -> None:
+    """A story's chunks beyond those with vectors still reach the answer: the one holding most
+    of the question's words is added next to the opening (and the vector's best, if any)."""
+    from reffy.answer.context import build_context, keyword_passage
+    from reffy.retrieval.types import Hit
+
+    chunks = [(0, "Nordvik Bank is a retail bank in Denmark. " * 5), (1, "The rollout took six weeks in 2023."),
+              (2, "Average handling time fell by 38 percent after the chatbot went live.")]  # fmt: skip
+    assert keyword_passage("how much did handling time fall", dict(chunks)) == 2
+    assert keyword_passage("zebra", dict(chunks)) is None
+
+    class Store:
+        def get(self, _story_id: str) -> dict:
+            return {"text": chunks[0][1], "chunks": chunks, "breakdown": []}
+
+    hit = Hit(story_id="s1", title="Nordvik Bank", score=1.0, passage="s1::chunk::1")
+    (story,) = build_context([hit], {}, Store(), "handling time fell")
+    assert story.passages[0].startswith("Nordvik Bank")  # the opening
+    assert chunks[1][1] in story.passages and chunks[2][1] in story.passages
+    (story,) = build_context([hit], {}, Store())  # no query: as before
+    assert chunks[2][1] not in story.passages

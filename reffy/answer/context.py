@@ -42,15 +42,35 @@ class ContextStory:
                 "source_link": self.hit.source_link, "shareability": self.hit.shareability}  # fmt: skip
 
 
-def build_context(hits: list[Hit], by_id: dict[str, dict[str, Any]], docstore: Any) -> list[ContextStory]:
-    """Number the hits 1..n and attach what the answer needs from each story."""
+def keyword_passage(query: str, chunks: dict[int, str]) -> int | None:
+    """The chunk holding the most distinct words of the query (ties: the earlier one); None when
+    none holds any. Not every chunk has a vector (``REFFY_VECTOR_CHUNKS``), so the passage closest
+    in meaning may not be the one that answers; every chunk is in the docstore."""
+    from reffy.retrieval.text import tokenize
+
+    wanted = set(tokenize(query))
+    if not wanted:
+        return None
+    best, best_n = None, 0
+    for index in sorted(chunks):
+        n = len(wanted & set(tokenize(chunks[index])))
+        if n > best_n:
+            best, best_n = index, n
+    return best
+
+
+def build_context(hits: list[Hit], by_id: dict[str, dict[str, Any]], docstore: Any, query: str = "") -> list[ContextStory]:
+    """Number the hits 1..n and attach what the answer needs from each story: its opening, the
+    passage closest in meaning to the query and the one sharing most of its words."""
     stories = []
     for n, hit in enumerate(hits, start=1):
         stored = docstore.get(hit.story_id) or {"text": "", "chunks": [], "breakdown": []}
         chunks = dict(stored["chunks"])
         passages = []
-        if hit.passage and "::chunk::" in hit.passage:
-            best = chunks.get(int(hit.passage.rsplit("::", 1)[1]))
+        picked = [int(hit.passage.rsplit("::", 1)[1])] if hit.passage and "::chunk::" in hit.passage else []
+        by_words = keyword_passage(query, chunks) if query else None
+        for index in dict.fromkeys([*picked, *([by_words] if by_words is not None else [])]):
+            best = chunks.get(index)
             if best:
                 passages.append(best[:PASSAGE_CHARS])
         opening = stored["text"][:OPENING_CHARS]

@@ -195,7 +195,7 @@ def run(question: str, request: Request, *, search: SearchFn, by_id: dict[str, d
         results = [search(request.query, request.filters, k)]
     hits, no_answer = _merge(results, k)
     answer.hits = hits
-    stories = build_context(hits, by_id, docstore)
+    stories = build_context(hits, by_id, docstore, request.query)
     texts = {s.n: s.text for s in stories}
     answer.no_answer = no_answer or not stories
     if answer.no_answer:
