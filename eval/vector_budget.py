@@ -59,7 +59,7 @@ def main() -> None:
             vectors = sum(2 + (min(n, cap) if cap else n) for n in chunks_per_story.values())
             rows = report["rows"]
             out[setting][cap] = {"vectors": vectors, "rows": rows, "no_answer": report["no_answer"]}
-            kinds = " ".join(f"{kind} {row['ndcg@10']:.3f}" for kind, row in rows.items())
+            kinds = " ".join(f"{kind} {row['ndcg@10']:.3f}" for kind, row in rows.items() if row.get('ndcg@10') is not None)
             na = report["no_answer"]
             print(f"{setting:<13} cap {cap or 'all':>3}: {vectors:>6} vectors | nDCG@10 {kinds} | MRR "
                   f"{rows['overall']['mrr']:.3f} | no-answer {na['n_flagged']} flagged, {na['false_flags']} false",

@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -81,7 +81,9 @@ def _import_sqlite_utils():  # noqa: ANN202
     return sqlite_utils
 
 
-sqlite_utils = _import_sqlite_utils()
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 T = TypeVar("T")
 
@@ -212,18 +214,27 @@ class HistoryStore:
         conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA foreign_keys=ON")
-        self.db = sqlite_utils.Database(conn)
+        self.conn = conn
+        self._db: sqlite_utils.Database | None = None
         try:
-            self._retry(self.db.enable_wal)
-            self.db.execute("PRAGMA synchronous=NORMAL")  # what SQLite recommends with WAL
+            self._retry(lambda: conn.execute("PRAGMA journal_mode=wal"))
+            conn.execute("PRAGMA synchronous=NORMAL")  # what SQLite recommends with WAL
             self._migrate()
         except BaseException:
             conn.close()
             raise
 
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the connection, imported on first use (~0.1 s): logging a search and
+        reading usage, all a one-shot `reffy search` does here, run on plain sqlite3."""
+        if self._db is None:
+            self._db = _import_sqlite_utils().Database(self.conn)
+        return self._db
+
     def close(self) -> None:
         with self._lock:
-            self.db.close()
+            self.conn.close()
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -244,14 +255,14 @@ class HistoryStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite_utils.Database]:
-        self.db.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
         except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
-        self.db.conn.execute("COMMIT")
+        self.conn.execute("COMMIT")
 
     def _write(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
         """Run ``fn`` in one write transaction, retried if another process holds the lock."""
@@ -264,9 +275,31 @@ class HistoryStore:
 
     def _rows(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self.db.query(sql, params or []))
+            cursor = self.conn.execute(sql, params or [])
+            columns = [d[0] for d in cursor.description or ()]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def _insert(self, table: str, row: dict[str, Any]) -> int:
+        """One row in one write transaction on plain sqlite3 (the hot path); its rowid."""
+        sql = f'INSERT INTO "{table}" ({", ".join(f"[{k}]" for k in row)}) VALUES ({", ".join("?" * len(row))})'
+
+        def attempt() -> int:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                rowid = self.conn.execute(sql, list(row.values())).lastrowid
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+            return int(rowid)
+
+        return self._retry(attempt)
 
     def _migrate(self) -> None:
+        if self.schema_version == SCHEMA_VERSION:  # the common case: no write, no sqlite-utils
+            return
+
         def step(db: sqlite_utils.Database) -> None:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -281,7 +314,7 @@ class HistoryStore:
     @property
     def schema_version(self) -> int:
         with self._lock:
-            return self.db.execute("PRAGMA user_version").fetchone()[0]
+            return self.conn.execute("PRAGMA user_version").fetchone()[0]
 
     # -- users --------------------------------------------------------------------------
 
@@ -467,7 +500,7 @@ class HistoryStore:
         row = {"user": user, "query": query, "kind": kind, "mode": mode, "audience": audience, "channel": channel,
                "filters": _dumps(filters or {}), "hit_ids": _dumps(list(hit_ids)), "cited": _dumps(list(cited or [])),
                "no_answer": int(no_answer), "latency_ms": float(latency_ms), "created_at": self._now(now)}  # fmt: skip
-        return self._write(lambda db: db["query_log"].insert(row).last_pk)
+        return self._insert("query_log", row)
 
     def _window(self, days: int, now: datetime | None) -> tuple[str, str]:
         end = now or self._clock()

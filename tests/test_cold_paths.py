@@ -28,9 +28,9 @@ def report():
 """
 
 
-def run_python(body: str, home: Path, **env: str) -> list[str]:
+def run_python(body: str, home: Path, heavy: tuple[str, ...] = HEAVY, **env: str) -> list[str]:
     """Run ``body`` in a fresh interpreter with REFFY_HOME=home; the heavy modules it imported."""
-    code = PRELUDE.format(heavy=HEAVY) + body + "\nreport()\n"
+    code = PRELUDE.format(heavy=heavy) + body + "\nreport()\n"
     full_env = {**os.environ, "REFFY_HOME": str(home), "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml"), **env}
     out = subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
@@ -57,6 +57,18 @@ except SystemExit as exc:
 ])  # fmt: skip
 def test_cli_paths_import_nothing_heavy(demo_home: Path, args: tuple[str, ...]) -> None:
     assert run_python(cli(*args), demo_home) == []
+
+
+def test_keyword_search_logs_its_query_without_sqlite_utils(demo_home: Path) -> None:
+    """sqlite-utils costs ~0.1 s to import; a keyword search's history work is plain sqlite3
+    (once the history file exists: creating its schema is sqlite-utils' job)."""
+    args = ("search", "Zentrix", "--mode", "keyword", "--k", "5", "--json")
+    run_python(cli(*args), demo_home)
+    assert run_python(cli(*args), demo_home, heavy=(*HEAVY, "sqlite_utils", "pandas")) == []
+    import sqlite3
+
+    with sqlite3.connect(demo_home / "history.sqlite") as con:  # the search was logged all the same
+        assert con.execute("SELECT query, mode FROM query_log").fetchall() == [("Zentrix", "keyword")] * 2
 
 
 def test_story_lookup_imports_nothing_heavy(demo_home: Path) -> None:

@@ -180,7 +180,9 @@ def test_migration_to_principals_keeps_existing_conversations_with_their_owner(t
 
     path = tmp_path / "history.sqlite"
     con = sqlite3.connect(path)
-    db = history.sqlite_utils.Database(con)
+    import sqlite_utils
+
+    db = sqlite_utils.Database(con)
     history._v1(db)
     con.execute("PRAGMA user_version=1")
     now = "2025-01-01T00:00:00.000+00:00"
