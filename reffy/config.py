@@ -143,8 +143,8 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(1200, ge=200, description="Target size of gold body chunks, in characters.")
     chunk_overlap: int = Field(150, ge=0, description="Overlap between consecutive chunks, in characters.")
     vector_chunks: int | None = Field(
-        None, ge=0, description="Body chunks per story given a vector, from the start (unset = all). Every chunk stays "
-        "in keyword search; vectors are what indexing spends its time on.",
+        1, ge=0, description="Body chunks per story given a vector, from the start ('all' = every chunk). Every chunk stays in "
+        "keyword search and reaches answers; vectors are what indexing spends its time on (eval/vector_budget.py).",
     )
 
     # retrieval
@@ -179,6 +179,12 @@ class Settings(BaseSettings):
         None, description="Require API tokens (default: required as soon as any token has been issued, even if revoked)."
     )
     api_token: str | None = Field(None, description="Token an MCP client process acts as (from `reffy token add`).")
+
+    @field_validator("vector_chunks", mode="before")
+    @classmethod
+    def _all_chunks(cls, value: Any) -> Any:
+        """``all`` or empty: every chunk gets a vector."""
+        return None if isinstance(value, str) and value.strip().lower() in ("", "all", "none") else value
 
     @field_validator("public_domains", mode="before")
     @classmethod
