@@ -105,8 +105,9 @@ class Job:
                          f"{ingest['updated']} updated, {ingest['unchanged']} unchanged, "
                          f"{plural(problems, 'problem')}.")  # fmt: skip
         if score := self.result.get("score"):
-            lines.append(f"Scored {plural(score['scored'] + score['cached'], 'story')}"
-                         + (f", {score['failed']} could not be scored" if score["failed"] else "") + ".")  # fmt: skip
+            lines.append(f"Scored {plural(score['scored'], 'story')}" + (f" ({score['cached']} had scores already)"
+                         if score["cached"] else "") + (f"; {score['failed']} could not be scored" if score["failed"]
+                         else "") + ".")  # fmt: skip
         if gold := self.result.get("build"):
             lines.append(f"Library: {plural(gold['stories'], 'story')} ({gold['public']} public, "
                          f"{gold['internal']} internal); {gold['below_threshold']} below {gold['min_score']}/31.")  # fmt: skip
@@ -178,7 +179,7 @@ class JobStore:
                 raise JobRunning(_busy(_job(running[0])))
             now = self._now()
             row = {"kind": "pipeline", "user": user, "status": "running", "stage": "ingest", "done": 0,
-                   "message": "Starting…", "specs": json.dumps(list(specs)), "options": json.dumps(options),
+                   "message": "Reading sources…", "specs": json.dumps(list(specs)), "options": json.dumps(options),
                    "problems": json.dumps([{"line": p.origin, "reason": p.reason, "detail": p.detail} for p in problems]),
                    "pid": os.getpid(), "created_at": now, "started_at": now, "updated_at": now}  # fmt: skip
             return db["jobs"].insert(row).last_pk
