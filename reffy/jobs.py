@@ -46,8 +46,8 @@ FINISHED = ("completed", "partial", "failed", "interrupted")
 PROGRESS_EVERY_S = 0.5  # progress is written at most this often (and at every step change)
 HEARTBEAT_S = 10.0  # a running job's row is touched this often, even inside one long item
 STALE_AFTER_S = 120.0  # a job of another process not touched for this long is taken as dead
-_ACTIVE: set[int] = set()  # job ids with a live thread in this process
-_ACTIVE_LOCK = threading.Lock()
+_ACTIVE: set[tuple[str, int]] = set()  # (history file, job id) of each run with a live thread in this process
+_ACTIVE_LOCK = threading.RLock()  # held from a run's insert to its registration: never seen as orphaned
 
 
 @dataclass(slots=True)
@@ -203,7 +203,7 @@ class JobStore:
         for row in rows:
             if row["pid"] == os.getpid():
                 with _ACTIVE_LOCK:
-                    alive = row["id"] in _ACTIVE
+                    alive = (str(self.history.path), row["id"]) in _ACTIVE
             else:
                 touched = datetime.fromisoformat(row["updated_at"])
                 alive = _pid_alive(row["pid"]) and now - touched < timedelta(seconds=STALE_AFTER_S)
@@ -250,9 +250,9 @@ class JobRunner:
 
     def start(self, user: User, specs: Sequence[str], *, full: bool = True,
               refused: Sequence[Problem] = ()) -> Job:  # fmt: skip
-        job = self.store.create(user.name, specs, {"full": full}, refused)
         with _ACTIVE_LOCK:
-            _ACTIVE.add(job.id)
+            job = self.store.create(user.name, specs, {"full": full}, refused)
+            _ACTIVE.add((str(self.store.history.path), job.id))
         thread = threading.Thread(target=self._run, args=(job.id, list(specs), list(refused), full),
                                   name=f"reffy-job-{job.id}", daemon=True)  # fmt: skip
         thread.start()
@@ -279,7 +279,7 @@ class JobRunner:
         finally:
             stop.set()
             with _ACTIVE_LOCK:
-                _ACTIVE.discard(job_id)
+                _ACTIVE.discard((str(self.store.history.path), job_id))
 
     def _steps(self, job_id: int, specs: list[str], refused: list[Problem], full: bool, progress: _Progress,
                result: dict[str, Any]) -> None:  # fmt: skip
