@@ -21,6 +21,7 @@ from reffy.ui.session import (
     log_out,
     resolve_user,
     shown_errors,
+    write_cookie,
 )
 
 PAGES = Path(__file__).resolve().parent / "reffy" / "ui" / "pages"
@@ -31,6 +32,9 @@ def page(name: str, title: str, icon: str, *, visible: bool = True, default: boo
     (a page a role may not use still opens, and says why it is refused)."""
     return st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name, default=default,
                    visibility="visible" if visible else "hidden")  # fmt: skip
+
+
+ROUTES = ("chat", "explorer", "story", "analytics", "ingest", "library")  # the url path of each page
 
 
 def pages_for(user: User) -> list[st.Page]:
@@ -44,6 +48,14 @@ def pages_for(user: User) -> list[st.Page]:
     ]
 
 
+def login_pages() -> list[st.Page]:
+    """Before login every route shows the login page under its own address, so a pasted link
+    (``/story?id=...``) is found rather than "Page not found", and after login the same address
+    (query included) opens the page it names."""
+    return [st.Page(PAGES / "login.py", title="Log in", icon=":material/login:", url_path=name, default=name == "chat")
+            for name in ROUTES]  # fmt: skip
+
+
 def main() -> None:
     if st_config.get_option("runner.postScriptGC"):
         # A full collection after every run walks the whole heap (torch, Chroma, ...) holding the
@@ -55,15 +67,16 @@ def main() -> None:
     svc = get_service()
     with shown_errors():
         user = resolve_user(svc)
+    write_cookie(svc)
     if user is None:
-        st.navigation([page("login", "Log in", ":material/login:", default=True)], position="hidden").run()
+        st.navigation(login_pages(), position="hidden").run()
         return
     nav = st.navigation(pages_for(user))
     with st.sidebar:
         st.caption(f"Signed in as **{user.name}** ({user.role.value})")
         audience_control(svc, user)
         if user != LOCAL_USER:
-            st.button("Log out", key="logout", on_click=log_out, icon=":material/logout:")
+            st.button("Log out", key="logout", on_click=log_out, args=(svc,), icon=":material/logout:")
     nav.run()
 
 

@@ -179,6 +179,10 @@ class Settings(BaseSettings):
         None, description="Require API tokens (default: required as soon as any token has been issued, even if revoked)."
     )
     api_token: str | None = Field(None, description="Token an MCP client process acts as (from `reffy token add`).")
+    session_hours: float = Field(
+        12.0, gt=0, le=24 * 90, description="How long an app login lasts (hours): a refresh or a pasted story link "
+        "keeps you signed in until then, or until you log out.",
+    )
 
     @field_validator("vector_chunks", mode="before")
     @classmethod

@@ -6,9 +6,12 @@ instead of returning sentinels, and never swallows unexpected exceptions.
 
 
 class ReffyError(Exception):
-    """Base class for errors a user can act on."""
+    """Base class for errors a user can act on. ``for_operators``: the fix is for whoever runs
+    Reffy (a command, a setting, a file), so an app shows people who cannot act on it a plain
+    "not available" instead, and the details on Library status."""
 
     exit_code = 1
+    for_operators = False
 
 
 class ConfigError(ReffyError):
@@ -25,6 +28,8 @@ class SourceNotFound(ReffyError):
 
 class WarehouseError(ReffyError):
     """The DuckDB warehouse cannot be opened or migrated."""
+
+    for_operators = True
 
 
 class WarehouseLocked(WarehouseError):
@@ -47,3 +52,9 @@ class PermissionDenied(ReffyError):
     """The user's role does not allow this operation."""
 
     exit_code = 4
+
+
+class JobRunning(ReffyError):
+    """A background pipeline run is already going; a second one would fight it for the warehouse."""
+
+    exit_code = 1

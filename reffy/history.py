@@ -33,6 +33,17 @@ version reached is kept in ``PRAGMA user_version``):
 ``api_tokens``
     ``user``, ``role``, ``label``, ``token_hash`` (SHA-256 of the token; the plaintext is
     shown once and never stored), ``created_at``, ``last_used``, ``revoked_at``.
+``sessions`` (v2; owned by :mod:`reffy.sessions`)
+    One row per app login: ``token_hash`` (SHA-256 of the random token the browser keeps
+    in a cookie; never the token itself), ``user``, ``role``, ``via`` (password/sso),
+    ``created_at``, ``expires_at``, ``revoked_at`` (set by logout or by removing the user).
+``jobs`` (v2; owned by :mod:`reffy.jobs`)
+    One row per background pipeline run started from the app: ``kind``, ``user``,
+    ``status`` (running/completed/partial/failed/interrupted), ``stage`` and
+    ``done``/``total``/``message`` (progress), ``specs`` and ``options`` (JSON, what to
+    run, so a job can be resumed), ``result`` (JSON, per step), ``problems`` (JSON, per
+    input line), ``error``, ``run_id`` (the ingest run), ``pid`` (the server process that
+    runs it), ``created_at``/``started_at``/``updated_at``/``finished_at``.
 
 Concurrency: WAL journal, ``busy_timeout`` 10 s, foreign keys on. One connection per
 store, shared by the threads of a process behind a lock; every write is one
@@ -87,7 +98,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 ROLES = ("user", "assistant")
 AUDIENCES = ("internal", "external")
 FACETS = ("industry", "country", "product", "competitor")
@@ -193,8 +204,26 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["conversations"].create_index(["owner", "updated_at"], if_not_exists=True)
 
 
+def _v3(db: sqlite_utils.Database) -> None:
+    """App sessions (signed in across refreshes, ended by logout) and pipeline jobs run by the server."""
+    db["sessions"].create(
+        {"id": int, "token_hash": str, "user": str, "role": str, "via": str, "created_at": str, "expires_at": str,
+         "revoked_at": str},
+        pk="id", not_null={"token_hash", "user", "role", "created_at", "expires_at"}, if_not_exists=True,
+    )  # fmt: skip
+    db["sessions"].create_index(["token_hash"], unique=True, if_not_exists=True)
+    db["sessions"].create_index(["user"], if_not_exists=True)
+    db["jobs"].create(
+        {"id": int, "kind": str, "user": str, "status": str, "stage": str, "done": int, "total": int, "message": str,
+         "specs": str, "options": str, "result": str, "problems": str, "error": str, "run_id": int, "pid": int,
+         "created_at": str, "started_at": str, "updated_at": str, "finished_at": str},
+        pk="id", not_null={"kind", "user", "status", "created_at", "updated_at"}, if_not_exists=True,
+    )  # fmt: skip
+    db["jobs"].create_index(["status"], if_not_exists=True)
+
+
 # Ordered schema steps: version -> step. Add new steps; never edit a shipped one.
-_MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2}
+_MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2, 3: _v3}
 
 
 def _owner(user: Owner) -> tuple[str, str]:

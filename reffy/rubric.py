@@ -33,12 +33,19 @@ class Criterion(BaseModel):
     earns: str  # what earns the points
     example: str
     partial: str | None = None  # what earns part of the points, if anything
+    name: str | None = None  # what people call it ("Challenge quantified"); not part of its definition
 
     @cached_property
     def hash(self) -> str:
-        """Changes whenever anything that defines the criterion changes."""
-        body = json.dumps(self.model_dump(), sort_keys=True)
+        """Changes whenever anything that defines the criterion changes (its display name does not:
+        renaming a criterion rescores nothing)."""
+        body = json.dumps(self.model_dump(exclude={"name"}), sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        """Its name, or its id in words when the rubric gives none."""
+        return self.name or self.id.replace("_", " ").capitalize()
 
 
 class Dimension(BaseModel):

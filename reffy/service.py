@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from reffy.answer.pipeline import Answer, AnswerStream
     from reffy.history import HistoryStore
     from reffy.retrieval.engine import SearchResult
+    from reffy.jobs import Job, JobRunner
+    from reffy.sessions import SessionStore, SignedIn
 
 USAGE_CACHE_S = 30.0
 
@@ -42,6 +44,8 @@ class ReffyService:
         self._warm_error: str | None = None
         self._warm = False
         self._names: tuple[Any, Any] | None = None
+        self._users_cache: tuple[tuple[str, int, int], dict[str, tuple[Role, str]]] | None = None
+        self._jobs: JobRunner | None = None
 
     # -- ingestion ----------------------------------------------------------------------
     def ingest(
@@ -119,7 +123,7 @@ class ReffyService:
         from reffy.embedder import embedder_for
         from reffy.retrieval.indexer import sync_indexes
 
-        self.close()
+        self._close_engine()  # (not the history store: other threads of a server keep using it)
         return sync_indexes(self.settings, embedder_for(self.settings, bulk=True), rebuild=rebuild,
                             progress=progress, on_keyword_ready=on_keyword_ready)  # fmt: skip
 
@@ -224,10 +228,13 @@ class ReffyService:
             report.write_runs(runs_out)
         return report
 
-    def close(self) -> None:
+    def _close_engine(self) -> None:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+
+    def close(self) -> None:
+        self._close_engine()
         if self._history is not None:
             self._history.close()
             self._history = None
@@ -257,7 +264,10 @@ class ReffyService:
             return list_overrides(con)
 
     # -- inspection ---------------------------------------------------------------------
-    def status(self, *, runs: int = 5, errors: int = 10) -> LibraryStatus:
+    def status(self, *, runs: int = 5, errors: int = 10, user: User = LOCAL_USER) -> LibraryStatus:
+        """Counts per layer, recent runs and problems, the index: for analysts and admins (it names
+        paths, settings and commands), and the CLI."""
+        user.require("analytics")
         from reffy.store.status import library_status
         from reffy.store.warehouse import open_warehouse
 
@@ -273,6 +283,82 @@ class ReffyService:
 
     def config(self) -> list[tuple[str, Any, str]]:
         return self.settings.explain()
+
+    # -- background pipeline runs (see reffy.jobs) ------------------------------------------
+    @property
+    def job_runner(self) -> JobRunner:
+        """The runner of this process: its jobs run on threads this service owns, not a page's."""
+        if self._jobs is None:
+            with self._lock:
+                if self._jobs is None:
+                    from reffy.jobs import JobRunner
+
+                    self._jobs = JobRunner(self)
+        return self._jobs
+
+    def save_uploads(self, user: User, files: Sequence[tuple[str, bytes]]) -> list[str]:
+        """Keep uploaded files under ``REFFY_HOME/uploads/`` by file name only (no path from the
+        browser), so uploading an edited file again makes a new version of the same story."""
+        user.require("ingest")
+        folder = self.settings.ensure_home() / "uploads"
+        folder.mkdir(exist_ok=True)
+        paths = []
+        for name, data in files:
+            target = folder / (Path(name.replace("\\", "/")).name or "upload")
+            target.write_bytes(data)
+            paths.append(str(target))
+        return paths
+
+    def start_pipeline(self, user: User, *, urls: str = "", uploads: Sequence[tuple[str, bytes]] = (),
+                       full: bool = True) -> Job:  # fmt: skip
+        """Start ingest (then, with ``full``, score, build and index) on uploaded files and pasted
+        web addresses, in the background; returns the job at once. Each pasted line that is not an
+        http(s) address is recorded as a problem of its own while the rest is read. Refused with
+        :class:`~reffy.errors.JobRunning` while another run is going."""
+        from ingest.sources import web_address_lines
+
+        user.require("ingest")
+        addresses, refused = web_address_lines(urls or "")
+        if not uploads and not addresses:
+            if refused:
+                raise ConfigError(sentence(" ".join(p.detail for p in refused[:3])))
+            raise ConfigError("Nothing to read: upload a file or paste a web address first.")
+        self.job_runner.store.refuse_if_running()  # before an upload can overwrite a file it is reading
+        specs = [*self.save_uploads(user, uploads), *addresses]
+        return self.job_runner.start(user, specs, full=full, refused=refused)
+
+    def resume_job(self, user: User, job_id: int) -> Job:
+        """Run a stopped job again (interrupted or failed): what it already did is not redone."""
+        user.require("ingest")
+        job = self.job_runner.store.get(job_id)
+        if job is None:
+            raise NotFound(f"No pipeline run {job_id}: the Ingest page lists the recent ones.")
+        if job.status not in ("interrupted", "failed"):
+            raise ConfigError(f"Pipeline run {job_id} is {job.status}: only a stopped run can be resumed.")
+        return self.job_runner.start(user, job.specs, full=job.options.get("full", True))
+
+    def jobs(self, user: User, *, limit: int = 5) -> list[Job]:
+        """Recent pipeline runs, newest first (a run whose server stopped shows as interrupted)."""
+        user.require("analytics")
+        return self.job_runner.store.recent(limit)
+
+    def job_problems(self, user: User, job: Job, *, limit: int = 200) -> list[dict[str, Any]]:
+        """What went wrong in a run, item by item: its ingest problems (pasted lines that are not
+        web addresses among them), or, before its ingest run exists, the refused lines."""
+        user.require("analytics")
+        if job.run_id is None:
+            return [{"severity": "error", "reason": p["reason"], "origin": p["line"], "detail": p["detail"]}
+                    for p in job.problems]  # fmt: skip
+        from reffy.errors import WarehouseError
+        from reffy.store.status import run_problems
+        from reffy.store.warehouse import open_warehouse
+
+        try:
+            with open_warehouse(self.settings.db_path, must_exist=True) as con:
+                return run_problems(con, job.run_id, limit)
+        except WarehouseError:  # another process is writing: the refused lines are still known
+            return [{"severity": "error", "reason": p["reason"], "origin": p["line"], "detail": p["detail"]}
+                    for p in job.problems]  # fmt: skip
 
     # -- identity -----------------------------------------------------------------------
     @property
@@ -298,6 +384,65 @@ class ReffyService:
             self.history.ensure_user(user.name, user.role.value)
         return user
 
+    # -- app sessions (see reffy.sessions) ------------------------------------------------
+    @property
+    def sessions(self) -> SessionStore:
+        from reffy.sessions import SessionStore
+
+        return SessionStore(self.history)
+
+    @property
+    def session_cookie(self) -> str:
+        """The cookie name the web app keeps its session token under: one per library, since
+        cookies ignore ports and two Reffy apps on one host must not overwrite each other's."""
+        import hashlib
+
+        return "reffy_session_" + hashlib.sha256(str(self.settings.home).encode()).hexdigest()[:10]
+
+    def log_in(self, name: str, password: str) -> SignedIn | None:
+        """Check a name and password and start a session lasting ``REFFY_SESSION_HOURS``: the
+        user, the token the browser keeps and how many seconds it is good for; None when wrong."""
+        from reffy.sessions import SignedIn
+
+        user = self.authenticate(name, password)
+        if user is None:
+            return None
+        token, session = self.sessions.create(user.name, user.role.value, hours=self.settings.session_hours)
+        return SignedIn(user, token, session.seconds_left(self.history._clock()))
+
+    def session_user(self, token: str | None) -> User | None:
+        """Who a session token signs in, or None (unknown, expired, logged out). A password
+        session is checked against the users file each time: a removed user is out at once (and
+        the session ended), a changed role applies at once."""
+        session = self.sessions.resolve(token)
+        if session is None:
+            return None
+        if session.via != "password":
+            return User(session.user, Role(session.role))
+        entry = self._users().get(session.user)
+        if entry is None:
+            self.sessions.revoke(token)
+            return None
+        return User(session.user, entry[0])
+
+    def log_out(self, token: str | None) -> bool:
+        """End the session ``token`` names (the cookie that holds it is refused from now on)."""
+        return self.sessions.revoke(token)
+
+    def _users(self) -> dict[str, tuple[Role, str]]:
+        """The users file, re-read only when it changes (checked on every app request)."""
+        from reffy.auth import load_users, users_file
+
+        path = users_file(self.settings)
+        if path is None:
+            return {}
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        cached = self._users_cache
+        if cached is None or cached[0] != key:
+            cached = self._users_cache = (key, load_users(path))
+        return cached[1]
+
     def create_token(self, user_name: str, role: Role | str, label: str = "") -> str:
         token, _ = self.history.add_token(user_name.strip(), Role(role).value, label)
         return token
@@ -318,6 +463,7 @@ class ReffyService:
         for token in self.history.list_tokens():
             if token["user"] == name and not token["revoked"] and self.history.revoke_token(token["id"]):
                 revoked.append(token["id"])
+        self.sessions.revoke_user(name)  # signed in in the app: out now, not at the session's expiry
         if role is None and not revoked:
             where = f"in {path}" if path is not None else "(single-user mode: there is no users file)"
             raise NotFound(f"No user {name!r} {where} and no API token for them: `reffy user list` shows the users, "
@@ -432,7 +578,11 @@ class ReffyService:
         stored = engine.docstore.get(doc["story_id"]) or {"text": "", "breakdown": []}
         setup_rubric, _ = self._scoring_setup()
         dims = {c.id: c.dimension for c in setup_rubric.criteria}
-        criteria = [{"id": c.get("criterion_id"), "dimension": dims.get(c.get("criterion_id")), "points": c.get("points"),
+        names = {c.id: c.label for c in setup_rubric.criteria}
+        dim_names = {d.id: d.name for d in setup_rubric.dimensions}
+        criteria = [{"id": c.get("criterion_id"), "name": names.get(c.get("criterion_id"), c.get("criterion_id")),
+                     "dimension": dims.get(c.get("criterion_id")),
+                     "dimension_name": dim_names.get(dims.get(c.get("criterion_id"), ""), ""), "points": c.get("points"),
                      "max_points": c.get("max_points"), "evidence": c.get("evidence"),
                      "withdrawn": bool(c.get("claimed_points")) and (c.get("claimed_points") or 0) > (c.get("points") or 0),
                      "overridden": bool(c.get("overridden"))} for c in stored["breakdown"]]  # fmt: skip
@@ -484,6 +634,16 @@ class ReffyService:
             out["competitor"].update(row.get("competitors") or [])
             out["tags"].update(row.get("tags") or [])
         return {key: sorted(values) for key, values in out.items()}
+
+    def facet_names(self, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, dict[str, str]]:
+        """People's names for the filter values present: {"industry": {"finance": "Banking &
+        financial services"}, "country": {"DK": "Denmark"}} (values with no known name are left out)."""
+        names: dict[str, dict[str, str]] = {"industry": {}, "country": {}}
+        for row in self.stories(user=user, audience=audience):
+            for key in names:
+                if row.get(key) and row.get(f"{key}_name"):
+                    names[key][str(row[key])] = str(row[f"{key}_name"])
+        return names
 
     # -- answers ------------------------------------------------------------------------
     def _scoring_setup(self) -> tuple[Any, Any]:

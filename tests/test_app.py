@@ -12,6 +12,7 @@ from httpserver import Reply, serve
 from streamlit.testing.v1 import AppTest
 
 from reffy.auth import Role, User, add_user
+from reffy.config import load_settings
 from reffy.service import ReffyService
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,7 +98,8 @@ def frame(at: AppTest, column: str, index: int = 0):
 
 
 def sidebar_buttons(at: AppTest) -> list[str]:
-    return [b.label for b in at.sidebar.button]
+    """Sidebar button labels; a conversation's as its title (its label adds when: ' · today 14:05')."""
+    return [b.label.split(" · ")[0] for b in at.sidebar.button]
 
 
 def story_id(demo_settings, title_word: str) -> str:
@@ -132,8 +134,11 @@ def test_login_refuses_a_wrong_password_and_admits_the_right_one(users):
     assert not at.exception
     assert "Find customer stories" in texts(at.title)
     assert any("**ana** (analyst)" in c for c in texts(at.sidebar.caption))
+    sessions = ReffyService(load_settings(home=users.parent)).sessions
+    assert [s.user for s in sessions.live()] == ["ana"]  # the login started a server-side session
     click(at, "Log out")
     assert "Find customer stories" not in texts(at.title)
+    assert sessions.live() == []  # logout ended it: the cookie that held it is refused from now on
 
 
 def test_single_sign_on_maps_the_identity_to_a_role_from_the_users_file(users):
@@ -179,7 +184,8 @@ def test_quick_search_shows_story_cards_with_badges_figures_and_a_reference_snip
     assert any(m.startswith("> “") and "Maria Jensen" in m for m in texts(at.markdown))
     snippet = at.code[0].value
     assert snippet.startswith("[INTERNAL ONLY: not for customers] Nordvik Bank (finance, DK, 2024): How Nordvik Bank")
-    assert "Outcome: 38% lower average handling time" in snippet and "Source: file://" in snippet
+    assert "Outcome: 38% lower average handling time" in snippet and "file://" not in snippet
+    assert snippet.endswith("Internal story (Reffy 93c49c676e43): ask marketing before sharing it with a customer.")
     assert [c for c in texts(at.caption) if "stories for “bank that cut call handling time” in" in c]
 
 
@@ -199,6 +205,8 @@ def test_a_viewer_only_ever_sees_public_stories(users):
 
 def test_sidebar_filters_narrow_the_results(demo_home):
     at = app()
+    assert {"Banking & financial services", "Insurance"} <= set(at.multiselect(key="filter_industry").options)
+    assert "Denmark" in at.multiselect(key="filter_country").options  # names shown, ids filtered on
     at.multiselect(key="filter_industry").set_value(["insurance"]).run()
     at.slider(key="filter_min_score").set_value(20).run()
     at = search(at, "automated claims handling")
@@ -257,7 +265,9 @@ def test_conversations_can_be_started_renamed_continued_after_a_restart_and_dele
     st.cache_resource.clear()  # a restart: new process state, new browser session
     at = login("mo")
     assert {"Insurance refs", "Any retailer that replaced Zentrix?"} <= set(sidebar_buttons(at))
-    at = click(at, "Insurance refs")
+    labels = [b.label for b in at.sidebar.button if b.label.startswith(("Insurance refs", "Any retailer"))]
+    assert len(labels) == 2 and all(" · today " in label for label in labels)  # when, not only what
+    at = click(at, next(label for label in labels if label.startswith("Insurance refs")))
     assert "Which insurer automated claims?" in " ".join(texts(at.chat_message[0].markdown))
     at = ask(at, "And one in Lithuania?")
     assert [m.name for m in at.chat_message] == ["user", "assistant", "user", "assistant"]
@@ -282,7 +292,10 @@ def test_explorer_searches_and_opens_the_story_page(demo_home):
     rubric = frame(at, "criterion")
     assert len(rubric) == 15 and rubric["points"].sum() == 27
     assert rubric["evidence"].str.len().max() > 20
-    assert any("Source" in m and "](file://" in m for m in texts(at.markdown))
+    assert not any("file://" in m for m in [*texts(at.markdown), *texts(at.caption)])  # no server paths
+    assert any("From an internal document (nordvik-bank-handling-time.html)" in c for c in texts(at.caption))
+    assert "Challenge sized with figures" in rubric["criterion"].tolist()  # names, not ids
+    assert "Business challenge" in rubric["dimension"].tolist()
     assert len(frame(at, "fetched_at")) >= 1
 
 
@@ -338,6 +351,21 @@ def test_analytics_shows_quality_coverage_and_usage_to_an_analyst(users):
     assert coverage["strong"].sum() > 10
 
 
+def wait_for_run(home: Path, timeout: float = 600):
+    """The last pipeline run once it has finished (it runs on a thread of this process)."""
+    import time
+
+    svc = ReffyService(load_settings(home=home))
+    deadline = time.monotonic() + timeout
+    try:
+        while (job := svc.jobs(User("local", Role.admin), limit=1)[0]).running:
+            assert time.monotonic() < deadline, job.message
+            time.sleep(0.2)
+        return job
+    finally:
+        svc.close()
+
+
 def test_an_admin_uploads_files_adds_urls_and_runs_the_pipeline(users, demo_home, monkeypatch):
     monkeypatch.setenv("REFFY_ALLOW_PRIVATE_URLS", "true")  # the local test server is on 127.0.0.1
     at = open_page(login("ad"), "ingest")
@@ -349,25 +377,70 @@ def test_an_admin_uploads_files_adds_urls_and_runs_the_pipeline(users, demo_home
         urls = [web.route("/larkspur", Reply(page)), web.route("/gone", Reply("no", status=404))]
         at.file_uploader(key="ingest_files").set_value([("kestrel.md", story.encode(), "text/markdown"),
                                                        ("broken.pdf", b"%PDF-1.4 broken", "application/pdf")])  # fmt: skip
-        at.text_area(key="ingest_urls").input("\n".join(urls))
+        at.text_area(key="ingest_urls").input("\n".join([*urls, "/etc/passwd"]))  # a path typed by mistake
         at = click(at, "Ingest")
-    assert not at.exception, at.exception
-    report = " ".join(texts(at.success))
-    assert "2 new" in report and "2 errors" in report and "Gold:" in report and "Index:" in report
-    assert at.get("progress")[0].value == 100
+        assert not at.exception, at.exception
+        assert any("keeps running if you leave this page" in t.value for t in at.toast)
+        at = open_page(at, "chat")  # leave the page: the run goes on without it
+        job = wait_for_run(demo_home)
+    assert job.status == "partial" and job.result["ingest"]["new"] == 2 and "index" in job.result
+    at = open_page(at, "ingest")
+    report = " ".join(texts(at.markdown))
+    assert "finished with problems" in report and "Read 2 stories: 2 new" in report and "Searchable:" in report
     assert (demo_home / "uploads" / "kestrel.md").is_file()
     problems = frame(at, "reason").to_csv()
-    assert "corrupt" in problems and "/gone" in problems
+    assert "corrupt" in problems and "/gone" in problems and "not_a_url" in problems and "/etc/passwd" in problems
     at = search(open_page(at, "chat"), "Kestrel Mutual claim handling")
     assert card_heads(at)[0].startswith("**1. Kestrel Mutual**")  # searchable right away
     at = search(at, "Larkspur Telecom")
     assert card_heads(at)[0].startswith("**1. Larkspur Telecom**")
+    at = open_page(at, "library")  # the same run on Library status
+    assert any(f"Pipeline run {job.id}" in m for m in texts(at.markdown))
+
+
+def test_a_second_run_is_refused_while_one_is_going(users, demo_home):
+    import subprocess
+    import sys
+
+    other_server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:  # a run that another live server process is busy with
+        svc = ReffyService(load_settings(home=demo_home))
+        job = svc.job_runner.store.create("ana", ["https://example.com/story"], {"full": True}, [])
+        svc.job_runner.store.update(job.id, pid=other_server.pid, stage="score", message="Scoring: 3 of 9 stories")
+        at = open_page(login("ad"), "ingest")
+        at.text_area(key="ingest_urls").input("https://example.com/another")
+        at = click(at, "Ingest")
+        assert any("A pipeline run is already going (started by ana" in e and "Scoring: 3 of 9 stories" in e
+                   for e in texts(at.error))  # fmt: skip
+        assert [j.id for j in svc.jobs(User("ad", Role.admin))] == [job.id]
+        assert [p.proto.text for p in at.get("progress")] == ["Scoring: 3 of 9 stories"]  # the running one
+    finally:
+        other_server.kill()
+        other_server.wait()
+
+
+def test_library_status_is_for_analysts_and_admins(users):
+    at = open_page(login("mo"), "library")
+    assert any("needs the analyst role" in e for e in texts(at.error))
+    assert not at.metric
+    at = open_page(login("ana"), "library")
+    assert not at.exception and {m.label for m in at.metric} >= {"bronze records", "gold stories"}
+    assert any("No pipeline run yet" in c for c in texts(at.caption))
 
 
 def test_library_status_and_an_empty_home(home):
     at = app()
     assert not at.exception
     assert any("reffy" in e for e in texts(at.error))  # how to build a library
+
+
+def test_sales_people_get_no_commands_or_paths_when_the_library_is_not_ready(home):
+    add_user(home / "users.yaml", "mo", PASSWORDS["mo"], Role.member)
+    at = login("mo")
+    assert not at.exception
+    shown = " ".join(texts(at.error))
+    assert "not available right now" in shown and "Library status" in shown
+    assert "reffy" not in shown.replace("Reffy", "") and str(home) not in shown  # no command, no path
 
 
 # -- card wording (pure) ----------------------------------------------------------------------
@@ -386,3 +459,38 @@ def test_a_year_range_spanning_the_whole_library_is_not_a_filter():
     assert search_filters(years=(2023, 2024), year_bounds=(2023, 2024)) == {}  # keeps stories with no year
     assert search_filters(industry=["finance"], years=(2024, 2024), year_bounds=(2023, 2024), min_score=20) == {
         "industry": ["finance"], "year_min": 2024, "year_max": 2024, "min_score": 20}
+
+
+def test_a_reference_snippet_carries_a_public_link_and_never_a_server_path():
+    from reffy.ui.present import Card, reference_snippet, web_link
+
+    public = Card("3ef07a478607aa", "Greystone halves complaint handling time", customer="Greystone Building Society",
+                  shareability="public", source_link="https://quillon.example/customers/greystone")  # fmt: skip
+    assert reference_snippet(public).splitlines()[-1] == "Source: https://quillon.example/customers/greystone"
+    unpublished = Card("3ef07a478607aa", "A public story from a PDF", shareability="public", source_link=None)
+    assert reference_snippet(unpublished).endswith("Source: ask marketing for the published version.")
+    internal = Card("93c49c676e436d71", "Nordvik", shareability="internal", source_link="https://intranet.example/n")
+    assert reference_snippet(internal).splitlines()[-2:] == [
+        "Internal story (Reffy 93c49c676e43): ask marketing before sharing it with a customer.",
+        "Internal link: https://intranet.example/n"]
+    assert web_link("file:///work/data/blog/nordvik.html") is None and web_link("HTTPS://x.example/a")
+
+
+def test_conversations_are_listed_with_when_and_never_twice_the_same_label():
+    from datetime import UTC, datetime
+
+    from reffy.ui.present import conversation_labels, when
+
+    now = datetime(2026, 6, 3, 15, 0, tzinfo=UTC)
+    assert when("2026-06-03T14:05:00.000+00:00", now=now) == "today 14:05"
+    assert when("2026-06-02T09:12:00.000+00:00", now=now) == "yesterday 09:12"
+    assert when("2026-05-20T09:12:00.000+00:00", now=now) == "20 May 09:12"
+    assert when("2025-12-24T09:12:00.000+00:00", now=now) == "24 Dec 2025"
+    assert when("2026-06-03T14:05:00.000+00:00", now=now, tz="Europe/Copenhagen") == "today 16:05"
+    convs = [{"title": "Which bank cut call time?", "updated_at": "2026-06-03T14:05:00.000+00:00"},
+             {"title": "Which bank cut call time?", "updated_at": "2026-06-03T14:05:30.000+00:00"},
+             {"title": "Which bank cut call time?", "updated_at": "2026-06-01T10:00:00.000+00:00"},
+             {"title": None, "updated_at": "2026-06-03T11:00:00.000+00:00"}]  # fmt: skip
+    assert conversation_labels(convs, now=now) == [
+        "Which bank cut call time? · today 14:05", "Which bank cut call time? · today 14:05 (2)",
+        "Which bank cut call time? · 1 Jun 10:00", "New conversation · today 11:00"]

@@ -2,10 +2,14 @@
 port, driven by Playwright in Debian's Chromium (headless, no sandbox, background networking
 off), on a private copy of the demo library with a users file.
 
-One flow, as a sales person and an analyst would live it: log in, search, open a story,
-ask, give feedback, open analytics. Screenshots and the measured times (server start to
-healthy, first paint, refresh, cold and warm searches) go to ``$REFFY_ARTIFACTS_DIR`` (default
-``tests/artifacts/``); the targets for them live in ``eval/bench_cold.py``'s report, not here."""
+One flow, as a sales person, an analyst and an admin would live it: log in, refresh (still
+signed in), search, open a story, open its link pasted into a new tab and into a browser that
+is not signed in, ask, give feedback, open analytics, log out (the old session cookie is then
+refused); an admin starts an ingest, leaves the page and closes the tab, and finds the run
+completed on Library status, its new story searchable. Screenshots and the measured times
+(server start to healthy, first paint, refresh, cold and warm searches) go to
+``$REFFY_ARTIFACTS_DIR`` (default ``tests/artifacts/``); the targets for them live in
+``eval/bench_cold.py``'s report, not here."""
 
 from __future__ import annotations
 
@@ -60,6 +64,7 @@ STARTED: dict[str, float] = {}
 def app_url(demo_home: Path, tmp_path: Path) -> Iterator[str]:
     """A real app server (`reffy app`) for the demo home (with two users), stopped after the test."""
     add_user(demo_home / "users.yaml", "ana", "analyst-pass-1", Role.analyst)
+    add_user(demo_home / "users.yaml", "ad", "admin-pass-1", Role.admin)
     port = free_port()
     env = {**os.environ, "REFFY_HOME": str(demo_home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     log = (tmp_path / "streamlit.log").open("w")
@@ -86,14 +91,44 @@ def app_url(demo_home: Path, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifacts: Path):
+NEW_STORY = """---
+title: Larkspur Telecom answers billing questions in minutes
+customer: Larkspur Telecom
+country: IE
+---
+
+Larkspur Telecom, a mobile operator in Ireland, was losing subscribers because billing questions took days to
+resolve. Its support team of 140 agents handled 90,000 contacts a month, mostly by e-mail. Larkspur chose Quillon
+Converse over Zentrix after a four-week pilot and connected it to billing and network status systems. Within a
+year, 58% of billing questions were answered automatically, first response time fell from 26 hours to 3 minutes
+and churn among customers who contacted support dropped by 17%. "Our customers finally get an answer while they
+are still on the app," said Aoife Byrne, Director of Customer Care at Larkspur Telecom.
+"""
+
+
+def log_in(page, name: str, password: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("textbox", name="Name")).to_be_visible()
+    page.get_by_role("textbox", name="Name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def session_cookies(context) -> list[dict]:
+    return [{k: c[k] for k in ("name", "value", "domain", "path")} for c in context.cookies()
+            if c["name"].startswith("reffy_session_")]  # fmt: skip
+
+
+def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifacts: Path, tmp_path: Path):
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
     timings: dict[str, object] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
         errors = page.locator('[data-testid="stException"]')
 
         timings["server_start_to_healthy_s"] = round(STARTED["healthy_s"], 2)
@@ -105,12 +140,20 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         page.reload()
         expect(page.get_by_role("textbox", name="Name")).to_be_visible()
         timings["refresh_ms"] = round((time.perf_counter() - started) * 1000)
+        expect(page.get_by_role("button", name="Deploy")).to_have_count(0)  # no Streamlit toolbar for sales people
         page.get_by_role("textbox", name="Name").fill("ana")
         page.get_by_role("textbox", name="Password").fill("analyst-pass-1")
         page.screenshot(path=artifacts / "01-login.png")
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="Find customer stories")).to_be_visible()
         expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
+        page.wait_for_function("() => document.cookie.includes('reffy_session_')")  # set by the page's script
+        assert len(session_cookies(context)) == 1  # the session's token, in a cookie of this library
+
+        # A refresh keeps the session (a new Streamlit session, signed in from the cookie).
+        page.reload()
+        expect(page.get_by_text("Signed in as ana (analyst)")).to_be_visible()
+        expect(page.get_by_role("textbox", name="Name")).to_have_count(0)
 
         # Quick search: a cold one (loads models), then warm ones, each timed from Enter to
         # the caption that closes the card list (rendered after the last card).
@@ -145,10 +188,29 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         first.get_by_role("link", name="Open story").click()
         expect(page.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")).to_be_visible()
         expect(page.get_by_text("27 of 31 points")).to_be_visible()
-        expect(page.get_by_text("customer_context", exact=True).first).to_be_attached()  # the rubric table
+        expect(page.get_by_text("Customer context", exact=True).first).to_be_attached()  # the rubric table, in words
         page.wait_for_timeout(500)  # let the table's canvas paint before the screenshot
         expect(errors).to_have_count(0)
         page.screenshot(path=artifacts / "03-story.png", full_page=True)
+        story_url = page.url
+        assert re.search(r"/story\?id=[0-9a-f]{12}", story_url), story_url
+
+        # The story's link pasted into a new tab opens the story (the cookie signs the tab in) ...
+        pasted = context.new_page()
+        pasted.goto(story_url)
+        expect(pasted.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")).to_be_visible()
+        expect(pasted.get_by_text("Page not found")).to_have_count(0)
+        pasted.close()
+        # ... and in a browser that is not signed in, after the login, at the same address.
+        stranger = browser.new_context(viewport={"width": 1400, "height": 1000})
+        elsewhere = stranger.new_page()
+        elsewhere.goto(story_url)
+        expect(elsewhere.get_by_text("Log in to open the story this link points to.")).to_be_visible()
+        expect(elsewhere.get_by_text("Page not found")).to_have_count(0)
+        log_in(elsewhere, "ana", "analyst-pass-1")
+        expect(elsewhere.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")).to_be_visible()
+        assert elsewhere.url == story_url
+        stranger.close()
         page.get_by_role("link", name="Find stories").click()
 
         # Answer mode: the brief streams in, then shows its citations as links to story pages.
@@ -160,7 +222,7 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         answer = page.get_by_test_id("stChatMessage").last
         expect(answer.get_by_role("link", name=re.compile(r"^\[1\] .*Nordvik Bank"))).to_be_visible()
         timings["answer_ms"] = round((time.perf_counter() - started) * 1000)
-        expect(page.get_by_role("button", name="Which bank reduced call handling time?")).to_be_visible()  # sidebar
+        expect(page.get_by_role("button", name=re.compile(r"^Which bank reduced call handling time\? · "))).to_be_visible()  # sidebar, with when
         expect(errors).to_have_count(0)
         page.screenshot(path=artifacts / "04-answer.png")
 
@@ -183,6 +245,54 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         expect(page.get_by_text("Wanted a Danish bank only").first).to_be_attached()  # in the thumbs-down table
         expect(errors).to_have_count(0)
         page.screenshot(path=artifacts / "07-analytics-usage.png", full_page=True)
+
+        # Log out: the session ends on the server, so the cookie it left is refused if replayed.
+        old_cookie = session_cookies(context)
+        page.get_by_role("button", name="Log out").click()
+        expect(page.get_by_role("textbox", name="Name")).to_be_visible()
+        page.wait_for_function("name => !document.cookie.includes(name + '=')", arg=old_cookie[0]["name"])
+        assert session_cookies(context) == []  # and the browser dropped the cookie
+        replay = browser.new_context()
+        replay.add_cookies(old_cookie)
+        replayed = replay.new_page()
+        replayed.goto(story_url)
+        expect(replayed.get_by_role("textbox", name="Name")).to_be_visible()  # refused: log in again
+        expect(replayed.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")).to_have_count(0)
+        replay.close()
+
+        # An admin starts an ingest, leaves the page, closes the tab: the server finishes the run.
+        upload = tmp_path / "larkspur-telecom.md"
+        upload.write_text(NEW_STORY, encoding="utf-8")
+        admin = browser.new_context(viewport={"width": 1400, "height": 1000})
+        ingest = admin.new_page()
+        ingest.goto(f"{app_url}/ingest")
+        log_in(ingest, "ad", "admin-pass-1")
+        expect(ingest.get_by_role("heading", name="Ingest")).to_be_visible()
+        ingest.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(upload))
+        expect(ingest.get_by_text("larkspur-telecom.md")).to_be_visible()
+        ingest.get_by_role("textbox", name=re.compile("^Web pages")).fill("not a web address")
+        ingest.get_by_role("button", name="Ingest").click()
+        expect(ingest.get_by_text(re.compile(r"Pipeline run \d+ · started by ad"))).to_be_visible()
+        expect(ingest.get_by_test_id("stProgress")).to_be_visible()  # still running when we leave
+        ingest.screenshot(path=artifacts / "08-ingest-started.png", full_page=True)
+        ingest.get_by_role("link", name="Find stories").click()  # navigate away at once
+        expect(ingest.get_by_role("heading", name="Find customer stories")).to_be_visible()
+        ingest.close()  # and drop the browser tab: the run is the server's
+        status = admin.new_page()
+        status.goto(f"{app_url}/library")
+        run = status.locator('[class*="st-key-job_library"]')
+        expect(run.get_by_text("finished with problems")).to_be_visible(timeout=300_000)  # the pasted line
+        expect(run.get_by_text(re.compile(r"Read 1 story: 1 new"))).to_be_visible()
+        expect(run.get_by_text(re.compile(r"^Searchable: \d+ stories \(1 newly indexed\)"))).to_be_visible()
+        expect(run.get_by_text("1 problem", exact=True)).to_be_visible()
+        expect(status.get_by_test_id("stException")).to_have_count(0)
+        status.screenshot(path=artifacts / "09-library-run.png", full_page=True)
+        status.get_by_role("link", name="Find stories").click()
+        box = status.get_by_placeholder("Search customer stories…")
+        box.fill("Larkspur Telecom billing questions")
+        box.press("Enter")
+        expect(status.locator('[class*="st-key-card_"]').first.get_by_text("1. Larkspur Telecom")).to_be_visible()
+        admin.close()
         browser.close()
 
     (artifacts / "browser-timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from ingest.sources.base import Source
 from reffy.errors import SourceNotFound
+from reffy.models import Problem
 
 YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "music.youtube.com", "youtu.be"}
 
@@ -18,6 +20,50 @@ def is_url(spec: str) -> bool:
 
 def is_youtube(spec: str) -> bool:
     return (urlparse(spec).hostname or "").lower() in YOUTUBE_HOSTS
+
+
+def web_address_lines(text: str) -> tuple[list[str], list[Problem]]:
+    """The web addresses in a pasted list, one per line (blank lines and '#' comments skipped):
+    (the http(s) URLs, in order and once each; a Problem for every other line). A line that is
+    not a web address (a file path, a typo, a URL with no host) is one problem of its own, so it
+    never stops the lines beside it; files belong in an upload, not a path typed on a server."""
+    urls: list[str] = []
+    refused: list[Problem] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if _web_address(line):
+            if line not in urls:
+                urls.append(line)
+            continue
+        shown = line if len(line) <= 200 else line[:200] + "…"
+        refused.append(Problem(shown, "not_a_url", f"Line {number} ({shown!r}) is not a web address: give a page, "
+                               "feed or YouTube link starting with http:// or https:// (upload files instead of "
+                               "typing their path)."))  # fmt: skip
+    return urls, refused
+
+
+def _web_address(line: str) -> bool:
+    try:
+        parts = urlparse(line)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in line)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
+
+
+class RefusedInput:
+    """What a person typed that could not be read (see :func:`web_address_lines`), as a source
+    whose items are its problems: they are recorded with the run they belong to, one each."""
+
+    name = "refused input"
+    scope = None
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+
+    def read(self, ctx: Any) -> Iterator[Problem]:
+        yield from self.problems
 
 
 def read_url_list(path: Path) -> list[str]:

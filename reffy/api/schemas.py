@@ -29,7 +29,7 @@ def _json_int(**bounds: int) -> Any:
 
 
 JsonInt = _json_int()
-Year = _json_int(ge=1900, le=2200)
+Year = _json_int(ge=1900, le=2100)  # the range search filters take (reffy.retrieval.types)
 RubricScore = _json_int(ge=0, le=31)
 AnswerK = _json_int(ge=1, le=20)
 MessageId = _json_int(ge=1, le=2**53)  # row ids fit SQLite (64-bit) and JSON doubles exactly

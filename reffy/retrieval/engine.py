@@ -247,12 +247,12 @@ class SearchEngine:
             pending = self.manifest.get("stories_pending", 0)
             result.notes.append(f"Meaning-based search is still being built ({pending} of "
                                 f"{plural(len(self.docs), 'story')} to embed): these are keyword results until "
-                                "`reffy index` finishes.")  # fmt: skip
+                                "indexing finishes.")  # fmt: skip
             mode = "keyword"
         elif mode == "hybrid" and self.manifest.get("stories_pending"):
             result.notes.append(f"{plural(self.manifest['stories_pending'], 'story')} added just now "
                                 f"{'is' if self.manifest['stories_pending'] == 1 else 'are'} found by keyword only "
-                                "until `reffy index` finishes.")  # fmt: skip
+                                "until indexing finishes.")  # fmt: skip
         if mode == "keyword":
             fused = fusion.rrf(keyword_rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_profile])
         else:

@@ -278,6 +278,8 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
 class IndexIncomplete(ReffyError):
     """The vector store does not hold what gold needs (a killed or failed build)."""
 
+    for_operators = True
+
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -87,6 +87,8 @@ class _Postings:
 class KeywordIndexStale(ReffyError):
     """A saved keyword index was built by another tokenizer or format: it must be rebuilt."""
 
+    for_operators = True
+
 
 class KeywordIndex:
     """A BM25 index over stories (or chunks) identified by string ids."""

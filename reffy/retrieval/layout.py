@@ -46,9 +46,13 @@ VECTORS_BUILDING, VECTORS_COMPLETE = "building", "complete"
 class IndexMissing(ReffyError):
     """No search index yet."""
 
+    for_operators = True
+
 
 class IndexStale(ReffyError):
     """The index was built with other settings than the current ones."""
+
+    for_operators = True
 
 
 def vector_id(story_id: str, kind: str, n: int = 0) -> str:

@@ -81,3 +81,14 @@ def library_status(con: "duckdb.DuckDBPyConnection", home: str, *, runs: int = 5
         )
     )
     return LibraryStatus(home, layers, by_type, recent_runs, recent_errors, by_reason, scoring, builds[0] if builds else None)
+
+
+def run_problems(con: "duckdb.DuckDBPyConnection", run_id: int, limit: int = 200) -> list[dict[str, Any]]:
+    """The problems one ingest run recorded, errors first, in the order they happened."""
+    return _dicts(
+        con.execute(
+            "SELECT severity, reason, origin, source_record_id, detail FROM ingest_errors WHERE run_id = ?"
+            " ORDER BY severity = 'warning', id LIMIT ?",
+            [run_id, limit],
+        )
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 MAX_SCORE = 31
@@ -59,7 +60,7 @@ def build_card(hit: Any, story: dict[str, Any] | None = None) -> Card:
         year=hit.year,
         quality=hit.quality,
         shareability=hit.shareability,
-        source_link=hit.source_link or hit.source_uri,
+        source_link=web_link(hit.source_link) or web_link(hit.source_uri),
         outcome=top_outcome(story.get("outcomes") or []),
         quote=best_quote(story.get("quotes") or []),
         why=hit.why or "",
@@ -129,10 +130,25 @@ def facts_line(card: Card) -> str:
     return " · ".join(str(v) for v in (card.industry, card.country, card.year) if v)
 
 
+def web_link(url: str | None) -> str | None:
+    """``url`` when it is a web address someone else can open; None for a path on the server
+    (``file:///...``: useless in an e-mail and blocked by browsers)."""
+    return url if url and url.strip().lower().startswith(("https://", "http://")) else None
+
+
+def file_name(uri: str) -> str:
+    """The last part of a source address ('file:///srv/stories/nordvik.html' -> 'nordvik.html')."""
+    from urllib.parse import unquote, urlsplit
+
+    path = unquote(urlsplit(uri).path) if "://" in uri else uri
+    return path.rstrip("/").rsplit("/", 1)[-1] or uri
+
+
 def reference_snippet(card: Card) -> str:
     """Plain text a seller pastes into an email: who, what, the figure, the quote, the link.
 
-    Internal stories say so in the first line, so the snippet cannot leave the company by mistake."""
+    Internal stories say so in the first line, so the snippet cannot leave the company by mistake,
+    and end with whom to ask instead of a link; a public story carries its published address."""
     who = card.customer or "A customer"
     facts = ", ".join(str(v) for v in (card.industry, card.country, card.year) if v)
     lines = [f"{who}{f' ({facts})' if facts else ''}: {card.title}"]
@@ -143,8 +159,13 @@ def reference_snippet(card: Card) -> str:
     quote = quote_line(card.quote)
     if quote:
         lines.append(quote)
-    if card.source_link:
-        lines.append(f"Source: {card.source_link}")
+    link = web_link(card.source_link)
+    if card.public:
+        lines.append(f"Source: {link}" if link else "Source: ask marketing for the published version.")
+    else:
+        lines.append(f"Internal story (Reffy {card.story_id[:12]}): ask marketing before sharing it with a customer.")
+        if link:
+            lines.append(f"Internal link: {link}")
     return "\n".join(lines)
 
 
@@ -195,3 +216,42 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#$~|])")
 def md(text: Any) -> str:
     """Text safe inside Streamlit markdown: no accidental emphasis, links, HTML or LaTeX ($)."""
     return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def when(iso: str | None, *, now: datetime | None = None, tz: str | None = None) -> str:
+    """A stored UTC timestamp as people say it, in the browser's time zone when known:
+    'today 14:05', 'yesterday 09:12', '3 Jun 14:05', '3 Jun 2025' (another year)."""
+    if not iso:
+        return ""
+    moment = datetime.fromisoformat(iso)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    if tz:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            zone = ZoneInfo(tz)
+            moment, now = moment.astimezone(zone), now.astimezone(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    clock = moment.strftime("%H:%M")
+    if moment.date() == now.date():
+        return f"today {clock}"
+    if moment.date() == (now - timedelta(days=1)).date():
+        return f"yesterday {clock}"
+    day = f"{moment.day} {moment.strftime('%b')}"
+    return f"{day} {clock}" if moment.year == now.year else f"{day} {moment.year}"
+
+
+def conversation_labels(conversations: list[dict[str, Any]], *, now: datetime | None = None,
+                        tz: str | None = None) -> list[str]:  # fmt: skip
+    """Sidebar labels for conversations: the title and when it was last active, and a number
+    when two would still read the same ('Which bank … · today 14:05 (2)')."""
+    labels = [f"{short(c.get('title') or 'New conversation', 48)} · {when(c.get('updated_at'), now=now, tz=tz)}"
+              for c in conversations]  # fmt: skip
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return out

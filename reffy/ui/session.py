@@ -3,8 +3,16 @@ logged in, which audience they see, and how service errors are shown.
 
 One service per process (``st.cache_resource``) so models and indexes load once. ``reffy app``
 builds and warms it *before* the server starts listening (:func:`preload`), so the first visitor
-never waits for a model; under a plain ``streamlit run app.py`` the first visit warms it. The user lives in ``st.session_state`` for the browser session only;
-everything worth keeping (conversations, feedback, usage) goes through the service.
+never waits for a model; under a plain ``streamlit run app.py`` the first visit warms it.
+
+Signing in: the service checks the password and starts a session (:mod:`reffy.sessions`); this
+module only moves its token. It lives in ``st.session_state`` for the open tab and in a cookie
+for the next one (a refresh, a pasted story link): Streamlit reads cookies (``st.context.cookies``,
+as sent when the tab connected) but cannot write them, so a one-line script rendered with
+``st.html(..., unsafe_allow_javascript=True)`` sets or clears it. Every run asks the service who
+the token belongs to, so a logout (here or in another tab), an expiry or a removed user takes
+effect at the next click. Everything worth keeping (conversations, feedback, usage) goes through
+the service.
 """
 
 from __future__ import annotations
@@ -20,9 +28,14 @@ from reffy.errors import PermissionDenied, ReffyError
 from reffy.service import ReffyService
 
 USER_KEY = "reffy_user"
+TOKEN_KEY = "reffy_session_token"  # this tab's session token
+REFUSED_KEY = "reffy_refused_token"  # a cookie token the service refused (not asked again)
+COOKIE_KEY = "reffy_cookie_write"  # (token, max age) to write into the cookie, or (None, 0) to clear it
 AUDIENCE_KEY = "audience"
 AUDIENCES = ("internal", "external")
 CHANNEL = "app"
+NOT_AVAILABLE = ("The story library is not available right now. An admin can see why on the Library status page "
+                 "and fix it.")  # fmt: skip
 
 
 _preloaded: ReffyService | None = None
@@ -71,11 +84,13 @@ def oidc_role(svc: ReffyService, email: str) -> Role:
 
 
 def resolve_user(svc: ReffyService) -> User | None:
-    """Who this session acts as, or None while a login is needed."""
-    user = st.session_state.get(USER_KEY)
-    if user is not None:
-        return user
+    """Who this run acts as, or None while a login is needed: single sign-on (Streamlit keeps
+    that session), no login at all on a laptop, else the session token of this tab or, in a new
+    tab, of the cookie; the service decides whether it is still good."""
     if oidc_configured():
+        user = st.session_state.get(USER_KEY)
+        if user is not None:
+            return user
         if st.user.is_logged_in:
             email = str(st.user.get("email") or st.user.get("name") or "sso-user")
             user = User(email, oidc_role(svc, email))
@@ -85,7 +100,29 @@ def resolve_user(svc: ReffyService) -> User | None:
     if not svc.login_required():
         st.session_state[USER_KEY] = LOCAL_USER
         return LOCAL_USER
-    return None
+    token = st.session_state.get(TOKEN_KEY)
+    if token is None:
+        cookie = st.context.cookies.get(svc.session_cookie)
+        fresh = isinstance(cookie, str) and cookie and cookie != st.session_state.get(REFUSED_KEY)
+        token = cookie if fresh else None  # (AppTest has no browser: its cookies are a stand-in object)
+    user = svc.session_user(token) if token else None
+    if user is None:
+        st.session_state.pop(USER_KEY, None)
+        if token:
+            st.session_state.pop(TOKEN_KEY, None)
+            st.session_state[REFUSED_KEY] = token
+            st.session_state[COOKIE_KEY] = (None, 0)  # the browser's cookie is dead: drop it
+        return None
+    st.session_state[TOKEN_KEY] = token
+    st.session_state[USER_KEY] = user
+    return user
+
+
+def signed_in(token: str, max_age_s: int, user: User) -> None:
+    """After a successful login: this tab acts as ``user``; the cookie gets the token."""
+    st.session_state[TOKEN_KEY] = token
+    st.session_state[USER_KEY] = user
+    st.session_state[COOKIE_KEY] = (token, max_age_s)
 
 
 def current_user() -> User:
@@ -96,10 +133,33 @@ def current_user() -> User:
     return user
 
 
-def log_out() -> None:
+def log_out(svc: ReffyService) -> None:
+    """End the session in the service (its cookie is refused from now on) and clear the cookie."""
+    token = st.session_state.pop(TOKEN_KEY, None)
     st.session_state.pop(USER_KEY, None)
+    if token:
+        svc.log_out(token)
+        st.session_state[REFUSED_KEY] = token
+    st.session_state[COOKIE_KEY] = (None, 0)
     if oidc_configured() and st.user.is_logged_in:
         st.logout()
+
+
+def cookie_js(name: str, token: str | None, max_age_s: int) -> str:
+    """The script that sets (or, with no token, deletes) the session cookie: whole site, sent
+    on same-site requests and top-level links (Lax), Secure over https."""
+    import json
+
+    value = f"{name}={token or ''}; Path=/; Max-Age={max_age_s if token else 0}; SameSite=Lax"
+    return (f"<script>document.cookie = {json.dumps(value)} + "
+            "(location.protocol === 'https:' ? '; Secure' : '');</script>")  # fmt: skip
+
+
+def write_cookie(svc: ReffyService) -> None:
+    """Render the pending cookie change, once (after a login, a logout or a refused cookie)."""
+    pending = st.session_state.pop(COOKIE_KEY, None)
+    if pending is not None:
+        st.html(cookie_js(svc.session_cookie, *pending), unsafe_allow_javascript=True, width="content")
 
 
 def audience() -> str:
@@ -121,16 +181,23 @@ def audience_control(svc: ReffyService, user: User) -> str:
 
 
 @contextmanager
-def shown_errors() -> Iterator[None]:
-    """Show a service error as the app's one error box, with its how-to-fix message."""
+def shown_errors(*, stop: bool = True) -> Iterator[None]:
+    """Show a service error as the app's one error box, with its how-to-fix message; the page
+    stops there unless ``stop`` is False (then it goes on after the block)."""
     try:
         yield
     except PermissionDenied as exc:
         st.error(f"Not allowed: {exc}", icon=":material/lock:")
-        st.stop()
+        if stop:
+            st.stop()
     except ReffyError as exc:
-        st.error(str(exc), icon=":material/error:")
-        st.stop()
+        user = st.session_state.get(USER_KEY)
+        if exc.for_operators and not (user is not None and user.can("ingest")):
+            st.error(NOT_AVAILABLE, icon=":material/error:")  # commands and paths are for admins
+        else:
+            st.error(str(exc), icon=":material/error:")
+        if stop:
+            st.stop()
 
 
 def page_context() -> tuple[ReffyService, User, str]:

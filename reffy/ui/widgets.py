@@ -13,6 +13,7 @@ from reffy.errors import NotFound
 from reffy.service import ReffyService
 from reffy.ui import present
 from reffy.ui.session import shown_errors
+from reffy.wording import plural
 
 STORY_PAGE = "reffy/ui/pages/story.py"
 
@@ -92,15 +93,18 @@ def filter_sidebar(svc: ReffyService, user: User, audience: str) -> dict[str, An
     """Sidebar filters built from the values present in the library; returns the service's filter dict."""
     with shown_errors():
         facets = svc.facets(user=user, audience=audience)
+        names = svc.facet_names(user=user, audience=audience)
     with st.sidebar.expander("Filters", icon=":material/filter_list:", expanded=True):
         chosen: dict[str, Any] = {}
         for name, label in (("industry", "Industry"), ("country", "Country"), ("product", "Product"),
                             ("competitor", "Competitor")):  # fmt: skip
-            options = sorted(str(v) for v in facets.get(name) or [])
+            shown = names.get(name) or {}
+            options = sorted((str(v) for v in facets.get(name) or []), key=lambda v: shown.get(v, v).lower())
             key = f"filter_{name}"
             if any(v not in options for v in st.session_state.get(key) or []):
                 st.session_state[key] = [v for v in st.session_state[key] if v in options]  # audience changed
-            chosen[name] = st.multiselect(label, options, key=key, placeholder="Any", persist_state="session")
+            chosen[name] = st.multiselect(label, options, key=key, placeholder="Any", persist_state="session",
+                                          format_func=lambda v, shown=shown: shown.get(v, v))  # the value stays the id
         years = sorted(int(y) for y in facets.get("year") or [] if y is not None)
         bounds = (years[0], years[-1]) if years else None
         span = None
@@ -109,3 +113,54 @@ def filter_sidebar(svc: ReffyService, user: User, audience: str) -> dict[str, An
         min_score = st.slider("Minimum score (of 31)", 0, present.MAX_SCORE, 0, key="filter_min_score",
                               persist_state="session")  # fmt: skip
     return present.search_filters(**chosen, years=span, year_bounds=bounds, min_score=min_score)
+
+
+JOB_LOOK = {"running": ("running", "blue", ":material/sync:"), "completed": ("completed", "green", ":material/check_circle:"),
+            "partial": ("finished with problems", "orange", ":material/warning:"),
+            "failed": ("stopped", "red", ":material/error:"), "interrupted": ("interrupted", "red", ":material/error:")}  # fmt: skip
+PROBLEM_COLUMNS = ("severity", "reason", "origin", "detail")
+
+
+def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
+    """The running or last pipeline run: progress while it runs (this part of the page redraws
+    every second, whatever page started the run), then what each step did and every problem,
+    item by item; admins can resume a stopped run."""
+    with shown_errors():
+        jobs = svc.jobs(user, limit=1)
+    if not jobs:
+        st.caption("No pipeline run yet: start one on the Ingest page.")
+        return
+    first = jobs[0]
+
+    @st.fragment(run_every=1.0 if first.running else None)
+    def panel() -> None:
+        with shown_errors():
+            job = next(iter(svc.jobs(user, limit=1)), first)
+        label, colour, icon = JOB_LOOK.get(job.status, (job.status, "gray", ":material/info:"))
+        tz = st.context.timezone if isinstance(st.context.timezone, str) else None
+        with st.container(border=True, key=f"job_{key}"):
+            st.markdown(f":{colour}-badge[{icon} {label}] **Pipeline run {job.id}** · started by "
+                        f"{present.md(job.user)} {present.when(job.started_at, tz=tz)}")  # fmt: skip
+            if job.running:
+                st.progress(job.fraction, text=job.message)
+                st.caption("This run belongs to the server: leave this page or close the browser, it keeps going.")
+            for line in job.report():
+                st.markdown(f"- {present.md(line)}")
+            if job.error:
+                st.error(job.error, icon=":material/error:")
+                if user.can("ingest") and st.button("Resume this run", key=f"job_resume_{key}",
+                                                    icon=":material/replay:"):  # fmt: skip
+                    with shown_errors():
+                        svc.resume_job(user, job.id)
+                    st.rerun()
+            problems = svc.job_problems(user, job) if not job.running or job.run_id else []
+            if problems:
+                st.markdown(f"**{plural(len(problems), 'problem')}**")
+                st.dataframe([{c: p.get(c) for c in PROBLEM_COLUMNS} for p in problems], hide_index=True,
+                             key=f"job_problems_{key}_{job.id}")  # fmt: skip
+            elif not job.running:
+                st.caption("No problems: every item was read.")
+        if first.running and not job.running:
+            st.rerun()  # the whole page: stop redrawing, and show the counts the run changed
+
+    panel()

@@ -68,9 +68,11 @@ def conversation_sidebar(svc: ReffyService, user: User) -> dict[str, Any] | None
         st.subheader("Conversations")
         st.button("New conversation", key="conv_new", icon=":material/add:", on_click=_new, args=(svc, user),
                   width="stretch")  # fmt: skip
-        for conv in conversations[:40]:
+        shown = conversations[:40]
+        tz = st.context.timezone if isinstance(st.context.timezone, str) else None
+        for conv, label in zip(shown, present.conversation_labels(shown, tz=tz), strict=True):
             is_current = current is not None and conv["id"] == current["id"]
-            st.button(conv.get("title") or "Untitled", key=f"conv_{conv['id']}", on_click=_open, args=(str(conv["id"]),),
+            st.button(label, key=f"conv_{conv['id']}", on_click=_open, args=(str(conv["id"]),),
                       type="primary" if is_current else "tertiary", width="stretch")  # fmt: skip
         if current is not None:
             with st.expander("Rename or delete", icon=":material/edit:"):

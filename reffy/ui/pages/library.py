@@ -1,15 +1,19 @@
-"""Library status: counts per layer, recent ingest runs and the problems they recorded."""
+"""Library status (analysts and admins): the running or last pipeline run, counts per layer,
+recent ingest runs and the problems they recorded. The service refuses other roles."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from reffy.ui.session import page_context, shown_errors
+from reffy.ui.widgets import job_panel
 
 svc, user, audience = page_context()
 st.title("Library status")
 with shown_errors():
-    status = svc.status(runs=10, errors=50)
+    status = svc.status(runs=10, errors=50, user=user)
+st.subheader("Pipeline run")
+job_panel(svc, user, key="library")
 cols = st.columns(len(status.layers))
 for col, (name, count) in zip(cols, status.layers.items(), strict=True):
     col.metric(name, count)

@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from reffy.auth import User
+from reffy.errors import NotFound
 from reffy.service import ReffyService
 from reffy.ui import present
 from reffy.ui.session import page_context, shown_errors
@@ -28,9 +29,10 @@ def _apply(svc: ReffyService) -> None:
 def override_editor(svc: ReffyService, user: User, story: dict[str, Any]) -> None:
     """Analysts' corrections: set a metadata field or a criterion's points, or remove one."""
     fields = [*present.OVERRIDE_FIELDS, *(f"points.{c['id']}" for c in story.get("criteria") or [])]
+    names = {f"points.{c['id']}": f"Points: {c.get('name') or c['id']}" for c in story.get("criteria") or []}
     with st.form("override", border=True):
         st.markdown("**Correct this story**")
-        field = st.selectbox("Field", fields, key="override_field")
+        field = st.selectbox("Field", fields, key="override_field", format_func=lambda f: names.get(f, f))
         value = st.text_input("Value", key="override_value",
                               help="Lists (products, competitors) are comma-separated; points are a whole number.")  # fmt: skip
         reason = st.text_input("Reason", key="override_reason", placeholder="e.g. approved by the customer in May")
@@ -62,7 +64,13 @@ if not story_id:
     st.page_link(EXPLORER_PAGE, label="Story explorer", icon=":material/table_view:")
     st.stop()
 with shown_errors():
-    story = svc.story(story_id, user=user, audience=audience)
+    try:
+        story = svc.story(story_id, user=user, audience=audience)
+    except NotFound:
+        st.warning("This story is not in the library, or it is not shared with your audience. Search for it, or "
+                   "look for it in the story explorer.", icon=":material/search_off:")  # fmt: skip
+        st.page_link(EXPLORER_PAGE, label="Story explorer", icon=":material/table_view:")
+        st.stop()
 
 share, share_colour = present.share_label(story.get("shareability"))
 st.markdown(f":{present.score_colour(story.get('score'))}-badge[{present.score_badge(story.get('score'))}] "
@@ -75,9 +83,12 @@ facts = {
     "Scored by": story.get("scorer"),
 }  # fmt: skip
 st.markdown("  \n".join(f"**{k}:** {present.md(v)}" for k, v in facts.items() if v not in (None, "")))
-source = story.get("source_link") or story.get("source_uri")
+source = present.web_link(story.get("source_link")) or present.web_link(story.get("source_uri"))
 if source:
     st.markdown(f"[:material/open_in_new: Source]({source})")
+elif story.get("source_uri"):
+    st.caption(f"From an internal document ({present.md(present.file_name(story['source_uri']))}): ask marketing for "
+               "a version to share.")  # fmt: skip
 
 card = present.Card(story_id=story["story_id"], title=story["title"], customer=story.get("customer"),
                     industry=story.get("industry"), country=story.get("country"), year=story.get("year"),
@@ -93,7 +104,8 @@ with rubric:
     criteria = story.get("criteria") or []
     st.caption(f"{story.get('score')} of {story.get('max_score', present.MAX_SCORE)} points")
     st.dataframe(
-        [{"dimension": c.get("dimension"), "criterion": c.get("id"), "points": c.get("points"),
+        [{"dimension": c.get("dimension_name") or c.get("dimension"), "criterion": c.get("name") or c.get("id"),
+          "points": c.get("points"),
           "of": c.get("max_points"), "evidence": c.get("evidence"), "withdrawn": bool(c.get("withdrawn"))}
          for c in criteria],
         hide_index=True, key="rubric_table",
