@@ -3,7 +3,7 @@ check set ``eval/outcome_lines.jsonl`` (demo library + corpus samples; see eval/
 
 Run from the repository root:
 
-    python eval/outcome_precision.py                 # summary per split
+    python eval/outcome_precision.py                 # summary per split (demo, corpus-dev, corpus-heldout1..4)
     python eval/outcome_precision.py --list          # plus every wrong, missed and unlabelled line
     python eval/outcome_precision.py --json          # the whole report as JSON
 

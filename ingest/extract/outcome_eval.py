@@ -98,7 +98,7 @@ class StoryWords:
 class Story:
     key: str
     set: str
-    split: str  # demo, corpus-dev or corpus-heldout
+    split: str  # demo, or corpus-<split> (dev, heldout1, heldout2)
     title: str
     text: str
     meta: dict[str, Any] = field(default_factory=dict)
