@@ -1,12 +1,16 @@
 """Gold: the curated library that search and answers read.
 
 One row per story (duplicate group, canonical version) whose rubric total, after analysts'
-overrides, reaches ``gold_min_score``; plus, for a group whose canonical is internal, its
-public twin (``ingest.dedup.public_twins``) when it is public and strong enough itself. Each
-row says which audience it is the group's story for (``audience``): ``all``, or ``internal``
-(the canonical) and ``external`` (its twin), so each audience sees the group once - the
-external one through its published copy instead of not at all. Each row keeps both kinds
-of metadata (source metadata as ingested, extracted metadata as scored), the score breakdown with evidence,
+overrides, reaches ``gold_min_score`` and that is a customer story: a page that is an
+announcement or an event post with no outcome, or that has neither a customer nor a result
+(:func:`ingest.extract.kind.not_a_story`), is kept out and listed in ``gold_held`` with the
+reason (an analyst's ``gold`` override, ``include`` or ``exclude``, wins over the rule). Plus,
+for a group whose canonical is internal, its public twin (``ingest.dedup.public_twins``) when
+it is public and strong enough itself. Each row says which audience it is the group's story
+for (``audience``): ``all``, or ``internal`` (the canonical) and ``external`` (its twin), so
+each audience sees the group once - the external one through its published copy instead of
+not at all. Each row keeps both kinds of metadata (source metadata as ingested, extracted
+metadata as scored), the score breakdown with evidence,
 the shareability decision and why, and a ``summary`` written for retrieval: customer,
 industry, country, challenge, solution, outcomes and the best quote, in that order, so the
 facts people search by sit inside the embedding model's window. Bodies are split into
@@ -27,6 +31,7 @@ from ingest.overrides import overrides_by_record
 from reffy.config import Settings
 from reffy.models import utcnow
 from reffy.rubric import Rubric, Taxonomy
+from reffy.wording import Said
 from reffy.store.warehouse import open_warehouse
 
 CHUNKER_VERSION = "recursive-v1"
@@ -55,6 +60,7 @@ class GoldSummary:
     candidates: int = 0
     unscored: int = 0
     below_threshold: int = 0
+    not_stories: int = 0  # at or above the threshold but not customer stories (see gold_held)
     stories: int = 0
     chunks: int = 0
     public: int = 0
@@ -131,12 +137,18 @@ def build_summary(title: str, meta: dict[str, Any], source_meta: dict[str, Any],
     abstract = abstract_of(source_meta)
     if abstract:
         lines.append(abstract)
-    if meta.get("challenge"):
-        lines.append(f"Challenge: {meta['challenge']}")
-    if meta.get("solution"):
-        lines.append(f"Solution: {meta['solution']}")
-    if meta.get("outcomes"):
-        lines.append("Outcomes: " + "; ".join(meta["outcomes"][:4]))
+    said = Said()  # no sentence twice: the challenge is not an outcome, an outcome not the solution
+    for label, key in (("Challenge", "challenge"), ("Solution", "solution")):
+        if meta.get(key) and said.new(meta[key]):
+            said.say(meta[key])
+            lines.append(f"{label}: {meta[key]}")
+    outcomes = []
+    for outcome in meta.get("outcomes") or []:
+        if said.new(outcome):
+            said.say(outcome)
+            outcomes.append(outcome)
+    if outcomes:
+        lines.append("Outcomes: " + "; ".join(outcomes[:4]))
     if meta.get("competitors"):
         lines.append("Alternatives: " + ", ".join(meta["competitors"]))
     quotes = meta.get("quotes") or []
@@ -145,6 +157,21 @@ def build_summary(title: str, meta: dict[str, Any], source_meta: dict[str, Any],
         who = ", ".join(x for x in (best.get("speaker"), best.get("role")) if x)
         lines.append(f"Quote: \"{best['text']}\"" + (f" ({who})" if who else ""))
     return "\n".join(lines)
+
+
+def _why_not_a_story(meta: dict[str, Any], breakdown: list[dict[str, Any]], title: str, text: str,
+                     decision: str | None) -> str | None:  # fmt: skip
+    """Why a story that reached the threshold stays out of gold, or None. An analyst's ``gold``
+    override decides when there is one; otherwise :func:`ingest.extract.kind.not_a_story`."""
+    if decision == "include":
+        return None
+    if decision == "exclude":
+        return "kept out by an analyst"
+    from ingest.extract.kind import not_a_story
+
+    described = any(r["criterion_id"] == "customer_named" and r["points"] > 0 for r in breakdown)
+    return not_a_story(meta.get("title") or title, text, customer=meta.get("customer"), described_customer=described,
+                       outcomes=meta.get("outcomes") or [], names=meta.get("products") or [])  # fmt: skip
 
 
 def chunk_text(text: str, size: int, overlap: int) -> list[tuple[int, str]]:
@@ -219,7 +246,7 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
         ).fetchall():
             copies.setdefault(group, []).append({"record_key": key, "source_uri": uri, "source_type": stype,
                                                  "match": match, "similarity": round(sim, 3)})  # fmt: skip
-        stories, chunks = [], []
+        stories, chunks, held = [], [], []
         placed: dict[str, int] = {}  # group -> index in stories of its canonical's row
         summary.candidates = sum(1 for r in records if r[10])
         for sid, key, group, title, text, meta_json, origin, stype, uri, srid, canonical in records:
@@ -245,7 +272,12 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
             if score < settings.gold_min_score:
                 summary.below_threshold += canonical
                 continue
-            meta = {**meta, **{k: v for k, v in ov.items() if not k.startswith("points.")}}
+            meta = {**meta, **{k: v for k, v in ov.items() if not k.startswith("points.") and k != "gold"}}
+            why_not = _why_not_a_story(meta, breakdown, title, text, ov.get("gold"))
+            if why_not:
+                summary.not_stories += canonical
+                held.append((sid, key, meta.get("title") or title, meta.get("customer"), score, why_not, uri, now))
+                continue
             if "shareability" in ov:
                 share, why = ov["shareability"], "analyst override"
             else:
@@ -285,6 +317,9 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
         try:
             con.execute("DELETE FROM gold_chunks")
             con.execute("DELETE FROM gold_stories")
+            con.execute("DELETE FROM gold_held")
+            if held:
+                con.executemany("INSERT INTO gold_held VALUES (?, ?, ?, ?, ?, ?, ?, ?)", held)
             if stories:  # column-wise through unnest(): executemany costs a round trip per row
                 con.execute(_STORIES_INSERT, [list(column) for column in zip(*stories, strict=True)])
             if chunks:
@@ -294,9 +329,9 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
             summary.duration_s = time.perf_counter() - started
             con.execute(
                 "INSERT INTO gold_builds (built_at, scorer_key, rubric_version, min_score, candidates, unscored,"
-                " below_threshold, stories, chunks, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " below_threshold, not_stories, stories, chunks, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [now, scorer_key, rubric.version, settings.gold_min_score, summary.candidates, summary.unscored,
-                 summary.below_threshold, summary.stories, summary.chunks, summary.duration_s],
+                 summary.below_threshold, summary.not_stories, summary.stories, summary.chunks, summary.duration_s],
             )  # fmt: skip
             con.execute("COMMIT")
         except Exception:

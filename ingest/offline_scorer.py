@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.extract import extract_metadata
+from ingest.extract.outcomes import spelled_figures
 from ingest.extract.text import ASCII_FOLDS, DIGIT_GATE, CueGate, cue_gate
 from reffy.models import CriterionScore, ScoreResult, StoryInput, StoryMetadata
 from reffy.rubric import Criterion, Rubric, VendorProfile
 
-OFFLINE_VERSION = "offline-1"
+OFFLINE_VERSION = "offline-2"
 EVIDENCE_CHARS = 240
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"“'(]?[A-Z0-9])|\n+")
@@ -256,6 +257,7 @@ def _outcome_figures(d: _Doc, c: Criterion) -> tuple[int, str, str]:
     results = [d.sentences[i] for i in d.indices(RESULT, numeric=True) if not d.test(CHALLENGE, i) or d.test(RESULT, i)]
     results = list(dict.fromkeys([*d.meta.outcomes, *results]))
     figures = {m.group(0) for s in results for m in _NUMBER.finditer(s) if not _YEAR.match(m.group(0).strip())}
+    figures |= {f for s in d.meta.outcomes for f in spelled_figures(s)}  # "four in ten cancellations"
     if len(figures) >= 2:
         return c.points, _ev(results[0]), f"{len(figures)} distinct result figures"
     if figures:

@@ -14,7 +14,7 @@ from reffy.models import utcnow
 from reffy.rubric import Rubric
 from reffy.wording import plural
 
-METADATA_FIELDS = {"customer", "country", "industry", "products", "competitors", "shareability", "title"}
+METADATA_FIELDS = {"customer", "country", "industry", "products", "competitors", "shareability", "title", "gold"}
 LIST_FIELDS = {"products", "competitors"}
 
 
@@ -44,6 +44,8 @@ def parse_value(field: str, raw: str, rubric: Rubric) -> Any:
         )
     if field == "shareability" and raw not in ("public", "internal"):
         raise OverrideError("shareability must be 'public' or 'internal'")
+    if field == "gold" and raw not in ("include", "exclude"):
+        raise OverrideError("gold must be 'include' (a customer story, whatever the story check says) or 'exclude'")
     if field == "country":
         return raw.upper()
     if field in LIST_FIELDS:

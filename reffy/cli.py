@@ -204,10 +204,17 @@ def status(
         b = st.last_gold_build
         console.print(
             f"[bold]Last gold build[/] {b['built_at']:%Y-%m-%d %H:%M}: {plural(b['stories'], 'story')} >= {b['min_score']}/31"
-            f" ({b['below_threshold']} below, {b['unscored']} unscored), {plural(b['chunks'], 'chunk')}, {b['scorer_key']},"
-            f" rubric {b['rubric_version']}",
+            f" ({b['below_threshold']} below, {b['unscored']} unscored"
+            + (f", {_not_stories(b['not_stories'])}" if b.get("not_stories") else "")
+            + f"), {plural(b['chunks'], 'chunk')}, {b['scorer_key']}, rubric {b['rubric_version']}",
             highlight=False, soft_wrap=True,
         )  # fmt: skip
+    if st.held_back:
+        console.print("[bold]Kept out of gold[/] (at or above the threshold, but not customer stories;"
+                      " `reffy override ID gold include` puts one back)", soft_wrap=True)  # fmt: skip
+        for h in st.held_back:
+            console.print(f"  {h['story_id'][:12]}  {h['title'] or '(no title)'} ({h['score']}/31): {h['reason']}",
+                          highlight=False, soft_wrap=True, markup=False)  # fmt: skip
     _print_index_state(console, st.search_index)
     console.print(f"[bold]Re-ranking[/] {st.reranker}", soft_wrap=True, highlight=False)
     if st.recent_errors:
@@ -329,13 +336,18 @@ def build(home: HomeOpt = None, as_json: Annotated[bool, typer.Option("--json", 
         _print_build(summary)
 
 
+def _not_stories(n: int) -> str:
+    return f"{n} not a customer story" if n == 1 else f"{n} not customer stories"
+
+
 def _print_build(summary) -> None:
     _console().print(
         f"[green]Gold built[/] in {summary.duration_s:.2f}s: {plural(summary.stories, 'story')} ({summary.public} public, "
         f"{summary.internal} internal) at or above {summary.min_score}/31, {plural(summary.chunks, 'chunk')}; "
         f"{summary.below_threshold} below the threshold, {summary.unscored} not scored yet"
-        + (f"; {plural(summary.public_twins, 'public twin')} of internal stories serve the external audience."
-           if getattr(summary, "public_twins", 0) else ".")
+        + (f"; {plural(summary.public_twins, 'public twin')} of internal stories serve the external audience"
+           if getattr(summary, "public_twins", 0) else "")
+        + (f"; {_not_stories(summary.not_stories)} kept out (`reffy status` lists them)." if summary.not_stories else ".")
     )  # fmt: skip
 
 

@@ -170,6 +170,8 @@ class LibraryStatus:
     last_gold_build: dict[str, Any] | None = None
     search_index: dict[str, Any] = field(default_factory=dict)  # the index manifest: what built it, how complete
     reranker: str = ""  # re-ranking state, one line (off / configured / on)
+    # pages the last gold build kept out although they reached the threshold (not customer stories), with why
+    held_back: list[dict[str, Any]] = field(default_factory=list)
 
 
 # -- silver: scoring results ---------------------------------------------------------------

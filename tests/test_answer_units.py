@@ -129,3 +129,38 @@ def test_the_passage_sharing_most_query_words_is_in_the_context() -> None:
     assert chunks[1][1] in story.passages and chunks[2][1] in story.passages
     (story,) = build_context([hit], {}, Store())  # no query: as before
     assert chunks[2][1] not in story.passages
+
+
+def test_brief_never_repeats_a_sentence_across_bullets():
+    from reffy.answer.brief import story_brief
+    from reffy.answer.context import ContextStory
+    from reffy.retrieval.types import Hit
+
+    challenge = "By 2022 the average call took 9 minutes 40 seconds, up from just over seven minutes three years earlier."
+    card = {"summary": f"Nordvik Bank\nChallenge: {challenge}\nSolution: Nordvik rolled out Quillon Assist to 420 agents.",
+            "outcomes": [f"The challenge {challenge}",  # the extractor's old mistake: the challenge again, heading glued
+                         "Nordvik rolled out Quillon Assist to 420 agents",  # the solution again
+                         "38% lower average handling time, from 9:40 to 6:00 per call",
+                         "38% lower average handling time, from 9:40 to 6:00 per call.",  # twice, punctuation aside
+                         "First-contact resolution up from 71% to 83%"],
+            "quotes": [{"text": "38% lower average handling time, from 9:40 to 6:00 per call", "speaker": "A"},
+                       {"text": "The biggest change is confidence.", "speaker": "Maria Jensen", "role": "Head of Care"}]}  # fmt: skip
+    hit = Hit(story_id="s1", title="How Nordvik Bank took almost four minutes off every call", score=1.0,
+              customer="Nordvik Bank", quality=27, shareability="public")
+    text = story_brief(ContextStory(n=1, hit=hit, card=card, text=""))
+    assert text.count("9 minutes 40 seconds") == 1 and text.count("rolled out Quillon Assist") == 1
+    assert text.count("from 9:40 to 6:00") == 1
+    assert "- Outcomes: 38% lower average handling time, from 9:40 to 6:00 per call. First-contact resolution up from " \
+           "71% to 83%. [1]" in text
+    assert "- Quote: “The biggest change is confidence.” — Maria Jensen, Head of Care [1]" in text  # not the repeat
+
+
+def test_said_compares_normalised_sentences():
+    from reffy.wording import Said
+
+    said = Said()
+    said.say("Average handling time fell by 38% within six months. Agents were happier.")
+    assert not said.new("average handling time FELL by 38 % within six months")
+    assert not said.new("The results: Average handling time fell by 38% within six months, Nordvik says.")  # contains it
+    assert said.new("Agents were happier than ever before in the bank")  # a short sentence inside a longer one is no repeat
+    assert said.new("First-contact resolution rose from 71% to 83%.")

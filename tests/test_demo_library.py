@@ -66,3 +66,33 @@ def test_spreadsheet_and_front_matter_metadata_survive(demo):
     assert share["REF-0106"] == "internal" and share["WIN-2024-006"] == "public"
     country = query(settings.home, "SELECT meta->>'country' FROM bronze_current WHERE origin LIKE '%halden-university.md'")
     assert country == [("NO",)]  # quoted in YAML: not the boolean False
+
+
+@pytest.fixture(scope="module")
+def demo_gold(tmp_path_factory):
+    """The demo library ingested, scored offline and built into gold (no search index)."""
+    from reffy.config import load_settings
+
+    settings = load_settings(home=tmp_path_factory.mktemp("demo-gold"), vendor_path=DATA / "vendor.yaml", score_workers=1)
+    svc = ReffyService(settings)
+    try:
+        svc.ingest([str(DATA)])
+        svc.score()
+        return settings, svc.build()
+    finally:
+        svc.close()
+
+
+def test_gold_holds_the_demo_stories_and_keeps_the_announcement_out(demo_gold):
+    settings, summary = demo_gold
+    held = query(settings.home, "SELECT origin, reason FROM gold_held JOIN bronze_current USING (record_key)")
+    assert [(story_id(o, None), why) for o, why in held] == [
+        ("notes/brightwater-credit-union-linkedin.txt", "an announcement, not a customer story (no result reported)")]
+    gold = {story_id(o, r) for o, r in query(settings.home, "SELECT b.origin, b.source_record_id FROM gold_stories g"
+                                                            " JOIN bronze_current b ON b.id = g.story_id")}  # fmt: skip
+    partner = {a: b for e in CATALOG if e.get("duplicate_of") for a, b in ((e["source"], e["duplicate_of"]),
+                                                                            (e["duplicate_of"], e["source"]))}  # fmt: skip
+    covered = gold | {partner[g] for g in gold if g in partner}  # a near-duplicate pair is one gold story
+    rich = {e["source"] for e in CATALOG if e["quality"] == "rich"}
+    assert rich <= covered, rich - covered
+    assert summary.not_stories == 1 and summary.stories == len(gold) == 35

@@ -228,3 +228,101 @@ def test_chunks_cover_the_text_with_overlap():
     assert all(len(c) <= 500 for _, c in chunks) and len(chunks) > 20
     assert chunks[-1][1].endswith("word1999")
     assert all(text[s : s + len(c)] == c for s, c in chunks)
+
+
+# -- non-stories: announcements, event posts, pages with neither customer nor result ------------
+ANNOUNCEMENT = ("Big day for the team! 🎉\n\nSo proud to share that Brightwater Credit Union went live with Quillon "
+                "Converse this week! Members can now get help from a digital assistant.\n\nHuge thanks to everyone "
+                "who made it happen. Onwards! 🚀\n\n#CustomerExperience #CreditUnions #GoLive")
+
+
+class StoryScorer(FixedScorer):
+    """FixedScorer, with the metadata a page's front matter asks for: ``outcomes: none`` (no
+    outcome lines), ``customer: none`` (no customer named or described)."""
+
+    def score(self, story, criteria, want_metadata):
+        result = super().score(story, criteria, want_metadata)
+        if story.meta.get("outcomes") == "none":
+            result.metadata.outcomes = []
+        if story.meta.get("customer") == "none":
+            result.metadata.customer = None
+            for c in result.criteria:
+                if c.criterion_id == "customer_named":
+                    c.points = 0
+        return result
+
+
+def make_pages(settings, tmp_path, files: dict[str, str]):
+    root = tmp_path / "lib"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    svc = ReffyService(settings)
+    svc.ingest([str(root)])
+    score_library(settings, StoryScorer(), RUBRIC)
+    return svc, root
+
+
+def test_an_announcement_without_a_result_is_kept_out_of_gold_with_its_reason(settings, tmp_path):
+    svc, root = make_pages(settings, tmp_path, {
+        "post.md": md(20, ANNOUNCEMENT, outcomes="none"),  # scores well: customer, products, a go-live
+        "story.md": md(20, STORY),  # a real story with a result
+        "post-with-result.md": md(20, "Huge thanks to the Lakeside Bank team! 🎉 " + story(7) + "\n\nSince go-live, call "
+                                  "waiting times fell by 40%. Onwards! 🚀 #Banking #GoLive #AI"),  # reports a result: a story
+    })  # fmt: skip
+    summary = build(settings)
+    assert (summary.stories, summary.not_stories, summary.below_threshold) == (2, 1, 0)
+    held = query(settings.home, "SELECT regexp_extract(source_uri, '[^/]+$'), score, reason FROM gold_held")
+    assert held == [("post.md", 20, "an announcement, not a customer story (no result reported)")]
+    assert scalar(settings.home, "SELECT not_stories FROM gold_builds ORDER BY id DESC LIMIT 1") == 1
+    status = svc.status()
+    assert [(h["score"], h["reason"]) for h in status.held_back] == [(20, held[0][2])]
+    assert status.last_gold_build["not_stories"] == 1
+    svc.set_override(str(root / "post.md"), "gold", "include", author="ann", reason="the customer approved it as a story")
+    assert build(settings).stories == 3 and scalar(settings.home, "SELECT count(*) FROM gold_held") == 0
+    svc.set_override(str(root / "story.md"), "gold", "exclude", author="ann", reason="superseded")
+    build(settings)
+    assert query(settings.home, "SELECT reason FROM gold_held") == [("kept out by an analyst",)]
+    with pytest.raises(OverrideError, match="include"):
+        svc.set_override(str(root / "story.md"), "gold", "maybe", author="ann", reason="")
+
+
+def test_a_page_with_neither_customer_nor_result_is_not_a_story(settings, tmp_path):
+    panel = ("Five speakers discussed agent platforms at the conference. They shared views on evaluation, on "
+             "guardrails and on what they would build next, and they agreed that the field moves quickly.")
+    make_pages(settings, tmp_path, {"panel.md": md(20, panel, outcomes="none", customer="none"),
+                                    "weak.md": md(20, story(8) + " The team deployed an assistant and then cut review "
+                                                  "time by half.", outcomes="none", customer="none")})  # fmt: skip
+    summary = build(settings)
+    assert (summary.stories, summary.not_stories) == (1, 1)
+    assert query(settings.home, "SELECT regexp_extract(source_uri, '[^/]+$'), reason FROM gold_held") == [
+        ("panel.md", "no customer and no result: not a customer story")]
+
+
+def test_not_a_story_rules():
+    from ingest.extract.kind import not_a_story, post_markers, reports_result
+
+    assert post_markers(ANNOUNCEMENT) == (7, 0)
+    assert post_markers("Join us at our booth! Register now for the webinar.") == (0, 3)
+    assert post_markers("Sales grew from 2020 onwards; the team is excited about Q3.") == (0, 0)
+    assert not_a_story("Big day", ANNOUNCEMENT, customer="Brightwater") == \
+        "an announcement, not a customer story (no result reported)"  # fmt: skip
+    assert not_a_story("Big day", ANNOUNCEMENT, customer="Brightwater", outcomes=["Waits fell by 40%"]) is None
+    assert not_a_story("Webinar", "Join us on 3 May! Register now: see you there.", customer="Acme") == \
+        "an event post, not a customer story (no result reported)"  # fmt: skip
+    assert not_a_story("Acme builds a RAG system", "Acme deployed a retrieval system for its agents.", customer="Acme") \
+        is None  # a customer and a solution but no result: a weak story, the threshold judges it  # fmt: skip
+    assert not_a_story("Panel", "Speakers discussed agents.", customer=None) == \
+        "no customer and no result: not a customer story"  # fmt: skip
+    assert not_a_story("Panel", "Speakers discussed agents.", customer=None, described_customer=True) is None
+    assert reports_result("They wanted to help members faster. Quillon went live.", names=["Quillon"]) is False
+    assert reports_result("Quillon went live. Waiting times have been much shorter since.", names=["Quillon"])
+
+
+def test_summary_never_repeats_the_challenge_as_an_outcome():
+    challenge = "By 2022 the average call took 9 minutes 40 seconds, up from seven minutes."
+    meta = {"customer": "Nordvik Bank", "challenge": challenge, "solution": "The bank deployed Quillon Assist.",
+            "outcomes": [f"The challenge {challenge}", "The bank deployed Quillon Assist", "Handling time fell by 38%"]}
+    summary = build_summary("Nordvik", meta, {}, "Finance")
+    assert summary.count("9 minutes 40 seconds") == 1 and summary.count("deployed Quillon Assist") == 1
+    assert "Outcomes: Handling time fell by 38%" in summary

@@ -243,7 +243,7 @@ def extract_metadata(story: StoryInput, *, vendor: "VendorProfile | None" = None
         products=products,
         competitors=find_competitors(f"{title}\n{text}", vendor),
         quotes=find_quotes(text),
-        outcomes=find_outcomes(text),
+        outcomes=find_outcomes(text, title=title, names=[*products, vendor.name if vendor else ""]),
         shareability=None,
         challenge=challenge,
         solution=solution,

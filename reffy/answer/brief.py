@@ -2,7 +2,9 @@
 
 With no LLM configured (a fresh laptop), ``ask`` still helps: for each of the best stories
 it lists the challenge, the solution, the outcome figures and the best quote, all taken
-verbatim from the story (through the gold summary and extracted metadata), each cited.
+verbatim from the story (through the gold summary and extracted metadata), each cited, and
+no sentence twice (an outcome line that repeats the challenge is left out, see
+:class:`reffy.wording.Said`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import re
 
 from reffy.answer.context import ContextStory
+from reffy.wording import Said
 
 LABEL = "Extractive brief — assembled from the stories themselves, not written by an LLM."
 BRIEF_STORIES = 3
@@ -44,20 +47,27 @@ def story_brief(story: ContextStory) -> str:
     facts = f" ({where}; score {hit.quality}/31; {hit.shareability or 'internal'})" if where else \
         f" (score {hit.quality}/31; {hit.shareability or 'internal'})"  # fmt: skip
     lines = [head + facts]
+    said = Said()  # no sentence twice: an outcome that repeats the challenge, a quote that repeats an outcome
     summary = card.get("summary") or ""
     for label in ("Challenge", "Solution"):
         value = _summary_field(summary, label)
-        if value:
+        if value and said.new(value):
+            said.say(value)
             lines.append(f"- {label}: {value} [{story.n}]")
-    outcomes = [o for o in (readable(str(o)) for o in card.get("outcomes") or []) if o][:3]
+    outcomes = []
+    for outcome in (readable(str(o)) for o in card.get("outcomes") or []):
+        if outcome and said.new(outcome):
+            said.say(outcome)
+            outcomes.append(outcome)
+        if len(outcomes) == 3:
+            break
     if outcomes:
         lines.append("- Outcomes: " + " ".join(o if o.endswith((".", "!", "?")) else o + "." for o in outcomes)
                      + f" [{story.n}]")  # fmt: skip
-    quotes = card.get("quotes") or []
-    if quotes:
-        q = quotes[0]
-        who = ", ".join(x for x in (q.get("speaker"), q.get("role")) if x)
-        lines.append(f"- Quote: “{q['text']}”" + (f" — {who}" if who else "") + f" [{story.n}]")
+    quote = next((q for q in card.get("quotes") or [] if q.get("text") and said.new(q["text"])), None)
+    if quote:
+        who = ", ".join(x for x in (quote.get("speaker"), quote.get("role")) if x)
+        lines.append(f"- Quote: “{quote['text']}”" + (f" — {who}" if who else "") + f" [{story.n}]")
     return "\n".join(lines)
 
 

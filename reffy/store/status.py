@@ -15,7 +15,8 @@ def _dicts(cur: "duckdb.DuckDBPyConnection") -> list[dict[str, Any]]:
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def library_status(con: "duckdb.DuckDBPyConnection", home: str, *, runs: int = 5, errors: int = 10) -> LibraryStatus:
+def library_status(con: "duckdb.DuckDBPyConnection", home: str, *, runs: int = 5, errors: int = 10,
+                   held_limit: int = 50) -> LibraryStatus:  # fmt: skip
     layers = dict(
         zip(
             ["bronze records", "bronze stories (after duplicates)", "bronze versions", "removed records"],
@@ -76,11 +77,14 @@ def library_status(con: "duckdb.DuckDBPyConnection", home: str, *, runs: int = 5
     )
     builds = _dicts(
         con.execute(
-            "SELECT built_at, scorer_key, rubric_version, min_score, candidates, unscored, below_threshold, stories,"
-            " chunks FROM gold_builds ORDER BY id DESC LIMIT 1"
+            "SELECT built_at, scorer_key, rubric_version, min_score, candidates, unscored, below_threshold,"
+            " coalesce(not_stories, 0) AS not_stories, stories, chunks FROM gold_builds ORDER BY id DESC LIMIT 1"
         )
     )
-    return LibraryStatus(home, layers, by_type, recent_runs, recent_errors, by_reason, scoring, builds[0] if builds else None)
+    held = _dicts(con.execute("SELECT story_id, title, customer, score, reason, source_uri FROM gold_held"
+                              " ORDER BY score DESC, title LIMIT ?", [held_limit]))  # fmt: skip
+    return LibraryStatus(home, layers, by_type, recent_runs, recent_errors, by_reason, scoring, builds[0] if builds else None,
+                         held_back=held)  # fmt: skip
 
 
 def run_problems(con: "duckdb.DuckDBPyConnection", run_id: int, limit: int = 200) -> list[dict[str, Any]]:

@@ -19,6 +19,13 @@ for col, (name, count) in zip(cols, status.layers.items(), strict=True):
     col.metric(name, count)
 if status.by_source_type:
     st.bar_chart(status.by_source_type, horizontal=True)
+if status.held_back:
+    st.subheader("Kept out of the library")
+    st.caption("These pages scored high enough but are not customer stories (an announcement or event post with no "
+               "result, or no customer and no result). To put one back: `reffy override ID gold include`.")
+    st.dataframe([{"id": h["story_id"][:12], **{k: h[k] for k in ("title", "customer", "score", "reason")}}
+                  for h in status.held_back],
+                 hide_index=True, key="library_held")
 st.subheader("Recent ingest runs")
 st.dataframe(status.recent_runs, hide_index=True, key="library_runs")
 st.subheader("Recent problems")
