@@ -92,9 +92,11 @@ def free_port() -> int:
 
 
 def subprocess_env(home: Path, **extra: str) -> dict[str, str]:
-    # the stdio client starts the server with a minimal environment: pass the session's model cache
+    # the stdio client starts the server with a minimal environment: pass the session's model cache,
+    # and PYTHONPATH when set (so the server runs the code under test, as the test process does)
+    path = {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
     return {"REFFY_HOME": str(home), "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml"),
-            "REFFY_MODEL_CACHE_DIR": os.environ["REFFY_MODEL_CACHE_DIR"], **extra}  # fmt: skip
+            "REFFY_MODEL_CACHE_DIR": os.environ["REFFY_MODEL_CACHE_DIR"], **path, **extra}  # fmt: skip
 
 
 # -- stdio --------------------------------------------------------------------------------
