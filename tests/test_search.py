@@ -35,13 +35,15 @@ def test_index_covers_every_gold_story_with_summary_intro_and_chunk_vectors(buil
     from reffy.retrieval.indexer import CHUNK, INTRO, SUMMARY, kind_of, story_of
 
     svc, first = built
-    assert first.stories == 47 and first.embedded_stories == 47
-    assert first.vectors_total == first.vectors_added > 2 * 47
+    # the 47 distinct demo stories but the go-live announcement, which is no customer story (see gold_held)
+    assert first.stories == 46 and first.embedded_stories == 46
+    assert [h["title"] for h in svc.status().held_back] == ["Big day for the team! 🎉"]
+    assert first.vectors_total == first.vectors_added > 2 * 46
     kinds: dict[str, set[str]] = {}
     for vid in svc.engine.vectors[SUMMARY].get_ids() + svc.engine.vectors[INTRO].get_ids() + svc.engine.vectors[
             CHUNK].get_ids():  # fmt: skip
         kinds.setdefault(story_of(vid), set()).add(kind_of(vid))
-    assert len(kinds) == 47 and all(k == {SUMMARY, INTRO, CHUNK} for k in kinds.values())
+    assert len(kinds) == 46 and all(k == {SUMMARY, INTRO, CHUNK} for k in kinds.values())
 
 
 def test_natural_language_query_finds_the_right_story(built):
