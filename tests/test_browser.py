@@ -284,6 +284,7 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         expect(run.get_by_text("finished with problems")).to_be_visible(timeout=300_000)  # the pasted line
         expect(run.get_by_text(re.compile(r"Read 1 story: 1 new"))).to_be_visible()
         expect(run.get_by_text(re.compile(r"^Searchable: \d+ stories \(1 newly indexed\)"))).to_be_visible()
+        expect(run.get_by_text("1 problem", exact=True)).to_have_count(1)  # once the page settles, shown once
         expect(run.get_by_text("1 problem", exact=True)).to_be_visible()
         expect(status.get_by_test_id("stException")).to_have_count(0)
         status.screenshot(path=artifacts / "09-library-run.png", full_page=True)

@@ -136,6 +136,10 @@ def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
     def panel() -> None:
         with shown_errors():
             job = next(iter(svc.jobs(user, limit=1)), first)
+        if first.running and not job.running:
+            # The run just ended: redraw the whole page (the counts it changed, and this panel once,
+            # finished) rather than drawing the finished panel here first and again in that rerun.
+            st.rerun()
         label, colour, icon = JOB_LOOK.get(job.status, (job.status, "gray", ":material/info:"))
         tz = st.context.timezone if isinstance(st.context.timezone, str) else None
         with st.container(border=True, key=f"job_{key}"):
@@ -160,7 +164,5 @@ def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
                              key=f"job_problems_{key}_{job.id}")  # fmt: skip
             elif not job.running:
                 st.caption("No problems: every item was read.")
-        if first.running and not job.running:
-            st.rerun()  # the whole page: stop redrawing, and show the counts the run changed
 
     panel()
