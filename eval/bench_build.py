@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "stories.jsonl"
 REFFY = [sys.executable, "-m", "reffy.cli"]
 STAGES = {"ingest": r"Run \d+ \w+ in ([\d.]+)s", "score": r"Scoring run \d+ \w+ .*? in ([\d.]+)s",
-          "gold": r"Gold built in ([\d.]+)s", "index": r"Indexed \d+ stories in ([\d.]+)s",
+          "gold": r"Gold built in ([\d.]+)s", "index": r"Indexed [\d,]+ stories in ([\d.]+)s",
           "keyword ready (index step)": r"Keyword search is ready \(([\d.]+)s\)"}  # fmt: skip
 
 
@@ -76,6 +76,7 @@ def main() -> None:
         raise SystemExit(f"{args.corpus} is missing")
     home = args.home or Path(tempfile.mkdtemp(prefix="reffy-build-")) / "home"
     env = {**os.environ, "REFFY_HOME": str(home)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user's Python: compiled modules are cached
     report: dict[str, object] = {"home": str(home), "load_before": os.getloadavg(), "cpus": os.cpu_count()}
     first = run_measured(["run", str(args.corpus), "--meta", "shareability=public"], env, probe_home=home)
     print(first.pop("output"))

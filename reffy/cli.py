@@ -398,7 +398,8 @@ def _print_index(summary) -> None:
                          "first: `reffy score` then `reffy build` (or `reffy run SOURCE` for every step).")  # fmt: skip
     _console().print(
         f"[green]Indexed[/] {plural(summary.stories, 'story')} in {summary.duration_s:.1f}s: keyword index "
-        f"{summary.keyword_seconds:.1f}s; {plural(summary.embedded_stories, 'story')} embedded "
+        f"{'unchanged' if summary.keyword_unchanged else f'{summary.keyword_seconds:.1f}s'}; "
+        f"{plural(summary.embedded_stories, 'story')} embedded "
         f"({plural(summary.vectors_added, 'vector')}, {summary.embed_seconds:.1f}s), {summary.stories_removed} removed, "
         f"{plural(summary.vectors_total, 'vector')}."
     )  # fmt: skip

@@ -111,6 +111,41 @@ def test_incremental_index_touches_only_what_changed(built, tmp_path):
     assert (again.embedded_stories, again.vectors_added, again.stories_removed) == (0, 0, 0)
 
 
+def test_an_index_of_unchanged_gold_writes_nothing_and_a_change_rewrites_the_keyword_side(tmp_path):
+    """A no-op `reffy index` (an unchanged library re-run) keeps the keyword files and the index
+    generation as they were, so running servers have nothing to reload; any change to gold, here
+    an analyst's override of a customer name, rewrites the keyword side and bumps the generation."""
+    from reffy.retrieval.layout import read_manifest
+
+    lib = tmp_path / "lib"
+    shutil.copytree(DATA / "website", lib)
+    settings = load_settings(home=tmp_path / "home", vendor_path=DATA / "vendor.yaml", gold_min_score=0)
+    svc = ReffyService(settings)
+    svc.ingest([str(lib)])
+    svc.score()
+    svc.build()
+    first = svc.index()
+    assert not first.keyword_unchanged
+    index_dir = settings.index_dir
+    before = read_manifest(index_dir)
+    stamps = {p.name: p.stat().st_mtime_ns for p in index_dir.rglob("*") if p.is_file()}
+    svc.build()  # gold rebuilt from the same silver: the same stories
+    noop = svc.index()
+    assert noop.keyword_unchanged and (noop.embedded_stories, noop.vectors_added, noop.relabelled_stories) == (0, 0, 0)
+    assert read_manifest(index_dir) == before
+    assert {p.name: p.stat().st_mtime_ns for p in index_dir.rglob("*") if p.is_file()} == stamps
+    assert svc.search("Nordvik Bank", k=3, mode="keyword").hits[0].customer == "Nordvik Bank"
+
+    nordvik = svc.search("Nordvik Bank", k=1, mode="keyword").hits[0].story_id
+    svc.set_override(nordvik, "customer", "Nordvik Sparbank", author="ana", reason="the legal name")
+    svc.build()
+    changed = svc.index()
+    assert not changed.keyword_unchanged and changed.embedded_stories == 1  # its summary names the customer
+    after = read_manifest(index_dir)
+    assert after["generation"] > before["generation"] and after["keyword_fingerprint"] != before["keyword_fingerprint"]
+    assert svc.search("Sparbank", k=1, mode="keyword").hits[0].customer == "Nordvik Sparbank"
+
+
 def test_a_changed_embedding_model_makes_the_index_refuse_with_the_fix(built, tmp_path):
     svc, _ = built
     other = ReffyService(svc.settings.model_copy(update={"embedding_model": str(tmp_path / "other-model")}))

@@ -11,7 +11,10 @@ The vector side is incremental: vector ids are ``<story_id>::summary``, ``<story
 ``<story_id>::chunk::<n>``, and story ids are content hashes, so new or edited stories are
 embedded, stories gone from gold are deleted, and a story whose metadata changed (an
 override, a rescoring) is re-embedded; nothing else is touched. BM25 is rebuilt from
-memory (its idf is global; seconds even at 100k stories).
+memory (its idf is global; seconds even at 100k stories) - unless gold has not changed since the
+last build: the manifest records a fingerprint of everything the keyword side is made from, and a
+no-op ``reffy index`` (or ``reffy run`` of an unchanged library) leaves it, and the index
+generation, untouched, so running servers have nothing to reload.
 """
 
 from __future__ import annotations
@@ -56,6 +59,9 @@ from reffy.retrieval.layout import (
 
 EMBED_BATCH = 64
 PROFILE_BODY_CHARS = 3000  # the opening of a story: who, what and why, before the details
+# What the keyword side is computed with, beyond gold itself: bump it when keyword_text, the
+# repetition filter, the docstore or the BM25 views change, so a no-op index rebuilds them once.
+KEYWORD_SIDE_VERSION = 1
 
 __all__ = ["CHUNK", "COLLECTIONS", "INDEX_FORMAT", "INTRO", "SUMMARY", "IndexMissing", "IndexStale", "IndexSummary",
            "kind_of", "story_of", "sync_indexes", "vector_id"]  # fmt: skip
@@ -70,15 +76,10 @@ class IndexSummary:
     relabelled_stories: int = 0
     vectors_total: int = 0
     keyword_seconds: float = 0.0
+    keyword_unchanged: bool = False  # gold had not changed: the keyword side was kept as it was
     embed_seconds: float = 0.0
     duration_s: float = 0.0
     rebuilt: bool = False
-
-
-
-
-
-
 
 
 class VectorStores:
@@ -141,6 +142,25 @@ def keyword_text(doc: dict[str, Any], text: str) -> str:
              " ".join(t.replace("-", " ") for t in doc.get("tags") or []),
              " ".join(doc.get("products") or []), " ".join(doc.get("competitors") or [])]  # fmt: skip
     return "\n".join([*filter(None, facts), without_repetition(doc.get("summary") or ""), without_repetition(text)])
+
+
+def keyword_fingerprint(wanted: dict[str, Any], docs: list[dict[str, Any]], texts: dict[str, str],
+                        chunks: dict[str, list[tuple[int, str]]], breakdowns: dict[str, Any]) -> str:
+    """A hash of everything the keyword side (docstore, BM25 views, story cards) is computed from:
+    the gold stories as loaded, their texts, chunks and evidence, and the code versions."""
+    digest = hashlib.sha256(json.dumps([KEYWORD_SIDE_VERSION, wanted.get("format"), wanted.get("tokenizer"),
+                                        wanted.get("chunker"), __version__]).encode())  # fmt: skip
+    for doc in docs:
+        sid = doc["story_id"]
+        digest.update(json.dumps([doc, breakdowns.get(sid), chunks.get(sid, [])], sort_keys=True, default=str).encode())
+        digest.update(texts[sid].encode())
+    return digest.hexdigest()[:32]
+
+
+def _keyword_side_present(index_dir: Path) -> bool:
+    from reffy.retrieval.docstore import FILENAME
+
+    return all((index_dir / name).exists() for name in (DOCS, FILENAME, BM25_FULL, BM25_PROFILE))
 
 
 def _hash(value: Any) -> str:
@@ -229,7 +249,8 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     """Bring BM25, the docstore and the vector collections in line with gold.
 
     The keyword side is written first and published (manifest ``vectors: building``), so keyword
-    search works while vectors are computed; ``on_keyword_ready`` is called at that point."""
+    search works while vectors are computed; ``on_keyword_ready`` is called at that point. When
+    nothing changed (same gold, complete vectors) nothing is written and it is not called."""
     started = time.perf_counter()
     summary = IndexSummary(rebuilt=rebuild)
     docs, texts, chunks = load_gold(settings)
@@ -244,14 +265,25 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     t = time.perf_counter()
     breakdowns = {d["story_id"]: d.pop("_breakdown") for d in docs}
     intros = {d["story_id"]: d.pop("_intro") for d in docs}
-    _write_keyword_side(index_dir, docs, texts, chunks, breakdowns)
-    summary.keyword_seconds = time.perf_counter() - t
+    fingerprint = keyword_fingerprint(wanted, docs, texts, chunks, breakdowns)
+    unchanged = (not rebuild and old.get("keyword_fingerprint") == fingerprint and _keyword_side_present(index_dir))
+    if not unchanged:
+        _write_keyword_side(index_dir, docs, texts, chunks, breakdowns)
+    summary.keyword_seconds, summary.keyword_unchanged = time.perf_counter() - t, unchanged
+    wanted["keyword_fingerprint"] = fingerprint
 
     vectors = VectorStores(settings)
     chunks = vector_chunks(chunks, settings.vector_chunks)
     try:
         plan = _plan_vectors(settings, vectors, docs, intros, chunks, rebuild=rebuild)
         summary.rebuilt = rebuild
+        expected = sum(2 + len(chunks.get(d["story_id"], [])) for d in docs)
+        nothing_to_do = unchanged and not (plan.todo or plan.relabel or plan.gone)
+        if nothing_to_do and old.get("vectors") == VECTORS_COMPLETE and old.get("vector_count") == expected:
+            summary.vectors_total = vectors.count()
+            if summary.vectors_total == expected:  # gold, the keyword side and the vectors are as they were
+                summary.duration_s = time.perf_counter() - started
+                return summary
         generation += 1
         write_json(index_dir / "manifest.json", {
             **wanted, "stories": len(docs), "vectors": VECTORS_BUILDING if plan.todo else VECTORS_COMPLETE,
@@ -264,7 +296,6 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
         summary.vectors_total = vectors.count()
     finally:
         vectors.close()
-    expected = sum(2 + len(chunks.get(d["story_id"], [])) for d in docs)
     if summary.vectors_total != expected:  # never publish a hole: the next `reffy index` repairs it
         raise IndexIncomplete(f"The vector store holds {plural(summary.vectors_total, 'vector')}, not the {expected} gold needs: "
                               "run `reffy index` again (or `reffy index --rebuild`).")  # fmt: skip
