@@ -578,7 +578,7 @@ def story(
         console.print("[bold]Rubric points[/]")
         for c in detail["criteria"]:
             evidence = f"  [dim]{escape(str(c['evidence']))}[/]" if c.get("evidence") else ""
-            console.print(f"  {c.get('points')}/{c.get('max_points')} {c.get('id')}{evidence}", soft_wrap=True,
+            console.print(f"  {c.get('points')}/{c.get('max_points')} {escape(str(c.get('name') or c.get('id')))}{evidence}", soft_wrap=True,
                           highlight=False)  # fmt: skip
 
 

@@ -24,7 +24,7 @@ EXTERNAL_FIELDS = frozenset({
     "max_score", "shareability", "source_type", "source_link", "products", "competitors", "tags", "summary",
     "outcomes", "quotes", "text", "criteria",
 })  # fmt: skip
-EXTERNAL_CRITERION_FIELDS = frozenset({"id", "dimension", "points", "max_points", "evidence"})
+EXTERNAL_CRITERION_FIELDS = frozenset({"id", "name", "dimension", "dimension_name", "points", "max_points", "evidence"})
 # Internal annotations a story page carries; for the external audience they are empty.
 ANNOTATIONS = ("duplicates", "versions", "overrides")
 

@@ -94,7 +94,9 @@ def test_external_views_carry_no_internal_annotations(svc: ReffyService) -> None
     assert page["text"] and page["criteria"] and page["source_link"] == twin["source_link"]
     assert page["duplicates"] == page["versions"] == page["overrides"] == []
     assert not {"source_uri", "source_record_id", "record_key", "audience", "group_key"} & set(page)
-    assert all(set(c) <= {"id", "dimension", "points", "max_points", "evidence"} for c in page["criteria"])
+    assert all(set(c) <= {"id", "name", "dimension", "dimension_name", "points", "max_points", "evidence"}
+               for c in page["criteria"])  # fmt: skip
+    assert page["criteria"][0]["name"] == "Customer named"  # people's words for viewers too
     assert not leaks(page)
     # the same page for the internal audience keeps them: the projection is the audience's, not the story's
     inside = svc.story(twin["story_id"], audience="internal")
