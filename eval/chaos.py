@@ -245,8 +245,9 @@ def probe_kill(work: Path, demo: Path) -> Tally:
     tally = Tally("kill -9")
     n = 6000
     src = work / "big.jsonl"
-    src.write_text("".join(json.dumps({"slug": f"s{i}", "title": f"Story {i}", "body": f"Story {i}. " + GOOD_STORY})
-                           + "\n" for i in range(n)), encoding="utf-8")  # fmt: skip
+    words = GOOD_STORY.split()
+    src.write_text("".join(json.dumps({"slug": f"s{i}", "title": f"Story {i}", "body": f"Story {i}. " + " ".join(
+        f"{w}{i % (j + 7)}" for j, w in enumerate(words))}) + "\n" for i in range(n)), encoding="utf-8")  # distinct stories
     for wal_bytes in (200_000, 800_000, 2_000_000):  # ingest killed early, midway, late
         home = work / f"kill-ingest-{wal_bytes}"
         wal = home / "reffy.duckdb.wal"

@@ -23,7 +23,7 @@ from ingest.extract.text import ASCII_FOLDS, DIGIT_GATE, CueGate, cue_gate
 from reffy.models import CriterionScore, ScoreResult, StoryInput, StoryMetadata
 from reffy.rubric import Criterion, Rubric, VendorProfile
 
-OFFLINE_VERSION = "offline-2"
+OFFLINE_VERSION = "offline-3"  # 3: outcome lines refuse customer profiles and critical commentary
 EVIDENCE_CHARS = 240
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"“'(]?[A-Z0-9])|\n+")

@@ -163,7 +163,9 @@ _COMMENTARY = re.compile(
     r"(?:is|are|was|were|seems?|looks?|remains?)\s+(?:\w+\s+)?(?:compelling|impressive|significant|substantial|notable|"
     r"remarkable|commendable|modest|interesting|promising)|the (?:importance|value) of|data points?|"
     r"(?:article|author|speaker|presenter|paper) (?:notes|argues|mentions|points out)|likely|probably|presumably|"
-    r"(?:also )?(?:highlights|underscores|showcases))\b",
+    r"(?:also )?(?:highlights|underscores|showcases)|not available|returned an? (?:\d{3} )?error|\d{3} error|"
+    r"aspirational|rather than measured|(?:does not|doesn't|did not|didn't) (?:discuss|detail|explain|mention|say|report)|"
+    r"claims? about|with claims of)\b",
     re.IGNORECASE,
 )
 # A list introduced as projections ("these are projected benefits rather than measured outcomes:") lists none.
@@ -174,6 +176,9 @@ _GENERIC = re.compile(r"\b(?:typical(?:ly)?|usually|generally|in general|often|c
                       r"tends? to|(?:market|industry) (?:is|size|opportunity)|surveys? of|"
                       r"surveyed|respondents?|polls? of|market share|industry-wide|of (?:large |all |surveyed )?(?:companies|"
                       r"enterprises|organi[sz]ations|firms|businesses))\b", re.IGNORECASE)  # fmt: skip
+# Who the customer is, not what changed: its backing, founding, size or the volume it handles.
+_PROFILE = re.compile(r"\b(?:backed by|founded (?:in|by)|headquartered|employs|(?:has|have) (?:processed|handled|served)|"
+                      r"(?:employees|staff|people|agents) who)\b", re.IGNORECASE)  # fmt: skip
 _CONCESSIVE = re.compile(r"^(?:While|Although|Though|Whereas|Despite|Even though)\b")
 _RESTATE = re.compile(r"^(?:(?:The|This|That|These|Those|Such|Its|Their|Our)\s+(?:reported\s+|claimed\s+|cited\s+|"
                       r"stated\s+|headline\s+|overall\s+|final\s+)?(?:~|≈|over\s+|more than\s+)?[-+$€£]?\d|"
@@ -404,6 +409,8 @@ def judge(sentence: str, *, clause: bool = False, title: str = "", title_words: 
         return "background"
     if _GENERIC.search(s):
         return "generic"
+    if _PROFILE.search(s) and not verbs:
+        return "profile"
     compares = bool(temporal or versus)
     reports_change = bool(verbs or temporal)
     achieved_past = bool(_ACHIEVED_PAST.search(s))
