@@ -20,7 +20,10 @@ reads as a whole statement. The rules, all deterministic:
 4. **Refused**: goals, plans, targets, conditions and possibilities (aims to, wanted to, under
    pressure to, could, may, if, potential, threshold), and the items of a list introduced as
    projections; commentary about figures (unclear, not detailed, caveats, suggests, likely,
-   whether; a sentence whose subject is "The 86% ..." or that starts "This represented");
+   whether, aspirational, claims about, "doesn't discuss"; a sentence whose subject is
+   "The 86% ..." or that starts "This represented"), and notes about the source itself ("the
+   transcript was not available", "returned a 404 error"); who the customer is rather than
+   what changed (backed by, founded, headquartered, "has processed over ...", "agents who ...");
    what usually happens or what a survey or a market found (typically, often, survey of,
    respondents); the situation before (struggled, waited, previously, took, only, problem,
    backlog, ... unless a change is reported; past perfect "had grown"; the figure only in a
