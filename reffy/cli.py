@@ -238,6 +238,9 @@ def _print_index_state(console, manifest: dict[str, Any]) -> None:
     if manifest["complete"]:
         count = manifest.get("vector_count", manifest.get("vectors"))
         vectors = plural(count, "vector") if isinstance(count, int) else f"{count} vectors"
+    elif manifest.get("stopped"):
+        vectors = f"[yellow]vectors incomplete[/]: the build stopped before it finished " \
+                  f"({_count(manifest.get('stories_pending'), 'story')} not embedded; keyword search works; run `reffy index`)"  # fmt: skip
     else:
         vectors = f"[yellow]vectors still being computed[/] ({_count(manifest.get('stories_pending'), 'story')} to embed; " \
                   "keyword search works; rerun `reffy index` if no build is running)"  # fmt: skip

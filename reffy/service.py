@@ -271,13 +271,14 @@ class ReffyService:
         from reffy.store.status import library_status
         from reffy.store.warehouse import open_warehouse
 
-        from reffy.retrieval.layout import read_manifest, vectors_complete
+        from reffy.retrieval.layout import build_stopped, read_manifest, vectors_complete
         from reffy.retrieval.rerank import reranker_state
 
         with open_warehouse(self.settings.db_path, must_exist=True) as con:
             st = library_status(con, str(self.settings.home), runs=runs, errors=errors)
         manifest = read_manifest(self.settings.index_dir)
-        st.search_index = {**manifest, "complete": vectors_complete(manifest)} if manifest else {}
+        st.search_index = {**manifest, "complete": vectors_complete(manifest),
+                           "stopped": build_stopped(manifest)} if manifest else {}  # fmt: skip
         st.reranker = reranker_state(self.settings.reranker_model, self.settings.rerank_top)
         return st
 

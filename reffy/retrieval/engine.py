@@ -245,9 +245,14 @@ class SearchEngine:
         keyword_rankings = [[d for d, _ in keyword], [d for d, _ in profile]]
         if mode == "hybrid" and not self.vectors_ready:
             pending = self.manifest.get("stories_pending", 0)
-            result.notes.append(f"Meaning-based search is still being built ({pending} of "
-                                f"{plural(len(self.docs), 'story')} to embed): these are keyword results until "
-                                "indexing finishes.")  # fmt: skip
+            if layout.build_stopped(self.manifest):
+                result.notes.append(f"Meaning-based search is incomplete: the index build stopped before it finished "
+                                    f"({pending} of {plural(len(self.docs), 'story')} not embedded). These are keyword "
+                                    "results until the library is indexed again.")  # fmt: skip
+            else:
+                result.notes.append(f"Meaning-based search is still being built ({pending} of "
+                                    f"{plural(len(self.docs), 'story')} to embed): these are keyword results until "
+                                    "indexing finishes.")  # fmt: skip
             mode = "keyword"
         elif mode == "hybrid" and self.manifest.get("stories_pending"):
             result.notes.append(f"{plural(self.manifest['stories_pending'], 'story')} added just now "

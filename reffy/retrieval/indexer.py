@@ -51,6 +51,7 @@ from reffy.retrieval.layout import (
     IndexMissing,
     IndexStale,
     kind_of,
+    builder_stamp,
     read_manifest,
     story_of,
     vector_id,
@@ -287,7 +288,8 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
         generation += 1
         write_json(index_dir / "manifest.json", {
             **wanted, "stories": len(docs), "vectors": VECTORS_BUILDING if plan.todo else VECTORS_COMPLETE,
-            "stories_pending": len(plan.todo), "rebuilding": rebuild, "generation": generation, "built_at": _now()})
+            "stories_pending": len(plan.todo), "rebuilding": rebuild, "generation": generation, "built_at": _now(),
+            **(builder_stamp() if plan.todo else {})})
         if on_keyword_ready:
             on_keyword_ready()
         _apply_plan(plan, vectors, embedder, summary, progress=progress)

@@ -103,6 +103,27 @@ def vectors_complete(manifest: dict[str, Any]) -> bool:
     return state == VECTORS_COMPLETE or (isinstance(state, int) and not isinstance(state, bool))
 
 
+def builder_stamp() -> dict[str, Any]:
+    """Who is building the vectors: recorded in a ``building`` manifest, so that a reader can tell
+    a build in progress from one that was killed before it finished."""
+    return {"builder_pid": os.getpid(), "builder_host": os.uname().nodename}
+
+
+def build_stopped(manifest: dict[str, Any]) -> bool:
+    """Whether an unfinished vector build is known to have stopped (its process on this machine
+    is gone). False when it is complete, still running, or was started elsewhere."""
+    pid = manifest.get("builder_pid")
+    if vectors_complete(manifest) or not isinstance(pid, int) or manifest.get("builder_host") != os.uname().nodename:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 def check_format(manifest: dict[str, Any], home: Path) -> None:
     if not manifest:
         raise IndexMissing(f"No search index in {home} yet: run `reffy index` (or `reffy run SOURCE`).")
