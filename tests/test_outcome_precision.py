@@ -68,5 +68,5 @@ def test_corpus_outcome_lines_are_mostly_outcomes(vendor):
     assert not report["drift"] and not report["orphans"]
     total = report["total"]
     assert len(report["unlabelled"]) <= 0.05 * total["displayed"], report["unlabelled"]
-    assert total["precision"] >= 0.88, report["splits"]  # held-out samples are harder than the dev one
+    assert total["precision"] >= 0.93, report["splits"]  # 225/241 with offline-3; held-out samples are harder
     assert report["splits"]["corpus-dev"]["precision"] >= 0.95
