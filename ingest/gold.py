@@ -29,6 +29,8 @@ from ingest import shareability
 from ingest.dedup import INHERITED_OVERRIDES, public_twins
 from ingest.overrides import overrides_by_record
 from reffy.config import Settings
+from reffy.domain.country import country_name
+from reffy.domain.industry import META_KEYS
 from reffy.models import utcnow
 from reffy.rubric import Rubric, Taxonomy
 from reffy.wording import Said
@@ -48,7 +50,9 @@ _STORIES_COLUMNS = (
     ("rubric_version", "VARCHAR"), ("source_type", "VARCHAR"), ("source_uri", "VARCHAR"),
     ("source_record_id", "VARCHAR"), ("source_link", "VARCHAR"), ("source_meta", "VARCHAR"), ("duplicates", "VARCHAR"),
     ("year", "INTEGER"), ("tags", "VARCHAR"), ("summary", "VARCHAR"), ("text", "VARCHAR"),
-    ("overridden_fields", "VARCHAR"), ("built_at", "TIMESTAMPTZ"), ("audience", "VARCHAR"),
+    ("overridden_fields", "VARCHAR"), ("intro", "VARCHAR"), ("industry_name", "VARCHAR"), ("country_name", "VARCHAR"),
+    ("industry_label", "VARCHAR"), ("chunker", "VARCHAR"), ("built_at", "TIMESTAMPTZ"),
+    ("audience", "VARCHAR"),  # last: a twin's placement rewrites it
 )  # fmt: skip
 _STORIES_INSERT = "INSERT INTO gold_stories ({}) SELECT {}".format(
     ", ".join(name for name, _ in _STORIES_COLUMNS), ", ".join(f"unnest(?::{kind}[])" for _, kind in _STORIES_COLUMNS)
@@ -70,15 +74,6 @@ class GoldSummary:
     duration_s: float = 0.0
     scorer_key: str = ""
     min_score: int = 0
-
-
-def country_name(code: str | None) -> str | None:
-    if not code:
-        return None
-    import pycountry
-
-    found = pycountry.countries.get(alpha_2=code.upper())
-    return getattr(found, "common_name", None) or (found.name if found else code)
 
 
 def _facts(meta: dict[str, Any], industry_name: str | None) -> str:
@@ -181,6 +176,13 @@ def chunk_text(text: str, size: int, overlap: int) -> list[tuple[int, str]]:
     splitter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=min(overlap, size // 2),
                                               add_start_index=True)  # fmt: skip
     return [(doc.metadata.get("start_index", 0), doc.page_content) for doc in splitter.create_documents([text])]
+
+
+def _source_industry(source_meta: dict[str, Any]) -> str | None:
+    """The source's own industry label (``industry: e-commerce``), kept beside the taxonomy value
+    it was mapped to: a filter on the label finds the stories mapped from it."""
+    return next((str(source_meta[k]) for k in META_KEYS if isinstance(source_meta.get(k), str)
+                 and source_meta[k].strip()), None)  # fmt: skip
 
 
 def _year(meta: dict[str, Any]) -> int | None:
@@ -306,7 +308,10 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
                 ensure_ascii=False), share, why, score, json.dumps(breakdown, ensure_ascii=False), used_key,
                 rubric.version, stype, uri, srid, link, meta_json, json.dumps(others), _year(source_meta),
                 json.dumps(_tags(source_meta)), build_summary(meta.get("title") or title, meta, source_meta,
-                industry_names.get(industry)), text, json.dumps(sorted(ov)), now, audience,
+                industry_names.get(industry)), text, json.dumps(sorted(ov)),
+                build_intro(meta.get("title") or title, meta, source_meta, industry_names.get(industry), text),
+                industry_names.get(industry), country_name(meta.get("country")), _source_industry(source_meta),
+                CHUNKER_VERSION, now, audience,
             ))  # fmt: skip
             summary.public += share == "public"
             summary.internal += share == "internal"

@@ -4,7 +4,7 @@ The prompt is versioned data (``ingest/prompts/<name>.md``). The answer is parse
 leniently (code fences, prose around it, truncated JSON repaired) but validated strictly:
 exactly the requested criteria, whole points within range - never clamped; an invalid
 answer is re-asked with the validation errors. Finally every point must be backed by a
-quote found in the story (:mod:`ingest.evidence`); points whose quote is not found are
+quote found in the story (:mod:`reffy.domain.evidence`); points whose quote is not found are
 withdrawn and recorded as such.
 """
 
@@ -23,7 +23,7 @@ from typing import Any, Literal
 import json_repair
 from pydantic import BaseModel, ValidationError, field_validator
 
-from ingest.evidence import evidence_found
+from reffy.domain.evidence import evidence_found
 from ingest.silver import ScoringFailure
 from reffy.config import Settings
 from reffy.errors import ReffyError

@@ -19,7 +19,7 @@ from typing import Any
 
 from ingest.extract import extract_metadata
 from ingest.extract.outcomes import spelled_figures
-from ingest.extract.text import ASCII_FOLDS, DIGIT_GATE, CueGate, cue_gate
+from reffy.domain.text import ASCII_FOLDS, DIGIT_GATE, CueGate, cue_gate
 from reffy.models import CriterionScore, ScoreResult, StoryInput, StoryMetadata
 from reffy.rubric import Criterion, Rubric, VendorProfile
 

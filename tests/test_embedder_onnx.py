@@ -166,7 +166,7 @@ def test_settings_choose_backend_and_bulk_variant(exported, tmp_path, model_cach
     settings = load_settings(home=tmp_path, model_cache_dir=model_cache, embedding_bulk_int8=True)
     query, bulk = embedder_for(settings), embedder_for(settings, bulk=True)
     assert (query.backend, bulk.backend) == ("onnx", "onnx-int8") and query.model_id == bulk.model_id
-    manifest = {**build_manifest(settings, bulk), **_embedder_facts(bulk)}
+    manifest = {**build_manifest(settings, bulk, chunker="recursive-v1"), **_embedder_facts(bulk)}
     assert manifest["embedder"] == DEFAULT_MODEL and manifest["embedder_backend"] == "onnx-int8"
     assert manifest["embedder_artifact"] == bulk.artifact != query.artifact
     reference = embedder_for(settings.model_copy(update={"embedding_backend": "sentence-transformers"}))

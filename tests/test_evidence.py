@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ingest.evidence import evidence_found, normalise, quote_parts
+from reffy.domain.evidence import evidence_found, normalise, quote_parts
 
 STORY = """# Halcyon Telecom cuts wait times
 

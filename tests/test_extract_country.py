@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.extract.country import country_from_meta, find_countries, normalise_country, primary_country
+from reffy.domain.country import country_from_meta, find_countries, normalise_country, primary_country
 
 
 def codes(text: str) -> dict[str, int]:

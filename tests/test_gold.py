@@ -326,3 +326,31 @@ def test_summary_never_repeats_the_challenge_as_an_outcome():
     summary = build_summary("Nordvik", meta, {}, "Finance")
     assert summary.count("9 minutes 40 seconds") == 1 and summary.count("deployed Quillon Assist") == 1
     assert "Outcomes: Handling time fell by 38%" in summary
+
+
+def test_gold_carries_what_search_reads_and_an_older_gold_asks_for_a_build(demo_home):
+    """The gold build writes each story's introduction, display names, source label and chunker;
+    the indexer reads them and computes nothing with pipeline code. A library whose gold predates
+    those columns is refused by `reffy index` with the command that fixes it."""
+    import duckdb
+
+    from reffy.config import load_settings
+    from reffy.retrieval.indexer import GoldOutdated
+    from reffy.service import ReffyService
+
+    [(intro, industry_name, country, chunker)] = query(demo_home, "SELECT intro, industry_name, country_name, chunker"
+                                                                  " FROM gold_stories WHERE customer = 'Nordvik Bank'"
+                                                                  " AND audience = 'internal'")  # fmt: skip
+    assert intro.startswith("How Nordvik Bank took almost four minutes off every call\nCustomer: Nordvik Bank")
+    assert (industry_name, country, chunker) == ("Banking & financial services", "Denmark", "recursive-v1")
+    con = duckdb.connect(str(demo_home / "reffy.duckdb"))
+    con.execute("UPDATE gold_stories SET intro = NULL")  # as a gold built before migration 0005
+    con.close()
+    svc = ReffyService(load_settings(home=demo_home))
+    try:
+        with pytest.raises(GoldOutdated, match=r"run `reffy build`, then `reffy index`"):
+            svc.index()
+        svc.build()
+        assert svc.index().stories > 0
+    finally:
+        svc.close()

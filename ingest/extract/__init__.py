@@ -11,7 +11,7 @@ Each field comes from a small module with a pure function:
 
 =============  ===================================================================
 ``customer``   :func:`ingest.extract.customer.find_customer`
-``country``    :func:`ingest.extract.country.primary_country`
+``country``    :func:`reffy.domain.country.primary_country`
 ``industry``   :class:`ingest.extract.industry.IndustryClassifier`
 ``quotes``     :func:`ingest.extract.quotes.find_quotes`
 ``outcomes``   :func:`ingest.extract.outcomes.find_outcomes`
@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from reffy.models import StoryInput, StoryMetadata
 
-from ingest.extract.country import find_countries, primary_country
+from reffy.domain.country import find_countries, primary_country
 from ingest.extract.customer import find_customer, is_anonymous
 from ingest.extract.outcomes import find_figures, find_outcomes
 from ingest.extract.quotes import find_quotes
-from ingest.extract.text import (ASCII_FOLDS, CueGate, all_sentences, cue_gate, lowered_for_gates, nfc,
+from reffy.domain.text import (ASCII_FOLDS, CueGate, all_sentences, cue_gate, lowered_for_gates, nfc,
                                  required_literal, split_alternatives)
 
 if TYPE_CHECKING:

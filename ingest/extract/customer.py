@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ingest.extract.text import blocks, clean_inline, nfc, prose, sentences
+from reffy.domain.text import blocks, clean_inline, nfc, prose, sentences
 
 if TYPE_CHECKING:
     from reffy.rubric import VendorProfile
@@ -575,7 +575,7 @@ def _candidates(title: str, text: str) -> dict[str, _Candidate]:
                                        bool(re.match(r"^['’]s\b", after))))
 
     # places are not customers ("Switzerland", "São Paulo")
-    from ingest.extract.country import is_place
+    from reffy.domain.country import is_place
 
     # people: names with a role next to them, or a known first name; their tokens are not organisations
     # a name is a person's when person-like uses outnumber organisation-like ones

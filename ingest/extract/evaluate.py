@@ -42,7 +42,7 @@ from typing import Any
 
 from reffy.models import StoryInput
 
-from ingest.extract.country import primary_country
+from reffy.domain.country import primary_country
 from ingest.extract.customer import ANONYMOUS, UNNAMED_LABELS, find_customer, normalise_name
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@
      say who the customer is and what it does) and each industry's prototypes: its name
      and every sentence of its description, averaged;
    * a *keyword prior*: hand-written domain words per industry
-     (:mod:`ingest.extract.lexicon`), counted separately in five views of the story — the
+     (:mod:`reffy.domain.lexicon`), counted separately in five views of the story — the
      customer's name ("... Bank", "... Health"), what the opening says the customer is
      ("X, a European online marketplace", "the company operates 850 radio stations"), the
      title, the opening ~1,500 characters and the rest of the text — each view adding
@@ -39,16 +39,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ingest.extract.lexicon import CONCEPT_OF_LABEL, CONCEPTS
-from ingest.extract.text import blocks, nfc, sentences
+from reffy.domain.industry import FOLDABLE, META_KEYS, concept_for, industry_from_meta, map_industry  # noqa: F401 - the pipeline's names
+from reffy.domain.lexicon import CONCEPT_OF_LABEL, CONCEPTS
+from reffy.domain.text import blocks, nfc, sentences
 
 if TYPE_CHECKING:
     import numpy as np
 
     from reffy.embedder import Embedder
     from reffy.rubric import Taxonomy
-
-META_KEYS = ("industry", "sector", "vertical", "industry_id", "segment")
 
 # Tuned on the shared evaluation corpus (see ingest/extract/evaluate.py); general weights,
 # not per-story rules.
@@ -61,81 +60,8 @@ SOFTMAX_TEMPERATURE = 1.0
 # Text with no industry signal ("we met on Tuesday") scores 0.07-0.10 against ~16-19
 # industries; every story of the evaluation corpus scores above 0.12.
 MIN_CONFIDENCE = 0.11
-# Concepts with no industry of their own in a taxonomy fold into its "other" industry.
-FOLDABLE = ("manufacturing", "logistics", "travel-hospitality")
 
 
-def _norm_label(text: str) -> str:
-    text = nfc(str(text)).lower().replace("&", " and ").replace("_", " ")
-    text = re.sub(r"[^\w\s-]", " ", text)
-    return " ".join(text.replace(" and ", " ").split())
-
-
-def concept_for(industry_id: str, name: str = "") -> str | None:
-    """The lexicon concept a taxonomy industry stands for (by id, then name), if any."""
-    for label in (industry_id, name, industry_id.replace("-", " "), name.split("&")[0].split(",")[0]):
-        key = nfc(label).lower().strip()
-        if key in CONCEPTS:
-            return key
-        if key in CONCEPT_OF_LABEL:
-            return CONCEPT_OF_LABEL[key]
-    for label in (industry_id, name):
-        for token in re.split(r"[\s,&/-]+", label.lower()):
-            if token in CONCEPT_OF_LABEL and len(token) > 2:
-                return CONCEPT_OF_LABEL[token]
-    return None
-
-
-def map_industry(label: Any, taxonomy: "Taxonomy") -> str | None:
-    """The taxonomy id a metadata value names, or None. Tries the id, the name, known
-    synonyms ("banking" -> finance, "public sector" -> government) and a fuzzy match."""
-    if label is None or isinstance(label, bool):
-        return None
-    if isinstance(label, list | tuple):
-        for item in label:
-            hit = map_industry(item, taxonomy)
-            if hit:
-                return hit
-        return None
-    raw = str(label).strip()
-    if not raw:
-        return None
-    wanted = _norm_label(raw)
-    by_key: dict[str, str] = {}
-    for ind in taxonomy.industries:
-        by_key[_norm_label(ind.id)] = ind.id
-        by_key[_norm_label(ind.name)] = ind.id
-    if wanted in by_key:
-        return by_key[wanted]
-    concepts = {concept_for(i.id, i.name): i.id for i in taxonomy.industries}
-    concepts.pop(None, None)
-    for candidate in (raw.lower(), wanted, wanted.split()[0] if wanted else ""):
-        concept = CONCEPT_OF_LABEL.get(candidate)
-        if concept and concept in concepts:
-            return concepts[concept]
-        if concept and concept in FOLDABLE and "other" in concepts:
-            return concepts["other"]
-    for token in wanted.split():
-        concept = CONCEPT_OF_LABEL.get(token)
-        if concept and concept in concepts and len(token) > 3:
-            return concepts[concept]
-    from rapidfuzz import fuzz, process
-
-    best = process.extractOne(wanted, list(by_key), scorer=fuzz.token_set_ratio)
-    if best and best[1] >= 88:
-        return by_key[best[0]]
-    return None
-
-
-def industry_from_meta(meta: dict[str, Any] | None, taxonomy: "Taxonomy") -> str | None:
-    for key in META_KEYS:
-        hit = map_industry((meta or {}).get(key), taxonomy)
-        if hit:
-            return hit
-    return None
-
-
-# -- keyword evidence -------------------------------------------------------------------------
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9&'’/.-]*[a-z0-9]|[a-z0-9]")
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from ingest.extract.layout import restructure, solution_start
 from ingest.extract.outcomes import BEFORE_AFTER, CHANGE_CUES, GOAL_CUES
-from ingest.extract.text import all_sentences, nfc
+from reffy.domain.text import all_sentences, nfc
 
 _ANNOUNCEMENT = re.compile(
     r"\b(?:big day|(?:so |very |really )?(?:proud|excited|thrilled|delighted|happy|pleased) (?:to|that we)\s+"

@@ -53,7 +53,7 @@ def _short_open(line: str) -> bool:
 def restructure(text: str) -> str:
     """The text with one block per line (Markdown blank lines between lines that are not one
     wrapped sentence) and lone short unpunctuated lines marked as headings (``## ``), code
-    blocks left out: what :func:`ingest.extract.text.all_sentences` needs to read a page's,
+    blocks left out: what :func:`reffy.domain.text.all_sentences` needs to read a page's,
     slide's or note's layout."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept: list[str] = []

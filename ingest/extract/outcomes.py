@@ -48,7 +48,7 @@ import re
 from collections.abc import Sequence
 
 from ingest.extract.layout import ends_on_fragment_word, restructure, solution_start
-from ingest.extract.text import ASCII_FOLDS, all_sentences, nfc
+from reffy.domain.text import ASCII_FOLDS, all_sentences, nfc
 
 _NUM = r"(?:\d{1,3}(?:[,\u202f\u00a0]\d{3})+|\d+)(?:[.,]\d+)?"
 _WORD_NUM = (r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|twenty|thirty|forty|"

@@ -24,7 +24,7 @@ import re
 
 from reffy.models import Quote
 
-from ingest.extract.text import blocks, nfc, required_literal, split_alternatives
+from reffy.domain.text import blocks, nfc, required_literal, split_alternatives
 
 MIN_WORDS = 6
 MAX_CHARS = 1500

@@ -42,7 +42,7 @@ class Request:
 
 
 def _countries(text: str) -> list[str]:
-    from ingest.extract.country import find_countries
+    from reffy.domain.country import find_countries
 
     codes = [code for code, _ in find_countries(text)]
     grams = set(ngrams(text))

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.evidence import evidence_found  # the scorer's evidence check: one definition of "found in the story"
+from reffy.domain.evidence import evidence_found  # the scorer's evidence check: one definition of "found in the story"
 
 CITATION = re.compile(r"\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]")
 # “…”, "…", „…“ and «…» spans long enough to be a quotation rather than a term in quotes.

@@ -79,7 +79,8 @@ def _singular(gram: str) -> list[str]:
 
 def industry_of(gram: str, taxonomy: Taxonomy) -> str | None:
     """The taxonomy industry a word or phrase unambiguously names ("banks" -> finance), else None."""
-    from ingest.extract.industry import CONCEPT_OF_LABEL, map_industry
+    from reffy.domain.industry import map_industry
+    from reffy.domain.lexicon import CONCEPT_OF_LABEL
 
     if gram in AMBIGUOUS:
         return None
@@ -106,7 +107,7 @@ def industries_named(text: str, taxonomy: Taxonomy) -> list[str]:
 
 def countries_of(gram: str) -> tuple[str, ...]:
     """ISO codes a word or phrase names: a region alias or a country (name, code, demonym)."""
-    from ingest.extract.country import find_countries
+    from reffy.domain.country import find_countries
 
     alias = gram.lower()
     if alias in regions():

@@ -176,35 +176,27 @@ def _vector_meta(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, list[tuple[int, str]]]]:
-    """(story cards, full texts by story id, chunks by story id) from the warehouse. Each card's
-    rubric breakdown travels under the private key ``_breakdown`` (for the docstore only), its
+    """(story cards, full texts by story id, chunks by story id) from the warehouse, as the gold
+    build wrote them: the indexer computes nothing from pipeline code. Each card's rubric
+    breakdown travels under the private key ``_breakdown`` (for the docstore only), its
     introduction under ``_intro`` (for the intro vector only)."""
-    from ingest.extract.industry import META_KEYS
-    from ingest.gold import build_intro, country_name
-    from reffy.rubric import load_taxonomy
-
-    names = {i.id: i.name for i in load_taxonomy(settings.taxonomy_path).industries}
     with open_warehouse(settings.db_path, must_exist=True) as con:
         cur = con.execute(
-            "SELECT story_id, record_key, source_record_id, title, customer, industry, country, year, score,"
-            " shareability, source_type, source_uri, source_link, products, competitors, tags, summary, outcomes,"
-            " quotes, text, score_breakdown AS _breakdown, source_meta, coalesce(audience, 'all') AS audience"
-            " FROM gold_stories ORDER BY story_id"
+            "SELECT story_id, record_key, source_record_id, title, customer, industry, industry_name, country,"
+            " country_name, year, score, shareability, source_type, source_uri, source_link, products, competitors,"
+            " tags, summary, outcomes, quotes, text, score_breakdown AS _breakdown, industry_label, intro AS _intro,"
+            " coalesce(audience, 'all') AS audience, chunker FROM gold_stories ORDER BY story_id"
         )
         cols = [d[0] for d in cur.description]
         docs, texts = [], {}
         for row in cur.fetchall():
             doc = dict(zip(cols, row, strict=True))
+            if doc["_intro"] is None or doc.pop("chunker") is None:
+                raise GoldOutdated("The library was built by an older Reffy, before gold recorded what search needs: "
+                                   "run `reffy build`, then `reffy index`.")  # fmt: skip
             texts[doc["story_id"]] = doc.pop("text")
             for key in ("products", "competitors", "tags", "outcomes", "quotes", "_breakdown"):
                 doc[key] = json.loads(doc[key])
-            doc["industry_name"] = names.get(doc["industry"]) if doc["industry"] else None
-            doc["country_name"] = country_name(doc["country"])
-            source_meta = json.loads(doc.pop("source_meta") or "{}")
-            # the source's own industry label: a filter on it finds the stories mapped from it
-            doc["industry_label"] = next((str(source_meta[k]) for k in META_KEYS if isinstance(source_meta.get(k), str)
-                                          and source_meta[k].strip()), None)  # fmt: skip
-            doc["_intro"] = build_intro(doc["title"], doc, source_meta, doc["industry_name"], texts[doc["story_id"]])
             docs.append(doc)
         chunks: dict[str, list[tuple[int, str]]] = {}
         for sid, idx, text in con.execute("SELECT story_id, chunk_index, text FROM gold_chunks ORDER BY 1, 2").fetchall():
@@ -212,14 +204,28 @@ def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str],
     return docs, texts, chunks
 
 
-def build_manifest(settings: Settings, embedder: Embedder) -> dict[str, Any]:
-    """What this build is made of. Reads no model: the embedder's dimensions are added once it has
-    loaded (after the keyword side is published, so keyword search never waits for a model)."""
-    from ingest.gold import CHUNKER_VERSION
+def gold_chunker(settings: Settings) -> str | None:
+    """How the gold chunks were cut (the gold build's CHUNKER_VERSION), None when gold is empty."""
+    with open_warehouse(settings.db_path, must_exist=True) as con:
+        row = con.execute("SELECT max(chunker) FROM gold_stories").fetchone()
+    return row[0] if row else None
+
+
+class GoldOutdated(ReffyError):
+    """Gold was built before it carried every column search reads."""
+
+    for_operators = True
+
+
+def build_manifest(settings: Settings, embedder: Embedder, chunker: str | None = None) -> dict[str, Any]:
+    """What this build is made of (``chunker``: how gold's chunks were cut, as gold records it).
+    Reads no model: the embedder's dimensions are added once it has loaded (after the keyword
+    side is published, so keyword search never waits for a model)."""
     from reffy.retrieval.text import TOKENIZER_VERSION
 
     return {"format": INDEX_FORMAT, "embedder": embedder.model_id, "tokenizer": TOKENIZER_VERSION,
-            "chunker": CHUNKER_VERSION, "vector_chunks": settings.vector_chunks, "reffy_version": __version__}  # fmt: skip
+            "chunker": chunker if chunker is not None else gold_chunker(settings),
+            "vector_chunks": settings.vector_chunks, "reffy_version": __version__}  # fmt: skip
 
 
 def vector_chunks(chunks: dict[str, list[tuple[int, str]]], cap: int | None) -> dict[str, list[tuple[int, str]]]:

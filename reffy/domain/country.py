@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ingest.extract.text import nfc
+from reffy.domain.text import nfc
 
 # -- gazetteer data written for Reffy ----------------------------------------------------------
 ALIASES: dict[str, list[str]] = {
@@ -364,6 +364,16 @@ def is_place(name: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
+def country_name(code: str | None) -> str | None:
+    """The common name people use for an ISO 3166 alpha-2 code ("GB" -> "United Kingdom")."""
+    if not code:
+        return None
+    import pycountry
+
+    found = pycountry.countries.get(alpha_2=code.upper())
+    return getattr(found, "common_name", None) or (found.name if found else code)
+
+
 def normalise_country(value: Any) -> str | None:
     """An ISO alpha-2 code for a code (alpha-2/alpha-3) or a country name/alias, else None."""
     if value is None or isinstance(value, bool):
