@@ -118,9 +118,12 @@ class Taxonomy(BaseModel):
         return [i.id for i in self.industries]
 
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader: ten times faster, same result
+
+
 def _load(path: Path, model: type[BaseModel], what: str, setting: str) -> Any:
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
         raise ConfigError(f"Cannot read the {what} {path}: {sentence(exc.strerror or exc)} Set {setting} to a readable file.") from exc
     except yaml.YAMLError as exc:
