@@ -254,6 +254,13 @@ def _print_index_state(console, manifest: dict[str, Any]) -> None:
     console.print(f"[bold]Search index[/] {_count(manifest.get('stories'), 'story')}, {vectors}; embedder "
                   f"{manifest.get('embedder')} ({backend}), built {manifest.get('built_at', '?')}",
                   soft_wrap=True, highlight=False)  # fmt: skip
+    tuned = manifest.get("no_answer")
+    if not tuned:
+        console.print("[bold]No-answer signal[/] built-in rule; `reffy tune` fits it to this library.", highlight=False)
+    else:
+        again = "; [yellow]the library changed size since: run `reffy tune` again[/]" if manifest.get("retune") else ""
+        console.print(f"[bold]No-answer signal[/] tuned on {_count(tuned.get('stories'), 'story')} "
+                      f"({str(tuned.get('fitted_at', '?'))[:10]}){again}", soft_wrap=True, highlight=False)  # fmt: skip
 
 
 @app.command()
@@ -412,6 +419,31 @@ def _print_index(summary) -> None:
         f"({plural(summary.vectors_added, 'vector')}, {summary.embed_seconds:.1f}s), {summary.stories_removed} removed, "
         f"{plural(summary.vectors_total, 'vector')}."
     )  # fmt: skip
+
+
+@app.command()
+def tune(
+    false_flags: Annotated[Optional[float], typer.Option("--false-flags", min=0.001, max=0.49,
+                           help="Share of answerable questions that may be told 'no strong match' "
+                                "(default REFFY_NO_ANSWER_FALSE_FLAGS).")] = None,
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Fit search to this library: calibrate when to say "no strong match" on questions the
+    library writes about itself. Rerun when the library has grown (`reffy status` says so)."""
+    svc = _service(home)
+    with _console().status("Calibrating the no-answer signal on the library's own questions..."):
+        model = svc.tune(max_false_flags=false_flags)
+    if as_json:
+        print(json.dumps(model.to_dict(), indent=1))
+        return
+    f = model.facts
+    _console().print(
+        f"[green]Tuned[/] on {plural(model.stories, 'story')} in {f['seconds']:.1f}s: \"no strong match\" below "
+        f"{model.threshold:.0%} query coverage. On the library's own exam it flags {f['exam_false_flags']:.1%} of "
+        f"{f['answerable']} answerable questions and catches {f['exam_recall']:.0%} of {f['unanswerable']} questions "
+        f"about held-aside topics (the built-in rule: {f['built_in_rule_false_flags']:.1%} and "
+        f"{f['built_in_rule_recall']:.0%}).", highlight=False, soft_wrap=True)  # fmt: skip
 
 
 AudienceOpt = Annotated[str | None, typer.Option("--audience", help="internal, or external (public stories only); "

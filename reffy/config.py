@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         description="CrossEncoder re-ranker: a local model directory (or a hub name, e.g. "
         "cross-encoder/ms-marco-MiniLM-L6-v2, on a machine with network); empty = re-ranking off.",
     )
+    no_answer_false_flags: float = Field(
+        0.01, gt=0, lt=0.5, description="`reffy tune`: the share of answerable questions (the library's own exam) "
+        "that may be told 'no strong match'; sets the calibrated no-answer threshold.")
+    retune_growth: float = Field(
+        0.25, gt=0, description="`reffy status` suggests `reffy tune` again once the library's size changed by this "
+        "share since the last tune.")
     rerank_top: int = Field(30, ge=0, le=200, description="Candidates re-ranked by the cross-encoder (0 = off).")
     fatigue_strength: float = Field(
         0.0, ge=0, description="Penalty for stories recommended often recently (0 = off; 0.3 is a gentle start)."

@@ -127,6 +127,27 @@ class ReffyService:
         return sync_indexes(self.settings, embedder_for(self.settings, bulk=True), rebuild=rebuild,
                             progress=progress, on_keyword_ready=on_keyword_ready)  # fmt: skip
 
+    def tune(self, *, max_false_flags: float | None = None):
+        """Calibrate the no-answer signal on this library (see :mod:`reffy.retrieval.calibrate`)
+        and record it in the index manifest, where every engine, running servers included,
+        picks it up. Returns the fitted :class:`NoAnswerModel`."""
+        from reffy.retrieval.calibrate import calibrate
+        from reffy.retrieval.engine import SearchEngine
+        from reffy.retrieval.layout import record_calibration
+
+        engine = SearchEngine(self.settings)
+        try:
+            if not engine.vectors_ready:
+                raise ConfigError("The search index is still being built: run `reffy index` to the end, then "
+                                  "`reffy tune`.")  # fmt: skip
+            model = calibrate(engine, max_false_flags=max_false_flags or self.settings.no_answer_false_flags)
+        except ValueError as exc:  # an exam too small to fit on
+            raise ConfigError(sentence(f"Cannot tune yet: {exc}")) from exc
+        finally:
+            engine.close()
+        record_calibration(self.settings.index_dir, model.to_dict())
+        return model
+
     @property
     def engine(self):
         """The search engine over the index as it is on disk now. A long-lived process notices a
@@ -279,6 +300,12 @@ class ReffyService:
         manifest = read_manifest(self.settings.index_dir)
         st.search_index = {**manifest, "complete": vectors_complete(manifest),
                            "stopped": build_stopped(manifest)} if manifest else {}  # fmt: skip
+        if manifest:
+            from reffy.retrieval.calibrate import from_manifest, grown_since
+
+            tuned = from_manifest(manifest)
+            st.search_index["retune"] = bool(tuned and manifest.get("stories")
+                                             and grown_since(tuned, manifest["stories"]) >= self.settings.retune_growth)  # fmt: skip
         st.reranker = reranker_state(self.settings.reranker_model, self.settings.rerank_top)
         return st
 

@@ -118,6 +118,9 @@ class SearchEngine:
         self._masks: dict[SearchFilters, np.ndarray] = {}
         self._taxonomy = None
         self._vocabulary = None
+        from reffy.retrieval.calibrate import from_manifest
+
+        self.calibration = from_manifest(self.manifest)  # None: the built-in no-answer rule
 
     # -- lazily loaded backends ----------------------------------------------------------
     @property
@@ -222,7 +225,9 @@ class SearchEngine:
 
     def search(self, query: str, filters: SearchFilters | None = None, k: int = 10, mode: str = "hybrid", *,
                usage: Mapping[str, int] | None = None, fatigue: float | None = None,
-               fresh: bool = False) -> SearchResult:  # fmt: skip
+               fresh: bool = False, exclude: frozenset[str] = frozenset()) -> SearchResult:  # fmt: skip
+        """``exclude``: story ids searched as if the library did not hold them (the no-answer
+        calibration asks about held-aside topics this way, without building a second index)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         from reffy.retrieval.facets import strip_filtered
@@ -234,6 +239,9 @@ class SearchEngine:
         query, facet_words = strip_filtered(query, filters, self.taxonomy)
         result.text = query
         mask = self.mask(filters)
+        if exclude:
+            mask = (np.ones(len(self.keyword), dtype=bool) if mask is None else mask.copy())
+            mask[[self.keyword.doc_index(d) for d in exclude if d in self.by_id]] = False
         keyword = self.keyword.query(query, cfg.keyword_candidates, mask)
         profile = self.profile.query(query, cfg.keyword_candidates, mask)
         timings["keyword"] = (time.perf_counter() - t) * 1000
@@ -273,6 +281,10 @@ class SearchEngine:
             for vid, sim, _ in self.vectors[INTRO].query(qv, cfg.dense_candidates, where):
                 intro_sims[story_of(vid)] = sim
             chunk_hits = self.vectors[CHUNK].query(qv, cfg.chunk_candidates, where)
+            if exclude:
+                summary_sims = {d: v for d, v in summary_sims.items() if d not in exclude}
+                intro_sims = {d: v for d, v in intro_sims.items() if d not in exclude}
+                chunk_hits = [h for h in chunk_hits if story_of(h[0]) not in exclude]
             timings["dense"] = (time.perf_counter() - t) * 1000
             best_chunk: dict[str, str] = {}
             for vid, _sim, _ in chunk_hits:
@@ -284,7 +296,7 @@ class SearchEngine:
                         [d for d, _ in sorted(chunk_sims.items(), key=lambda kv: -kv[1])]]  # fmt: skip
             fused = fusion.rrf(rankings, k=cfg.rrf_k,
                                weights=[cfg.w_keyword, cfg.w_profile, cfg.w_summary, cfg.w_intro, cfg.w_chunk])  # fmt: skip
-        fused = [(d, s) for d, s in fused if d in self.by_id]
+        fused = [(d, s) for d, s in fused if d in self.by_id and d not in exclude]
         adjusted = []
         for doc_id, score in fused:
             doc = self.by_id[doc_id]
@@ -334,6 +346,8 @@ class SearchEngine:
         return [(head[i][0], float(scores[i])) for i in order] + ranked[top:]
 
     def _no_answer(self, signals: dict[str, float], mode: str) -> bool:
+        if self.calibration is not None:  # fitted on this library by `reffy tune`
+            return self.calibration.flags(signals)
         cfg = self.config
         if signals["coverage"] >= cfg.no_answer_coverage:
             return False

@@ -266,6 +266,8 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     index_dir.mkdir(parents=True, exist_ok=True)
     wanted = build_manifest(settings, embedder)
     old = read_manifest(index_dir)
+    if old.get("no_answer"):  # the library's calibration (`reffy tune`) outlives index updates
+        wanted["no_answer"] = old["no_answer"]
     rebuild = rebuild or not _same_setup(old, wanted)
     generation = int(old.get("generation", 0))
 

@@ -171,6 +171,12 @@ class KeywordIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def ids_with(self, term: str) -> set[str]:
+        """The documents holding the index term ``term`` (an analysed term, as :func:`tokenize` gives)."""
+        if self._post is None:
+            return set()
+        return {self._ids[i] for i in self._post.rows_with(term).tolist()}
+
     def doc_index(self, doc_id: str) -> int:
         """Row of ``doc_id`` (KeyError when absent)."""
         return self._pos[doc_id]

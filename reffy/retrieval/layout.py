@@ -86,6 +86,16 @@ def write_json(path: Path, value: Any) -> None:
     os.replace(tmp, path)
 
 
+def record_calibration(index_dir: Path, calibration: dict[str, Any]) -> None:
+    """Store the library's no-answer calibration in the manifest (``reffy tune``). Rewriting the
+    manifest changes the index's stamp, so running servers reload with it; index updates carry
+    it over."""
+    manifest = read_manifest(index_dir)
+    if not manifest:
+        raise IndexMissing("No search index to tune yet: run `reffy index` first.")
+    write_json(manifest_path(index_dir), {**manifest, "no_answer": calibration})
+
+
 def stamp(index_dir: Path) -> tuple[int, int] | None:
     """A cheap identity of the current build (one ``stat``): it changes whenever the manifest is
     rewritten. None when there is no index."""
