@@ -23,8 +23,8 @@ from reffy.domain.text import ASCII_FOLDS, DIGIT_GATE, CueGate, cue_gate
 from reffy.models import CriterionScore, ScoreResult, StoryInput, StoryMetadata
 from reffy.rubric import Criterion, Rubric, VendorProfile
 
-OFFLINE_VERSION = "offline-3"  # 3: outcome lines refuse customer profiles and critical commentary
-EVIDENCE_CHARS = 240
+OFFLINE_VERSION = "offline-4"  # 3: outcome lines refuse customer profiles and critical commentary; 4: evidence is whole sentences
+EVIDENCE_CHARS = 1200  # evidence is a whole sentence; only a run-on "sentence" longer than this is cut
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"“'(]?[A-Z0-9])|\n+")
 _NUMBER = re.compile(r"(?<![\w.])(?:[$€£¥]\s?)?\d[\d,.]*(?:\s?(?:%|percent|per cent|x|times|k|m|bn|million|billion|"
@@ -181,7 +181,10 @@ def split_sentences(text: str) -> list[str]:
 def _ev(sentence: str | None) -> str:
     if not sentence:
         return ""
-    return sentence if len(sentence) <= EVIDENCE_CHARS else sentence[: EVIDENCE_CHARS - 3].rstrip() + "..."
+    if len(sentence) <= EVIDENCE_CHARS:
+        return sentence
+    cut = sentence[: EVIDENCE_CHARS - 1]
+    return cut[: cut.rfind(" ")].rstrip(" ,;:") + "…" if " " in cut else cut + "…"  # at a word, never mid-word
 
 
 Rule = Callable[[_Doc, Criterion], tuple[int, str, str]]

@@ -184,6 +184,15 @@ class ReffyService:
 
         return resolve(parsed, self.engine.vocabulary)
 
+    def resolve_filters(self, filters: dict[str, Any], *, user: User = LOCAL_USER,
+                        audience: str | None = None) -> dict[str, list[str]]:  # fmt: skip
+        """Filter values as people type or paste them (``{"industry": ["Banking"]}``), in the
+        library's own terms (``{"industry": ["finance"]}``); raises UnknownFilterValue listing the
+        valid values when one names nothing here (a mistyped link must not show an empty page)."""
+        user.require("read_story")
+        parsed = self._filters(filters, self.audience_for(user, audience))
+        return {key: list(getattr(parsed, key)) for key in filters if isinstance(getattr(parsed, key, None), tuple)}
+
     def audience_for(self, user: User, audience: str | None) -> str:
         if audience not in (None, "internal", "external"):
             raise ConfigError(f"audience must be internal or external, not {audience!r}.")
@@ -868,7 +877,14 @@ class ReffyService:
 
         user.require("analytics")
         rows = self.stories(user=user, audience="internal")
-        return analytics.coverage(rows, analytics.STRONG_SCORE if min_score is None else min_score)
+        names = {(key, r.get(key)): r.get(f"{key}_name") for r in rows for key in ("industry", "country")
+                 if r.get(f"{key}_name")}  # fmt: skip
+        cells = analytics.coverage(rows, analytics.STRONG_SCORE if min_score is None else min_score)
+        for cell in cells:  # people's names beside the ids, for the chart
+            for key in ("industry", "country"):
+                if (key, cell[key]) in names:
+                    cell[f"{key}_name"] = names[(key, cell[key])]
+        return cells
 
 
 def _filter_dict(filters: Any) -> dict[str, Any]:

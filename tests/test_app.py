@@ -3,6 +3,7 @@ library (AppTest: the real scripts and widgets, no browser). Each test is one us
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -119,7 +120,7 @@ def test_a_laptop_without_users_file_needs_no_login(demo_home):
     assert any("**local** (admin)" in c for c in texts(at.sidebar.caption))
     assert "Log out" not in sidebar_buttons(at)
     at = open_page(at, "library")
-    assert {m.label for m in at.metric} >= {"bronze records", "gold stories"}
+    assert {m.label for m in at.metric} >= {"Sources read", "In the library"}
 
 
 def test_login_refuses_a_wrong_password_and_admits_the_right_one(users):
@@ -177,13 +178,13 @@ def test_quick_search_shows_story_cards_with_badges_figures_and_a_reference_snip
     at = search(app(), "bank that cut call handling time")
     assert not at.exception
     heads = card_heads(at)
-    assert heads[0].startswith("**1. Nordvik Bank**") and "finance · DK · 2024" in heads[0]
+    assert heads[0].startswith("**1. Nordvik Bank**") and "Banking & financial services · Denmark · 2024" in heads[0]
     badges = [m for m in texts(at.markdown) if "-badge[" in m]
     assert ":green-badge[27/31] :red-badge[internal only]" in badges
     assert any(m.startswith(":material/trending_up:") and "38%" in m for m in texts(at.markdown))
     assert any(m.startswith("> “") and "Maria Jensen" in m for m in texts(at.markdown))
     snippet = at.code[0].value
-    assert snippet.startswith("[INTERNAL ONLY: not for customers] Nordvik Bank (finance, DK, 2024): How Nordvik Bank")
+    assert snippet.startswith("[INTERNAL ONLY: not for customers] Nordvik Bank (Banking & financial services, Denmark, 2024): How Nordvik Bank")
     assert "Outcome: 38% lower average handling time" in snippet and "file://" not in snippet
     assert snippet.endswith("Internal story (Reffy 93c49c676e43): ask marketing before sharing it with a customer.")
     assert [c for c in texts(at.caption) if "stories for “bank that cut call handling time” in" in c]
@@ -211,7 +212,7 @@ def test_sidebar_filters_narrow_the_results(demo_home):
     at.slider(key="filter_min_score").set_value(20).run()
     at = search(at, "automated claims handling")
     heads = card_heads(at)
-    assert heads and all(" · insurance" in h for h in heads)
+    assert heads and all(" · Insurance · " in h for h in heads)  # the industry name, not its id
     scores = [int(m.split("-badge[")[1].split("/")[0]) for m in texts(at.markdown) if "-badge[" in m]
     assert scores and min(scores) >= 20
 
@@ -288,7 +289,7 @@ def test_explorer_searches_and_opens_the_story_page(demo_home):
     at = click(at, "Open")
     assert texts(at.title) == ["How Nordvik Bank took almost four minutes off every call"]
     facts = " ".join(texts(at.markdown))
-    assert "**Customer:** Nordvik Bank" in facts and "**Industry:** finance" in facts
+    assert "**Customer:** Nordvik Bank" in facts and "**Industry:** Banking & financial services" in facts and "**Country:** Denmark" in facts
     rubric = frame(at, "criterion")
     assert len(rubric) == 15 and rubric["points"].sum() == 27
     assert rubric["evidence"].str.len().max() > 20
@@ -297,6 +298,49 @@ def test_explorer_searches_and_opens_the_story_page(demo_home):
     assert "Challenge sized with figures" in rubric["criterion"].tolist()  # names, not ids
     assert "Business challenge" in rubric["dimension"].tolist()
     assert len(frame(at, "fetched_at")) >= 1
+
+
+def test_the_story_page_shows_every_criterion_s_evidence_whole_and_links_to_its_industry(demo_home, demo_settings):
+    sid = story_id(demo_settings, "Nordvik")
+    at = open_page(app(), "story", id=sid)
+    assert not at.exception
+    labels = [e.label for e in at.expander]
+    assert "Customer and context · 5 of 5 points" in labels and "Business challenge · 3 of 6 points" in labels
+    challenge = next(e for e in at.expander if e.label.startswith("Business challenge"))
+    quoted = [m.value for m in challenge.markdown if m.value.startswith("> ")]
+    assert any(q.endswith("fraud scares and account access problems.") for q in quoted)  # whole, past 240 characters
+    assert not any(q.endswith("...") for e in at.expander for q in (m.value for m in e.markdown))
+    links = {p.proto.label: p.proto.page for p in at.get("page_link")}
+    industry = next(label for label in links if label.startswith("More Banking & financial services"))
+    assert "explorer" in links[industry] and any("Denmark" in label for label in links)
+
+
+def test_a_link_to_the_explorer_filters_it_and_a_mistyped_one_lists_the_valid_values(demo_home):
+    at = open_page(app(), "explorer", industry="finance", country="Denmark")
+    assert not at.exception and not at.error
+    assert at.multiselect(key="filter_industry").value == ["finance"]  # shown as its name, kept as the id
+    assert at.multiselect(key="filter_country").value == ["DK"]
+    assert at.dataframe[0].value["customer"].tolist() == ["Nordvik Bank"]
+    assert at.dataframe[0].value["industry"].tolist() == ["Banking & financial services"]
+    at = open_page(app(), "explorer", industry="insurence")
+    [error] = texts(at.error)
+    assert "Unknown industry 'insurence'. Did you mean 'insurance'?" in error
+    assert "Banking & financial services" in error and "Insurance" in error  # the valid values, by name
+    assert len(at.dataframe[0].value) > 30  # every story, not an empty page
+    assert any("filters were not applied" in c for c in texts(at.caption))
+
+
+def test_library_status_speaks_in_words_not_layers_or_json(demo_home):
+    at = open_page(app(), "library")
+    assert not at.exception
+    shown = " ".join([*(m.label for m in at.metric), *texts(at.markdown), *texts(at.caption), *texts(at.subheader)])
+    for jargon in ("bronze", "silver", "gold", "chunks"):
+        assert jargon not in shown.lower().replace("gold include", ""), jargon  # the override command may name it
+    runs = frame(at, "what happened")
+    assert runs["what happened"][0] == "50 records read: 50 new, 0 updated, 0 unchanged; 3 duplicates grouped"
+    assert runs["problems"][0] == "none" and "[" not in runs["from"][0]
+    assert frame(at, "scored by")["scored by"][0] == "the offline scorer (no LLM)"
+    assert any("37 stories at or above 12/31" in m and "1 page that is not a customer story" in m for m in texts(at.markdown))
 
 
 def test_the_story_page_lists_the_duplicate_group(demo_home, demo_settings):
@@ -342,7 +386,10 @@ def test_analytics_shows_quality_coverage_and_usage_to_an_analyst(users):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Queries"] == "2"
     assert metrics["Active users (latest day)"] == "1"
-    assert metrics["Search latency p50 / p95"].endswith(" ms")
+    assert re.fullmatch(r"\d+ ms|\d+(\.\d)? s", metrics["Search time (median)"])  # with its unit
+    assert any(re.fullmatch(r"95% within (\d+ ms|\d+(\.\d)? s) · 2 searches", c) for c in texts(at.caption))
+    assert metrics["Answer time (median)"] == "–"
+    assert any("Each tick is one story" in c and "12 of 31 points" in c for c in texts(at.caption))
     assert len(at.get("vega_lite_chart")) >= 4  # scores x2, coverage, daily users, queries/day, modes
     assert len(at.get("download_button")) >= 4
     zero = frame(at, "query")
@@ -388,8 +435,10 @@ def test_an_admin_uploads_files_adds_urls_and_runs_the_pipeline(users, demo_home
     report = " ".join(texts(at.markdown))
     assert "finished with problems" in report and "Read 2 stories: 2 new" in report and "Searchable:" in report
     assert (demo_home / "uploads" / "kestrel.md").is_file()
-    problems = frame(at, "reason").to_csv()
-    assert "corrupt" in problems and "/gone" in problems and "not_a_url" in problems and "/etc/passwd" in problems
+    problems = frame(at, "what went wrong").to_csv()  # reasons in words, not codes
+    assert "The file is damaged and could not be read." in problems and "It is not a web address." in problems
+    assert "/gone" in problems and "/etc/passwd" in problems
+    assert "corrupt" not in frame(at, "what went wrong")["what went wrong"].str.cat()
     at = search(open_page(at, "chat"), "Kestrel Mutual claim handling")
     assert card_heads(at)[0].startswith("**1. Kestrel Mutual**")  # searchable right away
     at = search(at, "Larkspur Telecom")
@@ -424,7 +473,7 @@ def test_library_status_is_for_analysts_and_admins(users):
     assert any("needs the analyst role" in e for e in texts(at.error))
     assert not at.metric
     at = open_page(login("ana"), "library")
-    assert not at.exception and {m.label for m in at.metric} >= {"bronze records", "gold stories"}
+    assert not at.exception and {m.label for m in at.metric} >= {"Sources read", "In the library"}
     assert any("No pipeline run yet" in c for c in texts(at.caption))
 
 

@@ -298,3 +298,104 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
 
     (artifacts / "browser-timings.json").write_text(json.dumps(timings, indent=2) + "\n", encoding="utf-8")
     print(f"\nbrowser timings: {json.dumps(timings)}")
+
+
+# Words that belong to operators (Library status, the CLI), never to the pages sales people use:
+# layer names, stack traces and exception types, settings, commands ('Reffy' is the app's name), raw JSON.
+OPERATOR_WORDS = re.compile(r"\b(bronze|silver|gold)\b|traceback|reffy_", re.IGNORECASE)
+OPERATOR_TEXT = re.compile(r"\breffy [a-z]|\b[A-Z][a-z]+Error\b|\{\"")
+
+
+def jargon_in(page) -> list[str]:
+    text = page.locator("body").inner_text()
+    return [m.group(0) for pattern in (OPERATOR_WORDS, OPERATOR_TEXT) for m in pattern.finditer(text)]
+
+
+def test_links_that_validate_words_for_sales_people_and_the_api_docs_offline(app_url: str, demo_home: Path,
+                                                                            artifacts: Path, tmp_path: Path):  # fmt: skip
+    """A viewer pastes a mistyped filter link (the explorer lists the valid values by name), follows a
+    story's industry link, and meets no operator words on the chat, story and explorer pages; the REST
+    API's Swagger UI (`reffy serve`) renders its operations with every request outside 127.0.0.1 blocked."""
+    from playwright.sync_api import expect, sync_playwright
+    from test_live_governance import free_port as api_port
+    from test_live_governance import wait_healthy
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    add_user(demo_home / "users.yaml", "vi", "viewer-pass-1", Role.viewer)
+    port = api_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "REFFY_HOME": str(demo_home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    with log.open("w") as out:
+        api = subprocess.Popen([sys.executable, "-m", "reffy.cli", "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                               stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            errors = page.locator('[data-testid="stException"]')
+
+            # A mistyped filter in a pasted link: an error naming the valid values, and every story listed.
+            page.goto(f"{app_url}/explorer?industry=insurence")
+            log_in(page, "vi", "viewer-pass-1")
+            expect(page.get_by_role("heading", name="Story explorer")).to_be_visible()
+            alert = page.get_by_test_id("stAlert").filter(has_text="Unknown industry 'insurence'")
+            expect(alert).to_contain_text("Did you mean 'insurance'?")
+            expect(alert).to_contain_text("Banking & financial services")
+            expect(page.get_by_text("The link's filters were not applied")).to_be_visible()
+            expect(page.get_by_text(re.compile(r"^\d+ stories"))).to_be_visible()  # not an empty page
+            expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+            expect(errors).to_have_count(0)
+            page.screenshot(path=artifacts / "10-mistyped-link.png", full_page=True)
+            assert jargon_in(page) == []
+
+            # Sales pages in people's words: a search, a public story, its industry link to the explorer.
+            page.get_by_role("link", name="Find stories").click()
+            box = page.get_by_placeholder("Search customer stories…")
+            box.fill("building society complaint handling")
+            box.press("Enter")
+            first = page.locator('[class*="st-key-card_"]').first
+            expect(first.get_by_text("1. Greystone Building Society")).to_be_visible()
+            expect(first.get_by_text("Banking & financial services · United Kingdom · 2024")).to_be_visible()
+            assert jargon_in(page) == []
+            first.get_by_role("link", name="Open story").click()
+            expect(page.get_by_role("heading", name="Greystone Building Society halves complaint handling time")).to_be_visible()
+            page.get_by_text(re.compile(r"^Business challenge · \d+ of \d+ points")).click()  # the evidence, whole
+            expect(page.get_by_text(re.compile(r"^Challenge stated · \d of 3 points"))).to_be_visible()
+            expect(errors).to_have_count(0)
+            assert jargon_in(page) == []
+            page.screenshot(path=artifacts / "11-story-evidence.png", full_page=True)
+            page.get_by_role("link", name="More Banking & financial services stories").click()
+            expect(page.get_by_role("heading", name="Story explorer")).to_be_visible()
+            expect(page.get_by_test_id("stMultiSelect").filter(has_text="Industry")).to_contain_text(
+                "Banking & financial services")
+            expect(page.get_by_text(re.compile(r"^\d+ stor(y|ies) \(external audience"))).to_be_visible()
+            assert "industry=finance" in page.url
+            assert jargon_in(page) == []
+            context.close()
+
+            # The API's docs with no network: anything not on 127.0.0.1 is blocked, and nothing had to be.
+            wait_healthy(f"http://127.0.0.1:{port}", api, log)
+            docs = browser.new_context()
+            blocked: list[str] = []
+
+            def route(r):
+                if r.request.url.startswith(("http://127.0.0.1:", "data:", "blob:")):
+                    r.continue_()
+                else:
+                    blocked.append(r.request.url)
+                    r.abort()
+
+            docs.route("**/*", route)
+            swagger = docs.new_page()
+            swagger.goto(f"http://127.0.0.1:{port}/docs")
+            expect(swagger.locator(".swagger-ui .info .title")).to_contain_text("Reffy API")
+            expect(swagger.locator(".opblock").first).to_be_visible()
+            expect(swagger.locator(".opblock-summary-path", has_text="/v1/search").first).to_be_visible()
+            assert swagger.locator(".opblock").count() > 5
+            swagger.screenshot(path=artifacts / "12-api-docs.png", full_page=True)
+            assert blocked == [], blocked
+            docs.close()
+            browser.close()
+    finally:
+        stop_process(api)

@@ -95,3 +95,23 @@ def test_demo_library_scores_follow_the_planted_quality_levels(scorer):
     rich, medium, weak = (statistics.mean(levels[k]) for k in ("rich", "medium", "weak"))
     assert rich > medium + 4 > weak + 8
     assert max(levels["weak"]) < min(levels["rich"])
+
+
+def test_evidence_is_the_whole_sentence_never_cut_mid_sentence(scorer):
+    long = ("Like most Nordic banks, Nordvik Bank has moved the bulk of its everyday banking to mobile, which means the "
+            "calls that still reach a person are the difficult ones: disputed card payments, mortgage questions, fraud "
+            "scares and account access problems that take an agent a long time to resolve.")  # fmt: skip
+    assert len(long) > 240  # what offline-3 cut off with "..."
+    result = run(scorer, long + " Nordvik Bank rolled out Quillon Assist to 400 agents in 2023.", "Nordvik Bank")
+    evidence = [c.evidence for c in result.criteria if c.evidence]
+    assert long in evidence
+    assert not any(e.endswith("...") for e in evidence)
+    assert OFFLINE_VERSION == "offline-4"  # whole-sentence evidence is a new rule: the silver cache is keyed by it
+
+
+def test_only_a_run_on_sentence_past_the_cap_is_cut_and_at_a_word():
+    from ingest.offline_scorer import EVIDENCE_CHARS, _ev
+
+    words = "word " * (EVIDENCE_CHARS // 4)
+    cut = _ev(words.strip())
+    assert len(cut) <= EVIDENCE_CHARS and cut.endswith("word…")

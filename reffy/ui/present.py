@@ -55,8 +55,8 @@ def build_card(hit: Any, story: dict[str, Any] | None = None) -> Card:
         story_id=hit.story_id,
         title=hit.title,
         customer=hit.customer,
-        industry=hit.industry,
-        country=hit.country,
+        industry=story.get("industry_name") or hit.industry,  # people's names when the story gives them
+        country=story.get("country_name") or hit.country,
         year=hit.year,
         quality=hit.quality,
         shareability=hit.shareability,
@@ -126,7 +126,7 @@ def quote_line(quote: dict[str, Any] | None) -> str | None:
 
 
 def facts_line(card: Card) -> str:
-    """'finance · DK · 2024': the facts a seller checks first, skipping unknowns."""
+    """'Banking & financial services · Denmark · 2024': the facts a seller checks first, skipping unknowns."""
     return " · ".join(str(v) for v in (card.industry, card.country, card.year) if v)
 
 
@@ -255,3 +255,50 @@ def conversation_labels(conversations: list[dict[str, Any]], *, now: datetime | 
         seen[label] = seen.get(label, 0) + 1
         out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
     return out
+
+
+@dataclass(slots=True)
+class RubricSection:
+    """One rubric dimension of a story: its points and its criteria, each with its whole evidence."""
+
+    name: str
+    points: int
+    max_points: int
+    criteria: list[dict[str, Any]]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} · {self.points} of {self.max_points} points"
+
+
+def rubric_sections(criteria: list[dict[str, Any]]) -> list[RubricSection]:
+    """The story's criteria grouped by dimension, in rubric order (names, never ids)."""
+    sections: dict[str, RubricSection] = {}
+    for c in criteria:
+        name = c.get("dimension_name") or c.get("dimension") or "Other"
+        section = sections.setdefault(name, RubricSection(name, 0, 0, []))
+        section.points += int(c.get("points") or 0)
+        section.max_points += int(c.get("max_points") or 0)
+        section.criteria.append(c)
+    return list(sections.values())
+
+
+def criterion_line(c: dict[str, Any]) -> str:
+    """'**Customer named** · 2 of 2 points' (and why points were withdrawn or changed)."""
+    line = f"**{md(c.get('name') or c.get('id'))}** · {c.get('points')} of {c.get('max_points')} points"
+    if c.get("withdrawn"):
+        line += " · points withdrawn: the quote given as evidence is not in the story"
+    if c.get("overridden"):
+        line += " · set by an analyst"
+    return line
+
+
+def explorer_links(story: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+    """(label, explorer query) for the story's industry and country: 'More Banking & financial
+    services stories' -> {'industry': 'finance'}. The query carries the id the filters resolve."""
+    links = []
+    if story.get("industry"):
+        links.append((f"More {story.get('industry_name') or story['industry']} stories", {"industry": str(story["industry"])}))
+    if story.get("country"):
+        links.append((f"More stories from {story.get('country_name') or story['country']}", {"country": str(story["country"])}))
+    return links

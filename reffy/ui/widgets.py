@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from reffy import status_words
 from reffy.auth import User
 from reffy.errors import NotFound
 from reffy.service import ReffyService
@@ -31,7 +32,7 @@ def story_details(svc: ReffyService, story_id: str, user: User, audience: str) -
         story = svc.card(story_id, user=user, audience=audience)
     except NotFound:
         return None
-    return {k: story.get(k) for k in ("outcomes", "quotes", "products")}
+    return {k: story.get(k) for k in ("outcomes", "quotes", "products", "industry_name", "country_name")}
 
 
 def story_card(svc: ReffyService, user: User, card: present.Card, *, key: str, rank: int | None = None) -> None:
@@ -118,7 +119,6 @@ def filter_sidebar(svc: ReffyService, user: User, audience: str) -> dict[str, An
 JOB_LOOK = {"running": ("running", "blue", ":material/sync:"), "completed": ("completed", "green", ":material/check_circle:"),
             "partial": ("finished with problems", "orange", ":material/warning:"),
             "failed": ("stopped", "red", ":material/error:"), "interrupted": ("interrupted", "red", ":material/error:")}  # fmt: skip
-PROBLEM_COLUMNS = ("severity", "reason", "origin", "detail")
 
 
 def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
@@ -160,8 +160,9 @@ def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
             problems = svc.job_problems(user, job) if not job.running or job.run_id else []
             if problems:
                 st.markdown(f"**{plural(len(problems), 'problem')}**")
-                st.dataframe([{c: p.get(c) for c in PROBLEM_COLUMNS} for p in problems], hide_index=True,
-                             key=f"job_problems_{key}_{job.id}")  # fmt: skip
+                st.dataframe([status_words.problem_row(p) for p in problems], hide_index=True,
+                             key=f"job_problems_{key}_{job.id}",
+                             column_config={"details": st.column_config.TextColumn("details", width="large")})  # fmt: skip
             elif not job.running:
                 st.caption("No problems: every item was read.")
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from reffy.ui import charts
 from reffy.ui.session import page_context, shown_errors
+from reffy.wording import plural, plural_of
 
 FIRST = ("title", "customer", "query", "facet", "value", "n", "requested", "strong_stories")
 LAST = ("story_id", "message_id")
@@ -53,13 +54,15 @@ def table(title: str, rows: list[dict[str, Any]], key: str, *, empty: str = "Not
                        key=f"csv_{key}", on_click="ignore", icon=":material/download:")  # fmt: skip
 
 
-def latency_metric(column: Any, label: str, stats: dict[str, Any] | None) -> None:
+def latency_metric(column: Any, label: str, stats: dict[str, Any] | None, what: str) -> None:
+    """Median time with its unit as the metric; the 95th percentile and the count beneath it."""
     stats = stats or {}
     if not stats.get("n"):
-        column.metric(f"{label} latency p50 / p95", "–")
+        column.metric(f"{label} time (median)", "–", help=f"No {plural_of(what)} in this period.")
         return
-    column.metric(f"{label} latency p50 / p95", f"{stats['p50']:.0f} / {stats['p95']:.0f} ms",
-                  help=f"over {stats['n']} requests")  # fmt: skip
+    column.metric(f"{label} time (median)", charts.duration(stats["p50"]),
+                  help=f"Half of the {plural_of(what)} took at most this long.")  # fmt: skip
+    column.caption(f"95% within {charts.duration(stats['p95'])} · {plural(int(stats['n']), what)}")
 
 
 svc, user, audience = page_context()
@@ -76,9 +79,11 @@ with quality:
         threshold = svc.settings.gold_min_score
         st.markdown("**Scores by industry**")
         st.altair_chart(charts.score_distribution(scores, "industry", threshold=threshold), key="chart_industry")
+        st.caption(charts.score_caption(threshold))
         st.markdown("**Scores by content type**")
         st.altair_chart(charts.score_distribution(scores, "source_type", threshold=threshold), key="chart_type")
-    table("Every gold story", scores, "scores", empty="No gold stories yet: run the pipeline on the Ingest page.")
+        st.caption("Ticks, diamonds and the dashed line as above.")
+    table("Every story in the library", scores, "scores", empty="No gold stories yet: run the pipeline on the Ingest page.")
 with coverage:
     strong = st.slider("A strong story scores at least", 0, charts.MAX_SCORE, 20, key="coverage_min")
     with shown_errors():
@@ -97,8 +102,8 @@ with usage:
     cols[0].metric("Active users (latest day)", dau[-1]["users"] if dau else 0)
     cols[1].metric("Queries", totals.get("queries", sum(r.get("queries", 0) for r in stats.get("queries_per_day") or [])))
     latency = stats.get("latency") or {}
-    latency_metric(cols[2], "Search", latency.get("search"))
-    latency_metric(cols[3], "Answer", latency.get("ask"))
+    latency_metric(cols[2], "Search", latency.get("search"), "search")
+    latency_metric(cols[3], "Answer", latency.get("ask"), "answer")
     left, right = st.columns(2)
     with left:
         st.markdown("**Daily active users**")

@@ -12,10 +12,23 @@ from reffy.wording import plural
 
 COLUMNS = ["customer", "title", "score", "industry", "country", "year", "shareability", "source_type", "products",
            "competitors"]  # fmt: skip
+NAMED = ("industry", "country")  # shown by name (Banking & financial services, Denmark), filtered by id
+
+LINKED = ("industry", "country", "product", "competitor")  # filters a link may carry: /explorer?industry=finance
 
 svc, user, audience = page_context()
-filters = filter_sidebar(svc, user, audience)
 st.title("Story explorer")
+linked = {k: st.query_params.get_all(k) for k in LINKED if st.query_params.get_all(k)}
+if linked and st.session_state.get("explorer_linked") != linked:
+    # A link's filters, checked by the service (names or ids, any case): they become the sidebar's
+    # choice once; a value that names nothing is an error listing the valid ones, over all stories.
+    with shown_errors(stop=False):
+        for key, values in svc.resolve_filters(linked, user=user, audience=audience).items():
+            st.session_state[f"filter_{key}"] = values
+        st.session_state["explorer_linked"] = linked
+    if st.session_state.get("explorer_linked") != linked:
+        st.caption("The link's filters were not applied: every story is listed. Pick filters in the sidebar.")
+filters = filter_sidebar(svc, user, audience)
 text = st.text_input("Search", key="explorer_text", placeholder="Customer, title or any word in the story",
                      icon=":material/search:")  # fmt: skip
 with shown_errors():
@@ -25,7 +38,7 @@ if not rows:
     st.info("No story matches. Clear the search or loosen the filters.", icon=":material/search_off:")
     st.stop()
 
-table = [{c: row.get(c) for c in COLUMNS} for row in rows]
+table = [{c: (row.get(f"{c}_name") or row.get(c)) if c in NAMED else row.get(c) for c in COLUMNS} for row in rows]
 event = st.dataframe(
     table, key="explorer_table", hide_index=True, on_select="rerun", selection_mode="single-row",
     column_config={

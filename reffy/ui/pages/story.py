@@ -77,12 +77,18 @@ st.markdown(f":{present.score_colour(story.get('score'))}-badge[{present.score_b
             f":{share_colour}-badge[{share}] :gray-badge[{present.md(story.get('source_type') or 'source')}]")  # fmt: skip
 st.title(story["title"], anchor=False)
 facts = {
-    "Customer": story.get("customer"), "Industry": story.get("industry"), "Country": story.get("country"),
+    "Customer": story.get("customer"), "Industry": story.get("industry_name") or story.get("industry"),
+    "Country": story.get("country_name") or story.get("country"),
     "Year": story.get("year"), "Products": ", ".join(story.get("products") or []) or None,
     "Competitors": ", ".join(story.get("competitors") or []) or None, "Tags": ", ".join(story.get("tags") or []) or None,
     "Scored by": story.get("scorer"),
 }  # fmt: skip
 st.markdown("  \n".join(f"**{k}:** {present.md(v)}" for k, v in facts.items() if v not in (None, "")))
+links = present.explorer_links(story)
+if links:
+    for col, (label, query) in zip(st.columns(2), links, strict=False):
+        with col:
+            st.page_link(EXPLORER_PAGE, label=label, icon=":material/filter_list:", query_params=query)
 source = present.web_link(story.get("source_link")) or present.web_link(story.get("source_uri"))
 if source:
     st.markdown(f"[:material/open_in_new: Source]({source})")
@@ -91,7 +97,8 @@ elif story.get("source_uri"):
                "a version to share.")  # fmt: skip
 
 card = present.Card(story_id=story["story_id"], title=story["title"], customer=story.get("customer"),
-                    industry=story.get("industry"), country=story.get("country"), year=story.get("year"),
+                    industry=story.get("industry_name") or story.get("industry"),
+                    country=story.get("country_name") or story.get("country"), year=story.get("year"),
                     quality=story.get("score"), shareability=story.get("shareability"),
                     source_link=source, outcome=present.top_outcome(story.get("outcomes") or []),
                     quote=present.best_quote(story.get("quotes") or []))  # fmt: skip
@@ -111,6 +118,15 @@ with rubric:
         hide_index=True, key="rubric_table",
         column_config={"evidence": st.column_config.TextColumn("evidence", width="large")},
     )  # fmt: skip
+    st.markdown("**The evidence, whole**")
+    for section in present.rubric_sections(criteria):
+        with st.expander(section.label):
+            for c in section.criteria:
+                st.markdown(present.criterion_line(c))
+                if c.get("evidence"):
+                    st.markdown(f"> {present.md(c['evidence'])}")
+                else:
+                    st.caption("No evidence for this point in the story.")
 with evidence:
     for outcome in story.get("outcomes") or []:
         st.markdown(f"- :material/trending_up: {present.md(outcome)}")
