@@ -298,7 +298,7 @@ class LiteLLMChatModel:
 
         def retry(rs: Any) -> bool:
             exc = rs.outcome.exception() if rs.outcome else None
-            if exc is None or not _is_transient(lib, exc) or _unreachable(exc):
+            if exc is None or not _is_transient(lib, exc) or _unreachable(exc) or _format_refused(exc):
                 return False  # a refused connection fails at once: nothing is listening
             return not _is_timeout(lib, exc) or rs.attempt_number < TIMEOUT_ATTEMPTS
 
@@ -328,6 +328,9 @@ class LiteLLMChatModel:
                 "and extractive answers.",
                 status=status, attempts=attempts,
             )
+        if _format_refused(exc):  # llama.cpp's server answers an unknown format with a 500, not a 422
+            return LLMError(f"The LLM server refused the response_format for {self.model} ({detail}).", status=422,
+                            attempts=attempts)  # fmt: skip
         if _is_timeout(lib, exc):
             return LLMTimeout(
                 f"The LLM at {where} did not answer within {self.settings.llm_timeout_s:g} s for {self.model} "
@@ -419,6 +422,11 @@ def _unreachable(exc: BaseException) -> bool:
         if type(e).__name__ == "ConnectError" and "timed out" not in str(e).lower():  # httpx/httpcore
             return True
     return False
+
+
+def _format_refused(exc: BaseException) -> bool:
+    """A server that validates the request refused ``response_format`` (whatever status it used)."""
+    return getattr(exc, "status_code", None) in (400, 422, 500) and "response_format" in str(exc)
 
 
 def _is_timeout(lib: Any, exc: BaseException) -> bool:

@@ -327,3 +327,11 @@ def test_malformed_tool_call_arguments_fall_back_to_retrieve_then_answer(home, l
     assert answer.text == "Vantor handles claims [1]." and answer.hits
     assert answer.query == "insurers using chatbots for claims"  # the user's own request was searched
     assert len(llm_stub.requests) == 2
+
+
+def test_tool_call_naming_an_unknown_filter_value_still_searches(home, llm_stub):
+    """A small model's tool call may name a country the library lacks ("B)"): its filters are dropped."""
+    svc = service(home, llm_stub, model="openai/gpt-4o-mini")
+    llm_stub.enqueue(tool_call_reply({"query": "bank contact centre", "country": ["B)"]}), ok("A bank [1]."))
+    answer = svc.answer("a bank that cut contact-centre handling time")
+    assert answer.hits and answer.text == "A bank [1]." and len(llm_stub.requests) == 2

@@ -39,6 +39,7 @@ from reffy.answer.understand import Request
 from reffy.answer.verify import StoryNames, StreamVerifier, verify_text
 from reffy.llm import LLMError, LLMTimeout, LLMUnavailable, LLMUnreachable
 from reffy.retrieval.engine import SearchResult
+from reffy.retrieval.filter_values import UnknownFilterValue
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,11 @@ def _tool_searches(model: Any, messages: list[dict[str, Any]], request: Request,
         query = str(args.get("query") or request.query)
         filters = {key: args[key] for key in TOOL_FILTERS if args.get(key) not in (None, "", [])}
         # The user's and the UI's filters always hold; the model may only add to them.
-        results.append(search(query, {**filters, **request.filters}, k))
+        try:
+            results.append(search(query, {**filters, **request.filters}, k))
+        except UnknownFilterValue as exc:  # the model named a country or industry the library lacks
+            log.warning("Dropped the model's filters %s: %s", filters, exc)
+            results.append(search(query, request.filters, k))
     return results, response
 
 
