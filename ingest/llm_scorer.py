@@ -6,6 +6,13 @@ exactly the requested criteria, whole points within range - never clamped; an in
 answer is re-asked with the validation errors. Finally every point must be backed by a
 quote found in the story (:mod:`reffy.domain.evidence`); points whose quote is not found are
 withdrawn and recorded as such.
+
+The schema sent is bounded (``maxLength`` on every free string, ``maxItems`` on every list,
+exactly one entry per criterion): servers that turn it into a grammar (llama.cpp's) then
+produce an answer that ends, instead of a quote that runs until the token limit. Each story
+ends as a valid row or a recorded failure (invalid_output, llm_unavailable, timeout,
+input_rejected); only an LLM that cannot be reached at all (:class:`reffy.llm.LLMUnreachable`)
+or is misconfigured stops the run, since every other story would fail the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +34,17 @@ from reffy.domain.evidence import evidence_found
 from ingest.silver import ScoringFailure
 from reffy.config import Settings
 from reffy.errors import ReffyError
-from reffy.llm import ChatModel, ChatResponse, LiteLLMChatModel, LLMInputError, LLMUnavailable, Messages, estimate_cost
+from reffy.llm import (
+    ChatModel,
+    ChatResponse,
+    LiteLLMChatModel,
+    LLMInputError,
+    LLMTimeout,
+    LLMUnavailable,
+    LLMUnreachable,
+    Messages,
+    estimate_cost,
+)
 from reffy.models import CriterionScore, Quote, ScoreResult, StoryInput, StoryMetadata
 from reffy.rubric import Criterion, Rubric, Taxonomy, VendorProfile
 from reffy.wording import plural, sentence
@@ -137,11 +154,43 @@ def _strict(node: Any) -> Any:
     return node
 
 
+# Bounds of the schema sent (not of what is accepted: a longer answer from a server that ignores
+# them is still parsed). Generous for a real story, small enough that a grammar-bound answer of
+# 15 criteria stays within a few thousand tokens.
+STRING_BOUNDS = {"evidence": 240, "rationale": 160, "text": 300, "speaker": 80, "role": 80, "customer": 120,
+                 "country": 60, "challenge": 300, "solution": 300}  # fmt: skip
+LIST_BOUNDS = {"products": 8, "competitors": 8, "quotes": 4, "outcomes": 6}
+DEFAULT_STRING_BOUND = 120
+
+
+def _bounded(node: Any, name: str | None = None) -> Any:
+    """Every free string gets a ``maxLength``, every list a ``maxItems`` (by property name)."""
+    if isinstance(node, list):
+        return [_bounded(v, name) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key in ("properties", "$defs"):
+            out[key] = {k: _bounded(v, k) for k, v in value.items()}
+        elif key == "items":
+            out[key] = _bounded(value, None)
+        else:
+            out[key] = _bounded(value, name)
+    if out.get("type") == "string" and "enum" not in out:
+        out.setdefault("maxLength", STRING_BOUNDS.get(name or "", DEFAULT_STRING_BOUND))
+    if out.get("type") == "array":
+        out.setdefault("maxItems", LIST_BOUNDS.get(name or "", 8))
+    return out
+
+
 def answer_schema(criteria: list[Criterion], industries: list[str], want_metadata: bool) -> dict[str, Any]:
-    schema = _strict(ScoreAnswer.model_json_schema())
+    schema = _bounded(_strict(ScoreAnswer.model_json_schema()))
     schema.pop("description", None)
     schema["title"] = "story_score"
     defs = schema["$defs"]
+    schema["properties"]["criteria"]["minItems"] = schema["properties"]["criteria"]["maxItems"] = len(criteria)
+    defs["CriterionAnswer"]["properties"]["points"].update(minimum=0, maximum=max((c.points for c in criteria), default=0))
     if criteria:
         defs["CriterionAnswer"]["properties"]["id"] = {"type": "string", "enum": [c.id for c in criteria]}
     if want_metadata:
@@ -375,9 +424,13 @@ class LLMScorer:
         messages = self.build_messages(story, crits, want_metadata)
         for _ in range(self.settings.llm_repair_attempts + 1):
             try:
-                resp = self.chat.complete(messages, json_schema=schema, temperature=0)
+                resp = self.chat.complete(messages, json_schema=schema, temperature=0,
+                                          max_tokens=answer_tokens(len(crits), want_metadata))  # fmt: skip
+            except LLMUnreachable:
+                raise  # nothing listens: every story would fail alike, so the run stops and says why
             except (LLMUnavailable, LLMInputError) as exc:
-                reason = "llm_unavailable" if isinstance(exc, LLMUnavailable) else "input_rejected"
+                reason = ("timeout" if isinstance(exc, LLMTimeout) else
+                          "llm_unavailable" if isinstance(exc, LLMUnavailable) else "input_rejected")  # fmt: skip
                 raise trace.failed(reason, str(exc)) from exc
             trace.add(resp)
             try:
@@ -404,6 +457,14 @@ class LLMScorer:
         crits = list(self.rubric.criteria if criteria is None else criteria)
         prompt_text = "\n\n".join(m["content"] for m in self.build_messages(story, crits, want_metadata))
         return estimate_cost(self.chat.model, prompt_text, 20 + 70 * len(crits) + (350 if want_metadata else 0))
+
+
+def answer_tokens(criteria: int, want_metadata: bool) -> int:
+    """The ``max_tokens`` of one scoring call: room for every string of the bounded schema at
+    its longest (about 3 characters a token) and the JSON around them; a model that runs on
+    is cut off there and re-asked, instead of generating until the context is full."""
+    per_criterion = 20 + (STRING_BOUNDS["evidence"] + STRING_BOUNDS["rationale"]) // 3
+    return 64 + per_criterion * criteria + (900 if want_metadata else 0)
 
 
 _STORY_TAG = re.compile(r"<(/?)story\b", re.I)

@@ -534,7 +534,9 @@ def ask(
     understood = {k: v for k, v in answer.understood.items()}
     if understood:
         console.print(f"[dim]Filters understood from the question: {json.dumps(understood)}[/]", soft_wrap=True)
-    how = "extractive brief (no LLM configured)" if answer.offline else f"{answer.model}, ${answer.cost_usd:.4f}"
+    how = (f"{answer.model}, ${answer.cost_usd:.4f}" if not answer.offline else
+           "extractive brief (the LLM could not answer: see the note)" if answer.error else
+           "extractive brief (no LLM configured)")  # fmt: skip
     console.print(f"[dim]{how}; {answer.latency_ms:.0f} ms; audience {answer.audience}; "
                   f"continue with --conversation {answer.conversation_id}[/]", soft_wrap=True)  # fmt: skip
 

@@ -133,6 +133,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(120.0, gt=0, description="Timeout for one LLM call.")
     llm_max_retries: int = Field(4, ge=0, le=10, description="Retries on rate limits and transient LLM errors.")
     llm_repair_attempts: int = Field(1, ge=0, le=3, description="Re-asks after an invalid LLM answer before failing.")
+    llm_tools: Literal["auto", "on", "off"] = Field(
+        "auto", description="Let the answer model plan its searches with a search tool: auto (when litellm knows the "
+        "model to take tools), on (always, the call required by name: what local servers such as llama.cpp's need "
+        "to return a tool call) or off.",
+    )
     score_workers: int = Field(
         default_factory=lambda: min(os.cpu_count() or 1, 64), ge=1, le=64,
         description="Processes the offline scorer runs in (default: one per CPU; 1 = in this process).",

@@ -4,13 +4,24 @@ Everything else in Reffy talks to :class:`ChatModel`, so tests and alternative b
 can stand in for litellm. litellm is imported lazily (it takes seconds and, unless told
 otherwise, fetches a price list from the internet) and only here. Transient provider
 failures are retried with backoff; everything else becomes an :class:`LLMError` whose
-message says which setting to fix.
+message says which setting to fix. Two failures are not worth the full backoff: a server
+that refuses the connection (nothing listens at REFFY_LLM_API_BASE) fails at once as
+:class:`LLMUnreachable`, and a call that outlasts REFFY_LLM_TIMEOUT_S is tried once more,
+then fails as :class:`LLMTimeout` (another wait as long would rarely end differently).
+
+Structured output is asked for in the strongest form the server takes, weakening on a
+refusal (400/422): ``json_schema`` (OpenAI's structured outputs), then ``json_object``
+carrying the schema (what llama.cpp's server turns into a grammar), then no format (the
+prompt asks for JSON). Local servers that return tool calls only when told which function
+to call (llama.cpp's) get the one tool named in ``tool_choice`` under REFFY_LLM_TOOLS=on.
 """
 
 from __future__ import annotations
 
 import email.utils
+import errno
 import logging
+import socket
 import os
 import re
 import threading
@@ -31,6 +42,8 @@ ResponseMode = Literal["json_schema", "json_object"] | None
 _DOWNGRADE: dict[ResponseMode, ResponseMode] = {"json_schema": "json_object", "json_object": None}
 _TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504, 529})
 MAX_RETRY_AFTER_S = 120.0
+TIMEOUT_ATTEMPTS = 2  # a call that timed out is tried once more, whatever REFFY_LLM_MAX_RETRIES says
+_UNREACHABLE_ERRNO = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL})
 _NO_KEY = re.compile(r"missing credentials|api_key client option must be set", re.I)
 _PROVIDER_PREFIX = re.compile(r"^(?:\s*(?:litellm\.)?\w+(?:Error|Exception)\s*[:-]\s*)+")
 
@@ -56,13 +69,23 @@ def _lib() -> Any:
 class LLMError(ReffyError):
     """The provider cannot serve requests as configured (key, model, URL): stop and fix settings."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, attempts: int = 1) -> None:
         super().__init__(message)
         self.status = status
+        self.attempts = attempts  # requests sent before giving up
 
 
 class LLMUnavailable(LLMError):
     """Transient failures (rate limits, 5xx, network) outlasted every retry."""
+
+
+class LLMUnreachable(LLMUnavailable):
+    """Nothing answers at the LLM's address (connection refused, no such host): not retried,
+    since a server that is not running does not start between two attempts."""
+
+
+class LLMTimeout(LLMUnavailable):
+    """The LLM did not answer within REFFY_LLM_TIMEOUT_S, twice."""
 
 
 class LLMInputError(LLMError):
@@ -90,18 +113,18 @@ class ChatModel(Protocol):
     @overload
     def complete(
         self, messages: Messages, *, json_schema: dict[str, Any] | None = ..., stream: Literal[False] = ...,
-        temperature: float | None = ...,
+        temperature: float | None = ..., max_tokens: int | None = ...,
     ) -> ChatResponse: ...
 
     @overload
     def complete(
         self, messages: Messages, *, json_schema: dict[str, Any] | None = ..., stream: Literal[True],
-        temperature: float | None = ...,
+        temperature: float | None = ..., max_tokens: int | None = ...,
     ) -> Iterator[str]: ...
 
     def complete(
         self, messages: Messages, *, json_schema: dict[str, Any] | None = None, stream: bool = False,
-        temperature: float | None = None,
+        temperature: float | None = None, max_tokens: int | None = None,
     ) -> ChatResponse | Iterator[str]: ...
 
 
@@ -163,7 +186,7 @@ class TextStream(Iterator[str]):
                     self.response = _to_chat_response(lib, built, self._model, elapsed) if built else None
                 raise
             except Exception as exc:  # noqa: BLE001 - provider errors mid-stream become LLMError
-                raise self._translate(exc, 1) from exc
+                raise self._translate(exc, 1, mid_stream=True) from exc
             self._chunks.append(chunk)
             choices = getattr(chunk, "choices", None) or []
             delta = getattr(choices[0].delta, "content", None) if choices else None
@@ -187,7 +210,10 @@ class LiteLLMChatModel:
 
     # -- public -----------------------------------------------------------------------
     def supports_tools(self) -> bool:
-        """Whether litellm knows this model to take tool (function) definitions."""
+        """Whether to offer tools: REFFY_LLM_TOOLS on/off, or (auto) whether litellm knows this
+        model to take tool (function) definitions."""
+        if self.settings.llm_tools != "auto":
+            return self.settings.llm_tools == "on"
         try:
             return bool(_lib().supports_function_calling(model=self.model))
         except Exception:  # noqa: BLE001 - a model litellm does not know: assume no tools
@@ -196,6 +222,7 @@ class LiteLLMChatModel:
     def complete(
         self, messages: Messages, *, json_schema: dict[str, Any] | None = None, stream: bool = False,
         temperature: float | None = None, tools: list[dict[str, Any]] | None = None, max_tokens: int | None = None,
+        tool_choice: str | dict[str, Any] | None = None,
     ) -> Any:
         lib = _lib()
         kwargs: dict[str, Any] = {
@@ -215,6 +242,12 @@ class LiteLLMChatModel:
             kwargs["stream"] = True
         if tools:
             kwargs["tools"] = tools
+            if tool_choice is None and self.settings.llm_tools == "on" and len(tools) == 1:
+                # Servers such as llama.cpp's return a tool call only for a function named here
+                # (they constrain the output to its parameters); "auto" gets plain text back.
+                tool_choice = {"type": "function", "function": {"name": tools[0]["function"]["name"]}}
+            if tool_choice is not None:
+                kwargs["tool_choice"] = tool_choice
         if max_tokens:
             kwargs["max_tokens"] = max_tokens
         started = time.monotonic()
@@ -243,10 +276,12 @@ class LiteLLMChatModel:
                 name = str(json_schema.get("title") or "answer").replace(" ", "_")
                 call["response_format"] = {
                     "type": "json_schema",
-                    "json_schema": {"name": name, "schema": json_schema, "strict": True},
+                    "json_schema": {"name": name, "schema": _unbounded(json_schema), "strict": True},
                 }
             elif mode == "json_object":
-                call["response_format"] = {"type": "json_object"}
+                # The schema rides along: llama.cpp's server (and others that follow it) turns it
+                # into a grammar; servers that do not know the key ignore it or refuse (-> no format).
+                call["response_format"] = {"type": "json_object", "schema": json_schema}
             try:
                 raw = self._call(lib, call)
             except LLMError as exc:
@@ -259,12 +294,17 @@ class LiteLLMChatModel:
             return raw
 
     def _call(self, lib: Any, kwargs: dict[str, Any]) -> Any:
-        from tenacity import Retrying, retry_if_exception, stop_after_attempt
+        from tenacity import Retrying, stop_after_attempt
 
-        attempts = self.settings.llm_max_retries + 1
+        def retry(rs: Any) -> bool:
+            exc = rs.outcome.exception() if rs.outcome else None
+            if exc is None or not _is_transient(lib, exc) or _unreachable(exc) or _format_refused(exc):
+                return False  # a refused connection fails at once: nothing is listening
+            return not _is_timeout(lib, exc) or rs.attempt_number < TIMEOUT_ATTEMPTS
+
         retrying = Retrying(
-            retry=retry_if_exception(lambda e: _is_transient(lib, e)),
-            stop=stop_after_attempt(attempts),
+            retry=retry,
+            stop=stop_after_attempt(self.settings.llm_max_retries + 1),
             wait=_wait,
             sleep=self._sleep,
             reraise=True,
@@ -273,19 +313,37 @@ class LiteLLMChatModel:
         try:
             return retrying(lib.completion, **kwargs)
         except Exception as exc:  # noqa: BLE001 - translated into actionable errors
-            raise self._translate(exc, attempts) from exc
+            raise self._translate(exc, int(retrying.statistics.get("attempt_number", 1))) from exc
 
-    def _translate(self, exc: Exception, attempts: int) -> LLMError:
+    def _translate(self, exc: Exception, attempts: int, *, mid_stream: bool = False) -> LLMError:
         lib = _lib()
         status = getattr(exc, "status_code", None)
         detail = _PROVIDER_PREFIX.sub("", str(getattr(exc, "message", "") or exc)).strip() or type(exc).__name__
         where = self.settings.llm_api_base or "the provider's default endpoint"
+        tries = plural(attempts, "attempt")
+        if _unreachable(exc) and not mid_stream:
+            return LLMUnreachable(
+                f"Cannot connect to the LLM server at {where} for {self.model} (nothing accepts connections there). "
+                "Start the server, or check REFFY_LLM_API_BASE; or unset REFFY_LLM_MODEL to use the offline scorer "
+                "and extractive answers.",
+                status=status, attempts=attempts,
+            )
+        if _format_refused(exc):  # llama.cpp's server answers an unknown format with a 500, not a 422
+            return LLMError(f"The LLM server refused the response_format for {self.model} ({detail}).", status=422,
+                            attempts=attempts)  # fmt: skip
+        if _is_timeout(lib, exc):
+            return LLMTimeout(
+                f"The LLM at {where} did not answer within {self.settings.llm_timeout_s:g} s for {self.model} "
+                f"({tries}). Raise REFFY_LLM_TIMEOUT_S, use a faster model (REFFY_LLM_MODEL), or check the "
+                "server's load.",
+                status=status, attempts=attempts,
+            )
         if _is_transient(lib, exc):
             return LLMUnavailable(
-                f"The LLM at {where} kept failing for {self.model} after {plural(attempts, 'attempt')}: {sentence(detail)} "
+                f"The LLM at {where} kept failing for {self.model} after {tries}: {sentence(detail)} "
                 "Check that the server is running and reachable, wait and retry, or raise "
                 "REFFY_LLM_MAX_RETRIES / REFFY_LLM_TIMEOUT_S.",
-                status=status,
+                status=status, attempts=attempts,
             )
         if isinstance(exc, lib.AuthenticationError | lib.PermissionDeniedError) or status in (401, 403):
             return LLMError(
@@ -325,6 +383,54 @@ class LiteLLMChatModel:
 def _missing_key(exc: BaseException) -> bool:
     """The SDK's own "no API key" complaint, which litellm reports as a 500."""
     return bool(_NO_KEY.search(str(exc)))
+
+
+_BOUNDS = frozenset({"maxLength", "minLength", "maxItems", "minItems", "minimum", "maximum"})
+
+
+def _unbounded(schema: Any) -> Any:
+    """``schema`` without length and range bounds: strict structured-output modes (OpenAI's)
+    refuse them, while grammar-based servers need them to end a string (json_object mode)."""
+    if isinstance(schema, dict):
+        return {k: (_unbounded(v) if k not in ("properties", "$defs") else {n: _unbounded(x) for n, x in v.items()})
+                for k, v in schema.items() if k not in _BOUNDS}  # fmt: skip
+    if isinstance(schema, list):
+        return [_unbounded(v) for v in schema]
+    return schema
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it was raised from or while handling (SDKs wrap the socket error twice)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        todo += [e.__cause__, e.__context__, getattr(e, "original_exception", None)]
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Connection refused, no route, or no such host: the server is not there (yet)."""
+    for e in _causes(exc):
+        if isinstance(e, ConnectionRefusedError | socket.gaierror):
+            return True
+        if isinstance(e, OSError) and e.errno in _UNREACHABLE_ERRNO:
+            return True
+        if type(e).__name__ == "ConnectError" and "timed out" not in str(e).lower():  # httpx/httpcore
+            return True
+    return False
+
+
+def _format_refused(exc: BaseException) -> bool:
+    """A server that validates the request refused ``response_format`` (whatever status it used)."""
+    return getattr(exc, "status_code", None) in (400, 422, 500) and "response_format" in str(exc)
+
+
+def _is_timeout(lib: Any, exc: BaseException) -> bool:
+    return isinstance(exc, lib.Timeout) or getattr(exc, "status_code", None) == 408
 
 
 def _is_transient(lib: Any, exc: BaseException) -> bool:

@@ -789,7 +789,8 @@ class ReffyService:
             tokens_out=answer.tokens_out, cost_usd=answer.cost_usd, audience=audience, filters=answer.filters or None,
             no_answer=answer.no_answer,
             meta={"request": asdict(request), "citations": answer.citations, "removed": answer.removed,
-                  "hit_ids": [h.story_id for h in answer.hits], "prompt_version": answer.prompt_version},
+                  "hit_ids": [h.story_id for h in answer.hits], "prompt_version": answer.prompt_version,
+                  **({"llm_error": answer.error} if answer.error else {})},
         )  # fmt: skip
         answer.message_id = row["id"]
         self.history.log_query(user.name, question, kind="ask", mode="offline" if answer.offline else "answer",

@@ -177,6 +177,35 @@ def test_provider_error_is_clear_and_the_conversation_survives(home, llm_stub):
     assert roles == ["system", "user", "user"]  # the failed turn is not replayed as an answer
 
 
+def test_unreachable_model_falls_back_to_the_brief_with_a_note(home):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    svc = ReffyService(load_settings(home=home, vendor_path=DATA / "vendor.yaml", gold_min_score=0,
+                                     llm_model="openai/my-local-model", llm_api_key="sk-test",
+                                     llm_api_base=f"http://127.0.0.1:{port}/v1"))  # fmt: skip
+    stream = svc.ask("a bank that cut contact-centre handling time")
+    pieces = list(stream)
+    answer = stream.answer
+    assert "".join(pieces) == answer.text
+    assert answer.text.startswith("**Note:** the answer model could not be reached, so this is the extractive brief")
+    assert "Start the server, or check REFFY_LLM_API_BASE" in answer.text and ".." not in answer.text
+    assert "not written by an LLM" in answer.text and answer.citations[0]["customer"] == "Nordvik Bank"
+    assert answer.offline and answer.model is None and "REFFY_LLM_API_BASE" in answer.error
+    message = svc.conversation(LOCAL_USER, answer.conversation_id)["messages"][1]
+    assert message["mode"] == "offline" and not message["error"] and message["content"] == answer.text
+
+
+def test_model_failing_after_its_retries_falls_back_to_the_brief(home, llm_stub):
+    svc = service(home, llm_stub)  # llm_max_retries=0
+    llm_stub.enqueue(error(503, "overloaded"))
+    answer = svc.answer("a bank that cut contact-centre handling time")
+    assert answer.text.startswith("**Note:** the answer model kept failing, so this is the extractive brief")
+    assert "overloaded" in answer.text and answer.offline and answer.citations and len(llm_stub.requests) == 1
+
+
 def test_tool_calling_model_plans_the_search_and_governance_still_holds(home, llm_stub):
     svc = service(home, llm_stub, model="openai/gpt-4o-mini")
     internal = internal_docs(svc)
@@ -298,3 +327,11 @@ def test_malformed_tool_call_arguments_fall_back_to_retrieve_then_answer(home, l
     assert answer.text == "Vantor handles claims [1]." and answer.hits
     assert answer.query == "insurers using chatbots for claims"  # the user's own request was searched
     assert len(llm_stub.requests) == 2
+
+
+def test_tool_call_naming_an_unknown_filter_value_still_searches(home, llm_stub):
+    """A small model's tool call may name a country the library lacks ("B)"): its filters are dropped."""
+    svc = service(home, llm_stub, model="openai/gpt-4o-mini")
+    llm_stub.enqueue(tool_call_reply({"query": "bank contact centre", "country": ["B)"]}), ok("A bank [1]."))
+    answer = svc.answer("a bank that cut contact-centre handling time")
+    assert answer.hits and answer.text == "A bank [1]." and len(llm_stub.requests) == 2

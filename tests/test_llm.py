@@ -17,7 +17,9 @@ from reffy.llm import (
     LiteLLMChatModel,
     LLMError,
     LLMInputError,
+    LLMTimeout,
     LLMUnavailable,
+    LLMUnreachable,
     TextStream,
     estimate_cost,
     retry_after_s,
@@ -62,7 +64,7 @@ def test_unknown_model_gets_json_object_mode_and_unknown_cost(tmp_path: Path, ll
     model, _ = make_model(tmp_path, llm_stub, llm_model="openai/my-local-model")
     llm_stub.enqueue(ok('{"hi": 1}'))
     resp = model.complete(MESSAGES, json_schema=SCHEMA)
-    assert llm_stub.requests[0]["response_format"] == {"type": "json_object"}
+    assert llm_stub.requests[0]["response_format"] == {"type": "json_object", "schema": SCHEMA}  # llama.cpp: a grammar
     assert resp.cost_usd == 0.0 and resp.cost_known is False
     assert resp.tokens_in == 1000
 
@@ -115,17 +117,21 @@ def test_persistent_server_error_fails_after_the_configured_retries(tmp_path: Pa
     assert "REFFY_LLM_MAX_RETRIES" in message and isinstance(info.value, ReffyError)
 
 
-def test_unreachable_server_is_retried_then_unavailable(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stream", [False, True])
+def test_refused_connection_fails_at_once_and_says_how_to_fix(tmp_path: Path, stream: bool) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     sleeps: list[float] = []
-    settings = make_settings(tmp_path, f"http://127.0.0.1:{port}/v1", llm_max_retries=1)
-    with pytest.raises(LLMUnavailable, match="server is running") as info:
-        LiteLLMChatModel(settings, sleep=sleeps.append).complete(MESSAGES)
-    assert len(sleeps) == 1
-    message = str(info.value)  # the provider's own "Connection error." ends a sentence once, never twice
-    assert "after 2 attempts: Connection error. Check" in message and ".." not in message
+    settings = make_settings(tmp_path, f"http://127.0.0.1:{port}/v1", llm_max_retries=4)
+    with pytest.raises(LLMUnreachable) as info:
+        LiteLLMChatModel(settings, sleep=sleeps.append).complete(MESSAGES, stream=stream)
+    assert sleeps == [] and info.value.attempts == 1  # not retried: nothing listens there
+    assert isinstance(info.value, LLMUnavailable)
+    message = str(info.value)
+    assert message.startswith(f"Cannot connect to the LLM server at http://127.0.0.1:{port}/v1 for openai/gpt-4o-mini")
+    assert "Start the server, or check REFFY_LLM_API_BASE; or unset REFFY_LLM_MODEL" in message
+    assert ".." not in message and "Connection error" not in message
 
 
 def test_timeout_is_retried(tmp_path: Path, llm_stub: LLMStub) -> None:
@@ -133,6 +139,47 @@ def test_timeout_is_retried(tmp_path: Path, llm_stub: LLMStub) -> None:
     llm_stub.enqueue(StubReply(content="late", delay=1.0), ok("in time"))
     assert model.complete(MESSAGES).text == "in time"
     assert len(sleeps) == 1
+
+
+def test_timeout_is_retried_once_only(tmp_path: Path, llm_stub: LLMStub) -> None:
+    model, sleeps = make_model(tmp_path, llm_stub, llm_timeout_s=0.2, llm_max_retries=4)
+    llm_stub.enqueue(*[StubReply(content="late", delay=0.6)] * 3)
+    with pytest.raises(LLMTimeout) as info:
+        model.complete(MESSAGES)
+    assert len(llm_stub.requests) == 2 and len(sleeps) == 1 and info.value.attempts == 2
+    message = str(info.value)
+    assert "did not answer within 0.2 s" in message and "(2 attempts)" in message and "REFFY_LLM_TIMEOUT_S" in message
+
+
+def test_strict_schema_mode_gets_no_length_bounds(tmp_path: Path, llm_stub: LLMStub) -> None:
+    """OpenAI's strict mode refuses maxLength and friends; grammar servers (json_object) need them."""
+    bounded = {"title": "t", "type": "object", "properties": {
+        "hi": {"type": "string", "maxLength": 5}, "n": {"type": "integer", "minimum": 0, "maximum": 3},
+        "xs": {"type": "array", "items": {"type": "string", "maxLength": 4}, "maxItems": 2}}}  # fmt: skip
+    model, _ = make_model(tmp_path, llm_stub)
+    llm_stub.enqueue(ok('{"hi": "yo"}'), error(400, "json_schema not supported", "invalid_request_error"),
+                     ok('{"hi": "yo"}'))  # fmt: skip
+    model.complete(MESSAGES, json_schema=bounded)
+    sent = llm_stub.requests[0]["response_format"]["json_schema"]["schema"]
+    assert sent["properties"] == {"hi": {"type": "string"}, "n": {"type": "integer"},
+                                  "xs": {"type": "array", "items": {"type": "string"}}}  # fmt: skip
+    model._mode = "json_schema"
+    model.complete(MESSAGES, json_schema=bounded)
+    assert llm_stub.requests[-1]["response_format"] == {"type": "json_object", "schema": bounded}
+
+
+@pytest.mark.parametrize(("setting", "offered", "named"), [("auto", False, False), ("on", True, True),
+                                                           ("off", False, False)])  # fmt: skip
+def test_llm_tools_setting(tmp_path: Path, llm_stub: LLMStub, setting: str, offered: bool, named: bool) -> None:
+    model, _ = make_model(tmp_path, llm_stub, llm_model="openai/my-local-model", llm_tools=setting)
+    assert model.supports_tools() is offered
+    tool = {"type": "function", "function": {"name": "search_stories", "parameters": {"type": "object"}}}
+    llm_stub.enqueue(ok("no call"))
+    model.complete(MESSAGES, tools=[tool], max_tokens=50)
+    body = llm_stub.requests[0]
+    assert body["max_tokens"] == 50 and body["tools"][0]["function"]["name"] == "search_stories"
+    expected = {"type": "function", "function": {"name": "search_stories"}} if named else None
+    assert body.get("tool_choice") == expected
 
 
 @pytest.mark.parametrize(

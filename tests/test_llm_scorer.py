@@ -80,9 +80,8 @@ def answer(points: dict[str, Any] | None = None, evidence: dict[str, str] | None
 
 
 def make_scorer(tmp_path: Path, stub: LLMStub, **kw: Any) -> tuple[LLMScorer, list[float]]:
-    settings = load_settings(
-        home=tmp_path / "home", llm_model="openai/gpt-4o-mini", llm_api_base=stub.base_url, llm_api_key="sk-test", **kw
-    )
+    kw = {"llm_model": "openai/gpt-4o-mini", **kw}
+    settings = load_settings(home=tmp_path / "home", llm_api_base=stub.base_url, llm_api_key="sk-test", **kw)
     sleeps: list[float] = []
     chat = LiteLLMChatModel(settings, sleep=sleeps.append)
     return LLMScorer(settings, RUBRIC, VENDOR, TAXONOMY, chat_model=chat), sleeps
@@ -279,6 +278,61 @@ def test_persistent_server_error_fails_the_story_after_retries(tmp_path: Path, l
     assert info.value.reason == "llm_unavailable" and "REFFY_LLM_MAX_RETRIES" in info.value.detail
     assert info.value.tokens_in == 1000 and info.value.cost_usd > 0  # the first, invalid answer was paid for
     assert len(llm_stub.requests) == 4 and len(sleeps) == 2
+
+
+def test_timeout_fails_the_story_as_a_timeout_after_one_retry(tmp_path: Path, llm_stub: LLMStub) -> None:
+    from llmstub import StubReply
+
+    scorer, sleeps = make_scorer(tmp_path, llm_stub, llm_timeout_s=0.2, llm_max_retries=4)
+    llm_stub.enqueue(*[StubReply(content=answer(), delay=0.6)] * 2)
+    with pytest.raises(ScoringFailed) as info:
+        scorer.score(STORY, TWO)
+    assert info.value.reason == "timeout" and "REFFY_LLM_TIMEOUT_S" in info.value.detail
+    assert len(llm_stub.requests) == 2 and len(sleeps) == 1
+
+
+def test_unreachable_server_stops_scoring_instead_of_failing_each_story(tmp_path: Path) -> None:
+    import socket
+
+    from reffy.llm import LLMUnreachable
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = load_settings(home=tmp_path / "home", llm_model="openai/gpt-4o-mini", llm_api_key="sk-test",
+                             llm_api_base=f"http://127.0.0.1:{port}/v1")  # fmt: skip
+    sleeps: list[float] = []
+    scorer = LLMScorer(settings, RUBRIC, VENDOR, TAXONOMY, chat_model=LiteLLMChatModel(settings, sleep=sleeps.append))
+    with pytest.raises(LLMUnreachable, match="REFFY_LLM_API_BASE") as info:
+        scorer.score(STORY, TWO)
+    assert not isinstance(info.value, ScoringFailed) and sleeps == []
+
+
+def test_schema_sent_is_bounded_so_a_grammar_ends(tmp_path: Path, llm_stub: LLMStub) -> None:
+    """json_object mode (llama.cpp) carries the schema with maxLength/maxItems everywhere."""
+    scorer, _ = make_scorer(tmp_path, llm_stub, llm_model="openai/local-model")
+    llm_stub.enqueue(ok(answer()))
+    scorer.score(STORY, TWO)
+    request = llm_stub.requests[0]
+    assert request["max_tokens"] > 300
+    schema = request["response_format"]["schema"]
+    assert request["response_format"]["type"] == "json_object"
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and "enum" not in node:
+                assert node.get("maxLength"), node
+            if node.get("type") == "array":
+                assert node.get("maxItems"), node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    assert schema["properties"]["criteria"]["minItems"] == schema["properties"]["criteria"]["maxItems"] == 2
+    assert schema["$defs"]["CriterionAnswer"]["properties"]["points"]["maximum"] == 2
 
 
 def test_prompt_asks_exactly_the_given_criteria_and_fences_the_story(tmp_path: Path, llm_stub: LLMStub) -> None:

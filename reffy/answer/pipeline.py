@@ -12,7 +12,12 @@ The flow for one question:
    model writes it from the numbered stories, streamed;
 5. everything the user sees passes the verifier first (verify.py): citations to stories
    that were not retrieved are dropped, quotes not found in the cited story are replaced,
-   and a model's sentence naming a library story that is not in the context is removed.
+   and a model's sentence naming a library story that is not in the context is removed;
+6. a model that cannot answer at all (not reachable, timed out, failing after its retries:
+   :class:`reffy.llm.LLMUnavailable`) before it has said anything gets the extractive brief
+   instead, under a visible note saying why and what to fix; one that stops midway leaves
+   the verified part, with a note that it was cut off. Other LLM errors (credentials, model
+   name) are a misconfiguration and surface as errors.
 
 The stories reach the model as data (context.py): one JSON object each, between the tags of
 a boundary drawn at random for this request, which only the system prompt names.
@@ -21,6 +26,7 @@ a boundary drawn at random for this request, which only the system prompt names.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +37,11 @@ from reffy.answer.context import ContextStory, build_context, new_boundary, rend
 from reffy.answer.prompts import load_prompt
 from reffy.answer.understand import Request
 from reffy.answer.verify import StoryNames, StreamVerifier, verify_text
+from reffy.llm import LLMError, LLMTimeout, LLMUnavailable, LLMUnreachable
 from reffy.retrieval.engine import SearchResult
+from reffy.retrieval.filter_values import UnknownFilterValue
+
+log = logging.getLogger(__name__)
 
 SearchFn = Callable[[str, dict[str, Any], int], SearchResult]
 AUDIENCE_TEXT = {
@@ -48,11 +58,15 @@ SEARCH_TOOL = {
         "parameters": {
             "type": "object",
             "properties": {
-                "query": {"type": "string", "description": "What the stories should be about, in plain words."},
-                "industry": {"type": "array", "items": {"type": "string"}, "description": "Industry ids."},
-                "country": {"type": "array", "items": {"type": "string"}, "description": "ISO 3166 alpha-2 codes."},
-                "competitor": {"type": "array", "items": {"type": "string"}},
-                "product": {"type": "array", "items": {"type": "string"}},
+                # Bounded, so a server that turns the parameters into a grammar (llama.cpp's) ends the call.
+                "query": {"type": "string", "maxLength": 200,
+                          "description": "What the stories should be about, in plain words."},
+                "industry": {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 5,
+                             "description": "Industry ids."},
+                "country": {"type": "array", "items": {"type": "string", "maxLength": 2}, "maxItems": 5,
+                            "description": "ISO 3166 alpha-2 codes."},
+                "competitor": {"type": "array", "items": {"type": "string", "maxLength": 60}, "maxItems": 5},
+                "product": {"type": "array", "items": {"type": "string", "maxLength": 60}, "maxItems": 5},
                 "year_min": {"type": "integer"},
                 "year_max": {"type": "integer"},
             },
@@ -61,6 +75,7 @@ SEARCH_TOOL = {
     },
 }
 MAX_TOOL_CALLS = 3
+PLANNING_MAX_TOKENS = 400  # a few search calls; the plan is never shown
 
 
 @dataclass(slots=True)
@@ -87,7 +102,7 @@ class Answer:
     hits: list[Any] = field(default_factory=list)
     conversation_id: str | None = None
     message_id: int | None = None
-    error: str | None = None
+    error: str | None = None  # why the model's answer was replaced by the brief, or cut off
 
     @property
     def cited_ids(self) -> list[str]:
@@ -143,7 +158,7 @@ def _describe(filters: dict[str, Any]) -> str:
 def _tool_searches(model: Any, messages: list[dict[str, Any]], request: Request, search: SearchFn,
                    k: int) -> tuple[list[SearchResult], Any]:  # fmt: skip
     """One planning round: the model's ``search_stories`` calls, run through ``search``."""
-    response = model.complete(messages, tools=[SEARCH_TOOL], temperature=0)
+    response = model.complete(messages, tools=[SEARCH_TOOL], temperature=0, max_tokens=PLANNING_MAX_TOKENS)
     results = []
     for call in response.tool_calls[:MAX_TOOL_CALLS]:
         if call["name"] != SEARCH_TOOL["function"]["name"]:
@@ -155,7 +170,11 @@ def _tool_searches(model: Any, messages: list[dict[str, Any]], request: Request,
         query = str(args.get("query") or request.query)
         filters = {key: args[key] for key in TOOL_FILTERS if args.get(key) not in (None, "", [])}
         # The user's and the UI's filters always hold; the model may only add to them.
-        results.append(search(query, {**filters, **request.filters}, k))
+        try:
+            results.append(search(query, {**filters, **request.filters}, k))
+        except UnknownFilterValue as exc:  # the model named a country or industry the library lacks
+            log.warning("Dropped the model's filters %s: %s", filters, exc)
+            results.append(search(query, request.filters, k))
     return results, response
 
 
@@ -184,13 +203,24 @@ def run(question: str, request: Request, *, search: SearchFn, by_id: dict[str, d
                            boundary=boundary)  # fmt: skip
     planning = None
     results: list[SearchResult] = []
+    failed: LLMUnavailable | None = None  # the model cannot answer: the brief stands in
     if model is not None and getattr(model, "supports_tools", lambda: False)():
         planning_messages = [{"role": "system", "content": system}, *history,
                              {"role": "user", "content": question}]  # fmt: skip
-        results, planning = _tool_searches(model, planning_messages, request, search, k)
-        answer.tokens_in += planning.tokens_in
-        answer.tokens_out += planning.tokens_out
-        answer.cost_usd += planning.cost_usd
+        try:
+            results, planning = _tool_searches(model, planning_messages, request, search, k)
+        except LLMUnavailable as exc:
+            failed = exc
+        except LLMError as exc:
+            if exc.status not in (400, 422):
+                raise
+            # The server refused the tools (or tool_choice): plan without them; a request it
+            # refuses outright fails again below, with the provider's reason.
+            log.warning("The LLM refused the search tool (%s); retrieving without it", exc)
+        if planning is not None:
+            answer.tokens_in += planning.tokens_in
+            answer.tokens_out += planning.tokens_out
+            answer.cost_usd += planning.cost_usd
     if not results:
         results = [search(request.query, request.filters, k)]
     hits, no_answer = _merge(results, k)
@@ -204,6 +234,8 @@ def run(question: str, request: Request, *, search: SearchFn, by_id: dict[str, d
     elif model is None:
         answer.offline = True
         text = brief(stories, request.query)
+    elif failed is not None:
+        text = _fallback(answer, failed, stories, request)
     else:
         text = None
     if text is not None:
@@ -227,14 +259,33 @@ def run(question: str, request: Request, *, search: SearchFn, by_id: dict[str, d
     names = names if names is not None else StoryNames(by_id.values())
     context_texts = [t for s in stories for t in (s.text, s.hit.title, s.hit.customer or "", s.card.get("summary") or "")]
     verifier = StreamVerifier(texts, outside=names.outside([s.story_id for s in stories], context_texts))
-    stream = model.complete(messages, stream=True, temperature=0.2, max_tokens=max_tokens)
-    for delta in stream:
-        released = verifier.feed(delta)
-        if released:
-            yield released
+    try:
+        stream = model.complete(messages, stream=True, temperature=0.2, max_tokens=max_tokens)
+    except LLMUnavailable as exc:  # nothing said yet: the brief, verified like any answer
+        checked = verify_text(_fallback(answer, exc, stories, request), texts)
+        answer.text, answer.removed = checked.text, checked.removed
+        answer.citations = [stories[n - 1].citation() for n in checked.cited]
+        answer.model = answer.prompt_version = None
+        for piece in _pieces(answer.text):
+            yield piece
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+    cut: LLMUnavailable | None = None
+    try:
+        for delta in stream:
+            released = verifier.feed(delta)
+            if released:
+                yield released
+    except LLMUnavailable as exc:  # the model stopped midway: keep what was verified, say so
+        cut = exc
     tail = verifier.flush()
     if tail:
         yield tail
+    if cut is not None:
+        answer.error = str(cut)
+        note = "\n\n_(The answer was cut off: the answer model stopped responding.)_"
+        verifier.result.text += note
+        yield note
     final = getattr(stream, "response", None)
     if final is not None:
         answer.tokens_in += final.tokens_in
@@ -249,6 +300,22 @@ def run(question: str, request: Request, *, search: SearchFn, by_id: dict[str, d
     answer.citations = [stories[n - 1].citation() for n in verifier.result.cited]
     answer.latency_ms = (time.perf_counter() - started) * 1000
     return answer
+
+
+def _why(exc: LLMUnavailable) -> str:
+    if isinstance(exc, LLMUnreachable):
+        return "the answer model could not be reached"
+    if isinstance(exc, LLMTimeout):
+        return "the answer model did not answer in time"
+    return "the answer model kept failing"
+
+
+def _fallback(answer: Answer, exc: LLMUnavailable, stories: list[ContextStory], request: Request) -> str:
+    """The extractive brief standing in for a model that cannot answer, under a note saying why."""
+    answer.offline, answer.error = True, str(exc)
+    log.warning("Answering with the extractive brief: %s", exc)
+    note = f"**Note:** {_why(exc)}, so this is the extractive brief instead. {exc}\n\n"
+    return note + brief(stories, request.query)
 
 
 def _pieces(text: str) -> list[str]:
