@@ -248,7 +248,7 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
         ).fetchall():
             copies.setdefault(group, []).append({"record_key": key, "source_uri": uri, "source_type": stype,
                                                  "match": match, "similarity": round(sim, 3)})  # fmt: skip
-        stories, chunks, held = [], [], []
+        stories, chunks, held, below = [], [], [], []
         placed: dict[str, int] = {}  # group -> index in stories of its canonical's row
         summary.candidates = sum(1 for r in records if r[10])
         for sid, key, group, title, text, meta_json, origin, stype, uri, srid, canonical in records:
@@ -273,6 +273,12 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
             score = sum(r["points"] for r in breakdown)
             if score < settings.gold_min_score:
                 summary.below_threshold += canonical
+                if canonical:  # kept apart for analysts' look-ups by customer name, never ranked
+                    share = ov.get("shareability") or shareability.decide(
+                        source_meta, origin, stype, text, meta.get("shareability"),
+                        public_domains=settings.public_domains, source_uri=uri)[0]  # fmt: skip
+                    below.append((sid, key, meta.get("title") or title, meta.get("customer"), score,
+                                  settings.gold_min_score, share, uri, now))  # fmt: skip
                 continue
             meta = {**meta, **{k: v for k, v in ov.items() if not k.startswith("points.") and k != "gold"}}
             why_not = _why_not_a_story(meta, breakdown, title, text, ov.get("gold"))
@@ -325,6 +331,9 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
             con.execute("DELETE FROM gold_held")
             if held:
                 con.executemany("INSERT INTO gold_held VALUES (?, ?, ?, ?, ?, ?, ?, ?)", held)
+            con.execute("DELETE FROM gold_below")
+            if below:
+                con.executemany("INSERT INTO gold_below VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", below)
             if stories:  # column-wise through unnest(): executemany costs a round trip per row
                 con.execute(_STORIES_INSERT, [list(column) for column in zip(*stories, strict=True)])
             if chunks:

@@ -479,8 +479,8 @@ def search(
                                    audience=audience)  # fmt: skip
     if as_json:
         typer.echo(json.dumps({"query": query, "searched_for": result.text, "mode": mode, "no_answer": result.no_answer,
-                               "notes": result.notes,
-                               "timings_ms": result.timings_ms, "hits": [asdict(h) for h in result.hits]},
+                               "notes": result.notes, "timings_ms": result.timings_ms,
+                               "hits": [asdict(h) for h in result.hits], "below_threshold": result.below_threshold},
                               indent=2, default=str))  # fmt: skip
         return
     console = _console()
@@ -495,6 +495,12 @@ def search(
                       soft_wrap=True)  # fmt: skip
         console.print(f"    {facts}  ({h.why})", soft_wrap=True, highlight=False)
         console.print(f"    {h.source_link or h.source_uri}", soft_wrap=True, highlight=False)
+    if result.below_threshold:
+        console.print("[bold]Below the library's quality bar[/] [dim](not in search; shown to analysts because "
+                      "the search names the customer)[/]", soft_wrap=True)  # fmt: skip
+        for b in result.below_threshold:
+            console.print(f"  - {b['title']}  [dim]{b['score']}/31, the library needs {b['min_score']}  "
+                          f"{b['story_id'][:12]}[/]", soft_wrap=True, highlight=False)  # fmt: skip
     for note in result.notes:
         console.print(f"[dim]{note}[/]", soft_wrap=True)
 

@@ -44,6 +44,7 @@ class ReffyService:
         self._warm_error: str | None = None
         self._warm = False
         self._names: tuple[Any, Any] | None = None
+        self._below: tuple[Any, list[dict[str, Any]]] | None = None  # (engine, below-threshold stories)
         self._users_cache: tuple[tuple[str, int, int], dict[str, tuple[Role, str]]] | None = None
         self._jobs: JobRunner | None = None
 
@@ -224,12 +225,35 @@ class ReffyService:
             if not result.hits and self._hidden_by_audience(parsed):
                 result.notes.append("Stories outside your audience are not shown: only public stories are "
                                     "searched for the external audience.")  # fmt: skip
+        if audience == "internal" and user.can("analytics"):
+            result.below_threshold = self._below_threshold(query, parsed)
         if log:
             self.history.log_query(user.name, query, kind="search", mode=mode, audience=audience, channel=channel,
                                    filters=_filter_dict(parsed), hit_ids=[h.story_id for h in result.hits],
                                    no_answer=result.no_answer or not result.hits,
                                    latency_ms=(time.perf_counter() - started) * 1000)  # fmt: skip
         return result
+
+    def _below_threshold(self, query: str, filters: Any) -> list[dict[str, Any]]:
+        """Stories left under the gold threshold whose customer the query names, for analysts:
+        the threshold hides them from search, and a look-up by name should say they exist. Read
+        once per loaded index (a build comes before every index); a warehouse that another
+        process holds is skipped, not waited for."""
+        from reffy.store.below import below_threshold_rows, named
+
+        engine = self.engine
+        cached = self._below
+        if cached is None or cached[0] is not engine:
+            from reffy.store.warehouse import open_warehouse
+
+            try:
+                with open_warehouse(self.settings.db_path, read_only=True) as con:
+                    rows = below_threshold_rows(con)
+            except Exception:  # noqa: BLE001 - locked by a running build, or older than migration 0006
+                return []
+            cached = self._below = (engine, rows)
+        shown = named(cached[1], query)
+        return [r for r in shown if filters.shareability is None or r["shareability"] == filters.shareability]
 
     def _hidden_by_audience(self, filters: Any) -> bool:
         """Whether stories that only the internal audience may see match these filters (said

@@ -72,6 +72,8 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     signals: dict[str, float] = field(default_factory=dict)
     text: str = ""  # what was searched: the query less the words its filters already cover
+    # stories under the gold threshold whose customer the query names (analysts only; never ranked)
+    below_threshold: list[dict[str, Any]] = field(default_factory=list)
 
 
 _WORD = re.compile(r"[\w-]+", re.UNICODE)

@@ -1,0 +1,48 @@
+"""Look-ups of stories the gold build left below the score threshold (``gold_below``).
+
+Search never ranks them: the threshold is what keeps the library curated. But an analyst who
+types a customer's name wants to know the story exists, and why it does not show: so a query
+that names the customer of a below-threshold story returns it apart, with its score and the
+threshold it missed (see :meth:`reffy.service.ReffyService.search`)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+
+_MIN_NAME = 3  # characters: shorter names ("AB") would match too many queries
+
+
+def _words(text: str) -> str:
+    """Lower-case words without accents: "Vía Serrana" is found by "via serrana"."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c))
+    return " ".join(re.findall(r"\w+", bare.casefold()))
+
+
+def named_in(query: str, customer: str | None) -> bool:
+    """Whether ``query`` names ``customer``: its words appear in the query in order, or the
+    query is the start of the name (what a person types while looking it up)."""
+    name, asked = _words(customer or ""), _words(query)
+    if len(name) < _MIN_NAME or not asked:
+        return False
+    return f" {name} " in f" {asked} " or (len(asked) >= 4 and name.startswith(asked))
+
+
+COLUMNS = ("story_id", "title", "customer", "score", "min_score", "shareability", "source_uri")
+
+
+def below_threshold_rows(con: "duckdb.DuckDBPyConnection") -> list[dict[str, Any]]:
+    """Every below-threshold story with a customer name (a warehouse from before migration 0006
+    has none)."""
+    rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM gold_below WHERE customer IS NOT NULL").fetchall()
+    return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
+
+
+def named(rows: list[dict[str, Any]], query: str, limit: int = 5) -> list[dict[str, Any]]:
+    """The rows whose customer ``query`` names, best score first."""
+    found = [r for r in rows if named_in(query, r["customer"])]
+    return sorted(found, key=lambda r: (-r["score"], r["title"] or ""))[:limit]
