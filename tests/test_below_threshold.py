@@ -52,3 +52,24 @@ def test_the_cli_labels_it(demo_home):
     assert out.exit_code == 0, out.output
     assert "Below the library's quality bar" in out.output
     assert f"{NAME} embraces the future of service" in out.output and "the library needs 12" in out.output
+
+
+def test_the_api_lists_it_for_analyst_tokens_only(demo_settings):
+    from fastapi.testclient import TestClient
+
+    from reffy.api.app import create_app
+
+    svc = ReffyService(demo_settings)
+    tokens = {role.value: svc.create_token(f"{role.value}-bot", role, label="test")
+              for role in (Role.viewer, Role.member, Role.analyst)}  # fmt: skip
+    with TestClient(create_app(svc)) as client:
+        def below(role: str) -> list:
+            res = client.post("/v1/search", json={"query": NAME, "mode": "keyword", "k": 3},
+                              headers={"Authorization": f"Bearer {tokens[role]}"})  # fmt: skip
+            assert res.status_code == 200, res.text
+            return res.json()["below_threshold"]
+
+        [row] = below("analyst")
+        assert row["customer"] == NAME and row["score"] < row["min_score"]
+        assert "source_uri" not in row  # the server's path stays on the server
+        assert below("member") == [] and below("viewer") == []

@@ -110,6 +110,17 @@ class HitOut(_Response):
     passage: str | None = Field(None, description="The best-matching passage, when one matched.")
 
 
+class BelowThresholdOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # the server path stays on the server
+
+    story_id: str
+    title: str | None = None
+    customer: str | None = None
+    score: int = Field(description="Its rubric score, of 31.")
+    min_score: int = Field(description="The score the library needs (REFFY_GOLD_MIN_SCORE).")
+    shareability: str | None = None
+
+
 class SearchResponse(_Response):
     query: str
     mode: str
@@ -120,6 +131,9 @@ class SearchResponse(_Response):
     signals: dict[str, Any] = Field(default_factory=dict)
     text: str = Field("", description="What was searched: the query less the words its filters already cover "
                                       "(\"banks\" under industry=finance).")
+    below_threshold: list[BelowThresholdOut] = Field(
+        default_factory=list, description="Analyst and admin tokens, internal audience: stories under the library's "
+        "score threshold whose customer the query names. Never ranked; listed so a look-up by name finds them.")
 
 
 # -- answers ------------------------------------------------------------------------------
