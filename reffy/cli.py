@@ -440,10 +440,11 @@ def tune(
     f = model.facts
     _console().print(
         f"[green]Tuned[/] on {plural(model.stories, 'story')} in {f['seconds']:.1f}s: \"no strong match\" below "
-        f"{model.threshold:.0%} query coverage. On the library's own exam it flags {f['exam_false_flags']:.1%} of "
-        f"{f['answerable']} answerable questions and catches {f['exam_recall']:.0%} of {f['unanswerable']} questions "
-        f"about held-aside topics (the built-in rule: {f['built_in_rule_false_flags']:.1%} and "
-        f"{f['built_in_rule_recall']:.0%}).", highlight=False, soft_wrap=True)  # fmt: skip
+        f"{model.threshold:.0%} query coverage, besides the built-in rule. On the library's own exam the two flag "
+        f"{f['combined_false_flags']:.1%} of {f['answerable']} answerable questions and catch "
+        f"{f['combined_recall']:.0%} of {f['unanswerable']} questions about held-aside topics (the built-in rule "
+        f"alone: {f['built_in_rule_false_flags']:.1%} and {f['built_in_rule_recall']:.0%}).",
+        highlight=False, soft_wrap=True)  # fmt: skip
 
 
 AudienceOpt = Annotated[str | None, typer.Option("--audience", help="internal, or external (public stories only); "

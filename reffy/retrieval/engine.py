@@ -348,8 +348,15 @@ class SearchEngine:
         return [(head[i][0], float(scores[i])) for i in order] + ranked[top:]
 
     def _no_answer(self, signals: dict[str, float], mode: str) -> bool:
-        if self.calibration is not None:  # fitted on this library by `reffy tune`
-            return self.calibration.flags(signals)
+        """The built-in rule, and, once `reffy tune` has fitted one on this library, its coverage
+        threshold besides: the tuned threshold catches questions whose words the library lacks,
+        the built-in rule those whose words are there but whose meaning is not (both measured in
+        eval/no_answer.py: together they never flag less than the rule alone did)."""
+        if self.calibration is not None and self.calibration.flags(signals):
+            return True
+        return self._built_in_no_answer(signals, mode)
+
+    def _built_in_no_answer(self, signals: dict[str, float], mode: str) -> bool:
         cfg = self.config
         if signals["coverage"] >= cfg.no_answer_coverage:
             return False
