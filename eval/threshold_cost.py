@@ -20,9 +20,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from retrieval_corpus import QUERIES, SETTINGS, index, service  # noqa: E402
+from retrieval_corpus import QUERIES, SETTINGS, index  # noqa: E402
 
+from reffy.config import load_settings  # noqa: E402
 from reffy.retrieval.evaluate import load_queries  # noqa: E402
+from reffy.service import ReffyService  # noqa: E402
+
+
+def service(root: Path, setting: str, *, gold_min_score: int) -> ReffyService:
+    """An eval home (see retrieval_corpus.service) at another gold threshold."""
+    return ReffyService(load_settings(home=root / setting, gold_min_score=gold_min_score,
+                                      taxonomy_path=HERE / "corpus_industries.yaml"))  # fmt: skip
 
 
 def relevant_lost(svc, queries) -> tuple[int, int, int]:  # noqa: ANN001
@@ -55,12 +63,13 @@ def main() -> None:
             shutil.copy2(args.root / "embedding-cache.sqlite", work / "embedding-cache.sqlite")
         for t in (int(x) for x in args.thresholds.split(",")):
             svc = service(work, setting, gold_min_score=t)
+            svc.score()  # cached: only what this Reffy's scorer version has not scored yet
             gold = svc.build()
             index(svc, work)
             report = service(work, setting, gold_min_score=t).evaluate(QUERIES).to_dict()
             pairs, lost, lost_exact = relevant_lost(service(work, setting, gold_min_score=t), queries)
             row = {"setting": setting, "threshold": t, "stories": gold.stories,
-                   **{k: round(v["ndcg@10"], 3) for k, v in report["rows"].items()},
+                   **{k: round(v["ndcg@10"], 3) for k, v in report["rows"].items() if v["ndcg@10"] is not None},
                    "relevant_lost": lost, "relevant_pairs": pairs, "exact_lost": lost_exact}  # fmt: skip
             rows.append(row)
             print(json.dumps(row), flush=True)
