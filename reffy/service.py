@@ -44,7 +44,6 @@ class ReffyService:
         self._warm_error: str | None = None
         self._warm = False
         self._names: tuple[Any, Any] | None = None
-        self._below: tuple[Any, list[dict[str, Any]]] | None = None  # (engine, below-threshold stories)
         self._users_cache: tuple[tuple[str, int, int], dict[str, tuple[Role, str]]] | None = None
         self._jobs: JobRunner | None = None
 
@@ -236,23 +235,12 @@ class ReffyService:
 
     def _below_threshold(self, query: str, filters: Any) -> list[dict[str, Any]]:
         """Stories left under the gold threshold whose customer the query names, for analysts:
-        the threshold hides them from search, and a look-up by name should say they exist. Read
-        once per loaded index (a build comes before every index); a warehouse that another
-        process holds is skipped, not waited for."""
-        from reffy.store.below import below_threshold_rows, named
+        the threshold hides them from search, and a look-up by name should say they exist. The
+        index carries them (written by `reffy index` from the last build), so this reads no
+        warehouse."""
+        from reffy.retrieval.below import named
 
-        engine = self.engine
-        cached = self._below
-        if cached is None or cached[0] is not engine:
-            from reffy.store.warehouse import open_warehouse
-
-            try:
-                with open_warehouse(self.settings.db_path, read_only=True) as con:
-                    rows = below_threshold_rows(con)
-            except Exception:  # noqa: BLE001 - locked by a running build, or older than migration 0006
-                return []
-            cached = self._below = (engine, rows)
-        shown = named(cached[1], query)
+        shown = named(self.engine.below_threshold, query)
         return [r for r in shown if filters.shareability is None or r["shareability"] == filters.shareability]
 
     def _hidden_by_audience(self, filters: Any) -> bool:

@@ -11,7 +11,7 @@ from reffy.auth import Role, User
 from reffy.cli import app
 from reffy.config import load_settings
 from reffy.service import ReffyService
-from reffy.store.below import named_in
+from reffy.retrieval.below import named_in
 
 NAME = "Kastell Industrie"  # a demo story the offline scorer puts under the default threshold
 

@@ -120,6 +120,7 @@ class SearchEngine:
         self._masks: dict[SearchFilters, np.ndarray] = {}
         self._taxonomy = None
         self._vocabulary = None
+        self._below: list[dict[str, Any]] | None = None
         from reffy.retrieval.calibrate import from_manifest
 
         self.calibration = from_manifest(self.manifest)  # None: the built-in no-answer rule
@@ -157,6 +158,17 @@ class SearchEngine:
                 self._reranker, _ = load_reranker(self.settings.reranker_model)
             self._reranker_checked = True
         return self._reranker
+
+    @property
+    def below_threshold(self) -> list[dict[str, Any]]:
+        """Stories gold left under the score threshold (analysts' look-ups by customer name;
+        never ranked). Empty for an index written before the index carried them."""
+        if self._below is None:
+            try:
+                self._below = json.loads((self.settings.index_dir / layout.BELOW).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._below = []
+        return self._below
 
     @property
     def vectors_ready(self) -> bool:

@@ -40,6 +40,7 @@ from reffy.retrieval.layout import (
     BM25_PROFILE,
     CHUNK,
     COLLECTIONS,
+    BELOW,
     COMPATIBLE_FORMATS,
     DOCS,
     INDEX_FORMAT,
@@ -146,11 +147,14 @@ def keyword_text(doc: dict[str, Any], text: str) -> str:
 
 
 def keyword_fingerprint(wanted: dict[str, Any], docs: list[dict[str, Any]], texts: dict[str, str],
-                        chunks: dict[str, list[tuple[int, str]]], breakdowns: dict[str, Any]) -> str:
-    """A hash of everything the keyword side (docstore, BM25 views, story cards) is computed from:
-    the gold stories as loaded, their texts, chunks and evidence, and the code versions."""
+                        chunks: dict[str, list[tuple[int, str]]], breakdowns: dict[str, Any],
+                        below: list[dict[str, Any]] | None = None) -> str:  # fmt: skip
+    """A hash of everything the keyword side (docstore, BM25 views, story cards, the stories
+    under the threshold) is computed from: the gold stories as loaded, their texts, chunks and
+    evidence, and the code versions."""
     digest = hashlib.sha256(json.dumps([KEYWORD_SIDE_VERSION, wanted.get("format"), wanted.get("tokenizer"),
-                                        wanted.get("chunker"), __version__]).encode())  # fmt: skip
+                                        wanted.get("chunker"), __version__, below or []],
+                                       sort_keys=True, default=str).encode())  # fmt: skip
     for doc in docs:
         sid = doc["story_id"]
         digest.update(json.dumps([doc, breakdowns.get(sid), chunks.get(sid, [])], sort_keys=True, default=str).encode())
@@ -161,7 +165,7 @@ def keyword_fingerprint(wanted: dict[str, Any], docs: list[dict[str, Any]], text
 def _keyword_side_present(index_dir: Path) -> bool:
     from reffy.retrieval.docstore import FILENAME
 
-    return all((index_dir / name).exists() for name in (DOCS, FILENAME, BM25_FULL, BM25_PROFILE))
+    return all((index_dir / name).exists() for name in (DOCS, BELOW, FILENAME, BM25_FULL, BM25_PROFILE))
 
 
 def _hash(value: Any) -> str:
@@ -202,6 +206,16 @@ def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str],
         for sid, idx, text in con.execute("SELECT story_id, chunk_index, text FROM gold_chunks ORDER BY 1, 2").fetchall():
             chunks.setdefault(sid, []).append((idx, text))
     return docs, texts, chunks
+
+
+def load_below(settings: Settings) -> list[dict[str, Any]]:
+    """The stories the last gold build left under the score threshold that have a customer name
+    (analysts find them by it; search never ranks them). No server paths: the file is served."""
+    cols = ("story_id", "title", "customer", "score", "min_score", "shareability")
+    with open_warehouse(settings.db_path, must_exist=True) as con:
+        rows = con.execute(f"SELECT {', '.join(cols)} FROM gold_below WHERE customer IS NOT NULL"
+                           " ORDER BY story_id").fetchall()  # fmt: skip
+    return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
 def gold_chunker(settings: Settings) -> str | None:
@@ -261,6 +275,7 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     started = time.perf_counter()
     summary = IndexSummary(rebuilt=rebuild)
     docs, texts, chunks = load_gold(settings)
+    below = load_below(settings)
     summary.stories = len(docs)
     index_dir = settings.index_dir
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -274,10 +289,11 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     t = time.perf_counter()
     breakdowns = {d["story_id"]: d.pop("_breakdown") for d in docs}
     intros = {d["story_id"]: d.pop("_intro") for d in docs}
-    fingerprint = keyword_fingerprint(wanted, docs, texts, chunks, breakdowns)
+    fingerprint = keyword_fingerprint(wanted, docs, texts, chunks, breakdowns, below)
     unchanged = (not rebuild and old.get("keyword_fingerprint") == fingerprint and _keyword_side_present(index_dir))
     if not unchanged:
         _write_keyword_side(index_dir, docs, texts, chunks, breakdowns)
+        write_json(index_dir / BELOW, below)
     summary.keyword_seconds, summary.keyword_unchanged = time.perf_counter() - t, unchanged
     wanted["keyword_fingerprint"] = fingerprint
 

@@ -36,6 +36,7 @@ COLLECTIONS = {SUMMARY: "reffy_summaries", INTRO: "reffy_intros", CHUNK: "reffy_
 
 MANIFEST = "manifest.json"
 DOCS = "docs.json"
+BELOW = "below_threshold.json"  # stories gold left under the score threshold, for analysts' name look-ups
 VECTOR_STATE = "vectors.json"
 BM25_FULL = "bm25"
 BM25_PROFILE = "bm25_profile"

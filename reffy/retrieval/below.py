@@ -1,4 +1,5 @@
-"""Look-ups of stories the gold build left below the score threshold (``gold_below``).
+"""Look-ups of stories the gold build left below the score threshold (``gold_below``, carried into
+the index by ``reffy index`` as ``below_threshold.json``).
 
 Search never ranks them: the threshold is what keeps the library curated. But an analyst who
 types a customer's name wants to know the story exists, and why it does not show: so a query
@@ -9,10 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import duckdb
+from typing import Any
 
 _MIN_NAME = 3  # characters: shorter names ("AB") would match too many queries
 
@@ -30,16 +28,6 @@ def named_in(query: str, customer: str | None) -> bool:
     if len(name) < _MIN_NAME or not asked:
         return False
     return f" {name} " in f" {asked} " or (len(asked) >= 4 and name.startswith(asked))
-
-
-COLUMNS = ("story_id", "title", "customer", "score", "min_score", "shareability", "source_uri")
-
-
-def below_threshold_rows(con: "duckdb.DuckDBPyConnection") -> list[dict[str, Any]]:
-    """Every below-threshold story with a customer name (a warehouse from before migration 0006
-    has none)."""
-    rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM gold_below WHERE customer IS NOT NULL").fetchall()
-    return [dict(zip(COLUMNS, r, strict=True)) for r in rows]
 
 
 def named(rows: list[dict[str, Any]], query: str, limit: int = 5) -> list[dict[str, Any]]:
