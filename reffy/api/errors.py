@@ -24,8 +24,11 @@ STATUS_BY_ERROR: dict[str, int] = {
     "LLMError": 502,  # the answer provider failed or is misconfigured
     "WarehouseLocked": 503,  # a writer holds the library; retry shortly
     "WarehouseError": 503,
+    "JobRunning": 409,  # a pipeline run is already going: wait for it, or resume it
     "IndexMissing": 503,  # the server's library is not indexed yet: an operator runs `reffy index`
     "IndexStale": 503,
+    "IndexIncomplete": 503,  # a killed build: an operator reruns `reffy index`
+    "GoldOutdated": 503,  # gold built by an older Reffy: an operator runs `reffy build`, then `reffy index`
     "VectorIndexMismatch": 503,
     "KeywordIndexStale": 503,
 }
