@@ -35,7 +35,7 @@ def validate(svc, max_false_flags: float, queries_path: Path) -> dict:  # noqa: 
         res = engine.search(q.query, replace(q.filters, audience="internal"), k=10, mode="hybrid")
         signals = dict(res.signals)
         present = q.kind == "no_answer" or any(s in known for s in q.relevant)
-        rule = engine._built_in_no_answer(signals, "hybrid")  # noqa: SLF001 - the rule alone, tuned home or not
+        rule = engine.built_in_no_answer(signals, "hybrid")  # the rule alone, tuned home or not
         rows.append({"id": q.id, "kind": q.kind, "present": present, "rule": rule,
                      "calibrated": model.flags(signals) or rule,  # as a tuned engine decides
                      "coverage_only": model.flags(signals), "coverage": signals.get("coverage")})  # fmt: skip

@@ -227,12 +227,17 @@ def _assert_verified(answer: Any, pieces: list[str]) -> None:
     assert [c["n"] for c in answer.citations] == sorted({c["n"] for c in answer.citations})
 
 
+def _ask(svc: ReffyService) -> tuple[Any, list[str]]:
+    """The answer to QUESTION and the pieces it streamed in."""
+    stream = svc.ask(QUESTION)
+    pieces = list(stream)
+    return stream.answer, pieces
+
+
 def test_streamed_answer_from_the_real_server_is_verified(server: str, demo_home: Path, calls: Calls) -> None:
     svc = ReffyService(llm_settings(demo_home, server, answer_max_tokens=64, answer_k=2, llm_tools="off"))
     try:
-        stream = svc.ask(QUESTION)
-        pieces = list(stream)
-        answer = stream.answer
+        answer, pieces = _ask(svc)
         assert answer is not None and pieces
         _assert_verified(answer, pieces)
         assert answer.model == MODEL and not answer.offline and answer.error is None
@@ -258,9 +263,7 @@ def test_tool_planning_round_with_the_real_server(server: str, demo_home: Path, 
     """REFFY_LLM_TOOLS=on names the function, so llama.cpp constrains the reply to its parameters."""
     svc = ReffyService(llm_settings(demo_home, server, answer_max_tokens=64, answer_k=2, llm_tools="on"))
     try:
-        stream = svc.ask(QUESTION)
-        pieces = list(stream)
-        answer = stream.answer
+        answer, pieces = _ask(svc)
     finally:
         svc.close()
     assert answer is not None

@@ -9,16 +9,16 @@ threshold it missed (see :meth:`reffy.service.ReffyService.search`)."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
+
+from reffy.retrieval.text import normalise
 
 _MIN_NAME = 3  # characters: shorter names ("AB") would match too many queries
 
 
 def _words(text: str) -> str:
-    """Lower-case words without accents: "Vía Serrana" is found by "via serrana"."""
-    bare = "".join(c for c in unicodedata.normalize("NFKD", text or "") if not unicodedata.combining(c))
-    return " ".join(re.findall(r"\w+", bare.casefold()))
+    """Lower-case words without accents, as search folds them: "Vía Serrana" is found by "via serrana"."""
+    return " ".join(re.findall(r"\w+", normalise(text or "")))
 
 
 def named_in(query: str, customer: str | None) -> bool:

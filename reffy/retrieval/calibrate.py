@@ -30,7 +30,6 @@ title queries do not look like people's questions), and coverage alone (see abov
 
 from __future__ import annotations
 
-import math
 import random
 import re
 import time
@@ -83,9 +82,11 @@ def grown_since(model: NoAnswerModel, stories: int) -> float:
 
 # -- fitting: pure --------------------------------------------------------------------------
 def quantile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (nearest rank below) of ``values``."""
-    ranked = sorted(values)
-    return ranked[max(0, min(len(ranked) - 1, math.floor(q * (len(ranked) - 1))))]
+    """The ``q`` quantile of ``values``, the observed value at or below it (never interpolated:
+    the threshold is a coverage some exam question really had)."""
+    import numpy as np
+
+    return float(np.quantile(np.asarray(values, dtype=float), q, method="lower"))
 
 
 def fit(answerable: list[float], unanswerable: list[float], *,

@@ -366,9 +366,11 @@ class SearchEngine:
         eval/no_answer.py: together they never flag less than the rule alone did)."""
         if self.calibration is not None and self.calibration.flags(signals):
             return True
-        return self._built_in_no_answer(signals, mode)
+        return self.built_in_no_answer(signals, mode)
 
-    def _built_in_no_answer(self, signals: dict[str, float], mode: str) -> bool:
+    def built_in_no_answer(self, signals: dict[str, float], mode: str) -> bool:
+        """The rule an untuned library uses (thresholds in :class:`RankingConfig`); public so the
+        evaluation can set it beside the tuned decision."""
         cfg = self.config
         if signals["coverage"] >= cfg.no_answer_coverage:
             return False
