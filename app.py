@@ -30,8 +30,14 @@ PAGES = Path(__file__).resolve().parent / "reffy" / "ui" / "pages"
 def page(name: str, title: str, icon: str, *, visible: bool = True, default: bool = False) -> st.Page:
     """A page every user can reach by link; ``visible`` only decides whether it is in the menu
     (a page a role may not use still opens, and says why it is refused)."""
-    return st.Page(PAGES / f"{name}.py", title=title, icon=icon, url_path=name, default=default,
-                   visibility="visible" if visible else "hidden")  # fmt: skip
+    return st.Page(
+        PAGES / f"{name}.py",
+        title=title,
+        icon=icon,
+        url_path=name,
+        default=default,
+        visibility="visible" if visible else "hidden",
+    )
 
 
 ROUTES = ("chat", "explorer", "story", "analytics", "ingest", "library")  # the url path of each page
@@ -52,8 +58,10 @@ def login_pages() -> list[st.Page]:
     """Before login every route shows the login page under its own address, so a pasted link
     (``/story?id=...``) is found rather than "Page not found", and after login the same address
     (query included) opens the page it names."""
-    return [st.Page(PAGES / "login.py", title="Log in", icon=":material/login:", url_path=name, default=name == "chat")
-            for name in ROUTES]  # fmt: skip
+    return [
+        st.Page(PAGES / "login.py", title="Log in", icon=":material/login:", url_path=name, default=name == "chat")
+        for name in ROUTES
+    ]
 
 
 def main() -> None:

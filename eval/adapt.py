@@ -16,6 +16,7 @@ the adapted model (vectors cached by text and model) and prints the dev table be
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import resource
@@ -48,7 +49,7 @@ def library_pairs(root: Path, setting: str, kinds: tuple[str, ...], *, seed: int
         if "intro" in kinds and doc.get("_intro") and len(passages) > 1:
             pairs += [(doc["_intro"], p) for p in passages[1:3]]
         if "next" in kinds:
-            pairs += [(a, b) for a, b in zip(passages, passages[1:3])]
+            pairs += [(a, b) for a, b in itertools.pairwise(passages)]
         if "cloze" in kinds:  # inverse cloze: one sentence of a passage -> the passage without it
             for p in passages[:2]:
                 sents = [s for s in p.replace("\n", " ").split(". ") if len(s) > 40]
@@ -59,8 +60,9 @@ def library_pairs(root: Path, setting: str, kinds: tuple[str, ...], *, seed: int
     return pairs
 
 
-def train(pairs: list[tuple[str, str]], out: Path, *, epochs: int = 1, batch: int = 32, lr: float = 2e-5,
-          max_len: int = 128) -> dict[str, float]:  # fmt: skip
+def train(
+    pairs: list[tuple[str, str]], out: Path, *, epochs: int = 1, batch: int = 32, lr: float = 2e-5, max_len: int = 128
+) -> dict[str, float]:
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer import losses
@@ -94,8 +96,13 @@ def train(pairs: list[tuple[str, str]], out: Path, *, epochs: int = 1, batch: in
     model.eval()
     out.mkdir(parents=True, exist_ok=True)
     model.save(str(out))
-    return {"pairs": len(pairs), "steps": step, "seconds": round(time.perf_counter() - started, 1), "last_loss": last,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}  # fmt: skip
+    return {
+        "pairs": len(pairs),
+        "steps": step,
+        "seconds": round(time.perf_counter() - started, 1),
+        "last_loss": last,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 def evaluate(root: Path, model: Path | None, tag: str) -> dict[str, dict]:
@@ -108,8 +115,9 @@ def evaluate(root: Path, model: Path | None, tag: str) -> dict[str, dict]:
             if (work / setting).exists():
                 shutil.rmtree(work / setting)
             shutil.copytree(root / setting, work / setting)
-            shutil.copy2(root / "embedding-cache.sqlite", work / "embedding-cache.sqlite") \
-                if (root / "embedding-cache.sqlite").exists() and not (work / "embedding-cache.sqlite").exists() else None
+            shutil.copy2(root / "embedding-cache.sqlite", work / "embedding-cache.sqlite") if (
+                root / "embedding-cache.sqlite"
+            ).exists() and not (work / "embedding-cache.sqlite").exists() else None
             svc = service(work, setting, embedding_model=str(model))
             print(f"[{setting}] index with {model}: {index(svc, work)}", flush=True)
             svc = service(work, setting, embedding_model=str(model))

@@ -51,12 +51,15 @@ def main() -> None:
             cites.append(len(answer.citations))
             removed += len(answer.removed)
     report = {
-        "home": str(args.home), "llm": svc.settings.llm_model or "none (extractive brief)", "answers": len(total),
+        "home": str(args.home),
+        "llm": svc.settings.llm_model or "none (extractive brief)",
+        "answers": len(total),
         "first_text_ms": {"p50": round(percentile(first, 50), 1), "p95": round(percentile(first, 95), 1)},
         "answer_ms": {"p50": round(percentile(total, 50), 1), "p95": round(percentile(total, 95), 1)},
-        "citations_per_answer": round(sum(cites) / max(len(cites), 1), 2), "verification_removals": removed,
+        "citations_per_answer": round(sum(cites) / max(len(cites), 1), 2),
+        "verification_removals": removed,
         "no_answer_flagged": {k: f"{flagged[k]}/{kinds[k]}" for k in kinds},
-    }  # fmt: skip
+    }
     print(json.dumps(report, indent=2))
     svc.close()
 

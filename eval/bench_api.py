@@ -67,9 +67,14 @@ def percentile(values: list[float], q: float) -> float:
 def summarize(latencies: list[float]) -> dict[str, float]:
     if not latencies:
         return {"n": 0}
-    return {"n": len(latencies), "p50_ms": round(percentile(latencies, 50), 1),
-            "p95_ms": round(percentile(latencies, 95), 1), "p99_ms": round(percentile(latencies, 99), 1),
-            "mean_ms": round(statistics.mean(latencies), 1), "max_ms": round(max(latencies), 1)}  # fmt: skip
+    return {
+        "n": len(latencies),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "mean_ms": round(statistics.mean(latencies), 1),
+        "max_ms": round(max(latencies), 1),
+    }
 
 
 def prepare_home(source: Path | None, tmp: Path) -> Path:
@@ -77,8 +82,11 @@ def prepare_home(source: Path | None, tmp: Path) -> Path:
     home = tmp / "home"
     if source is None:
         print("Building the demo library (reffy demo) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "reffy.cli", "demo", "--no-app", "--home", str(home)], check=True,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "reffy.cli", "demo", "--no-app", "--home", str(home)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     else:
         shutil.copytree(source, home)
     return home
@@ -130,13 +138,16 @@ async def load(base: str, token: str, clients: int, total: int) -> dict[str, Any
     wall = time.perf_counter() - started
     ok = [r for r in results if r[2] == 200]
     return {
-        "clients": clients, "requests": len(results), "errors": len(results) - len(ok),
+        "clients": clients,
+        "requests": len(results),
+        "errors": len(results) - len(ok),
         "status_counts": {str(s): sum(1 for r in results if r[2] == s) for s in sorted({r[2] for r in results})},
-        "wall_s": round(wall, 2), "throughput_rps": round(len(results) / wall, 1),
+        "wall_s": round(wall, 2),
+        "throughput_rps": round(len(results) / wall, 1),
         "latency": summarize([r[1] for r in ok]),
         "by_mode": {m: summarize([r[1] for r in ok if r[0] == m]) for m in ("hybrid", "keyword")},
         "server_search_ms": summarize([r[3] for r in ok if r[3] is not None]),
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
@@ -175,8 +186,10 @@ def main() -> None:
     report["note"] = "one uvicorn process, loopback HTTP, bearer-token auth on every request"
     args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     lat = report["latency"]
-    print(f"{report['requests']} requests, {report['errors']} errors, {report['throughput_rps']} req/s; "
-          f"p50 {lat.get('p50_ms')} ms, p95 {lat.get('p95_ms')} ms, p99 {lat.get('p99_ms')} ms")  # fmt: skip
+    print(
+        f"{report['requests']} requests, {report['errors']} errors, {report['throughput_rps']} req/s; "
+        f"p50 {lat.get('p50_ms')} ms, p95 {lat.get('p95_ms')} ms, p99 {lat.get('p99_ms')} ms"
+    )
     for mode, stats in report["by_mode"].items():
         print(f"  {mode:<8} p50 {stats.get('p50_ms')} ms, p95 {stats.get('p95_ms')} ms (n={stats['n']})")
     server = report["server_search_ms"]

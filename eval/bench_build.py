@@ -23,9 +23,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "stories.jsonl"
 REFFY = [sys.executable, "-m", "reffy.cli"]
-STAGES = {"ingest": r"Run \d+ \w+ in ([\d.]+)s", "score": r"Scoring run \d+ \w+ .*? in ([\d.]+)s",
-          "gold": r"Gold built in ([\d.]+)s", "index": r"Indexed [\d,]+ stories in ([\d.]+)s",
-          "keyword ready (index step)": r"Keyword search is ready \(([\d.]+)s\)"}  # fmt: skip
+STAGES = {
+    "ingest": r"Run \d+ \w+ in ([\d.]+)s",
+    "score": r"Scoring run \d+ \w+ .*? in ([\d.]+)s",
+    "gold": r"Gold built in ([\d.]+)s",
+    "index": r"Indexed [\d,]+ stories in ([\d.]+)s",
+    "keyword ready (index step)": r"Keyword search is ready \(([\d.]+)s\)",
+}
 
 
 def run_measured(argv: list[str], env: dict[str, str], probe_home: Path | None = None) -> dict[str, object]:
@@ -38,8 +42,12 @@ def run_measured(argv: list[str], env: dict[str, str], probe_home: Path | None =
     lines = []
 
     def probe() -> None:
-        out = subprocess.run([*REFFY, "search", "customer service", "--mode", "keyword", "--k", "3", "--json"],
-                             env={**env, "REFFY_HOME": str(probe_home)}, capture_output=True, text=True)  # fmt: skip
+        out = subprocess.run(
+            [*REFFY, "search", "customer service", "--mode", "keyword", "--k", "3", "--json"],
+            env={**env, "REFFY_HOME": str(probe_home)},
+            capture_output=True,
+            text=True,
+        )
         if out.returncode == 0 and json.loads(out.stdout)["hits"]:
             usable.append(time.perf_counter() - started)
 
@@ -62,8 +70,13 @@ def run_measured(argv: list[str], env: dict[str, str], probe_home: Path | None =
         m = re.search(pattern, output)
         if m:
             stages[name] = float(m.group(1))
-    return {"wall_s": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024), "stages_s": stages,
-            "keyword_usable_s": round(usable[0], 1) if usable else None, "output": output}  # fmt: skip
+    return {
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "stages_s": stages,
+        "keyword_usable_s": round(usable[0], 1) if usable else None,
+        "output": output,
+    }
 
 
 def main() -> None:
@@ -85,7 +98,7 @@ def main() -> None:
     print(again.pop("output"))
     report["noop_rerun"] = again
     report["load_after"] = os.getloadavg()
-    print(json.dumps({k: v for k, v in report.items()}, indent=2, default=str))
+    print(json.dumps(dict(report.items()), indent=2, default=str))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
 

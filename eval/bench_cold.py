@@ -63,8 +63,12 @@ def free_port() -> int:
 
 
 def post(url: str, body: dict, headers: dict[str, str] | None = None) -> dict:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", **(headers or {})})  # fmt: skip
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     with urllib.request.urlopen(req, timeout=120) as response:
         return json.loads(response.read())
 
@@ -74,8 +78,9 @@ def bench_serve(env: dict[str, str]) -> dict[str, float]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
-    proc = subprocess.Popen([*REFFY, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [*REFFY, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         while True:
             try:
@@ -134,8 +139,11 @@ def bench_mcp(env: dict[str, str]) -> dict[str, float]:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"median_s": round(statistics.median(values), 3), "min_s": round(min(values), 3),
-            "max_s": round(max(values), 3)}  # fmt: skip
+    return {
+        "median_s": round(statistics.median(values), 3),
+        "min_s": round(min(values), 3),
+        "max_s": round(max(values), 3),
+    }
 
 
 def main() -> None:
@@ -143,8 +151,11 @@ def main() -> None:
     parser.add_argument("--home", type=Path)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path, help="Write the report here.")
-    parser.add_argument("--no-bytecode", action="store_true",
-                        help="Keep PYTHONDONTWRITEBYTECODE if set (every command recompiles Reffy's modules).")
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="Keep PYTHONDONTWRITEBYTECODE if set (every command recompiles Reffy's modules).",
+    )
     args = parser.parse_args()
     home = args.home
     if home is None:
@@ -153,30 +164,44 @@ def main() -> None:
     env = env_for(home, bytecode=not args.no_bytecode)
     for argv in CLI.values():  # the OS file cache and bytecode, not Reffy: a user's second command finds them warm
         timed(argv, env)
-    report: dict[str, object] = {"home": str(home), "load_before": os.getloadavg(), "cpus": os.cpu_count(),
-                                 "bytecode_cached": "PYTHONDONTWRITEBYTECODE" not in env}
+    report: dict[str, object] = {
+        "home": str(home),
+        "load_before": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "bytecode_cached": "PYTHONDONTWRITEBYTECODE" not in env,
+    }
     cli = {}
     for name, argv in CLI.items():
         cli[name] = summary([timed(argv, env) for _ in range(args.repeat)])
-        print(f"{name:<16} {cli[name]['median_s']:6.2f} s  (min {cli[name]['min_s']:.2f}, max {cli[name]['max_s']:.2f})",
-              flush=True)  # fmt: skip
+        print(
+            f"{name:<16} {cli[name]['median_s']:6.2f} s  (min {cli[name]['min_s']:.2f}, max {cli[name]['max_s']:.2f})",
+            flush=True,
+        )
     report["cli"] = cli
     ratio = cli["keyword search"]["median_s"] / cli["reffy --help"]["median_s"]
     report["keyword_over_help"] = round(ratio, 2)
     print(f"keyword search / --help: {ratio:.2f}x", flush=True)
     report["serve"] = serve = bench_serve(env)
-    print("reffy serve      ready {ready_s:.2f} s, first search {first_search_s:.3f} s, tenth {tenth_search_s:.3f} s"
-          .format(**serve), flush=True)  # fmt: skip
+    print(
+        (
+            "reffy serve      ready {ready_s:.2f} s, first search {first_search_s:.3f} s, tenth {tenth_search_s:.3f} s"
+        ).format(**serve),
+        flush=True,
+    )
     report["mcp"] = mcp = bench_mcp(env)
-    print("reffy mcp        connected {connected_s:.2f} s, ready {ready_s:.2f} s, first search after ready "
-          "{first_tool_after_ask_s:.3f} s; asked at connect: result at {first_tool_at_connect_s:.2f} s".format(**mcp))
+    print(
+        "reffy mcp        connected {connected_s:.2f} s, ready {ready_s:.2f} s, first search after ready "
+        "{first_tool_after_ask_s:.3f} s; asked at connect: result at {first_tool_at_connect_s:.2f} s".format(**mcp)
+    )
     browser = REPO / "tests" / "artifacts" / "browser-timings.json"
     if browser.is_file():
         report["app"] = json.loads(browser.read_text())
         print(f"app (browser test) {json.dumps(report['app'])}")
     report["load_after"] = os.getloadavg()
-    print(f"load average before {report['load_before'][0]:.2f}, after {report['load_after'][0]:.2f} "
-          f"({report['cpus']} cores)")  # fmt: skip
+    print(
+        f"load average before {report['load_before'][0]:.2f}, after {report['load_after'][0]:.2f} "
+        f"({report['cpus']} cores)"
+    )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=str))
 

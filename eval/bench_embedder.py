@@ -44,12 +44,16 @@ def main() -> None:
         print("|---|---:|---:|---|")
         for backend in ("onnx", "sentence-transformers"):
             runs = bench.cold_query(backend, cache, runs=args.cold_runs)
-            print(f"| {runs[0]['backend']} | {statistics.median(r['wall_s'] for r in runs):.2f} | "
-                  f"{statistics.median(r['inside_s'] for r in runs):.2f} | {bool(runs[0]['heavy'])} |")  # fmt: skip
+            print(
+                f"| {runs[0]['backend']} | {statistics.median(r['wall_s'] for r in runs):.2f} | "
+                f"{statistics.median(r['inside_s'] for r in runs):.2f} | {bool(runs[0]['heavy'])} |"
+            )
 
         passages = bench.load_passages(args.corpus, n=args.passages, chars=args.chars)
-        print(f"\n{len(passages)} passages, mean {statistics.mean(map(len, passages)):.0f} characters; "
-              f"best of {args.rounds} rounds; load average {os.getloadavg()[0]:.1f} before")  # fmt: skip
+        print(
+            f"\n{len(passages)} passages, mean {statistics.mean(map(len, passages)):.0f} characters; "
+            f"best of {args.rounds} rounds; load average {os.getloadavg()[0]:.1f} before"
+        )
         embedders = {"sentence-transformers": SentenceTransformerEmbedder(DEFAULT_MODEL)}
         for quantized in (False, True):
             embedder = get_embedder(backend="onnx", quantized=quantized, cache_dir=cache)

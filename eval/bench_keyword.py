@@ -132,14 +132,20 @@ def main() -> None:
         return
     print(f"keyword bench on {os.cpu_count()} cores, k=100, single queries")
     for size in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(size), "--queries", str(args.queries)],
-                             capture_output=True, text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, __file__, "--one", str(size), "--queries", str(args.queries)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['docs']:>7,} docs ({r['text_mb']} MB text, vocab {r['vocab']:,}): build {r['build_s']:.1f} s "
-              f"(tokenize {r['tokenize_s']:.1f} s); query p50 {r['p50_ms']:.2f} ms, p95 {r['p95_ms']:.2f} ms; "
-              f"filtered (10%) p50 {r['filtered_p50_ms']:.2f} ms, p95 {r['filtered_p95_ms']:.2f} ms; "
-              f"save {r['save_s']:.1f} s, load {r['load_s']:.1f} s, {r['disk_mb']} MB on disk; "
-              f"peak RSS {r['peak_rss_mb']:,} MB (texts alone {r['rss_texts_mb']:,} MB)")  # fmt: skip
+        print(
+            f"{r['docs']:>7,} docs ({r['text_mb']} MB text, vocab {r['vocab']:,}): build {r['build_s']:.1f} s "
+            f"(tokenize {r['tokenize_s']:.1f} s); query p50 {r['p50_ms']:.2f} ms, p95 {r['p95_ms']:.2f} ms; "
+            f"filtered (10%) p50 {r['filtered_p50_ms']:.2f} ms, p95 {r['filtered_p95_ms']:.2f} ms; "
+            f"save {r['save_s']:.1f} s, load {r['load_s']:.1f} s, {r['disk_mb']} MB on disk; "
+            f"peak RSS {r['peak_rss_mb']:,} MB (texts alone {r['rss_texts_mb']:,} MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,16 @@ def perturb(text: str, rng: random.Random, nprng: np.random.Generator) -> str:
 def build(src: Path, out: Path, stories: int, max_chunks: int, noise: float) -> dict:
     from reffy.config import load_settings
     from reffy.retrieval.docstore import DocStore, write_docstore
-    from reffy.retrieval.indexer import (CHUNK, INTRO, PROFILE_BODY_CHARS, SUMMARY, VectorStores, _vector_meta,
-                                         keyword_text, vector_id)  # fmt: skip
+    from reffy.retrieval.indexer import (
+        CHUNK,
+        INTRO,
+        PROFILE_BODY_CHARS,
+        SUMMARY,
+        VectorStores,
+        _vector_meta,
+        keyword_text,
+        vector_id,
+    )
     from reffy.retrieval.keyword import KeywordIndex
     from reffy.retrieval.vector import flatten_metadata
 
@@ -95,7 +103,8 @@ def build(src: Path, out: Path, stories: int, max_chunks: int, noise: float) -> 
         chunk_rows[new_id] = chunks
         meta = _vector_meta(copy)
         for kind, vid_old, vid_new in [(k, vector_id(sid, k), vector_id(new_id, k)) for k in (SUMMARY, INTRO)] + [
-                (CHUNK, vector_id(sid, CHUNK, i), vector_id(new_id, CHUNK, i)) for i, _ in chunks]:  # fmt: skip
+            (CHUNK, vector_id(sid, CHUNK, i), vector_id(new_id, CHUNK, i)) for i, _ in chunks
+        ]:
             vec = np.asarray(vectors[vid_old], dtype=np.float32)
             if replica:
                 vec = vec + nprng.normal(0, noise, vec.shape).astype(np.float32)
@@ -109,9 +118,11 @@ def build(src: Path, out: Path, stories: int, max_chunks: int, noise: float) -> 
     ids = [d["story_id"] for d in new_docs]
     titles = [{"title": d["title"]} for d in new_docs]
     KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]]) for d in new_docs], fields=titles).save(
-        settings.index_dir / "bm25")
-    KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]][:PROFILE_BODY_CHARS]) for d in new_docs],
-                         fields=titles).save(settings.index_dir / "bm25_profile")  # fmt: skip
+        settings.index_dir / "bm25"
+    )
+    KeywordIndex().build(
+        ids, [keyword_text(d, texts[d["story_id"]][:PROFILE_BODY_CHARS]) for d in new_docs], fields=titles
+    ).save(settings.index_dir / "bm25_profile")
     timings["keyword_s"] = time.perf_counter() - t
     write_docstore(settings.index_dir, ((sid, texts[sid], [], chunk_rows[sid]) for sid in ids))
     (settings.index_dir / "docs.json").write_text(json.dumps(new_docs), encoding="utf-8")
@@ -119,11 +130,17 @@ def build(src: Path, out: Path, stories: int, max_chunks: int, noise: float) -> 
     vec_store.set_manifest(manifest["embedder"], manifest["dimensions"], manifest["chunker"])
     total_vectors = vec_store.count()
     vec_store.close()
-    (settings.index_dir / "manifest.json").write_text(json.dumps({**manifest, "stories": len(new_docs),
-                                                                  "vectors": total_vectors}))  # fmt: skip
-    return {"stories": len(new_docs), "vectors": total_vectors, "build_s": round(time.perf_counter() - started, 1),
-            "vectors_s": round(timings["vectors_s"], 1), "keyword_s": round(timings["keyword_s"], 1),
-            "peak_rss_mb": round(rss_mb())}  # fmt: skip
+    (settings.index_dir / "manifest.json").write_text(
+        json.dumps({**manifest, "stories": len(new_docs), "vectors": total_vectors})
+    )
+    return {
+        "stories": len(new_docs),
+        "vectors": total_vectors,
+        "build_s": round(time.perf_counter() - started, 1),
+        "vectors_s": round(timings["vectors_s"], 1),
+        "keyword_s": round(timings["keyword_s"], 1),
+        "peak_rss_mb": round(rss_mb()),
+    }
 
 
 def query(home: Path, n_titles: int) -> dict:
@@ -173,10 +190,29 @@ def main() -> None:
         return
     report = {"machine": "2 cores"}
     for step in ("build", "query"):
-        run = subprocess.run([sys.executable, __file__, "--step", step, "--home", str(args.home), "--out",
-                              str(args.out), "--stories", str(args.stories), "--chunks", str(args.chunks),
-                              "--noise", str(args.noise), "--titles", str(args.titles)],
-                             capture_output=True, text=True, check=True)  # fmt: skip
+        run = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--step",
+                step,
+                "--home",
+                str(args.home),
+                "--out",
+                str(args.out),
+                "--stories",
+                str(args.stories),
+                "--chunks",
+                str(args.chunks),
+                "--noise",
+                str(args.noise),
+                "--titles",
+                str(args.titles),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         report[step] = json.loads(run.stdout.strip().splitlines()[-1])
         print(step, report[step], flush=True)
     (HERE / "results").mkdir(exist_ok=True)

@@ -29,8 +29,9 @@ CORPUS = REPO.parent / "shared" / "corpus" / "stories.jsonl"
 def timed(args: list[str], env: dict[str, str]) -> tuple[dict, float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "reffy.cli", *args, "--json"], env=env, capture_output=True, text=True,
-                         check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "reffy.cli", *args, "--json"], env=env, capture_output=True, text=True, check=True
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -63,9 +64,11 @@ def main() -> None:
                 start_load = load()
                 scored, score_wall, score_cpu = timed(["score"], env)
                 built, build_wall, build_cpu = timed(["build"], env)
-                print(f"workers={workers}: score {scored['scored']} stories in {score_wall:.1f} s wall, "
-                      f"{score_cpu:.1f} s CPU; build {built['stories']} stories, {built['chunks']} chunks in "
-                      f"{build_wall:.1f} s wall, {build_cpu:.1f} s CPU; load average {start_load} -> {load()}")  # fmt: skip
+                print(
+                    f"workers={workers}: score {scored['scored']} stories in {score_wall:.1f} s wall, "
+                    f"{score_cpu:.1f} s CPU; build {built['stories']} stories, {built['chunks']} chunks in "
+                    f"{build_wall:.1f} s wall, {build_cpu:.1f} s CPU; load average {start_load} -> {load()}"
+                )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,12 @@ def latency(svc: ReffyService, queries: list[tuple[str, object]], mode: str) -> 
         t = time.perf_counter()
         svc.search(text, filters=filters, k=10, mode=mode)
         times.append((time.perf_counter() - t) * 1000)
-    return {"n": len(times), "p50_ms": round(percentile(times, 50), 2), "p95_ms": round(percentile(times, 95), 2),
-            "mean_ms": round(statistics.mean(times), 2)}  # fmt: skip
+    return {
+        "n": len(times),
+        "p50_ms": round(percentile(times, 50), 2),
+        "p95_ms": round(percentile(times, 95), 2),
+        "mean_ms": round(statistics.mean(times), 2),
+    }
 
 
 def incremental(home: Path, n: int) -> dict[str, object]:
@@ -56,13 +60,17 @@ def incremental(home: Path, n: int) -> dict[str, object]:
         shutil.copy2(origin, backup)
         svc = ReffyService(load_settings(home=copy, gold_min_score=0, taxonomy_path=HERE / "corpus_industries.yaml"))
         try:
-            rows = [json.loads(line) for line in open(origin, encoding="utf-8") if line.strip()]
+            rows = [json.loads(line) for line in origin.read_text(encoding="utf-8").splitlines() if line.strip()]
             for row in rows[:n]:
                 row["body"] = (row.get("body") or "") + "\n\nUpdate: the team has since rolled the system out further."
             origin.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
             steps: dict[str, object] = {}
-            for name, step in (("ingest", lambda: svc.ingest([str(origin)], extra_meta={"shareability": "public"})),
-                               ("score", svc.score), ("build", svc.build), ("index", svc.index)):  # fmt: skip
+            for name, step in (
+                ("ingest", lambda: svc.ingest([str(origin)], extra_meta={"shareability": "public"})),
+                ("score", svc.score),
+                ("build", svc.build),
+                ("index", svc.index),
+            ):
                 t = time.perf_counter()
                 out = step()
                 steps[f"{name}_s"] = round(time.perf_counter() - t, 2)
@@ -84,8 +92,11 @@ def main() -> None:
     svc = ReffyService(settings)
     t = time.perf_counter()
     svc.engine.warm()
-    report: dict[str, object] = {"cores": os.cpu_count(), "stories": len(svc.engine.docs),
-                                 "engine_load_s": round(time.perf_counter() - t, 2)}  # fmt: skip
+    report: dict[str, object] = {
+        "cores": os.cpu_count(),
+        "stories": len(svc.engine.docs),
+        "engine_load_s": round(time.perf_counter() - t, 2),
+    }
     queries = [(q.query, q.filters) for q in load_queries(args.queries)] if args.queries.exists() else []
     queries += [(d["title"], None) for d in svc.engine.docs[:200]]
     for mode in ("keyword", "hybrid"):
@@ -97,8 +108,10 @@ def main() -> None:
     svc.close()
     if args.incremental:
         report["incremental"] = {"stories_edited": args.incremental, **incremental(args.home, args.incremental)}
-    report["peak_rss_mb"] = round(max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024)  # fmt: skip
+    report["peak_rss_mb"] = round(
+        max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        / 1024
+    )
     print(json.dumps(report, indent=2))
 
 

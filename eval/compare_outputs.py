@@ -18,13 +18,14 @@ import duckdb
 
 QUERIES = {
     "silver_criteria": "SELECT * EXCLUDE (scored_at) FROM silver_criteria ORDER BY story_id, scorer_key,"
-                       " prompt_version, criterion_id, criterion_hash",
-    "silver_metadata": "SELECT * EXCLUDE (scored_at) FROM silver_metadata ORDER BY story_id, scorer_key, prompt_version",
+    " prompt_version, criterion_id, criterion_hash",
+    "silver_metadata": "SELECT * EXCLUDE (scored_at) FROM silver_metadata ORDER BY story_id, scorer_key, "
+    "prompt_version",
     "scoring_calls": "SELECT story_id, scorer_key, prompt_version, status, reason, detail, criteria_scored,"
-                     " withdrawn_points, tokens_in, tokens_out, cost_usd FROM scoring_calls ORDER BY ALL",
+    " withdrawn_points, tokens_in, tokens_out, cost_usd FROM scoring_calls ORDER BY ALL",
     "gold_stories": "SELECT * EXCLUDE (built_at) FROM gold_stories ORDER BY story_id",
     "gold_chunks": "SELECT * FROM gold_chunks ORDER BY story_id, chunk_index",
-}  # fmt: skip
+}
 
 
 def rows(home: Path, sql: str) -> tuple[list[str], list[tuple]]:

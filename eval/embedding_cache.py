@@ -16,7 +16,7 @@ import numpy as np
 class CachedEmbedder:
     """Wraps an :class:`reffy.embedder.Embedder`; same interface, same vectors."""
 
-    def __init__(self, inner, path: Path) -> None:  # noqa: ANN001
+    def __init__(self, inner, path: Path) -> None:
         self.inner = inner
         self.model_id, self.dimensions = inner.model_id, inner.dimensions
         self.backend, self.artifact = inner.backend, inner.artifact
@@ -41,8 +41,10 @@ class CachedEmbedder:
         self.misses += len(missing)
         if missing:
             fresh = self.inner.embed([texts[i] for i in missing]).astype(np.float32)
-            self.db.executemany("INSERT OR REPLACE INTO vec VALUES (?, ?)",
-                                [(keys[i], fresh[j].tobytes()) for j, i in enumerate(missing)])  # fmt: skip
+            self.db.executemany(
+                "INSERT OR REPLACE INTO vec VALUES (?, ?)",
+                [(keys[i], fresh[j].tobytes()) for j, i in enumerate(missing)],
+            )
             self.db.commit()
             found.update((keys[i], fresh[j]) for j, i in enumerate(missing))
         return np.stack([found[k] for k in keys]) if keys else np.zeros((0, self.dimensions), np.float32)

@@ -19,8 +19,17 @@ import json
 import sys
 from pathlib import Path
 
-from ingest.extract.outcome_eval import (CHECK_SET, DEFAULT_CORPUS, DEMO_DIR, SAMPLE, displayed_outcomes, evaluate,
-                                         load_rows, load_sample, load_stories)
+from ingest.extract.outcome_eval import (
+    CHECK_SET,
+    DEFAULT_CORPUS,
+    DEMO_DIR,
+    SAMPLE,
+    displayed_outcomes,
+    evaluate,
+    load_rows,
+    load_sample,
+    load_stories,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,14 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    print(f"{len(rows)} labelled lines ({sum(r['outcome'] for r in rows)} outcomes) in "
-          f"{len({(r['set'], r['story']) for r in rows})} stories; {len(stories)} stories of the sample read")
+    print(
+        f"{len(rows)} labelled lines ({sum(r['outcome'] for r in rows)} outcomes) in "
+        f"{len({(r['set'], r['story']) for r in rows})} stories; {len(stories)} stories of the sample read"
+    )
     print(f"{'split':16} {'stories':>7} {'shown':>6} {'labelled':>8} {'outcomes':>8} {'precision':>9} {'recall':>12}")
     for name, c in [*sorted(report["splits"].items()), ("total", report["total"])]:
         precision = f"{c['precision']:.1%}" if c["precision"] is not None else "-"
         recall = f"{c['recalled']}/{c['positives']} {c['recall']:.0%}" if c["recall"] is not None else "-"
-        print(f"{name:16} {c['stories']:>7} {c['displayed']:>6} {c['labelled']:>8} {c['correct']:>8} {precision:>9} "
-              f"{recall:>12}")
+        print(
+            f"{name:16} {c['stories']:>7} {c['displayed']:>6} {c['labelled']:>8} {c['correct']:>8} {precision:>9} "
+            f"{recall:>12}"
+        )
     for kind in ("unlabelled", "unlocated", "drift", "orphans"):
         if report[kind]:
             print(f"{len(report[kind])} {kind} line(s)" + ("" if args.list else " (--list shows them)"))
@@ -58,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             for item in report[kind]:
                 text = item.get("line") or texts.get((item["story"], item.get("start"), item.get("end")))
                 where = f"{item['story']} [{item.get('start')}:{item.get('end')}]"
-                print(f"{kind:10} {where}" + (f" {item['why']}" if item.get("why") else "") + (f"  {text}" if text else ""))
+                print(
+                    f"{kind:10} {where}"
+                    + (f" {item['why']}" if item.get("why") else "")
+                    + (f"  {text}" if text else "")
+                )
     return 1 if report["drift"] or report["orphans"] else 0
 
 

@@ -95,8 +95,10 @@ class Naive:
         t = time.perf_counter()
         parts = [self.embedder.embed(chunks[s : s + 512]) for s in range(0, len(chunks), 512)]
         self.vectors = np.concatenate(parts)
-        print(f"naive: {len(chunks)} chunks, {self.embedder.misses} embedded in {time.perf_counter() - t:.0f}s",
-              flush=True)  # fmt: skip
+        print(
+            f"naive: {len(chunks)} chunks, {self.embedder.misses} embedded in {time.perf_counter() - t:.0f}s",
+            flush=True,
+        )
         self.query_embedder = embedder_for(load_settings())
 
     def search(self, query: str, filters: SearchFilters, k: int) -> Result:
@@ -127,9 +129,19 @@ class Txtai:
         hf_offline()
         self.emb = Embeddings(path=resolve_model_path(DEFAULT_MODEL), hybrid=True, content=True)
         t = time.perf_counter()
-        self.emb.index((r["slug"], {"text": story_text(r), "industry": r.get("industry") or "",
-                                    "year": r.get("year") or 0, "tags": " " + " ".join(r.get("tags") or []) + " "},
-                        None) for r in rows)  # fmt: skip
+        self.emb.index(
+            (
+                r["slug"],
+                {
+                    "text": story_text(r),
+                    "industry": r.get("industry") or "",
+                    "year": r.get("year") or 0,
+                    "tags": " " + " ".join(r.get("tags") or []) + " ",
+                },
+                None,
+            )
+            for r in rows
+        )
         print(f"txtai: indexed {len(rows)} stories in {time.perf_counter() - t:.0f}s", flush=True)
 
     def search(self, query: str, filters: SearchFilters, k: int) -> Result:
@@ -181,8 +193,11 @@ def summary_table(results: dict[str, Any]) -> str:
     lines = [f"{'system / setting':<26}" + "".join(f"{k:>12}" for k in kinds) + f"{'MRR(known)':>12}"]
     for name, rep in results.items():
         rows = rep["rows"]
-        lines.append(f"{name:<26}" + "".join(f"{rows[k]['ndcg@10']:>12.3f}" if k in rows else f"{'-':>12}" for k in kinds)
-                     + f"{rows.get('known_item', {}).get('mrr', float('nan')):>12.3f}")  # fmt: skip
+        lines.append(
+            f"{name:<26}"
+            + "".join(f"{rows[k]['ndcg@10']:>12.3f}" if k in rows else f"{'-':>12}" for k in kinds)
+            + f"{rows.get('known_item', {}).get('mrr', float('nan')):>12.3f}"
+        )
     return "nDCG@10 by query kind\n" + "\n".join(lines)
 
 

@@ -32,15 +32,24 @@ DEFAULT_HOME = "~/.local/share/reffy-demo"
 # (the command as the README shows it, with a comment; its arguments). `reffy demo` is run by
 # ``build`` (with --no-app and a temporary home) and shown as a user runs it.
 SESSION: list[tuple[str, list[str]]] = [
-    ('reffy search "bank that cut call handling time" --k 3', ["search", "bank that cut call handling time", "--k", "3"]),
-    ("reffy story 93c49c676e43                # a story by the id search printed: facts, outcomes, quotes, rubric",
-     ["story", "93c49c676e43"]),
-    ('reffy search "claims automation" --filter industry=insurence   # a mistyped value: told the valid ones',
-     ["search", "claims automation", "--filter", "industry=insurence"]),
-    ('reffy ask "Which bank reduced call handling time?"   # offline: an extractive brief with citations',
-     ["ask", "Which bank reduced call handling time?"]),
+    (
+        'reffy search "bank that cut call handling time" --k 3',
+        ["search", "bank that cut call handling time", "--k", "3"],
+    ),
+    (
+        "reffy story 93c49c676e43                # a story by the id search printed: facts, outcomes, quotes, rubric",
+        ["story", "93c49c676e43"],
+    ),
+    (
+        'reffy search "claims automation" --filter industry=insurence   # a mistyped value: told the valid ones',
+        ["search", "claims automation", "--filter", "industry=insurence"],
+    ),
+    (
+        'reffy ask "Which bank reduced call handling time?"   # offline: an extractive brief with citations',
+        ["ask", "Which bank reduced call handling time?"],
+    ),
     ("reffy ingest data/                      # nothing changed: nothing new", ["ingest", "data/"]),
-]  # fmt: skip
+]
 TIMING = re.compile(r"\d+(?:\.\d+)?\s?(?:ms|s)\b")
 
 
@@ -53,8 +62,14 @@ def env_for(home: Path) -> dict[str, str]:
 def run(args: list[str], home: Path) -> str:
     """One command as a user runs it, from the checkout: its output (stdout, then stderr), with
     paths as the user sees them."""
-    out = subprocess.run([sys.executable, "-m", "reffy.cli", *args], cwd=REPO, env=env_for(home), capture_output=True,
-                         text=True, timeout=600)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "reffy.cli", *args],
+        cwd=REPO,
+        env=env_for(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return normalise(out.stdout + out.stderr, home)
 
 
@@ -65,14 +80,24 @@ def normalise(text: str, home: Path) -> str:
 
 def build(home: Path) -> str:
     """Build the demo library into ``home``; its output as `reffy demo` prints it."""
-    out = subprocess.run([sys.executable, "-m", "reffy.cli", "demo", "--no-app", "--home", str(home)], cwd=REPO,
-                         env=env_for(home), capture_output=True, text=True, timeout=1800, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "reffy.cli", "demo", "--no-app", "--home", str(home)],
+        cwd=REPO,
+        env=env_for(home),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=True,
+    )
     return normalise(out.stdout, home)
 
 
 def session(home: Path, demo_output: str) -> str:
-    parts = ["$ reffy demo --no-app                    # `reffy demo` then starts the app on it", demo_output,
-             f"$ export REFFY_HOME={DEFAULT_HOME}"]  # fmt: skip
+    parts = [
+        "$ reffy demo --no-app                    # `reffy demo` then starts the app on it",
+        demo_output,
+        f"$ export REFFY_HOME={DEFAULT_HOME}",
+    ]
     for shown, args in SESSION:
         parts += [f"$ {shown}", run(args, home)]
     return "\n".join(parts)
@@ -80,8 +105,10 @@ def session(home: Path, demo_output: str) -> str:
 
 def block(text: str) -> str:
     load = os.getloadavg()[0]
-    return (f"{BEGIN}\nA session on the bundled demo library, written by `python eval/readme_session.py` from a real run "
-            f"(load average {load:.1f} on {os.cpu_count()} cores):\n\n```console\n{text}\n```\n{END}")  # fmt: skip
+    return (
+        f"{BEGIN}\nA session on the bundled demo library, written by `python eval/readme_session.py` from a real run "
+        f"(load average {load:.1f} on {os.cpu_count()} cores):\n\n```console\n{text}\n```\n{END}"
+    )
 
 
 def readme_session(readme: str) -> str:

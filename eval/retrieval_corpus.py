@@ -31,11 +31,12 @@ SETTINGS = ("with-summary", "no-summary")
 
 
 def service(root: Path, setting: str, **overrides: object) -> ReffyService:
-    return ReffyService(load_settings(home=root / setting, gold_min_score=0,
-                                      taxonomy_path=HERE / "corpus_industries.yaml", **overrides))  # fmt: skip
+    return ReffyService(
+        load_settings(home=root / setting, gold_min_score=0, taxonomy_path=HERE / "corpus_industries.yaml", **overrides)
+    )
 
 
-def index(svc: ReffyService, root: Path):  # noqa: ANN201
+def index(svc: ReffyService, root: Path):
     """``reffy index`` with vectors cached under ``root`` by text: the settings share their body
     chunks, and a rebuild with other vector settings re-embeds only what is new."""
     from embedding_cache import CachedEmbedder
@@ -74,8 +75,10 @@ def prefill(root: Path, settings: tuple[str, ...]) -> None:
         t = time.perf_counter()
         for start in range(0, len(texts), 256):
             embedder.embed(texts[start : start + 256])
-        print(f"level {level}: {len(texts)} texts in {time.perf_counter() - t:.0f}s "
-              f"({embedder.misses} computed so far)", flush=True)  # fmt: skip
+        print(
+            f"level {level}: {len(texts)} texts in {time.perf_counter() - t:.0f}s ({embedder.misses} computed so far)",
+            flush=True,
+        )
 
 
 def build(root: Path, setting: str, *, with_index: bool = True) -> None:
@@ -91,8 +94,12 @@ def build(root: Path, setting: str, *, with_index: bool = True) -> None:
                     dst.write(json.dumps(row) + "\n")
         source = tmp
     timings = {}
-    for name, step in (("ingest", lambda: svc.ingest([str(source)], extra_meta={"shareability": "public"})),
-                       ("score", svc.score), ("build", svc.build), ("index", lambda: index(svc, root))):  # fmt: skip
+    for name, step in (
+        ("ingest", lambda: svc.ingest([str(source)], extra_meta={"shareability": "public"})),
+        ("score", svc.score),
+        ("build", svc.build),
+        ("index", lambda: index(svc, root)),
+    ):
         if name == "index" and not with_index:
             break
         t = time.perf_counter()

@@ -28,8 +28,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings()
     setup = ScoringSetup(load_rubric(), load_vendor(None), load_taxonomy(HERE / "corpus_industries.yaml"))
-    report = evaluate_scoring(offline_scorer(settings, setup), load_corpus(args.corpus), sample=args.sample,
-                              degrade_sample=args.degrade)  # fmt: skip
+    report = evaluate_scoring(
+        offline_scorer(settings, setup), load_corpus(args.corpus), sample=args.sample, degrade_sample=args.degrade
+    )
     print(json.dumps(report, indent=2))
 
 

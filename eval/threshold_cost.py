@@ -29,11 +29,12 @@ from reffy.service import ReffyService  # noqa: E402
 
 def service(root: Path, setting: str, *, gold_min_score: int) -> ReffyService:
     """An eval home (see retrieval_corpus.service) at another gold threshold."""
-    return ReffyService(load_settings(home=root / setting, gold_min_score=gold_min_score,
-                                      taxonomy_path=HERE / "corpus_industries.yaml"))  # fmt: skip
+    return ReffyService(
+        load_settings(home=root / setting, gold_min_score=gold_min_score, taxonomy_path=HERE / "corpus_industries.yaml")
+    )
 
 
-def relevant_lost(svc, queries) -> tuple[int, int, int]:  # noqa: ANN001
+def relevant_lost(svc, queries) -> tuple[int, int, int]:
     """(labelled relevant pairs, pairs whose story is not in gold, of those graded 2)."""
     from reffy.store.warehouse import open_warehouse
 
@@ -68,17 +69,27 @@ def main() -> None:
             index(svc, work)
             report = service(work, setting, gold_min_score=t).evaluate(QUERIES).to_dict()
             pairs, lost, lost_exact = relevant_lost(service(work, setting, gold_min_score=t), queries)
-            row = {"setting": setting, "threshold": t, "stories": gold.stories,
-                   **{k: round(v["ndcg@10"], 3) for k, v in report["rows"].items() if v["ndcg@10"] is not None},
-                   "relevant_lost": lost, "relevant_pairs": pairs, "exact_lost": lost_exact}  # fmt: skip
+            row = {
+                "setting": setting,
+                "threshold": t,
+                "stories": gold.stories,
+                **{k: round(v["ndcg@10"], 3) for k, v in report["rows"].items() if v["ndcg@10"] is not None},
+                "relevant_lost": lost,
+                "relevant_pairs": pairs,
+                "exact_lost": lost_exact,
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print(f"\n{'setting':<14}{'min':>4}{'stories':>9}{'known':>8}{'topical':>9}{'faceted':>9}{'overall':>9}"
-          f"{'rel. lost':>11}{'exact lost':>12}")  # fmt: skip
+    print(
+        f"\n{'setting':<14}{'min':>4}{'stories':>9}{'known':>8}{'topical':>9}{'faceted':>9}{'overall':>9}"
+        f"{'rel. lost':>11}{'exact lost':>12}"
+    )
     for r in rows:
-        print(f"{r['setting']:<14}{r['threshold']:>4}{r['stories']:>9}{r.get('known_item', 0):>8.3f}"
-              f"{r.get('topical', 0):>9.3f}{r.get('faceted', 0):>9.3f}{r['overall']:>9.3f}"
-              f"{r['relevant_lost']:>6}/{r['relevant_pairs']:<4}{r['exact_lost']:>8}")  # fmt: skip
+        print(
+            f"{r['setting']:<14}{r['threshold']:>4}{r['stories']:>9}{r.get('known_item', 0):>8.3f}"
+            f"{r.get('topical', 0):>9.3f}{r.get('faceted', 0):>9.3f}{r['overall']:>9.3f}"
+            f"{r['relevant_lost']:>6}/{r['relevant_pairs']:<4}{r['exact_lost']:>8}"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
 

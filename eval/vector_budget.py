@@ -22,11 +22,11 @@ from retrieval_corpus import QUERIES, SETTINGS, service
 from reffy.retrieval.layout import CHUNK
 
 
-def capped(index, cap: int):  # noqa: ANN001, ANN201
+def capped(index, cap: int):
     """A stand-in for the chunk collection holding only chunks 0..cap-1 of each story."""
     query = index.query
 
-    def only_first(vector, k, where=None):  # noqa: ANN001, ANN202
+    def only_first(vector, k, where=None):
         hits = [h for h in query(vector, k * 4, where) if int(h[0].rsplit("::", 1)[1]) < cap]
         return hits[:k]
 
@@ -59,11 +59,15 @@ def main() -> None:
             vectors = sum(2 + (min(n, cap) if cap else n) for n in chunks_per_story.values())
             rows = report["rows"]
             out[setting][cap] = {"vectors": vectors, "rows": rows, "no_answer": report["no_answer"]}
-            kinds = " ".join(f"{kind} {row['ndcg@10']:.3f}" for kind, row in rows.items() if row.get('ndcg@10') is not None)
+            kinds = " ".join(
+                f"{kind} {row['ndcg@10']:.3f}" for kind, row in rows.items() if row.get("ndcg@10") is not None
+            )
             na = report["no_answer"]
-            print(f"{setting:<13} cap {cap or 'all':>3}: {vectors:>6} vectors | nDCG@10 {kinds} | MRR "
-                  f"{rows['overall']['mrr']:.3f} | no-answer {na['n_flagged']} flagged, {na['false_flags']} false",
-                  flush=True)  # fmt: skip
+            print(
+                f"{setting:<13} cap {cap or 'all':>3}: {vectors:>6} vectors | nDCG@10 {kinds} | MRR "
+                f"{rows['overall']['mrr']:.3f} | no-answer {na['n_flagged']} flagged, {na['false_flags']} false",
+                flush=True,
+            )
         svc.close()
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, default=str))

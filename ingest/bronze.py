@@ -26,12 +26,22 @@ Outcome = Literal["new", "updated", "unchanged"]
 # Columns of a bronze insert and their SQL types. Rows are sent column-wise through
 # unnest(): about 6x faster than executemany for batches of long texts.
 _COLUMNS = (
-    ("record_key", "VARCHAR"), ("version", "INTEGER"), ("id", "VARCHAR"), ("text_hash", "VARCHAR"),
-    ("origin", "VARCHAR"), ("source_uri", "VARCHAR"), ("source_type", "VARCHAR"),
-    ("source_record_id", "VARCHAR"), ("title", "VARCHAR"), ("text", "VARCHAR"), ("meta", "VARCHAR"),
-    ("fetched_at", "TIMESTAMPTZ"), ("first_seen_at", "TIMESTAMPTZ"), ("last_seen_at", "TIMESTAMPTZ"),
+    ("record_key", "VARCHAR"),
+    ("version", "INTEGER"),
+    ("id", "VARCHAR"),
+    ("text_hash", "VARCHAR"),
+    ("origin", "VARCHAR"),
+    ("source_uri", "VARCHAR"),
+    ("source_type", "VARCHAR"),
+    ("source_record_id", "VARCHAR"),
+    ("title", "VARCHAR"),
+    ("text", "VARCHAR"),
+    ("meta", "VARCHAR"),
+    ("fetched_at", "TIMESTAMPTZ"),
+    ("first_seen_at", "TIMESTAMPTZ"),
+    ("last_seen_at", "TIMESTAMPTZ"),
     ("run_id", "BIGINT"),
-)  # fmt: skip
+)
 _INSERT = "INSERT INTO bronze_records ({}) SELECT {}".format(
     ", ".join(name for name, _ in _COLUMNS),
     ", ".join(f"unnest(?::{kind}[])" for _, kind in _COLUMNS),
@@ -50,7 +60,7 @@ class _Current:
 class BronzeWriter:
     """Buffers bronze changes for one run and commits them in batches."""
 
-    con: "duckdb.DuckDBPyConnection"
+    con: duckdb.DuckDBPyConnection
     run_id: int
     now: datetime
     batch_size: int = 200
@@ -87,12 +97,23 @@ class BronzeWriter:
                 self._supersede.append((key, known.version, content_hash))
             self._inserts.append(
                 (
-                    key, version, content_hash, record.text_hash, record.origin, record.source_uri,
-                    record.source_type, record.source_record_id, record.title, record.text,
-                    json.dumps(record.meta, ensure_ascii=False, default=str), record.fetched_at,
-                    self.now, self.now, self.run_id,
+                    key,
+                    version,
+                    content_hash,
+                    record.text_hash,
+                    record.origin,
+                    record.source_uri,
+                    record.source_type,
+                    record.source_record_id,
+                    record.title,
+                    record.text,
+                    json.dumps(record.meta, ensure_ascii=False, default=str),
+                    record.fetched_at,
+                    self.now,
+                    self.now,
+                    self.run_id,
                 )
-            )  # fmt: skip
+            )
             self.current[key] = _Current(version, content_hash, record.origin, False)
             self._by_origin.setdefault(record.origin, set()).add(key)
             text_hash = record.text_hash
@@ -115,10 +136,7 @@ class BronzeWriter:
     def keys_of(self, origins: Iterable[str]) -> dict[str, str]:
         """record_key -> origin for present records whose origin is in ``origins``."""
         return {
-            k: origin
-            for origin in set(origins)
-            for k in self._by_origin.get(origin, ())
-            if not self.current[k].removed
+            k: origin for origin in set(origins) for k in self._by_origin.get(origin, ()) if not self.current[k].removed
         }
 
     def present_keys(self) -> dict[str, str]:

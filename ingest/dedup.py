@@ -98,7 +98,7 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def regroup(con: "duckdb.DuckDBPyConnection", threshold: float) -> int:
+def regroup(con: duckdb.DuckDBPyConnection, threshold: float) -> int:
     """Recompute ``duplicate_groups`` for all current records. Returns the number of
     records that are duplicates of another (non-canonical members)."""
     from datasketch import MinHash, MinHashLSH
@@ -189,8 +189,9 @@ class Twin:
     canonical_key: str
 
 
-def public_twins(con: "duckdb.DuckDBPyConnection", overrides: dict[str, dict[str, Any]],
-                 public_domains: Sequence[str]) -> dict[str, Twin]:  # fmt: skip
+def public_twins(
+    con: duckdb.DuckDBPyConnection, overrides: dict[str, dict[str, Any]], public_domains: Sequence[str]
+) -> dict[str, Twin]:
     """{group_key: Twin} for every group whose canonical is not public by its source (metadata,
     folder, source nature, its own text, or an override) but a member is. Scorers' verdicts are
     not known here (the twin's own is applied at gold build); they only ever make a story
@@ -207,7 +208,9 @@ def public_twins(con: "duckdb.DuckDBPyConnection", overrides: dict[str, dict[str
     def public(key: str, text: str, meta: str, origin: str, stype: str, uri: str) -> bool:
         if "shareability" in overrides.get(key, {}):
             return overrides[key]["shareability"] == "public"
-        return decide(json.loads(meta), origin, stype, text, public_domains=public_domains, source_uri=uri)[0] == "public"
+        return (
+            decide(json.loads(meta), origin, stype, text, public_domains=public_domains, source_uri=uri)[0] == "public"
+        )
 
     groups: dict[str, list[tuple]] = defaultdict(list)
     for row in rows:
@@ -226,7 +229,7 @@ def public_twins(con: "duckdb.DuckDBPyConnection", overrides: dict[str, dict[str
     return twins
 
 
-def _cache_signatures(con: "duckdb.DuckDBPyConnection", text_hashes: set[str]) -> None:
+def _cache_signatures(con: duckdb.DuckDBPyConnection, text_hashes: set[str]) -> None:
     known = {row[0] for row in con.execute("SELECT text_hash FROM bronze_minhash").fetchall()}
     missing = list(text_hashes - known)
     if not missing:

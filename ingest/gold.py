@@ -33,8 +33,8 @@ from reffy.domain.country import country_name
 from reffy.domain.industry import META_KEYS
 from reffy.models import utcnow
 from reffy.rubric import Rubric, Taxonomy
-from reffy.wording import Said
 from reffy.store.warehouse import open_warehouse
+from reffy.wording import Said
 
 CHUNKER_VERSION = "recursive-v1"
 ABSTRACT_KEYS = ("summary", "abstract", "description", "excerpt")
@@ -43,17 +43,42 @@ LINK_KEYS = ("link", "url", "canonical_url", "source_url")
 
 # The columns of gold_stories, in table order, with their SQL types (JSON ones sent as text).
 _STORIES_COLUMNS = (
-    ("story_id", "VARCHAR"), ("record_key", "VARCHAR"), ("group_key", "VARCHAR"), ("title", "VARCHAR"),
-    ("customer", "VARCHAR"), ("country", "VARCHAR"), ("industry", "VARCHAR"), ("products", "VARCHAR"),
-    ("competitors", "VARCHAR"), ("quotes", "VARCHAR"), ("outcomes", "VARCHAR"), ("shareability", "VARCHAR"),
-    ("shareability_reason", "VARCHAR"), ("score", "INTEGER"), ("score_breakdown", "VARCHAR"), ("scorer_key", "VARCHAR"),
-    ("rubric_version", "VARCHAR"), ("source_type", "VARCHAR"), ("source_uri", "VARCHAR"),
-    ("source_record_id", "VARCHAR"), ("source_link", "VARCHAR"), ("source_meta", "VARCHAR"), ("duplicates", "VARCHAR"),
-    ("year", "INTEGER"), ("tags", "VARCHAR"), ("summary", "VARCHAR"), ("text", "VARCHAR"),
-    ("overridden_fields", "VARCHAR"), ("intro", "VARCHAR"), ("industry_name", "VARCHAR"), ("country_name", "VARCHAR"),
-    ("industry_label", "VARCHAR"), ("chunker", "VARCHAR"), ("built_at", "TIMESTAMPTZ"),
+    ("story_id", "VARCHAR"),
+    ("record_key", "VARCHAR"),
+    ("group_key", "VARCHAR"),
+    ("title", "VARCHAR"),
+    ("customer", "VARCHAR"),
+    ("country", "VARCHAR"),
+    ("industry", "VARCHAR"),
+    ("products", "VARCHAR"),
+    ("competitors", "VARCHAR"),
+    ("quotes", "VARCHAR"),
+    ("outcomes", "VARCHAR"),
+    ("shareability", "VARCHAR"),
+    ("shareability_reason", "VARCHAR"),
+    ("score", "INTEGER"),
+    ("score_breakdown", "VARCHAR"),
+    ("scorer_key", "VARCHAR"),
+    ("rubric_version", "VARCHAR"),
+    ("source_type", "VARCHAR"),
+    ("source_uri", "VARCHAR"),
+    ("source_record_id", "VARCHAR"),
+    ("source_link", "VARCHAR"),
+    ("source_meta", "VARCHAR"),
+    ("duplicates", "VARCHAR"),
+    ("year", "INTEGER"),
+    ("tags", "VARCHAR"),
+    ("summary", "VARCHAR"),
+    ("text", "VARCHAR"),
+    ("overridden_fields", "VARCHAR"),
+    ("intro", "VARCHAR"),
+    ("industry_name", "VARCHAR"),
+    ("country_name", "VARCHAR"),
+    ("industry_label", "VARCHAR"),
+    ("chunker", "VARCHAR"),
+    ("built_at", "TIMESTAMPTZ"),
     ("audience", "VARCHAR"),  # last: a twin's placement rewrites it
-)  # fmt: skip
+)
 _STORIES_INSERT = "INSERT INTO gold_stories ({}) SELECT {}".format(
     ", ".join(name for name, _ in _STORIES_COLUMNS), ", ".join(f"unnest(?::{kind}[])" for _, kind in _STORIES_COLUMNS)
 )
@@ -91,8 +116,14 @@ def _facts(meta: dict[str, Any], industry_name: str | None) -> str:
 
 def abstract_of(source_meta: dict[str, Any]) -> str | None:
     """The source's own abstract (a summary, description or excerpt field), if it has one."""
-    return next((str(source_meta[k]).strip() for k in ABSTRACT_KEYS if isinstance(source_meta.get(k), str)
-                 and len(source_meta[k]) > 40), None)  # fmt: skip
+    return next(
+        (
+            str(source_meta[k]).strip()
+            for k in ABSTRACT_KEYS
+            if isinstance(source_meta.get(k), str) and len(source_meta[k]) > 40
+        ),
+        None,
+    )
 
 
 def opening(text: str, min_chars: int = 400, max_chars: int = 900) -> str:
@@ -114,8 +145,9 @@ def opening(text: str, min_chars: int = 400, max_chars: int = 900) -> str:
     return cut[: end + 1] if end > min_chars // 2 else cut
 
 
-def build_intro(title: str, meta: dict[str, Any], source_meta: dict[str, Any], industry_name: str | None,
-                text: str) -> str:  # fmt: skip
+def build_intro(
+    title: str, meta: dict[str, Any], source_meta: dict[str, Any], industry_name: str | None, text: str
+) -> str:
     """How the story introduces itself, for its second profile vector: title, facts, then its
     abstract or, when the source has none, its opening paragraphs. Unlike the summary it carries
     no extracted sentences, which are noisy when no LLM wrote them."""
@@ -150,12 +182,13 @@ def build_summary(title: str, meta: dict[str, Any], source_meta: dict[str, Any],
     best = next((q for q in quotes if q.get("speaker") and q.get("role")), None) or (quotes[0] if quotes else None)
     if best:
         who = ", ".join(x for x in (best.get("speaker"), best.get("role")) if x)
-        lines.append(f"Quote: \"{best['text']}\"" + (f" ({who})" if who else ""))
+        lines.append(f'Quote: "{best["text"]}"' + (f" ({who})" if who else ""))
     return "\n".join(lines)
 
 
-def _why_not_a_story(meta: dict[str, Any], breakdown: list[dict[str, Any]], title: str, text: str,
-                     decision: str | None) -> str | None:  # fmt: skip
+def _why_not_a_story(
+    meta: dict[str, Any], breakdown: list[dict[str, Any]], title: str, text: str, decision: str | None
+) -> str | None:
     """Why a story that reached the threshold stays out of gold, or None. An analyst's ``gold``
     override decides when there is one; otherwise :func:`ingest.extract.kind.not_a_story`."""
     if decision == "include":
@@ -165,24 +198,32 @@ def _why_not_a_story(meta: dict[str, Any], breakdown: list[dict[str, Any]], titl
     from ingest.extract.kind import not_a_story
 
     described = any(r["criterion_id"] == "customer_named" and r["points"] > 0 for r in breakdown)
-    return not_a_story(meta.get("title") or title, text, customer=meta.get("customer"), described_customer=described,
-                       outcomes=meta.get("outcomes") or [], names=meta.get("products") or [])  # fmt: skip
+    return not_a_story(
+        meta.get("title") or title,
+        text,
+        customer=meta.get("customer"),
+        described_customer=described,
+        outcomes=meta.get("outcomes") or [],
+        names=meta.get("products") or [],
+    )
 
 
 def chunk_text(text: str, size: int, overlap: int) -> list[tuple[int, str]]:
     """(start offset, chunk) pairs from LangChain's recursive splitter."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    splitter = RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=min(overlap, size // 2),
-                                              add_start_index=True)  # fmt: skip
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=size, chunk_overlap=min(overlap, size // 2), add_start_index=True
+    )
     return [(doc.metadata.get("start_index", 0), doc.page_content) for doc in splitter.create_documents([text])]
 
 
 def _source_industry(source_meta: dict[str, Any]) -> str | None:
     """The source's own industry label (``industry: e-commerce``), kept beside the taxonomy value
     it was mapped to: a filter on the label finds the stories mapped from it."""
-    return next((str(source_meta[k]) for k in META_KEYS if isinstance(source_meta.get(k), str)
-                 and source_meta[k].strip()), None)  # fmt: skip
+    return next(
+        (str(source_meta[k]) for k in META_KEYS if isinstance(source_meta.get(k), str) and source_meta[k].strip()), None
+    )
 
 
 def _year(meta: dict[str, Any]) -> int | None:
@@ -213,18 +254,40 @@ def _silver(con, scorer_key: str, prompt_version: str, rubric: Rubric) -> dict[s
         [scorer_key, prompt_version],
     ).fetchall():
         if (cid, chash) in wanted:
-            rows.setdefault(sid, []).append({"criterion_id": cid, "points": pts, "max_points": mx, "evidence": ev,
-                                             "evidence_found": found, "claimed_points": claimed})  # fmt: skip
-    metas = {sid: json.loads(m) for sid, m in con.execute(
-        "SELECT story_id, metadata FROM silver_metadata WHERE scorer_key = ? AND prompt_version = ?",
-        [scorer_key, prompt_version]).fetchall()}  # fmt: skip
+            rows.setdefault(sid, []).append(
+                {
+                    "criterion_id": cid,
+                    "points": pts,
+                    "max_points": mx,
+                    "evidence": ev,
+                    "evidence_found": found,
+                    "claimed_points": claimed,
+                }
+            )
+    metas = {
+        sid: json.loads(m)
+        for sid, m in con.execute(
+            "SELECT story_id, metadata FROM silver_metadata WHERE scorer_key = ? AND prompt_version = ?",
+            [scorer_key, prompt_version],
+        ).fetchall()
+    }
     order = {c.id: i for i, c in enumerate(rubric.criteria)}
-    return {sid: (sorted(crit, key=lambda r: order[r["criterion_id"]]), metas[sid])
-            for sid, crit in rows.items() if len(crit) == len(wanted) and sid in metas}  # fmt: skip
+    return {
+        sid: (sorted(crit, key=lambda r: order[r["criterion_id"]]), metas[sid])
+        for sid, crit in rows.items()
+        if len(crit) == len(wanted) and sid in metas
+    }
 
 
-def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer_key: str, prompt_version: str,
-               fallback: tuple[str, str] | None = None) -> GoldSummary:  # fmt: skip
+def build_gold(
+    settings: Settings,
+    rubric: Rubric,
+    taxonomy: Taxonomy,
+    *,
+    scorer_key: str,
+    prompt_version: str,
+    fallback: tuple[str, str] | None = None,
+) -> GoldSummary:
     """Rebuild gold from the active scorer's silver (falling back to ``fallback``'s scores
     for stories the active scorer has not scored), applying overrides and the threshold."""
     started = time.perf_counter()
@@ -239,15 +302,23 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
         records = con.execute(
             "SELECT id, record_key, group_key, title, text, meta, origin, source_type, source_uri, source_record_id,"
             " is_canonical FROM bronze_current WHERE is_canonical OR list_contains(?::VARCHAR[], id)"
-            " ORDER BY NOT is_canonical, record_key", [list(twins)]
+            " ORDER BY NOT is_canonical, record_key",
+            [list(twins)],
         ).fetchall()  # canonicals first: a twin is placed by what its canonical became
         copies: dict[str, list[dict]] = {}
         for group, key, uri, stype, match, sim in con.execute(
             "SELECT group_key, record_key, source_uri, source_type, duplicate_match, duplicate_similarity"
             " FROM bronze_current ORDER BY source_uri"
         ).fetchall():
-            copies.setdefault(group, []).append({"record_key": key, "source_uri": uri, "source_type": stype,
-                                                 "match": match, "similarity": round(sim, 3)})  # fmt: skip
+            copies.setdefault(group, []).append(
+                {
+                    "record_key": key,
+                    "source_uri": uri,
+                    "source_type": stype,
+                    "match": match,
+                    "similarity": round(sim, 3),
+                }
+            )
         stories, chunks, held, below = [], [], [], []
         placed: dict[str, int] = {}  # group -> index in stories of its canonical's row
         summary.candidates = sum(1 for r in records if r[10])
@@ -274,11 +345,31 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
             if score < settings.gold_min_score:
                 summary.below_threshold += canonical
                 if canonical:  # kept apart for analysts' look-ups by customer name, never ranked
-                    share = ov.get("shareability") or shareability.decide(
-                        source_meta, origin, stype, text, meta.get("shareability"),
-                        public_domains=settings.public_domains, source_uri=uri)[0]  # fmt: skip
-                    below.append((sid, key, meta.get("title") or title, meta.get("customer"), score,
-                                  settings.gold_min_score, share, uri, now))  # fmt: skip
+                    share = (
+                        ov.get("shareability")
+                        or shareability.decide(
+                            source_meta,
+                            origin,
+                            stype,
+                            text,
+                            meta.get("shareability"),
+                            public_domains=settings.public_domains,
+                            source_uri=uri,
+                        )[0]
+                    )
+                    below.append(
+                        (
+                            sid,
+                            key,
+                            meta.get("title") or title,
+                            meta.get("customer"),
+                            score,
+                            settings.gold_min_score,
+                            share,
+                            uri,
+                            now,
+                        )
+                    )
                 continue
             meta = {**meta, **{k: v for k, v in ov.items() if not k.startswith("points.") and k != "gold"}}
             why_not = _why_not_a_story(meta, breakdown, title, text, ov.get("gold"))
@@ -289,8 +380,15 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
             if "shareability" in ov:
                 share, why = ov["shareability"], "analyst override"
             else:
-                share, why = shareability.decide(source_meta, origin, stype, text, meta.get("shareability"),
-                                                 public_domains=settings.public_domains, source_uri=uri)
+                share, why = shareability.decide(
+                    source_meta,
+                    origin,
+                    stype,
+                    text,
+                    meta.get("shareability"),
+                    public_domains=settings.public_domains,
+                    source_uri=uri,
+                )
             audience = "all"
             if not canonical:
                 if share != "public":
@@ -301,24 +399,56 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
                     audience = "external"
                 summary.public_twins += 1
                 why = f"{why}; the public twin of an internal story"
-            link = next((str(source_meta[k]) for k in LINK_KEYS if str(source_meta.get(k, "")).startswith("http")), None)
+            link = next(
+                (str(source_meta[k]) for k in LINK_KEYS if str(source_meta.get(k, "")).startswith("http")), None
+            )
             industry = meta.get("industry")
-            others = [{k: v for k, v in c.items() if k != "record_key"}
-                      for c in copies.get(group, []) if c["record_key"] != key]  # fmt: skip
+            others = [
+                {k: v for k, v in c.items() if k != "record_key"}
+                for c in copies.get(group, [])
+                if c["record_key"] != key
+            ]
             if canonical:
                 placed[group] = len(stories)
-            stories.append((
-                sid, key, group, meta.get("title") or title, meta.get("customer"), meta.get("country"), industry,
-                json.dumps(meta.get("products") or []), json.dumps(meta.get("competitors") or []),
-                json.dumps(meta.get("quotes") or [], ensure_ascii=False), json.dumps(meta.get("outcomes") or [],
-                ensure_ascii=False), share, why, score, json.dumps(breakdown, ensure_ascii=False), used_key,
-                rubric.version, stype, uri, srid, link, meta_json, json.dumps(others), _year(source_meta),
-                json.dumps(_tags(source_meta)), build_summary(meta.get("title") or title, meta, source_meta,
-                industry_names.get(industry)), text, json.dumps(sorted(ov)),
-                build_intro(meta.get("title") or title, meta, source_meta, industry_names.get(industry), text),
-                industry_names.get(industry), country_name(meta.get("country")), _source_industry(source_meta),
-                CHUNKER_VERSION, now, audience,
-            ))  # fmt: skip
+            stories.append(
+                (
+                    sid,
+                    key,
+                    group,
+                    meta.get("title") or title,
+                    meta.get("customer"),
+                    meta.get("country"),
+                    industry,
+                    json.dumps(meta.get("products") or []),
+                    json.dumps(meta.get("competitors") or []),
+                    json.dumps(meta.get("quotes") or [], ensure_ascii=False),
+                    json.dumps(meta.get("outcomes") or [], ensure_ascii=False),
+                    share,
+                    why,
+                    score,
+                    json.dumps(breakdown, ensure_ascii=False),
+                    used_key,
+                    rubric.version,
+                    stype,
+                    uri,
+                    srid,
+                    link,
+                    meta_json,
+                    json.dumps(others),
+                    _year(source_meta),
+                    json.dumps(_tags(source_meta)),
+                    build_summary(meta.get("title") or title, meta, source_meta, industry_names.get(industry)),
+                    text,
+                    json.dumps(sorted(ov)),
+                    build_intro(meta.get("title") or title, meta, source_meta, industry_names.get(industry), text),
+                    industry_names.get(industry),
+                    country_name(meta.get("country")),
+                    _source_industry(source_meta),
+                    CHUNKER_VERSION,
+                    now,
+                    audience,
+                )
+            )
             summary.public += share == "public"
             summary.internal += share == "internal"
             for i, (start, chunk) in enumerate(chunk_text(text, settings.chunk_chars, settings.chunk_overlap)):
@@ -338,15 +468,29 @@ def build_gold(settings: Settings, rubric: Rubric, taxonomy: Taxonomy, *, scorer
                 con.execute(_STORIES_INSERT, [list(column) for column in zip(*stories, strict=True)])
             if chunks:
                 sids, idxs, texts, starts = (list(c) for c in zip(*chunks, strict=True))
-                con.execute("INSERT INTO gold_chunks SELECT unnest(?::VARCHAR[]), unnest(?::INTEGER[]),"
-                            " unnest(?::VARCHAR[]), unnest(?::INTEGER[])", [sids, idxs, texts, starts])  # fmt: skip
+                con.execute(
+                    "INSERT INTO gold_chunks SELECT unnest(?::VARCHAR[]), unnest(?::INTEGER[]),"
+                    " unnest(?::VARCHAR[]), unnest(?::INTEGER[])",
+                    [sids, idxs, texts, starts],
+                )
             summary.duration_s = time.perf_counter() - started
             con.execute(
                 "INSERT INTO gold_builds (built_at, scorer_key, rubric_version, min_score, candidates, unscored,"
                 " below_threshold, not_stories, stories, chunks, duration_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [now, scorer_key, rubric.version, settings.gold_min_score, summary.candidates, summary.unscored,
-                 summary.below_threshold, summary.not_stories, summary.stories, summary.chunks, summary.duration_s],
-            )  # fmt: skip
+                [
+                    now,
+                    scorer_key,
+                    rubric.version,
+                    settings.gold_min_score,
+                    summary.candidates,
+                    summary.unscored,
+                    summary.below_threshold,
+                    summary.not_stories,
+                    summary.stories,
+                    summary.chunks,
+                    summary.duration_s,
+                ],
+            )
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

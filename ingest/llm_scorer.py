@@ -30,9 +30,9 @@ from typing import Any, Literal
 import json_repair
 from pydantic import BaseModel, ValidationError, field_validator
 
-from reffy.domain.evidence import evidence_found
 from ingest.silver import ScoringFailure
 from reffy.config import Settings
+from reffy.domain.evidence import evidence_found
 from reffy.errors import ReffyError
 from reffy.llm import (
     ChatModel,
@@ -157,8 +157,17 @@ def _strict(node: Any) -> Any:
 # Bounds of the schema sent (not of what is accepted: a longer answer from a server that ignores
 # them is still parsed). Generous for a real story, small enough that a grammar-bound answer of
 # 15 criteria stays within a few thousand tokens.
-STRING_BOUNDS = {"evidence": 240, "rationale": 160, "text": 300, "speaker": 80, "role": 80, "customer": 120,
-                 "country": 60, "challenge": 300, "solution": 300}  # fmt: skip
+STRING_BOUNDS = {
+    "evidence": 240,
+    "rationale": 160,
+    "text": 300,
+    "speaker": 80,
+    "role": 80,
+    "customer": 120,
+    "country": 60,
+    "challenge": 300,
+    "solution": 300,
+}
 LIST_BOUNDS = {"products": 8, "competitors": 8, "quotes": 4, "outcomes": 6}
 DEFAULT_STRING_BOUND = 120
 
@@ -190,7 +199,9 @@ def answer_schema(criteria: list[Criterion], industries: list[str], want_metadat
     schema["title"] = "story_score"
     defs = schema["$defs"]
     schema["properties"]["criteria"]["minItems"] = schema["properties"]["criteria"]["maxItems"] = len(criteria)
-    defs["CriterionAnswer"]["properties"]["points"].update(minimum=0, maximum=max((c.points for c in criteria), default=0))
+    defs["CriterionAnswer"]["properties"]["points"].update(
+        minimum=0, maximum=max((c.points for c in criteria), default=0)
+    )
     if criteria:
         defs["CriterionAnswer"]["properties"]["id"] = {"type": "string", "enum": [c.id for c in criteria]}
     if want_metadata:
@@ -227,8 +238,8 @@ def extract_json(text: str) -> tuple[dict[str, Any], bool]:
     if found is None:
         raise InvalidAnswer(["the answer contains no JSON object"])
     start = found.start()
-    try:
-        obj, _ = json.JSONDecoder().raw_decode(text, start)
+    try:  # strict=False: raw tabs and newlines inside strings are what small models and llama.cpp's grammar write
+        obj, _ = json.JSONDecoder(strict=False).raw_decode(text, start)
         repaired = False
     except json.JSONDecodeError:
         obj, repaired = json_repair.loads(text[start:]), True
@@ -248,7 +259,6 @@ def _country_code(value: str) -> str | None:
         return pycountry.countries.lookup(text).alpha_2 if text else None
     except LookupError:
         return None
-
 
 
 def validate_answer(
@@ -337,8 +347,13 @@ class LLMScorer:
     scorer = "llm"
 
     def __init__(
-        self, settings: Settings, rubric: Rubric, vendor: VendorProfile, taxonomy: Taxonomy,
-        chat_model: ChatModel | None = None, prompt: str = DEFAULT_PROMPT,
+        self,
+        settings: Settings,
+        rubric: Rubric,
+        vendor: VendorProfile,
+        taxonomy: Taxonomy,
+        chat_model: ChatModel | None = None,
+        prompt: str = DEFAULT_PROMPT,
     ) -> None:
         self.settings, self.rubric, self.vendor, self.taxonomy = settings, rubric, vendor, taxonomy
         self.chat: ChatModel = chat_model or LiteLLMChatModel(settings)
@@ -352,8 +367,10 @@ class LLMScorer:
         dims = {d.id: d.name for d in self.rubric.dimensions}
         lines = []
         for c in criteria:
-            lines += [f"- id: {c.id} (0 to {c.points} points; {dims.get(c.dimension, c.dimension)})",
-                      f"  Full points: {c.earns}"]
+            lines += [
+                f"- id: {c.id} (0 to {c.points} points; {dims.get(c.dimension, c.dimension)})",
+                f"  Full points: {c.earns}",
+            ]
             lines += [f"  Partial credit: {c.partial}"] if c.partial else []
             lines += [f"  Example evidence: {c.example}"]
         return "\n".join(lines) or "None this time: answer with an empty criteria list."
@@ -384,8 +401,9 @@ class LLMScorer:
             metadata=("\n" + p.render("metadata", industries=industries) + "\n") if want_metadata else "",
             answer_format=p.render("format", metadata_format=meta_fmt, criterion_ids=ids),
         )
-        user = p.render("user", boundary=f"story-{secrets.token_hex(8)}", fields=story_fields(story),
-                        text=_data(story.text))  # fmt: skip
+        user = p.render(
+            "user", boundary=f"story-{secrets.token_hex(8)}", fields=story_fields(story), text=_data(story.text)
+        )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     # -- scoring ------------------------------------------------------------------------------
@@ -424,13 +442,19 @@ class LLMScorer:
         messages = self.build_messages(story, crits, want_metadata)
         for _ in range(self.settings.llm_repair_attempts + 1):
             try:
-                resp = self.chat.complete(messages, json_schema=schema, temperature=0,
-                                          max_tokens=answer_tokens(len(crits), want_metadata))  # fmt: skip
+                resp = self.chat.complete(
+                    messages, json_schema=schema, temperature=0, max_tokens=answer_tokens(len(crits), want_metadata)
+                )
             except LLMUnreachable:
                 raise  # nothing listens: every story would fail alike, so the run stops and says why
             except (LLMUnavailable, LLMInputError) as exc:
-                reason = ("timeout" if isinstance(exc, LLMTimeout) else
-                          "llm_unavailable" if isinstance(exc, LLMUnavailable) else "input_rejected")  # fmt: skip
+                reason = (
+                    "timeout"
+                    if isinstance(exc, LLMTimeout)
+                    else "llm_unavailable"
+                    if isinstance(exc, LLMUnavailable)
+                    else "input_rejected"
+                )
                 raise trace.failed(reason, str(exc)) from exc
             trace.add(resp)
             try:
@@ -503,10 +527,17 @@ def _checked_criteria(answer: ScoreAnswer, criteria: list[Criterion], haystack: 
         evidence = a.evidence.strip()
         found = evidence_found(evidence, haystack) if evidence else a.points == 0
         withdrawn = a.points > 0 and not found
-        out.append(CriterionScore(
-            criterion_id=c.id, points=0 if withdrawn else a.points, max_points=c.points, evidence=evidence,
-            rationale=a.rationale.strip(), evidence_found=found, claimed_points=a.points if withdrawn else None,
-        ))
+        out.append(
+            CriterionScore(
+                criterion_id=c.id,
+                points=0 if withdrawn else a.points,
+                max_points=c.points,
+                evidence=evidence,
+                rationale=a.rationale.strip(),
+                evidence_found=found,
+                claimed_points=a.points if withdrawn else None,
+            )
+        )
     return out
 
 
@@ -523,7 +554,14 @@ def _metadata(m: MetadataAnswer, haystack: str, trace: ScoreTrace) -> StoryMetad
     kept = [q for q in quotes if evidence_found(q.text, haystack)]
     trace.quotes_dropped = len(quotes) - len(kept)
     return StoryMetadata(
-        customer=_text(m.customer), country=m.country, industry=m.industry, products=_clean(m.products),
-        competitors=_clean(m.competitors), quotes=kept, outcomes=_clean(m.outcomes), shareability=m.shareability,
-        challenge=_text(m.challenge), solution=_text(m.solution),
+        customer=_text(m.customer),
+        country=m.country,
+        industry=m.industry,
+        products=_clean(m.products),
+        competitors=_clean(m.competitors),
+        quotes=kept,
+        outcomes=_clean(m.outcomes),
+        shareability=m.shareability,
+        challenge=_text(m.challenge),
+        solution=_text(m.solution),
     )

@@ -23,12 +23,17 @@ from reffy.domain.text import ASCII_FOLDS, DIGIT_GATE, CueGate, cue_gate
 from reffy.models import CriterionScore, ScoreResult, StoryInput, StoryMetadata
 from reffy.rubric import Criterion, Rubric, VendorProfile
 
-OFFLINE_VERSION = "offline-4"  # 3: outcome lines refuse customer profiles and critical commentary; 4: evidence is whole sentences
+OFFLINE_VERSION = (
+    "offline-4"  # 3: outcome lines refuse customer profiles and critical commentary; 4: evidence is whole sentences
+)
 EVIDENCE_CHARS = 1200  # evidence is a whole sentence; only a run-on "sentence" longer than this is cut
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”’)]?\s+(?=[\"“'(]?[A-Z0-9])|\n+")
-_NUMBER = re.compile(r"(?<![\w.])(?:[$€£¥]\s?)?\d[\d,.]*(?:\s?(?:%|percent|per cent|x|times|k|m|bn|million|billion|"
-                     r"thousand|hours?|minutes?|seconds?|days?|weeks?|months?|ms|points?|pp))?", re.IGNORECASE)  # fmt: skip
+_NUMBER = re.compile(
+    r"(?<![\w.])(?:[$€£¥]\s?)?\d[\d,.]*(?:\s?(?:%|percent|per cent|x|times|k|m|bn|million|billion|"
+    r"thousand|hours?|minutes?|seconds?|days?|weeks?|months?|ms|points?|pp))?",
+    re.IGNORECASE,
+)
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
 
@@ -44,45 +49,229 @@ def _cues(*words: str) -> re.Pattern[str]:
     return pattern
 
 
-CHALLENGE = _cues("challeng", "problem", "struggl", "pain", "bottleneck", "difficult", "backlog", "long wait",
-                  "waiting", "manual", "slow", "inefficien", "costly", "expensive", "frustrat", "complain", "pressure",
-                  "could not", "couldn't", "unable", "lacked", "lack of", "needed to", "faced", "issue", "error-prone",
-                  "outdated", "legacy", "overwhelm", "scal(?:e|ing) (?:issue|problem|limit)", "time-consuming",
-                  "limitation", "hard to", "too many", "too long")  # fmt: skip
-STAKES = _cues("cost", "revenue", "churn", "risk", "complian", "regulat", "reputation", "los[st]", "losing",
-               "penalt", "fine[sd]?", "satisfaction", "SLA", "margin", "safety", "trust", "customers? (?:left|leave)")  # fmt: skip
-SOLUTION = _cues("deploy", "implement", "integrat", "built", "build", "rolled out", "launch", "automat", "uses",
-                 "using", "platform", "architecture", "pipeline", "workflow", "model", "assistant", "agent", "bot",
-                 "retriev", "fine-tun", "connect", "hand(?:s|ed)? (?:off|over)")  # fmt: skip
-ROLLOUT = _cues("pilot", "proof of concept", "poc", "phase", "roll-?out", "rolled out", "went live", "go-live",
-                "launched in", "within \\w+ (?:weeks|months)", "in \\w+ (?:weeks|months)", "migrat", "team of",
-                "sprint", "first release", "beta", "in production", "production since", "timeline")  # fmt: skip
-RESULT = _cues("reduc", "cut", "fell", "drop", "increas", "rose", "rise", "improv", "saved", "sav(?:e|ing)s",
-               "grew", "growth", "doubl", "halv", "boost", "faster", "fewer", "more than", "up to", "lower", "higher",
-               "accura", "resolution", "deflect", "automat")  # fmt: skip
-BASELINE = re.compile(r"\bfrom\s+\S+\s+(?:\S+\s+){0,3}to\s+\S*\d|\bwithin\s+(?:\w+\s+){0,2}(?:days?|weeks?|months?|years?)"
-                      r"|\bin\s+(?:the\s+)?(?:first|just)\s+(?:\w+\s+)?(?:days?|weeks?|months?|year)|\bcompared\s+(?:to|with)"
-                      r"|\byear[- ]over[- ]year\b|\bbaseline\b|\bafter\s+(?:\w+\s+)?(?:weeks?|months?|years?)\b",
-                      re.IGNORECASE)  # fmt: skip
-IMPACT = _cues("sav(?:e|ed|ing|ings)", "revenue", "ROI", "return on investment", "cost", "NPS", "CSAT",
-               "satisfaction", "retention", "churn", "profit", "payback", "\\$", "€", "£", "EUR", "USD", "GBP")  # fmt: skip
-CHOICE = _cues("chose", "chosen", "selected", "picked", "decided (?:on|to)", "opted", "went with", "partnered with",
-               "because", "unlike", "the only", "differentiat", "stood out", "ability to", "why \\w+ won")  # fmt: skip
-ALTERNATIVE = _cues("evaluated", "compared", "shortlist", "alternatives?", "other vendors", "several vendors",
-                    "incumbent", "replac", "displac", "switch(?:ed)? from", "in-house", "home-?grown", "previous (?:vendor|system|tool|provider)",
-                    "legacy (?:system|tool|platform|IVR)", "instead of", "build (?:vs|versus|or) buy")  # fmt: skip
-CONTEXT_SIZE = re.compile(r"\d[\d,.]*\s*(?:million|billion|thousand|k|m)?\s*(?:\+\s*)?(?:customers|employees|staff|members|"
-                          r"users|patients|students|branches|stores|shops|sites|subscribers|passengers|agents|"
-                          r"policyholders|clients|locations|hospitals|countries|markets|vehicles|orders|visitors|"
-                          r"merchants|sellers|drivers|developers|people)", re.IGNORECASE)  # fmt: skip
+CHALLENGE = _cues(
+    "challeng",
+    "problem",
+    "struggl",
+    "pain",
+    "bottleneck",
+    "difficult",
+    "backlog",
+    "long wait",
+    "waiting",
+    "manual",
+    "slow",
+    "inefficien",
+    "costly",
+    "expensive",
+    "frustrat",
+    "complain",
+    "pressure",
+    "could not",
+    "couldn't",
+    "unable",
+    "lacked",
+    "lack of",
+    "needed to",
+    "faced",
+    "issue",
+    "error-prone",
+    "outdated",
+    "legacy",
+    "overwhelm",
+    "scal(?:e|ing) (?:issue|problem|limit)",
+    "time-consuming",
+    "limitation",
+    "hard to",
+    "too many",
+    "too long",
+)
+STAKES = _cues(
+    "cost",
+    "revenue",
+    "churn",
+    "risk",
+    "complian",
+    "regulat",
+    "reputation",
+    "los[st]",
+    "losing",
+    "penalt",
+    "fine[sd]?",
+    "satisfaction",
+    "SLA",
+    "margin",
+    "safety",
+    "trust",
+    "customers? (?:left|leave)",
+)
+SOLUTION = _cues(
+    "deploy",
+    "implement",
+    "integrat",
+    "built",
+    "build",
+    "rolled out",
+    "launch",
+    "automat",
+    "uses",
+    "using",
+    "platform",
+    "architecture",
+    "pipeline",
+    "workflow",
+    "model",
+    "assistant",
+    "agent",
+    "bot",
+    "retriev",
+    "fine-tun",
+    "connect",
+    "hand(?:s|ed)? (?:off|over)",
+)
+ROLLOUT = _cues(
+    "pilot",
+    "proof of concept",
+    "poc",
+    "phase",
+    "roll-?out",
+    "rolled out",
+    "went live",
+    "go-live",
+    "launched in",
+    "within \\w+ (?:weeks|months)",
+    "in \\w+ (?:weeks|months)",
+    "migrat",
+    "team of",
+    "sprint",
+    "first release",
+    "beta",
+    "in production",
+    "production since",
+    "timeline",
+)
+RESULT = _cues(
+    "reduc",
+    "cut",
+    "fell",
+    "drop",
+    "increas",
+    "rose",
+    "rise",
+    "improv",
+    "saved",
+    "sav(?:e|ing)s",
+    "grew",
+    "growth",
+    "doubl",
+    "halv",
+    "boost",
+    "faster",
+    "fewer",
+    "more than",
+    "up to",
+    "lower",
+    "higher",
+    "accura",
+    "resolution",
+    "deflect",
+    "automat",
+)
+BASELINE = re.compile(
+    r"\bfrom\s+\S+\s+(?:\S+\s+){0,3}to\s+\S*\d|\bwithin\s+(?:\w+\s+){0,2}(?:days?|weeks?|months?|years?)"
+    r"|\bin\s+(?:the\s+)?(?:first|just)\s+(?:\w+\s+)?(?:days?|weeks?|months?|year)|\bcompared\s+(?:to|with)"
+    r"|\byear[- ]over[- ]year\b|\bbaseline\b|\bafter\s+(?:\w+\s+)?(?:weeks?|months?|years?)\b",
+    re.IGNORECASE,
+)
+IMPACT = _cues(
+    "sav(?:e|ed|ing|ings)",
+    "revenue",
+    "ROI",
+    "return on investment",
+    "cost",
+    "NPS",
+    "CSAT",
+    "satisfaction",
+    "retention",
+    "churn",
+    "profit",
+    "payback",
+    "\\$",
+    "€",
+    "£",
+    "EUR",
+    "USD",
+    "GBP",
+)
+CHOICE = _cues(
+    "chose",
+    "chosen",
+    "selected",
+    "picked",
+    "decided (?:on|to)",
+    "opted",
+    "went with",
+    "partnered with",
+    "because",
+    "unlike",
+    "the only",
+    "differentiat",
+    "stood out",
+    "ability to",
+    "why \\w+ won",
+)
+ALTERNATIVE = _cues(
+    "evaluated",
+    "compared",
+    "shortlist",
+    "alternatives?",
+    "other vendors",
+    "several vendors",
+    "incumbent",
+    "replac",
+    "displac",
+    "switch(?:ed)? from",
+    "in-house",
+    "home-?grown",
+    "previous (?:vendor|system|tool|provider)",
+    "legacy (?:system|tool|platform|IVR)",
+    "instead of",
+    "build (?:vs|versus|or) buy",
+)
+CONTEXT_SIZE = re.compile(
+    r"\d[\d,.]*\s*(?:million|billion|thousand|k|m)?\s*(?:\+\s*)?(?:customers|employees|staff|members|"
+    r"users|patients|students|branches|stores|shops|sites|subscribers|passengers|agents|"
+    r"policyholders|clients|locations|hospitals|countries|markets|vehicles|orders|visitors|"
+    r"merchants|sellers|drivers|developers|people)",
+    re.IGNORECASE,
+)
 _GATES[CONTEXT_SIZE] = DIGIT_GATE  # it starts with a digit
-CONTEXT_BUSINESS = _cues("headquartered", "based in", "one of the (?:largest|leading|biggest)", "provider of",
-                         "operator", "retailer", "insurer", "manufacturer", "bank\\b", "hospital", "university",
-                         "platform for", "company that", "marketplace", "founded in", "serves", "serving")  # fmt: skip
+CONTEXT_BUSINESS = _cues(
+    "headquartered",
+    "based in",
+    "one of the (?:largest|leading|biggest)",
+    "provider of",
+    "operator",
+    "retailer",
+    "insurer",
+    "manufacturer",
+    "bank\\b",
+    "hospital",
+    "university",
+    "platform for",
+    "company that",
+    "marketplace",
+    "founded in",
+    "serves",
+    "serving",
+)
 
 
-_ANONYMOUS = re.compile(r"\b(?:a|an|one of the)\s+(?:large|leading|major|global|big|top|well-known|"
-                        r"confidential|anonymous|fortune)\b", re.IGNORECASE)  # fmt: skip
+_ANONYMOUS = re.compile(
+    r"\b(?:a|an|one of the)\s+(?:large|leading|major|global|big|top|well-known|"
+    r"confidential|anonymous|fortune)\b",
+    re.IGNORECASE,
+)
 _DIGIT = re.compile(r"\d")
 
 
@@ -129,8 +318,10 @@ class _Doc:
         memo = self._answers(pattern)
         if None in memo:
             admits, search = self._gates[pattern].admits, pattern.search
-            memo[:] = [hit if hit is not None else admits(gate_text) and search(s) is not None
-                       for hit, gate_text, s in zip(memo, self._gate_texts, self.sentences)]  # fmt: skip
+            memo[:] = [
+                hit if hit is not None else admits(gate_text) and search(s) is not None
+                for hit, gate_text, s in zip(memo, self._gate_texts, self.sentences)
+            ]
         return memo  # type: ignore[return-value]
 
     def figure(self, i: int) -> bool:
@@ -341,7 +532,7 @@ class OfflineScorer:
     concurrency = 1
     batch_commits = True  # a story takes milliseconds: commit them in batches, not one by one
 
-    def __init__(self, rubric: Rubric, vendor: VendorProfile, classifier, workers: int = 1) -> None:  # noqa: ANN001
+    def __init__(self, rubric: Rubric, vendor: VendorProfile, classifier, workers: int = 1) -> None:
         self.rubric, self.vendor, self.classifier = rubric, vendor, classifier
         self.workers = workers
         # story id -> what the classifier's model found: (industry, 1.0) from metadata, or similarities
@@ -361,10 +552,11 @@ class OfflineScorer:
         return None if found is None else self.classifier.decide(story.title, story.text, found)
 
     def metadata(self, story: StoryInput) -> StoryMetadata:
-        return extract_metadata(story, vendor=self.vendor, classifier=self.classifier,
-                                industry=self._industry(story))  # fmt: skip
+        return extract_metadata(story, vendor=self.vendor, classifier=self.classifier, industry=self._industry(story))
 
-    def score(self, story: StoryInput, criteria: list[Criterion] | None = None, want_metadata: bool = True) -> ScoreResult:
+    def score(
+        self, story: StoryInput, criteria: list[Criterion] | None = None, want_metadata: bool = True
+    ) -> ScoreResult:
         started = time.perf_counter()
         meta = self.metadata(story)
         doc = _Doc(split_sentences(story.text), meta, self.vendor, story.text)
@@ -372,15 +564,30 @@ class OfflineScorer:
         for criterion in criteria if criteria is not None else self.rubric.criteria:
             rule = RULES.get(criterion.id)
             if rule is None:
-                scores.append(CriterionScore(criterion.id, 0, criterion.points, "",
-                                             "no offline rule for this criterion: score it with an LLM"))  # fmt: skip
+                scores.append(
+                    CriterionScore(
+                        criterion.id,
+                        0,
+                        criterion.points,
+                        "",
+                        "no offline rule for this criterion: score it with an LLM",
+                    )
+                )
                 continue
             points, evidence, why = rule(doc, criterion)
-            scores.append(CriterionScore(criterion.id, max(0, min(points, criterion.points)), criterion.points,
-                                         evidence, why))  # fmt: skip
+            scores.append(
+                CriterionScore(criterion.id, max(0, min(points, criterion.points)), criterion.points, evidence, why)
+            )
         self._industries.pop(story.story_id, None)
-        return ScoreResult(story.story_id, "offline", "", OFFLINE_VERSION, scores,
-                           meta if want_metadata else StoryMetadata(), latency_s=time.perf_counter() - started)  # fmt: skip
+        return ScoreResult(
+            story.story_id,
+            "offline",
+            "",
+            OFFLINE_VERSION,
+            scores,
+            meta if want_metadata else StoryMetadata(),
+            latency_s=time.perf_counter() - started,
+        )
 
     def estimate(self, story: StoryInput, criteria: list[Criterion]) -> tuple[int, float | None]:
         return 0, 0.0
@@ -401,7 +608,7 @@ class OfflineScorer:
 _WORKER: OfflineScorer | None = None
 
 
-def _init_worker(rubric: Rubric, vendor: VendorProfile, classifier) -> None:  # noqa: ANN001
+def _init_worker(rubric: Rubric, vendor: VendorProfile, classifier) -> None:
     """Runs once in each worker process: a scorer whose classifier has no model (what the
     model found for a story comes with its task)."""
     global _WORKER

@@ -70,13 +70,16 @@ def resolve_story(con, ref: str, *, cwd: Path | None = None) -> tuple[str, str]:
     marks = ", ".join("?" * len(paths))
     rows = con.execute(
         "SELECT DISTINCT record_key, title FROM bronze_current WHERE record_key = ? OR source_record_id = ?"
-        f" OR origin IN ({marks})", [ref, ref, *paths],
-    ).fetchall()  # fmt: skip
+        f" OR origin IN ({marks})",
+        [ref, ref, *paths],
+    ).fetchall()
     if len(rows) == 1:
         return rows[0]
     if not rows and is_prefix(ref):
-        found = con.execute("SELECT id, record_key, title FROM bronze_current WHERE id LIKE ? || '%'"
-                            " ORDER BY is_canonical", [ref.lower()]).fetchall()  # canonical copies win  # fmt: skip
+        found = con.execute(
+            "SELECT id, record_key, title FROM bronze_current WHERE id LIKE ? || '%' ORDER BY is_canonical",
+            [ref.lower()],
+        ).fetchall()  # canonical copies win
         if found:
             by_id = {i: (key, title) for i, key, title in found}
             return by_id[resolve_prefix(ref, by_id, label=lambda i: by_id[i][1])]
@@ -84,15 +87,20 @@ def resolve_story(con, ref: str, *, cwd: Path | None = None) -> tuple[str, str]:
         name = ref.replace(os.sep, "/")
         while name.startswith(("./", "../")):
             name = name.split("/", 1)[1]
-        like = con.execute("SELECT DISTINCT record_key, title, origin, source_record_id FROM bronze_current"
-                           " WHERE origin LIKE '%' || ?", [name]).fetchall()  # fmt: skip
+        like = con.execute(
+            "SELECT DISTINCT record_key, title, origin, source_record_id FROM bronze_current"
+            " WHERE origin LIKE '%' || ?",
+            [name],
+        ).fetchall()
         ends = [r for r in like if r[2].replace(os.sep, "/") == name or r[2].replace(os.sep, "/").endswith("/" + name)]
         if len(ends) == 1:
             return ends[0][:2]
         rows = ends
     if not rows:
-        raise OverrideError(f"No current story matches {ref!r}: give a story id (search prints its first 12 "
-                            "characters), a source record id, or the source file's path or name.")  # fmt: skip
+        raise OverrideError(
+            f"No current story matches {ref!r}: give a story id (search prints its first 12 "
+            "characters), a source record id, or the source file's path or name."
+        )
     raise AmbiguousId(_ambiguous(con, ref, [r[0] for r in rows]))
 
 
@@ -100,8 +108,11 @@ def _ambiguous(con, ref: str, keys: list[str]) -> str:
     """What to type instead, for a reference that names several stories: their story ids and
     titles, and the source record ids or paths that tell them apart."""
     marks = ", ".join("?" * len(keys))
-    rows = con.execute(f"SELECT id, title, origin, source_record_id FROM bronze_current WHERE record_key IN ({marks})"
-                       " ORDER BY origin, source_record_id", keys).fetchall()  # fmt: skip
+    rows = con.execute(
+        f"SELECT id, title, origin, source_record_id FROM bronze_current WHERE record_key IN ({marks})"
+        " ORDER BY origin, source_record_id",
+        keys,
+    ).fetchall()
     origins = {r[2] for r in rows}
     shown = distinct_prefixes(r[0] for r in rows)
 
@@ -111,8 +122,10 @@ def _ambiguous(con, ref: str, keys: list[str]) -> str:
 
     listed = "; ".join(name(r) for r in rows[:MAX_LISTED])
     more = f"; and {len(rows) - MAX_LISTED} more" if len(rows) > MAX_LISTED else ""
-    return (f"{ref!r} matches {plural(len(rows), 'story')}: {listed}{more}. Give one story id, a source record id "
-            "or the whole path.")
+    return (
+        f"{ref!r} matches {plural(len(rows), 'story')}: {listed}{more}. Give one story id, a source record id "
+        "or the whole path."
+    )
 
 
 def set_override(con, ref: str, field: str, raw: str, rubric: Rubric, *, author: str, reason: str) -> dict[str, Any]:
@@ -127,8 +140,11 @@ def set_override(con, ref: str, field: str, raw: str, rubric: Rubric, *, author:
 
 def remove_override(con, ref: str, field: str) -> bool:
     record_key, _ = resolve_story(con, ref)
-    return bool(con.execute("DELETE FROM overrides WHERE record_key = ? AND field = ? RETURNING 1",
-                            [record_key, field]).fetchall())  # fmt: skip
+    return bool(
+        con.execute(
+            "DELETE FROM overrides WHERE record_key = ? AND field = ? RETURNING 1", [record_key, field]
+        ).fetchall()
+    )
 
 
 def list_overrides(con) -> list[dict[str, Any]]:

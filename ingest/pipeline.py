@@ -78,7 +78,9 @@ def run_ingest(
             if summary.new or summary.updated or summary.removed or _groups_stale(con):
                 summary.duplicates = regroup(con, settings.near_dup_threshold)
             else:
-                summary.duplicates = con.execute("SELECT count(*) FROM duplicate_groups WHERE NOT is_canonical").fetchone()[0]
+                summary.duplicates = con.execute(
+                    "SELECT count(*) FROM duplicate_groups WHERE NOT is_canonical"
+                ).fetchone()[0]
             summary.status = final_status(summary)
         except BaseException:
             summary.status = "interrupted"
@@ -91,8 +93,15 @@ def run_ingest(
     return summary
 
 
-def _ingest_source(con, writer: BronzeWriter, source: Source, ctx: ReadContext, summary: IngestSummary,
-                   progress: ProgressFn | None, extra_meta: dict[str, Any]) -> None:  # fmt: skip
+def _ingest_source(
+    con,
+    writer: BronzeWriter,
+    source: Source,
+    ctx: ReadContext,
+    summary: IngestSummary,
+    progress: ProgressFn | None,
+    extra_meta: dict[str, Any],
+) -> None:
     scan = _SourceScan()
     origin_in_flight: tuple[str, str | None] | None = None
 
@@ -114,7 +123,7 @@ def _ingest_source(con, writer: BronzeWriter, source: Source, ctx: ReadContext, 
                         item = _too_long(item, max_chars)
                     else:
                         item, dropped = _prepare(item, extra_meta, meta_limit)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.exception("an item of %s could not be stored", source.name)
                 _failed_item(con, writer, scan, summary, _unstorable(item, source, exc))
                 continue
@@ -142,8 +151,15 @@ def _ingest_source(con, writer: BronzeWriter, source: Source, ctx: ReadContext, 
     except Exception as exc:  # a connector bug must not lose the rest of the run
         complete = False
         log.exception("source %s failed", source.name)
-        _record_problem(con, summary, Problem(readable(source.name), "internal",
-                        f"the connector stopped with {type(exc).__name__}: {exc}; please report this"))  # fmt: skip
+        _record_problem(
+            con,
+            summary,
+            Problem(
+                readable(source.name),
+                "internal",
+                f"the connector stopped with {type(exc).__name__}: {exc}; please report this",
+            ),
+        )
     writer.flush()
     summary.removed += writer.mark_removed(_removed_keys(writer, source, scan, complete))
 
@@ -163,16 +179,26 @@ def _unstorable(item: Any, source: Source, exc: Exception) -> Problem:
     origin = readable(str(getattr(item, "origin", None) or source.name))
     record_id = getattr(item, "source_record_id", None)
     message = " ".join(str(exc).split())[:200]
-    return Problem(origin, "internal", f"this item could not be stored ({type(exc).__name__}: {message}); "
-                   "the rest of the run went on, please report this", "error",
-                   readable(str(record_id)) if record_id is not None else None)  # fmt: skip
+    return Problem(
+        origin,
+        "internal",
+        f"this item could not be stored ({type(exc).__name__}: {message}); "
+        "the rest of the run went on, please report this",
+        "error",
+        readable(str(record_id)) if record_id is not None else None,
+    )
 
 
 def _too_long(record: RawRecord, limit: int) -> Problem:
-    return Problem(record.origin, "too_large",
-                   f"the story text is {len(record.text):,} characters (limit {limit:,}, REFFY_MAX_STORY_CHARS): "
-                   "refused as a dump or a broken export rather than a story; split it into stories, or raise "
-                   "the limit if it really is one", "error", record.source_record_id)  # fmt: skip
+    return Problem(
+        record.origin,
+        "too_large",
+        f"the story text is {len(record.text):,} characters (limit {limit:,}, REFFY_MAX_STORY_CHARS): "
+        "refused as a dump or a broken export rather than a story; split it into stories, or raise "
+        "the limit if it really is one",
+        "error",
+        record.source_record_id,
+    )
 
 
 def final_status(summary: IngestSummary) -> str:
@@ -229,9 +255,14 @@ def _prepare(record: RawRecord, extra_meta: dict[str, Any], limit: int) -> tuple
         size = sum(sizes.values())
         what = "too deeply nested to store" if size == float("inf") else f"{size / 1024:,.0f} KB"
         shown = ", ".join(sorted(dropped)[:8]) + (" ..." if len(dropped) > 8 else "")
-        problem = Problem(record.origin, "meta_too_large",
-                          f"the source metadata is {what} (limit {limit / 1024:g} KB, REFFY_MAX_META_KB); the story was "
-                          f"kept without these fields: {shown}", "warning", record.source_record_id)  # fmt: skip
+        problem = Problem(
+            record.origin,
+            "meta_too_large",
+            f"the source metadata is {what} (limit {limit / 1024:g} KB, REFFY_MAX_META_KB); the story was "
+            f"kept without these fields: {shown}",
+            "warning",
+            record.source_record_id,
+        )
     return dataclasses.replace(record, meta=fields), problem
 
 
@@ -250,9 +281,7 @@ def _removed_keys(writer: BronzeWriter, source: Source, scan: _SourceScan, compl
     removed = list(writer.keys_of(scan.gone_origins))
     if not complete:
         return removed
-    for key, origin in writer.keys_of(scan.read_origins).items():
-        if key not in scan.seen_keys:
-            removed.append(key)
+    removed.extend(key for key in writer.keys_of(scan.read_origins) if key not in scan.seen_keys)
     if source.scope is not None:
         touched = scan.read_origins | scan.kept_origins
         for key, origin in writer.present_keys().items():
@@ -277,9 +306,16 @@ def _record_problem(con, summary: IngestSummary, problem: Problem) -> None:
     con.execute(
         "INSERT INTO ingest_errors (run_id, created_at, origin, source_record_id, reason, severity, detail)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [summary.run_id, utcnow(), problem.origin, problem.source_record_id, problem.reason,
-         problem.severity, problem.detail],
-    )  # fmt: skip
+        [
+            summary.run_id,
+            utcnow(),
+            problem.origin,
+            problem.source_record_id,
+            problem.reason,
+            problem.severity,
+            problem.detail,
+        ],
+    )
 
 
 def _groups_stale(con) -> bool:
@@ -297,7 +333,18 @@ def _finish(con, summary: IngestSummary, started: float) -> None:
     con.execute(
         "UPDATE ingest_runs SET finished_at = ?, status = ?, seen = ?, new = ?, updated = ?, unchanged = ?,"
         " removed = ?, errors = ?, warnings = ?, duplicates = ?, duration_s = ? WHERE id = ?",
-        [utcnow(), summary.status, summary.seen, summary.new, summary.updated, summary.unchanged,
-         summary.removed, summary.errors, summary.warnings, summary.duplicates, summary.duration_s,
-         summary.run_id],
-    )  # fmt: skip
+        [
+            utcnow(),
+            summary.status,
+            summary.seen,
+            summary.new,
+            summary.updated,
+            summary.unchanged,
+            summary.removed,
+            summary.errors,
+            summary.warnings,
+            summary.duplicates,
+            summary.duration_s,
+            summary.run_id,
+        ],
+    )

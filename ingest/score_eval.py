@@ -2,8 +2,9 @@
 
 Inputs are built from **title and body only** (summary, company, industry and tags are
 withheld), as a raw source would arrive. Reported: industry and customer accuracy against
-the corpus labels (customer under two match rules, see :mod:`ingest.extract.evaluate`), the score distribution, and the degradation test: a copy of each story
-with outcome figures and quotes removed must score lower than the original.
+the corpus labels (customer under two match rules, see :mod:`ingest.extract.evaluate`), the
+score distribution, and the degradation test: a copy of each story with outcome figures and
+quotes removed must score lower than the original.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from reffy.models import StoryInput
 
 _QUOTED = re.compile(r"[“\"]([^”\"\n]{12,}?)[”\"]")
 _BLOCKQUOTE = re.compile(r"^\s*>.*$", re.MULTILINE)
-_FIGURE = re.compile(r"(?:[$€£¥]\s?)?\d[\d,.]*\s?(?:%|percent|per cent|x\b|times\b|[kKmM]\b|bn\b|million|billion|"
-                     r"thousand|hours?|minutes?|seconds?|days?|weeks?|months?|years?|ms\b|points?|pp\b)?")  # fmt: skip
+_FIGURE = re.compile(
+    r"(?:[$€£¥]\s?)?\d[\d,.]*\s?(?:%|percent|per cent|x\b|times\b|[kKmM]\b|bn\b|million|billion|"
+    r"thousand|hours?|minutes?|seconds?|days?|weeks?|months?|years?|ms\b|points?|pp\b)?"
+)
 
 
 def degrade(text: str) -> str:
@@ -44,8 +47,9 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def evaluate_scoring(scorer, corpus: list[dict[str, Any]], *, sample: int | None = None, degrade_sample: int = 300,
-                     seed: int = 7) -> dict[str, Any]:  # fmt: skip
+def evaluate_scoring(
+    scorer, corpus: list[dict[str, Any]], *, sample: int | None = None, degrade_sample: int = 300, seed: int = 7
+) -> dict[str, Any]:
     """Run the offline scorer over the corpus and its degraded copies."""
     rows = corpus if sample is None else random.Random(seed).sample(corpus, min(sample, len(corpus)))
     stories = [StoryInput(r["slug"], r["title"], r["body"] or "", {}, "jsonl", "") for r in rows]
@@ -62,8 +66,10 @@ def evaluate_scoring(scorer, corpus: list[dict[str, Any]], *, sample: int | None
     totals = [res.total for res in results]
 
     picked = random.Random(seed + 1).sample(range(len(rows)), min(degrade_sample, len(rows)))
-    degraded = [StoryInput(f"{stories[i].story_id}#degraded", stories[i].title, degrade(stories[i].text), {}, "jsonl", "")
-                for i in picked]  # fmt: skip
+    degraded = [
+        StoryInput(f"{stories[i].story_id}#degraded", stories[i].title, degrade(stories[i].text), {}, "jsonl", "")
+        for i in picked
+    ]
     scorer.prepare(degraded)
     lower = ties = changed = lower_changed = 0
     drops = []

@@ -26,8 +26,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 PUBLIC_WORDS = {"public", "external", "published", "approved", "approved-external", "shareable", "yes"}
-INTERNAL_WORDS = {"internal", "internal-only", "internal only", "confidential", "private", "restricted", "nda",
-                  "not-approved", "draft", "no"}  # fmt: skip
+INTERNAL_WORDS = {
+    "internal",
+    "internal-only",
+    "internal only",
+    "confidential",
+    "private",
+    "restricted",
+    "nda",
+    "not-approved",
+    "draft",
+    "no",
+}
 META_KEYS = ("shareability", "visibility", "audience", "sharing", "access", "classification", "content_status")
 PUBLIC_SOURCE_TYPES = {"youtube"}  # public by nature; web pages and feeds only on public_domains
 WEB_SOURCE_TYPES = {"web", "feed"}
@@ -113,8 +123,16 @@ def fetched_from(meta: dict[str, Any], source_type: str, source_uri: str | None)
     return source_uri if source_type == "web" else None
 
 
-def decide(meta: dict[str, Any], origin: str, source_type: str, text: str, scorer_verdict: str | None = None,
-           *, public_domains: Iterable[str] = (), source_uri: str | None = None) -> tuple[str, str]:  # fmt: skip
+def decide(
+    meta: dict[str, Any],
+    origin: str,
+    source_type: str,
+    text: str,
+    scorer_verdict: str | None = None,
+    *,
+    public_domains: Iterable[str] = (),
+    source_uri: str | None = None,
+) -> tuple[str, str]:
     """(public|internal, why). Explicit metadata > folder > source > internal."""
     if verdict := from_metadata(meta):
         return verdict, "source metadata"

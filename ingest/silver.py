@@ -93,8 +93,9 @@ class ScoringSummary:
     failures: list[dict[str, str]] = field(default_factory=list)
 
 
-def pending_jobs(con, rubric: Rubric, scorer_key: str, prompt_version: str,
-                 public_domains: Sequence[str] = ()) -> tuple[list[Job], int]:  # fmt: skip
+def pending_jobs(
+    con, rubric: Rubric, scorer_key: str, prompt_version: str, public_domains: Sequence[str] = ()
+) -> tuple[list[Job], int]:
     """Jobs for current stories that lack criteria or metadata - each group's canonical and, where
     the canonical may not be shown publicly, its public twin (see ``ingest.dedup``) - and the
     cached count."""
@@ -119,7 +120,8 @@ def pending_jobs(con, rubric: Rubric, scorer_key: str, prompt_version: str,
     twins = [t.story_id for t in public_twins(con, overrides_by_record(con), public_domains).values()]
     rows = con.execute(
         "SELECT DISTINCT ON (id) id, title, text, meta, source_type, origin FROM bronze_current"
-        " WHERE is_canonical OR list_contains(?::VARCHAR[], id) ORDER BY id", [twins]
+        " WHERE is_canonical OR list_contains(?::VARCHAR[], id) ORDER BY id",
+        [twins],
     ).fetchall()
     jobs, cached = [], 0
     for sid, title, text, meta, source_type, origin in rows:
@@ -153,8 +155,9 @@ def score_library(
             [utcnow(), scorer.scorer_key, rubric.version, scorer.prompt_version, max_cost],
         ).fetchone()[0]
         summary = ScoringSummary(run_id, scorer.scorer_key, rubric.version, scorer.prompt_version)
-        jobs, summary.cached = pending_jobs(con, rubric, scorer.scorer_key, scorer.prompt_version,
-                                           settings.public_domains)  # fmt: skip
+        jobs, summary.cached = pending_jobs(
+            con, rubric, scorer.scorer_key, scorer.prompt_version, settings.public_domains
+        )
         if limit is not None:
             jobs = jobs[:limit]
         summary.considered = len(jobs) + summary.cached
@@ -185,8 +188,14 @@ def _estimate(jobs: list[Job], scorer: Scorer, summary: ScoringSummary) -> None:
     summary.pending = len(jobs)
 
 
-def _run(con, jobs: list[Job], scorer: Scorer, summary: ScoringSummary, max_cost: float | None,
-         progress: Callable[[int, int], None] | None) -> None:  # fmt: skip
+def _run(
+    con,
+    jobs: list[Job],
+    scorer: Scorer,
+    summary: ScoringSummary,
+    max_cost: float | None,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     # stories that cost money (LLM calls) are committed one by one, as they finish; a scorer
     # whose stories cost milliseconds asks for batches (``batch_commits``)
     batch = FLUSH_STORIES if getattr(scorer, "batch_commits", False) else 1
@@ -198,8 +207,11 @@ def _run(con, jobs: list[Job], scorer: Scorer, summary: ScoringSummary, max_cost
                 _run_processes(recorder, jobs, scorer, workers)
                 return
             except _PoolUnavailable as exc:  # e.g. a __main__ the workers cannot import (a script read from stdin)
-                warnings.warn(f"Scoring worker processes could not start ({exc}); scoring in this process instead.",
-                              RuntimeWarning, stacklevel=2)  # fmt: skip
+                warnings.warn(
+                    f"Scoring worker processes could not start ({exc}); scoring in this process instead.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         _run_threads(recorder, jobs, scorer, summary, max_cost)
     finally:
         recorder.flush()  # what finished before an interruption is kept
@@ -212,8 +224,9 @@ def _workers(scorer: Scorer) -> int:
     return max(1, int(getattr(scorer, "workers", 1) or 1))
 
 
-def _run_threads(recorder: "_Recorder", jobs: list[Job], scorer: Scorer, summary: ScoringSummary,
-                 max_cost: float | None) -> None:  # fmt: skip
+def _run_threads(
+    recorder: _Recorder, jobs: list[Job], scorer: Scorer, summary: ScoringSummary, max_cost: float | None
+) -> None:
     queue: Iterator[Job] = iter(jobs)
     in_flight: dict[Future, tuple[Job, float]] = {}
     reserved = 0.0  # estimated cost of calls in flight, so the budget holds under concurrency
@@ -244,7 +257,7 @@ def _run_threads(recorder: "_Recorder", jobs: list[Job], scorer: Scorer, summary
                 return
 
 
-def _outcome(future: Future) -> "ScoreResult | ScoringFailure":
+def _outcome(future: Future) -> ScoreResult | ScoringFailure:
     """A story's result or its recorded failure; anything else is a bug and stops the run."""
     try:
         return future.result()
@@ -252,7 +265,7 @@ def _outcome(future: Future) -> "ScoreResult | ScoringFailure":
         return exc
 
 
-def _run_processes(recorder: "_Recorder", jobs: list[Job], scorer: Scorer, workers: int) -> None:
+def _run_processes(recorder: _Recorder, jobs: list[Job], scorer: Scorer, workers: int) -> None:
     """Score in worker processes, a few stories per task, a bounded number of tasks in flight
     (memory stays flat however large the library). The scorer's ``worker_setup()`` names the
     worker initializer (which builds the scorer once per process), its arguments and the
@@ -263,8 +276,9 @@ def _run_processes(recorder: "_Recorder", jobs: list[Job], scorer: Scorer, worke
     in_flight: dict[Future, list[Job]] = {}
     started = False  # a worker has returned results (until then a broken pool means they never ran)
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads and models
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
-                             initargs=(initializer, initargs)) as pool:  # fmt: skip
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(initializer, initargs)
+    ) as pool:
         try:
             while True:
                 while len(in_flight) < 2 * workers:
@@ -305,6 +319,7 @@ def _start_worker(initializer: Callable[..., None], initargs: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
+
         def exit_with_parent() -> None:
             parent.join()
             os._exit(1)
@@ -318,8 +333,9 @@ class _Recorder:
     commits their silver rows and ``scoring_calls`` rows, ``batch`` stories per transaction
     (a story waits at most FLUSH_SECONDS for its batch)."""
 
-    def __init__(self, con, summary: ScoringSummary, total: int, progress: Callable[[int, int], None] | None,
-                 batch: int) -> None:  # fmt: skip
+    def __init__(
+        self, con, summary: ScoringSummary, total: int, progress: Callable[[int, int], None] | None, batch: int
+    ) -> None:
         self.con, self.summary, self.total, self.progress, self.batch = con, summary, total, progress, batch
         self.criteria: list[tuple] = []
         self.metadata: list[tuple] = []
@@ -328,7 +344,7 @@ class _Recorder:
         self.done = 0  # committed
         self.oldest: float | None = None
 
-    def add(self, job: Job, outcome: "ScoreResult | ScoringFailure") -> None:
+    def add(self, job: Job, outcome: ScoreResult | ScoringFailure) -> None:
         summary, now, sid = self.summary, utcnow(), job.story.story_id
         if self.oldest is None:
             self.oldest = time.monotonic()
@@ -339,35 +355,97 @@ class _Recorder:
             summary.tokens_in += exc.tokens_in
             summary.tokens_out += exc.tokens_out
             summary.cost_usd += exc.cost_usd
-            summary.failures.append({"story_id": sid, "title": job.story.title, "reason": exc.reason,
-                                     "detail": exc.detail})  # fmt: skip
-            self.calls.append(self._call(sid, "failed", exc.reason, exc.detail, 0, 0, exc.tokens_in, exc.tokens_out,
-                                         exc.cost_usd, 0.0, now))  # fmt: skip
+            summary.failures.append(
+                {"story_id": sid, "title": job.story.title, "reason": exc.reason, "detail": exc.detail}
+            )
+            self.calls.append(
+                self._call(
+                    sid, "failed", exc.reason, exc.detail, 0, 0, exc.tokens_in, exc.tokens_out, exc.cost_usd, 0.0, now
+                )
+            )
             return
         result = outcome
         wanted = {c.id: c for c in job.criteria}
         rows = [
-            (sid, summary.scorer_key, summary.prompt_version, cs.criterion_id, wanted[cs.criterion_id].hash,
-             cs.points, cs.max_points, cs.claimed_points, cs.evidence, cs.evidence_found, cs.rationale, now)
+            (
+                sid,
+                summary.scorer_key,
+                summary.prompt_version,
+                cs.criterion_id,
+                wanted[cs.criterion_id].hash,
+                cs.points,
+                cs.max_points,
+                cs.claimed_points,
+                cs.evidence,
+                cs.evidence_found,
+                cs.rationale,
+                now,
+            )
             for cs in result.criteria
             if cs.criterion_id in wanted
-        ]  # fmt: skip
+        ]
         self.criteria += rows
         if job.want_metadata:
-            self.metadata.append((sid, summary.scorer_key, summary.prompt_version,
-                                  json.dumps(asdict(result.metadata), ensure_ascii=False), now))  # fmt: skip
-        self.calls.append(self._call(sid, "ok", None, None, len(rows), result.withdrawn_points, result.tokens_in,
-                                     result.tokens_out, result.cost_usd, result.latency_s, now))  # fmt: skip
+            self.metadata.append(
+                (
+                    sid,
+                    summary.scorer_key,
+                    summary.prompt_version,
+                    json.dumps(asdict(result.metadata), ensure_ascii=False),
+                    now,
+                )
+            )
+        self.calls.append(
+            self._call(
+                sid,
+                "ok",
+                None,
+                None,
+                len(rows),
+                result.withdrawn_points,
+                result.tokens_in,
+                result.tokens_out,
+                result.cost_usd,
+                result.latency_s,
+                now,
+            )
+        )
         summary.scored += 1
         summary.tokens_in += result.tokens_in
         summary.tokens_out += result.tokens_out
         summary.cost_usd += result.cost_usd
 
-    def _call(self, sid: str, status: str, reason: str | None, detail: str | None, criteria: int, withdrawn: int,
-              tin: int, tout: int, cost: float, latency: float, now) -> tuple:  # fmt: skip
+    def _call(
+        self,
+        sid: str,
+        status: str,
+        reason: str | None,
+        detail: str | None,
+        criteria: int,
+        withdrawn: int,
+        tin: int,
+        tout: int,
+        cost: float,
+        latency: float,
+        now,
+    ) -> tuple:
         s = self.summary
-        return (s.run_id, sid, s.scorer_key, s.prompt_version, status, reason, detail, criteria, withdrawn, tin, tout,
-                cost, latency, now)  # fmt: skip
+        return (
+            s.run_id,
+            sid,
+            s.scorer_key,
+            s.prompt_version,
+            status,
+            reason,
+            detail,
+            criteria,
+            withdrawn,
+            tin,
+            tout,
+            cost,
+            latency,
+            now,
+        )
 
     def time_left(self) -> float | None:
         """Seconds until the oldest uncommitted story must be committed (None: nothing waits)."""
@@ -405,20 +483,42 @@ class _Recorder:
 # Columns of the batched inserts and their SQL types: rows go column-wise through unnest(),
 # one statement per batch (executemany costs a round trip per row).
 _CRITERIA_COLUMNS = (
-    ("story_id", "VARCHAR"), ("scorer_key", "VARCHAR"), ("prompt_version", "VARCHAR"), ("criterion_id", "VARCHAR"),
-    ("criterion_hash", "VARCHAR"), ("points", "INTEGER"), ("max_points", "INTEGER"), ("claimed_points", "INTEGER"),
-    ("evidence", "VARCHAR"), ("evidence_found", "BOOLEAN"), ("rationale", "VARCHAR"), ("scored_at", "TIMESTAMPTZ"),
-)  # fmt: skip
-_METADATA_COLUMNS = (
-    ("story_id", "VARCHAR"), ("scorer_key", "VARCHAR"), ("prompt_version", "VARCHAR"), ("metadata", "VARCHAR"),
+    ("story_id", "VARCHAR"),
+    ("scorer_key", "VARCHAR"),
+    ("prompt_version", "VARCHAR"),
+    ("criterion_id", "VARCHAR"),
+    ("criterion_hash", "VARCHAR"),
+    ("points", "INTEGER"),
+    ("max_points", "INTEGER"),
+    ("claimed_points", "INTEGER"),
+    ("evidence", "VARCHAR"),
+    ("evidence_found", "BOOLEAN"),
+    ("rationale", "VARCHAR"),
     ("scored_at", "TIMESTAMPTZ"),
-)  # fmt: skip
+)
+_METADATA_COLUMNS = (
+    ("story_id", "VARCHAR"),
+    ("scorer_key", "VARCHAR"),
+    ("prompt_version", "VARCHAR"),
+    ("metadata", "VARCHAR"),
+    ("scored_at", "TIMESTAMPTZ"),
+)
 _CALL_COLUMNS = (
-    ("run_id", "BIGINT"), ("story_id", "VARCHAR"), ("scorer_key", "VARCHAR"), ("prompt_version", "VARCHAR"),
-    ("status", "VARCHAR"), ("reason", "VARCHAR"), ("detail", "VARCHAR"), ("criteria_scored", "INTEGER"),
-    ("withdrawn_points", "INTEGER"), ("tokens_in", "INTEGER"), ("tokens_out", "INTEGER"), ("cost_usd", "DOUBLE"),
-    ("latency_s", "DOUBLE"), ("created_at", "TIMESTAMPTZ"),
-)  # fmt: skip
+    ("run_id", "BIGINT"),
+    ("story_id", "VARCHAR"),
+    ("scorer_key", "VARCHAR"),
+    ("prompt_version", "VARCHAR"),
+    ("status", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("detail", "VARCHAR"),
+    ("criteria_scored", "INTEGER"),
+    ("withdrawn_points", "INTEGER"),
+    ("tokens_in", "INTEGER"),
+    ("tokens_out", "INTEGER"),
+    ("cost_usd", "DOUBLE"),
+    ("latency_s", "DOUBLE"),
+    ("created_at", "TIMESTAMPTZ"),
+)
 
 
 def _insert(verb: str, table: str, columns: tuple[tuple[str, str], ...]) -> str:
@@ -441,9 +541,20 @@ def _finish(con, summary: ScoringSummary, started: float) -> None:
     con.execute(
         "UPDATE scoring_runs SET finished_at = ?, status = ?, considered = ?, scored = ?, cached = ?, failed = ?,"
         " tokens_in = ?, tokens_out = ?, cost_usd = ?, duration_s = ? WHERE id = ?",
-        [utcnow(), summary.status, summary.considered, summary.scored, summary.cached, summary.failed,
-         summary.tokens_in, summary.tokens_out, summary.cost_usd, summary.duration_s, summary.run_id],
-    )  # fmt: skip
+        [
+            utcnow(),
+            summary.status,
+            summary.considered,
+            summary.scored,
+            summary.cached,
+            summary.failed,
+            summary.tokens_in,
+            summary.tokens_out,
+            summary.cost_usd,
+            summary.duration_s,
+            summary.run_id,
+        ],
+    )
 
 
 def scoring_report(con) -> dict[str, Any]:
@@ -452,5 +563,14 @@ def scoring_report(con) -> dict[str, Any]:
         "SELECT scorer_key, count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status = 'failed'),"
         " sum(tokens_in), sum(tokens_out), sum(cost_usd), sum(withdrawn_points) FROM scoring_calls GROUP BY 1"
     ).fetchall()
-    return {r[0]: {"ok": r[1], "failed": r[2], "tokens_in": r[3], "tokens_out": r[4], "cost_usd": r[5],
-                   "withdrawn_points": r[6]} for r in rows}  # fmt: skip
+    return {
+        r[0]: {
+            "ok": r[1],
+            "failed": r[2],
+            "tokens_in": r[3],
+            "tokens_out": r[4],
+            "cost_usd": r[5],
+            "withdrawn_points": r[6],
+        }
+        for r in rows
+    }

@@ -28,21 +28,35 @@ def strong_by_facet(docs: Iterable[Mapping[str, Any]], min_score: int = STRONG_S
     for doc in docs:
         if (doc.get("score") or 0) < min_score:
             continue
-        for facet, values in (("industry", [doc.get("industry")]), ("country", [doc.get("country")]),
-                              ("product", doc.get("products") or []), ("competitor", doc.get("competitors") or [])):  # fmt: skip
+        for facet, values in (
+            ("industry", [doc.get("industry")]),
+            ("country", [doc.get("country")]),
+            ("product", doc.get("products") or []),
+            ("competitor", doc.get("competitors") or []),
+        ):
             counts.update((facet, v) for v in values if v)
     return counts
 
 
 def content_gaps(requested: list[dict[str, Any]], strong: Mapping[tuple[str, str], int]) -> list[dict[str, Any]]:
     """Facet values people asked for beside the strong stories that serve them, worst gap first."""
-    rows = [{"facet": r["facet"], "value": r["value"], "requested": r["n"],
-             "strong_stories": strong.get((r["facet"], r["value"]), 0)} for r in requested]  # fmt: skip
+    rows = [
+        {
+            "facet": r["facet"],
+            "value": r["value"],
+            "requested": r["n"],
+            "strong_stories": strong.get((r["facet"], r["value"]), 0),
+        }
+        for r in requested
+    ]
     return sorted(rows, key=lambda r: (r["strong_stories"] - r["requested"], r["facet"], str(r["value"])))
 
 
 def coverage(rows: Iterable[Mapping[str, Any]], min_score: int = STRONG_SCORE) -> list[dict[str, Any]]:
     """Counts of strong stories per (industry, country); unknown values are counted as such."""
-    counts = Counter((r.get("industry") or "unknown", r.get("country") or "unknown") for r in rows
-                     if (r.get("score") or 0) >= min_score)  # fmt: skip
+    counts = Counter(
+        (r.get("industry") or "unknown", r.get("country") or "unknown")
+        for r in rows
+        if (r.get("score") or 0) >= min_score
+    )
     return [{"industry": i, "country": c, "strong": n} for (i, c), n in sorted(counts.items())]

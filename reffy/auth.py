@@ -52,7 +52,11 @@ ACTIONS: dict[str, Role] = {
 
 
 # How an action is named in a refusal, where its key is not a word people use.
-ACTION_WORDS = {"read_story": "reading stories", "override": "correcting stories", "manage_tokens": "managing API tokens"}
+ACTION_WORDS = {
+    "read_story": "reading stories",
+    "override": "correcting stories",
+    "manage_tokens": "managing API tokens",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +77,13 @@ class User:
         with a higher role, an account holder a higher role on their account."""
         need = ACTIONS[action].value
         higher = "" if ACTIONS[action] is Role.admin else " or higher"
-        fix = (f"Ask an admin for an API token with the {need} role{higher}." if self.via == "token" else
-               f"Ask an admin to give your account the {need} role{higher}.")  # fmt: skip
-        return f"{self.name} is a {self.role.value}: {ACTION_WORDS.get(action, action)} needs the {need} role{higher}. {fix}"
+        fix = (
+            f"Ask an admin for an API token with the {need} role{higher}."
+            if self.via == "token"
+            else f"Ask an admin to give your account the {need} role{higher}."
+        )
+        doing = ACTION_WORDS.get(action, action)
+        return f"{self.name} is a {self.role.value}: {doing} needs the {need} role{higher}. {fix}"
 
     def require(self, action: str) -> None:
         if not self.can(action):
@@ -141,10 +149,16 @@ def load_users(path: Path) -> dict[str, tuple[Role, str]]:
     users: dict[str, tuple[Role, str]] = {}
     for i, entry in enumerate(raw.get("users") or []):
         try:
-            name, role, digest = str(entry["name"]).strip(), Role(entry.get("role", "member")), str(entry["password_hash"])
+            name, role, digest = (
+                str(entry["name"]).strip(),
+                Role(entry.get("role", "member")),
+                str(entry["password_hash"]),
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"{path}: user #{i + 1} needs name, password_hash and a role among "
-                              f"{', '.join(r.value for r in Role)} ({exc}).") from exc  # fmt: skip
+            raise ConfigError(
+                f"{path}: user #{i + 1} needs name, password_hash and a role among "
+                f"{', '.join(r.value for r in Role)} ({exc})."
+            ) from exc
         users[name] = (role, digest)
     return users
 

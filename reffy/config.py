@@ -66,39 +66,56 @@ class Settings(BaseSettings):
         description="Glob patterns never ingested from folders (hidden files, Office lock files).",
     )
     max_zip_uncompressed_mb: float = Field(
-        200.0, gt=0, description="A .docx/.pptx/.xlsx whose parts add up to more than this once unpacked is refused "
+        200.0,
+        gt=0,
+        description="A .docx/.pptx/.xlsx whose parts add up to more than this once unpacked is refused "
         "before it is opened (checked from the zip directory, so a zip bomb never expands).",
     )
     max_zip_ratio: float = Field(
-        100.0, gt=1, description="A .docx/.pptx/.xlsx part (of 1 MB or more unpacked) that unpacks to more than this "
+        100.0,
+        gt=1,
+        description="A .docx/.pptx/.xlsx part (of 1 MB or more unpacked) that unpacks to more than this "
         "many times its packed size is refused as a likely zip bomb.",
     )
     max_zip_entries: int = Field(
-        10_000, ge=1, description="A .docx/.pptx/.xlsx with more parts than this is refused before it is opened.",
+        10_000,
+        ge=1,
+        description="A .docx/.pptx/.xlsx with more parts than this is refused before it is opened.",
     )
     max_json_depth: int = Field(
-        64, ge=2, le=500, description="JSON/JSONL objects nested deeper than this are refused (that object only; "
+        64,
+        ge=2,
+        le=500,
+        description="JSON/JSONL objects nested deeper than this are refused (that object only; "
         "the rest of the file still ingests).",
     )
     max_meta_kb: float = Field(
-        64.0, gt=0, description="Largest source metadata kept per record (serialised JSON) and largest Markdown "
+        64.0,
+        gt=0,
+        description="Largest source metadata kept per record (serialised JSON) and largest Markdown "
         "front matter parsed; larger fields are dropped with a warning, the story itself is kept.",
     )
     allow_private_urls: bool = Field(
-        False, description="Fetch URLs on loopback, private, link-local and other non-public addresses (also "
+        False,
+        description="Fetch URLs on loopback, private, link-local and other non-public addresses (also "
         "as redirect targets and feed links). Off: such URLs are refused, so a link cannot reach internal services.",
     )
     public_domains: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Domains whose web pages, feeds and feed entries are public stories "
+        default_factory=list,
+        description="Domains whose web pages, feeds and feed entries are public stories "
         "(subdomains included), e.g. blog.example.com,example.org; judged on the host after redirects. Pages "
         "from any other host are internal unless their metadata says otherwise. YouTube videos are public.",
     )
     max_story_chars: int = Field(
-        5_000_000, ge=1000, description="A story whose text is longer than this (about 1,500 pages) is refused "
+        5_000_000,
+        ge=1000,
+        description="A story whose text is longer than this (about 1,500 pages) is refused "
         "(too_large): it is a dump or a hostile file, and every later step would choke on it.",
     )
     min_story_chars: int = Field(
-        400, ge=0, description="A web page whose main text is shorter than this is recorded as a problem, not "
+        400,
+        ge=0,
+        description="A web page whose main text is shorter than this is recorded as a problem, not "
         "ingested as a story (index pages, cookie walls, error pages).",
     )
 
@@ -109,37 +126,48 @@ class Settings(BaseSettings):
     )
     taxonomy_path: Path | None = Field(None, description="Industry taxonomy YAML (default: Reffy's industries).")
     embedding_model: str = Field(
-        "bundled:all-MiniLM-L6-v2", description="Sentence-transformers model: the bundled default, a path or a hub name."
+        "bundled:all-MiniLM-L6-v2",
+        description="Sentence-transformers model: the bundled default, a path or a hub name.",
     )
     embedding_backend: Literal["auto", "onnx", "sentence-transformers"] = Field(
-        "auto", description="What computes embeddings: onnx (onnxruntime, no torch at query time; local BERT-style "
+        "auto",
+        description="What computes embeddings: onnx (onnxruntime, no torch at query time; local BERT-style "
         "sentence-transformers folders such as the bundled model), sentence-transformers (the reference, any model), "
         "or auto (onnx when the model allows it and its one-time export succeeds, else sentence-transformers).",
     )
     embedding_bulk_int8: bool = Field(
-        False, description="Index with the int8-quantised ONNX graph (cosine to fp32 >= 0.98; whether it is "
+        False,
+        description="Index with the int8-quantised ONNX graph (cosine to fp32 >= 0.98; whether it is "
         "faster depends on the CPU: eval/bench_embedder.py); queries always use fp32.",
     )
     model_cache_dir: Path | None = Field(
-        None, description="Where ONNX exports of embedding models are kept (unset = the user cache directory, "
+        None,
+        description="Where ONNX exports of embedding models are kept (unset = the user cache directory, "
         "e.g. ~/.cache/reffy/models, shared by every REFFY_HOME on the machine).",
     )
     llm_model: str | None = Field(
         None, description="litellm model string (e.g. openai/gpt-4o-mini, ollama/llama3.1); unset = offline scorer."
     )
-    llm_api_base: str | None = Field(None, description="API base URL for the LLM (e.g. a local OpenAI-compatible server).")
-    llm_api_key: str | None = Field(None, description="API key for the LLM provider (or use the provider's own variable).")
+    llm_api_base: str | None = Field(
+        None, description="API base URL for the LLM (e.g. a local OpenAI-compatible server)."
+    )
+    llm_api_key: str | None = Field(
+        None, description="API key for the LLM provider (or use the provider's own variable)."
+    )
     llm_concurrency: int = Field(4, ge=1, le=64, description="LLM calls in flight at once.")
     llm_timeout_s: float = Field(120.0, gt=0, description="Timeout for one LLM call.")
     llm_max_retries: int = Field(4, ge=0, le=10, description="Retries on rate limits and transient LLM errors.")
     llm_repair_attempts: int = Field(1, ge=0, le=3, description="Re-asks after an invalid LLM answer before failing.")
     llm_tools: Literal["auto", "on", "off"] = Field(
-        "auto", description="Let the answer model plan its searches with a search tool: auto (when litellm knows the "
+        "auto",
+        description="Let the answer model plan its searches with a search tool: auto (when litellm knows the "
         "model to take tools), on (always, the call required by name: what local servers such as llama.cpp's need "
         "to return a tool call) or off.",
     )
     score_workers: int = Field(
-        default_factory=lambda: min(os.cpu_count() or 1, 64), ge=1, le=64,
+        default_factory=lambda: min(os.cpu_count() or 1, 64),
+        ge=1,
+        le=64,
         description="Processes the offline scorer runs in (default: one per CPU; 1 = in this process).",
     )
 
@@ -148,23 +176,34 @@ class Settings(BaseSettings):
     chunk_chars: int = Field(1200, ge=200, description="Target size of gold body chunks, in characters.")
     chunk_overlap: int = Field(150, ge=0, description="Overlap between consecutive chunks, in characters.")
     vector_chunks: int | None = Field(
-        1, ge=0, description="Body chunks per story given a vector, from the start ('all' = every chunk). Every chunk stays in "
+        1,
+        ge=0,
+        description="Body chunks per story given a vector, from the start ('all' = every chunk). Every chunk stays in "
         "keyword search and reaches answers; vectors are what indexing spends its time on (eval/vector_budget.py).",
     )
 
     # retrieval
-    chroma_url: str | None = Field(None, description="A Chroma server (e.g. http://127.0.0.1:8000); unset = local files.")
+    chroma_url: str | None = Field(
+        None, description="A Chroma server (e.g. http://127.0.0.1:8000); unset = local files."
+    )
     reranker_model: str = Field(
         "",
         description="CrossEncoder re-ranker: a local model directory (or a hub name, e.g. "
         "cross-encoder/ms-marco-MiniLM-L6-v2, on a machine with network); empty = re-ranking off.",
     )
     no_answer_false_flags: float = Field(
-        0.01, gt=0, lt=0.5, description="`reffy tune`: the share of answerable questions (the library's own exam) "
-        "that may be told 'no strong match'; sets the calibrated no-answer threshold.")
+        0.01,
+        gt=0,
+        lt=0.5,
+        description="`reffy tune`: the share of answerable questions (the library's own exam) "
+        "that may be told 'no strong match'; sets the calibrated no-answer threshold.",
+    )
     retune_growth: float = Field(
-        0.25, gt=0, description="`reffy status` suggests `reffy tune` again once the library's size changed by this "
-        "share since the last tune.")
+        0.25,
+        gt=0,
+        description="`reffy status` suggests `reffy tune` again once the library's size changed by this "
+        "share since the last tune.",
+    )
     rerank_top: int = Field(30, ge=0, le=200, description="Candidates re-ranked by the cross-encoder (0 = off).")
     fatigue_strength: float = Field(
         0.0, ge=0, description="Penalty for stories recommended often recently (0 = off; 0.3 is a gentle start)."
@@ -181,17 +220,22 @@ class Settings(BaseSettings):
 
     # shared use: app login, API
     users_file: Path | None = Field(
-        None, description="YAML of app users (name, role, argon2 password hash); unset = REFFY_HOME/users.yaml if present, "
+        None,
+        description="YAML of app users (name, role, argon2 password hash); unset = REFFY_HOME/users.yaml if present, "
         "else single-user mode with no login.",
     )
     api_cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the REST API.")
     api_max_body_kb: int = Field(64, ge=1, description="Largest request body the REST API accepts.")
     api_auth: bool | None = Field(
-        None, description="Require API tokens (default: required as soon as any token has been issued, even if revoked)."
+        None,
+        description="Require API tokens (default: required as soon as any token has been issued, even if revoked).",
     )
     api_token: str | None = Field(None, description="Token an MCP client process acts as (from `reffy token add`).")
     session_hours: float = Field(
-        12.0, gt=0, le=24 * 90, description="How long an app login lasts (hours): a refresh or a pasted story link "
+        12.0,
+        gt=0,
+        le=24 * 90,
+        description="How long an app login lasts (hours): a refresh or a pasted story link "
         "keeps you signed in until then, or until you log out.",
     )
 

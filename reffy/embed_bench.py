@@ -59,7 +59,7 @@ def load_passages(path: Path, *, n: int = 500, chars: int = 1000, per_story: int
     return passages
 
 
-def throughput(embedders: dict[str, "Embedder"], texts: list[str], *, rounds: int = 2) -> dict[str, tuple]:
+def throughput(embedders: dict[str, Embedder], texts: list[str], *, rounds: int = 2) -> dict[str, tuple]:
     """{name: (passages per second, vectors)}: the best of ``rounds``, the embedders taking
     turns so that a change in machine load hits all of them alike; loading (a warm-up
     batch) is not counted."""
@@ -76,7 +76,7 @@ def throughput(embedders: dict[str, "Embedder"], texts: list[str], *, rounds: in
     return best
 
 
-def cosine_stats(vectors: "np.ndarray", reference: "np.ndarray") -> dict[str, float]:
+def cosine_stats(vectors: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     cosine = (vectors * reference).sum(axis=1)
     return {"min": float(cosine.min()), "mean": float(cosine.mean())}
 
@@ -87,8 +87,9 @@ def cold_query(backend: str, cache_dir: Path, *, runs: int = 3) -> list[dict[str
     results = []
     for _ in range(runs):
         started = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", COLD_QUERY, backend, str(cache_dir)], capture_output=True,
-                             text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", COLD_QUERY, backend, str(cache_dir)], capture_output=True, text=True, check=True
+        )
         results.append({"wall_s": time.perf_counter() - started, **json.loads(out.stdout.strip().splitlines()[-1])})
     return results
 

@@ -42,7 +42,7 @@ class Embedder(Protocol):
     backend: str  # "sentence-transformers", "onnx" or "onnx-int8"
     artifact: str  # short sha256 of the ONNX graph; "" for sentence-transformers
 
-    def embed(self, texts: list[str]) -> "np.ndarray":
+    def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-normalised float32 vectors, one row per text."""
         ...
 
@@ -107,7 +107,7 @@ class SentenceTransformerEmbedder:
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
-    def embed(self, texts: list[str]) -> "np.ndarray":
+    def embed(self, texts: list[str]) -> np.ndarray:
         import numpy as np
 
         if not texts:
@@ -121,8 +121,9 @@ class SentenceTransformerEmbedder:
 def resolve_backend(model: str, backend: str = "auto") -> tuple[str, str]:
     """("onnx" or "sentence-transformers", why) for ``model``; never exports or loads it."""
     if backend not in BACKENDS:
-        raise ConfigError(f"Unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)} "
-                          "(REFFY_EMBEDDING_BACKEND).")  # fmt: skip
+        raise ConfigError(
+            f"Unknown embedding backend {backend!r}: use one of {', '.join(BACKENDS)} (REFFY_EMBEDDING_BACKEND)."
+        )
     if backend == "sentence-transformers":
         return backend, "asked for"
     from reffy.onnx_embedder import NotExportable, read_spec
@@ -134,8 +135,9 @@ def resolve_backend(model: str, backend: str = "auto") -> tuple[str, str]:
     return "onnx", "a local BERT-style sentence-transformers model"
 
 
-def get_embedder(model: str = DEFAULT_MODEL, *, backend: str = "auto", quantized: bool = False,
-                 cache_dir: Path | str | None = None) -> Embedder:  # fmt: skip
+def get_embedder(
+    model: str = DEFAULT_MODEL, *, backend: str = "auto", quantized: bool = False, cache_dir: Path | str | None = None
+) -> Embedder:
     """One embedder per (model, backend, quantized, cache dir) per process: loading costs seconds.
 
     ``cache_dir`` defaults to the ``model_cache_dir`` setting. With ``auto`` or ``onnx``, the
@@ -150,11 +152,15 @@ def get_embedder(model: str = DEFAULT_MODEL, *, backend: str = "auto", quantized
     return _cached(model, backend, quantized, _cache_path(cache_dir))
 
 
-def embedder_for(settings: "Settings", *, bulk: bool = False) -> Embedder:
+def embedder_for(settings: Settings, *, bulk: bool = False) -> Embedder:
     """The embedder the settings ask for; ``bulk`` (indexing) may use the int8 graph."""
     quantized = bulk and settings.embedding_bulk_int8
-    return get_embedder(settings.embedding_model, backend=settings.embedding_backend, quantized=quantized,
-                        cache_dir=_cache_path(settings.model_cache_dir))  # fmt: skip
+    return get_embedder(
+        settings.embedding_model,
+        backend=settings.embedding_backend,
+        quantized=quantized,
+        cache_dir=_cache_path(settings.model_cache_dir),
+    )
 
 
 def _cache_path(cache_dir: Path | str | None) -> Path:
@@ -170,15 +176,23 @@ def _cached(model: str, backend: str, quantized: bool, cache_dir: Path | None) -
     choice, why = resolve_backend(model, backend)
     if choice == "sentence-transformers":
         if backend != choice:
-            log.log(logging.WARNING if backend == "onnx" else logging.INFO,
-                    "embedding %s with sentence-transformers: %s", model, why)  # fmt: skip
+            log.log(
+                logging.WARNING if backend == "onnx" else logging.INFO,
+                "embedding %s with sentence-transformers: %s",
+                model,
+                why,
+            )
         return SentenceTransformerEmbedder(model, note="" if backend == choice else why)
     try:
         return _onnx_embedder(model, quantized=quantized, cache_dir=cache_dir)
     except Exception as exc:  # no torch, a full disk, an exporter change: the reference backend still works
         note = f"the ONNX export failed ({type(exc).__name__}: {exc})"
-        log.warning("embedding %s with sentence-transformers: %s. Run `reffy models export` to see the "
-                    "error, or set REFFY_EMBEDDING_BACKEND=sentence-transformers.", model, note)  # fmt: skip
+        log.warning(
+            "embedding %s with sentence-transformers: %s. Run `reffy models export` to see the "
+            "error, or set REFFY_EMBEDDING_BACKEND=sentence-transformers.",
+            model,
+            note,
+        )
         return SentenceTransformerEmbedder(model, note=note)
 
 
@@ -189,5 +203,11 @@ def _onnx_embedder(model: str, *, quantized: bool, cache_dir: Path) -> Embedder:
     path = ensure_onnx(model, quantized=quantized, cache_dir=cache_dir)
     # short texts skip the int8 graph for the fp32 one it was made from (so its sha256 names both)
     short = ensure_onnx(model, quantized=False, cache_dir=cache_dir) if quantized else None
-    return OnnxEmbedder(model, read_spec(resolve_model_path(model)), path, artifact=artifact_id(path),
-                        backend="onnx-int8" if quantized else "onnx", short_path=short)  # fmt: skip
+    return OnnxEmbedder(
+        model,
+        read_spec(resolve_model_path(model)),
+        path,
+        artifact=artifact_id(path),
+        backend="onnx-int8" if quantized else "onnx",
+        short_path=short,
+    )

@@ -73,7 +73,7 @@ from reffy.errors import NotFound, ReffyError
 from reffy.models import utcnow
 
 
-def _import_sqlite_utils():  # noqa: ANN202
+def _import_sqlite_utils():
     """``sqlite_utils`` imports pandas when it is installed (0.5-1 s), only to accept DataFrames
     and Timestamps, which Reffy never passes. Imported from the main thread (the CLI), pandas is
     hidden for the moment of the import, so `reffy search` does not pay for it. Elsewhere (the
@@ -81,7 +81,11 @@ def _import_sqlite_utils():  # noqa: ANN202
     normally: hiding a module while another thread might import it could break that import."""
     import sys
 
-    if "sqlite_utils" in sys.modules or "pandas" in sys.modules or threading.current_thread() is not threading.main_thread():
+    if (
+        "sqlite_utils" in sys.modules
+        or "pandas" in sys.modules
+        or threading.current_thread() is not threading.main_thread()
+    ):
         import sqlite_utils
     else:
         sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` raises ImportError
@@ -90,7 +94,6 @@ def _import_sqlite_utils():  # noqa: ANN202
         finally:
             del sys.modules["pandas"]
     return sqlite_utils
-
 
 
 if TYPE_CHECKING:
@@ -145,36 +148,100 @@ def title_from(text: str) -> str:
 def _v1(db: sqlite_utils.Database) -> None:
     db["users"].create(
         {"name": str, "role": str, "created_at": str, "last_seen": str},
-        pk="name", not_null={"created_at"}, if_not_exists=True,
-    )  # fmt: skip
-    db["conversations"].create(
-        {"id": str, "user": str, "title": str, "audience": str, "created_at": str, "updated_at": str,
-         "deleted_at": str},
-        pk="id", foreign_keys=[("user", "users", "name")], not_null={"user", "audience", "created_at", "updated_at"},
+        pk="name",
+        not_null={"created_at"},
         if_not_exists=True,
-    )  # fmt: skip
+    )
+    db["conversations"].create(
+        {
+            "id": str,
+            "user": str,
+            "title": str,
+            "audience": str,
+            "created_at": str,
+            "updated_at": str,
+            "deleted_at": str,
+        },
+        pk="id",
+        foreign_keys=[("user", "users", "name")],
+        not_null={"user", "audience", "created_at", "updated_at"},
+        if_not_exists=True,
+    )
     db["messages"].create(
-        {"id": int, "conversation_id": str, "role": str, "content": str, "mode": str, "latency_ms": float,
-         "cited": str, "model": str, "tokens_in": int, "tokens_out": int, "cost_usd": float, "audience": str,
-         "filters": str, "no_answer": int, "error": str, "meta": str, "created_at": str},
-        pk="id", foreign_keys=[("conversation_id", "conversations", "id")],
-        not_null={"conversation_id", "role", "created_at"}, if_not_exists=True,
-    )  # fmt: skip
+        {
+            "id": int,
+            "conversation_id": str,
+            "role": str,
+            "content": str,
+            "mode": str,
+            "latency_ms": float,
+            "cited": str,
+            "model": str,
+            "tokens_in": int,
+            "tokens_out": int,
+            "cost_usd": float,
+            "audience": str,
+            "filters": str,
+            "no_answer": int,
+            "error": str,
+            "meta": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("conversation_id", "conversations", "id")],
+        not_null={"conversation_id", "role", "created_at"},
+        if_not_exists=True,
+    )
     db["feedback"].create(
-        {"id": int, "user": str, "rating": int, "message_id": int, "story_id": str, "comment": str, "query": str,
-         "created_at": str},
-        pk="id", not_null={"user", "rating", "created_at"}, if_not_exists=True,
-    )  # fmt: skip
+        {
+            "id": int,
+            "user": str,
+            "rating": int,
+            "message_id": int,
+            "story_id": str,
+            "comment": str,
+            "query": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"user", "rating", "created_at"},
+        if_not_exists=True,
+    )
     db["query_log"].create(
-        {"id": int, "user": str, "query": str, "kind": str, "mode": str, "audience": str, "channel": str,
-         "filters": str, "hit_ids": str, "cited": str, "no_answer": int, "latency_ms": float, "created_at": str},
-        pk="id", not_null={"user", "query", "kind", "created_at"}, if_not_exists=True,
-    )  # fmt: skip
+        {
+            "id": int,
+            "user": str,
+            "query": str,
+            "kind": str,
+            "mode": str,
+            "audience": str,
+            "channel": str,
+            "filters": str,
+            "hit_ids": str,
+            "cited": str,
+            "no_answer": int,
+            "latency_ms": float,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"user", "query", "kind", "created_at"},
+        if_not_exists=True,
+    )
     db["api_tokens"].create(
-        {"id": int, "user": str, "role": str, "label": str, "token_hash": str, "created_at": str,
-         "last_used": str, "revoked_at": str},
-        pk="id", not_null={"user", "role", "token_hash", "created_at"}, if_not_exists=True,
-    )  # fmt: skip
+        {
+            "id": int,
+            "user": str,
+            "role": str,
+            "label": str,
+            "token_hash": str,
+            "created_at": str,
+            "last_used": str,
+            "revoked_at": str,
+        },
+        pk="id",
+        not_null={"user", "role", "token_hash", "created_at"},
+        if_not_exists=True,
+    )
     indexes = {
         "conversations": [["user", "updated_at"]],
         "messages": [["conversation_id", "id"]],
@@ -200,25 +267,55 @@ def _v2(db: sqlite_utils.Database) -> None:
         "  AND m.audience = 'internal') THEN 'staff:' || user"
         " WHEN (SELECT role FROM users u WHERE u.name = conversations.user) = 'viewer' THEN 'viewer:' || user"
         " ELSE 'staff:' || user END"
-    )  # fmt: skip
+    )
     db["conversations"].create_index(["owner", "updated_at"], if_not_exists=True)
 
 
 def _v3(db: sqlite_utils.Database) -> None:
     """App sessions (signed in across refreshes, ended by logout) and pipeline jobs run by the server."""
     db["sessions"].create(
-        {"id": int, "token_hash": str, "user": str, "role": str, "via": str, "created_at": str, "expires_at": str,
-         "revoked_at": str},
-        pk="id", not_null={"token_hash", "user", "role", "created_at", "expires_at"}, if_not_exists=True,
-    )  # fmt: skip
+        {
+            "id": int,
+            "token_hash": str,
+            "user": str,
+            "role": str,
+            "via": str,
+            "created_at": str,
+            "expires_at": str,
+            "revoked_at": str,
+        },
+        pk="id",
+        not_null={"token_hash", "user", "role", "created_at", "expires_at"},
+        if_not_exists=True,
+    )
     db["sessions"].create_index(["token_hash"], unique=True, if_not_exists=True)
     db["sessions"].create_index(["user"], if_not_exists=True)
     db["jobs"].create(
-        {"id": int, "kind": str, "user": str, "status": str, "stage": str, "done": int, "total": int, "message": str,
-         "specs": str, "options": str, "result": str, "problems": str, "error": str, "run_id": int, "pid": int,
-         "created_at": str, "started_at": str, "updated_at": str, "finished_at": str},
-        pk="id", not_null={"kind", "user", "status", "created_at", "updated_at"}, if_not_exists=True,
-    )  # fmt: skip
+        {
+            "id": int,
+            "kind": str,
+            "user": str,
+            "status": str,
+            "stage": str,
+            "done": int,
+            "total": int,
+            "message": str,
+            "specs": str,
+            "options": str,
+            "result": str,
+            "problems": str,
+            "error": str,
+            "run_id": int,
+            "pid": int,
+            "created_at": str,
+            "started_at": str,
+            "updated_at": str,
+            "finished_at": str,
+        },
+        pk="id",
+        not_null={"kind", "user", "status", "created_at", "updated_at"},
+        if_not_exists=True,
+    )
     db["jobs"].create_index(["status"], if_not_exists=True)
 
 
@@ -332,8 +429,10 @@ class HistoryStore:
         def step(db: sqlite_utils.Database) -> None:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise ReffyError(f"{self.path} has history schema v{version}, newer than this Reffy "
-                                 f"(v{SCHEMA_VERSION}). Upgrade Reffy to open it.")  # fmt: skip
+                raise ReffyError(
+                    f"{self.path} has history schema v{version}, newer than this Reffy "
+                    f"(v{SCHEMA_VERSION}). Upgrade Reffy to open it."
+                )
             for target in sorted(v for v in _MIGRATIONS if v > version):
                 _MIGRATIONS[target](db)
                 db.execute(f"PRAGMA user_version={int(target)}")
@@ -368,8 +467,10 @@ class HistoryStore:
     def _require(self, user: Owner, conversation_id: str) -> dict:
         conversation = self._owned(user, conversation_id)
         if conversation is None:
-            raise NotFound(f"Conversation {conversation_id!r} not found for {_owner(user)[0]!r}: "
-                           "list your conversations and pick one of those, or start a new one.")  # fmt: skip
+            raise NotFound(
+                f"Conversation {conversation_id!r} not found for {_owner(user)[0]!r}: "
+                "list your conversations and pick one of those, or start a new one."
+            )
         return conversation
 
     def create_conversation(self, user: Owner, title: str | None = None, audience: str = "internal") -> dict:
@@ -381,8 +482,14 @@ class HistoryStore:
         def write(db: sqlite_utils.Database) -> dict:
             now = self._now()
             db["users"].insert({"name": name, "created_at": now, "last_seen": now}, ignore=True)
-            row = {"id": uuid.uuid4().hex, "user": name, "title": title or None, "audience": audience,
-                   "created_at": now, "updated_at": now}  # fmt: skip
+            row = {
+                "id": uuid.uuid4().hex,
+                "user": name,
+                "title": title or None,
+                "audience": audience,
+                "created_at": now,
+                "updated_at": now,
+            }
             db["conversations"].insert({**row, "owner": principal})
             return row
 
@@ -390,8 +497,11 @@ class HistoryStore:
 
     def list_conversations(self, user: Owner, limit: int = 100) -> list[dict]:
         """The user's conversations, most recently active first."""
-        return self._rows(f"SELECT {_CONVERSATION} FROM conversations WHERE owner = ? AND deleted_at IS NULL "
-                          "ORDER BY updated_at DESC, rowid DESC LIMIT ?", [_owner(user)[1], limit])  # fmt: skip
+        return self._rows(
+            f"SELECT {_CONVERSATION} FROM conversations WHERE owner = ? AND deleted_at IS NULL "
+            "ORDER BY updated_at DESC, rowid DESC LIMIT ?",
+            [_owner(user)[1], limit],
+        )
 
     def get_conversation(self, user: Owner, conversation_id: str) -> dict | None:
         """The conversation with its ``messages`` in order, or None if not the user's."""
@@ -420,8 +530,11 @@ class HistoryStore:
             if self._owned(user, conversation_id) is None:
                 return False
             db["conversations"].update(conversation_id, {"deleted_at": self._now(), "title": None})
-            db.execute("UPDATE messages SET content = '', cited = NULL, filters = NULL, error = NULL, meta = NULL "
-                       "WHERE conversation_id = ?", [conversation_id])  # fmt: skip
+            db.execute(
+                "UPDATE messages SET content = '', cited = NULL, filters = NULL, error = NULL, meta = NULL "
+                "WHERE conversation_id = ?",
+                [conversation_id],
+            )
             return True
 
         return self._write(write)
@@ -440,11 +553,25 @@ class HistoryStore:
     # -- messages -----------------------------------------------------------------------
 
     def add_message(
-        self, user: Owner, conversation_id: str, role: str, content: str, *, mode: str | None = None,
-        latency_ms: float | None = None, cited: list[str] | None = None, model: str | None = None,
-        tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0, audience: str | None = None,
-        filters: dict | None = None, no_answer: bool = False, error: str | None = None, meta: dict | None = None,
-    ) -> dict:  # fmt: skip
+        self,
+        user: Owner,
+        conversation_id: str,
+        role: str,
+        content: str,
+        *,
+        mode: str | None = None,
+        latency_ms: float | None = None,
+        cited: list[str] | None = None,
+        model: str | None = None,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        cost_usd: float = 0.0,
+        audience: str | None = None,
+        filters: dict | None = None,
+        no_answer: bool = False,
+        error: str | None = None,
+        meta: dict | None = None,
+    ) -> dict:
         """Append a message; bumps ``updated_at`` and titles an untitled conversation from
         its first user message. Raises NotFound if the conversation is not the user's."""
         if role not in ROLES:
@@ -453,11 +580,24 @@ class HistoryStore:
         def write(db: sqlite_utils.Database) -> dict:
             conversation = self._require(user, conversation_id)
             now = self._now()
-            row = {"conversation_id": conversation_id, "role": role, "content": content, "mode": mode,
-                   "latency_ms": latency_ms, "cited": _dumps(list(cited) if cited is not None else None),
-                   "model": model, "tokens_in": tokens_in, "tokens_out": tokens_out, "cost_usd": cost_usd,
-                   "audience": audience or conversation["audience"], "filters": _dumps(filters),
-                   "no_answer": int(no_answer), "error": error, "meta": _dumps(meta), "created_at": now}  # fmt: skip
+            row = {
+                "conversation_id": conversation_id,
+                "role": role,
+                "content": content,
+                "mode": mode,
+                "latency_ms": latency_ms,
+                "cited": _dumps(list(cited) if cited is not None else None),
+                "model": model,
+                "tokens_in": tokens_in,
+                "tokens_out": tokens_out,
+                "cost_usd": cost_usd,
+                "audience": audience or conversation["audience"],
+                "filters": _dumps(filters),
+                "no_answer": int(no_answer),
+                "error": error,
+                "meta": _dumps(meta),
+                "created_at": now,
+            }
             message_id = db["messages"].insert(row).last_pk
             update = {"updated_at": now}
             if role == "user" and not conversation["title"] and content.strip():
@@ -475,23 +615,32 @@ class HistoryStore:
             if self._owned(user, conversation_id) is None:
                 return []
             rows = self.db.query(
-                "SELECT * FROM (SELECT * FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?) "
-                "ORDER BY id", [conversation_id, limit])  # fmt: skip
+                "SELECT * FROM (SELECT * FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id",
+                [conversation_id, limit],
+            )
             return [_decode(r) for r in rows]
 
     def get_message(self, user: Owner, message_id: int) -> dict | None:
         """One message of one of the user's live conversations, else None."""
         rows = self._rows(
             "SELECT m.* FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-            "WHERE m.id = ? AND c.owner = ? AND c.deleted_at IS NULL", [message_id, _owner(user)[1]])  # fmt: skip
+            "WHERE m.id = ? AND c.owner = ? AND c.deleted_at IS NULL",
+            [message_id, _owner(user)[1]],
+        )
         return _decode(rows[0]) if rows else None
 
     # -- feedback -----------------------------------------------------------------------
 
     def add_feedback(
-        self, user: Owner, rating: int, *, message_id: int | None = None, story_id: str | None = None,
-        comment: str | None = None, query: str | None = None,
-    ) -> dict:  # fmt: skip
+        self,
+        user: Owner,
+        rating: int,
+        *,
+        message_id: int | None = None,
+        story_id: str | None = None,
+        comment: str | None = None,
+        query: str | None = None,
+    ) -> dict:
         """Thumbs up (1) or down (-1) on an answer message and/or a story. Without ``query``,
         the question the message answered is recorded."""
         if isinstance(rating, bool) or rating not in (1, -1):
@@ -504,15 +653,28 @@ class HistoryStore:
             if message_id is not None:
                 message = self.get_message(user, message_id)
                 if message is None:
-                    raise NotFound(f"Message {message_id} not found for {_owner(user)[0]!r}: "
-                                   "feedback can only be given on your own conversations.")  # fmt: skip
+                    raise NotFound(
+                        f"Message {message_id} not found for {_owner(user)[0]!r}: "
+                        "feedback can only be given on your own conversations."
+                    )
                 if asked is None:
-                    prior = list(db.query(
-                        "SELECT content FROM messages WHERE conversation_id = ? AND id < ? AND role = 'user' "
-                        "ORDER BY id DESC LIMIT 1", [message["conversation_id"], message_id]))  # fmt: skip
+                    prior = list(
+                        db.query(
+                            "SELECT content FROM messages WHERE conversation_id = ? AND id < ? AND role = 'user' "
+                            "ORDER BY id DESC LIMIT 1",
+                            [message["conversation_id"], message_id],
+                        )
+                    )
                     asked = prior[0]["content"] if prior else None
-            row = {"user": _owner(user)[0], "rating": rating, "message_id": message_id, "story_id": story_id,
-                   "comment": comment, "query": asked, "created_at": self._now()}  # fmt: skip
+            row = {
+                "user": _owner(user)[0],
+                "rating": rating,
+                "message_id": message_id,
+                "story_id": story_id,
+                "comment": comment,
+                "query": asked,
+                "created_at": self._now(),
+            }
             row["id"] = db["feedback"].insert(row).last_pk
             return row
 
@@ -521,14 +683,36 @@ class HistoryStore:
     # -- query log and analytics ----------------------------------------------------------
 
     def log_query(
-        self, user: str, query: str, *, kind: str, mode: str, audience: str, channel: str,
-        filters: dict | None, hit_ids: list[str], no_answer: bool, latency_ms: float,
-        cited: list[str] | None = None, now: datetime | None = None,
-    ) -> int:  # fmt: skip
+        self,
+        user: str,
+        query: str,
+        *,
+        kind: str,
+        mode: str,
+        audience: str,
+        channel: str,
+        filters: dict | None,
+        hit_ids: list[str],
+        no_answer: bool,
+        latency_ms: float,
+        cited: list[str] | None = None,
+        now: datetime | None = None,
+    ) -> int:
         """Record one search or ask; returns the row id."""
-        row = {"user": user, "query": query, "kind": kind, "mode": mode, "audience": audience, "channel": channel,
-               "filters": _dumps(filters or {}), "hit_ids": _dumps(list(hit_ids)), "cited": _dumps(list(cited or [])),
-               "no_answer": int(no_answer), "latency_ms": float(latency_ms), "created_at": self._now(now)}  # fmt: skip
+        row = {
+            "user": user,
+            "query": query,
+            "kind": kind,
+            "mode": mode,
+            "audience": audience,
+            "channel": channel,
+            "filters": _dumps(filters or {}),
+            "hit_ids": _dumps(list(hit_ids)),
+            "cited": _dumps(list(cited or [])),
+            "no_answer": int(no_answer),
+            "latency_ms": float(latency_ms),
+            "created_at": self._now(now),
+        }
         return self._insert("query_log", row)
 
     def _window(self, days: int, now: datetime | None) -> tuple[str, str]:
@@ -546,7 +730,9 @@ class HistoryStore:
             " UNION"
             " SELECT q.id, c.value FROM query_log q, json_each(q.cited) c"
             "  WHERE q.created_at >= :since AND q.created_at <= :until"
-            ") GROUP BY story_id ORDER BY n DESC, story_id", {"since": since, "until": until, "top": top})  # fmt: skip
+            ") GROUP BY story_id ORDER BY n DESC, story_id",
+            {"since": since, "until": until, "top": top},
+        )
         return {r["story_id"]: r["n"] for r in rows}
 
     def usage_stats(self, days: int = 30, *, now: datetime | None = None) -> dict:
@@ -623,8 +809,12 @@ class HistoryStore:
         """(user, role) for an active token, stamping ``last_used``; None otherwise."""
 
         def write(db: sqlite_utils.Database) -> tuple[str, str] | None:
-            rows = list(db.query("SELECT id, user, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-                                 [hash_token(token)]))  # fmt: skip
+            rows = list(
+                db.query(
+                    "SELECT id, user, role FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+                    [hash_token(token)],
+                )
+            )
             if not rows:
                 return None
             db["api_tokens"].update(rows[0]["id"], {"last_used": self._now()})
@@ -640,8 +830,9 @@ class HistoryStore:
         """Revoke an active token; False if there is no such active token."""
 
         def write(db: sqlite_utils.Database) -> bool:
-            cursor = db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                                [self._now(), token_id])  # fmt: skip
+            cursor = db.execute(
+                "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [self._now(), token_id]
+            )
             return cursor.rowcount == 1
 
         return self._write(write)

@@ -19,8 +19,10 @@ from reffy.errors import AmbiguousId, NotFound
 SHORT = 12  # characters of a story id the CLI prints
 MIN_PREFIX = 1  # any prefix: candidates come from the caller's audience, so none tells more than a search
 MAX_LISTED = 8  # candidates named in an "ambiguous" message
-HOW_TO_FIND = ("Story ids come with search results (`story_id`; its first 12 characters are enough): search for "
-               "the story to find its id.")  # fmt: skip
+HOW_TO_FIND = (
+    "Story ids come with search results (`story_id`; its first 12 characters are enough): search for "
+    "the story to find its id."
+)
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
@@ -41,15 +43,23 @@ def distinct_prefixes(ids: Iterable[str], least: int = SHORT) -> dict[str, str]:
     for i, value in enumerate(ids):
         n = least
         for other in (ids[i - 1] if i else "", ids[i + 1] if i + 1 < len(ids) else ""):
-            common = next((k for k, (a, b) in enumerate(zip(value, other, strict=False)) if a != b),
-                          min(len(value), len(other)))  # fmt: skip
+            common = next(
+                (k for k, (a, b) in enumerate(zip(value, other, strict=False)) if a != b), min(len(value), len(other))
+            )
             n = max(n, common + 1)
         out[value] = value[:n]
     return out
 
 
-def resolve_prefix(ref: str, ids: Iterable[str], *, label: Callable[[str], str] | None = None,
-                   what: str = "story", scope: str = "", hint: str = HOW_TO_FIND) -> str:  # fmt: skip
+def resolve_prefix(
+    ref: str,
+    ids: Iterable[str],
+    *,
+    label: Callable[[str], str] | None = None,
+    what: str = "story",
+    scope: str = "",
+    hint: str = HOW_TO_FIND,
+) -> str:
     """The one id in ``ids`` that ``ref`` is (exactly) or starts (an unambiguous prefix).
 
     ``label`` names a candidate in the ambiguous message (e.g. its title); ``scope`` says where
@@ -66,6 +76,7 @@ def resolve_prefix(ref: str, ids: Iterable[str], *, label: Callable[[str], str] 
         shown = distinct_prefixes(matches)
         listed = "; ".join(shown[m] + (f" ({label(m)})" if label else "") for m in matches[:MAX_LISTED])
         more = f"; and {len(matches) - MAX_LISTED} more" if len(matches) > MAX_LISTED else ""
-        raise AmbiguousId(f"{ref!r} is the start of {len(matches)} {what} ids: {listed}{more}. "
-                          "Give more characters of the id.")  # fmt: skip
+        raise AmbiguousId(
+            f"{ref!r} is the start of {len(matches)} {what} ids: {listed}{more}. Give more characters of the id."
+        )
     raise NotFound(f"No {what} {ref!r} in this library{f' ({scope})' if scope else ''}. {hint}")

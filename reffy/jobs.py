@@ -101,19 +101,27 @@ class Job:
         lines = []
         if ingest := self.result.get("ingest"):
             problems = ingest["errors"] + ingest["warnings"]
-            lines.append(f"Read {plural(ingest['seen'], 'story')}: {ingest['new']} new, "
-                         f"{ingest['updated']} updated, {ingest['unchanged']} unchanged, "
-                         f"{plural(problems, 'problem')}.")  # fmt: skip
+            lines.append(
+                f"Read {plural(ingest['seen'], 'story')}: {ingest['new']} new, "
+                f"{ingest['updated']} updated, {ingest['unchanged']} unchanged, "
+                f"{plural(problems, 'problem')}."
+            )
         if score := self.result.get("score"):
-            lines.append(f"Scored {plural(score['scored'], 'story')}" + (f" ({score['cached']} had scores already)"
-                         if score["cached"] else "") + (f"; {score['failed']} could not be scored" if score["failed"]
-                         else "") + ".")  # fmt: skip
+            lines.append(
+                f"Scored {plural(score['scored'], 'story')}"
+                + (f" ({score['cached']} had scores already)" if score["cached"] else "")
+                + (f"; {score['failed']} could not be scored" if score["failed"] else "")
+                + "."
+            )
         if gold := self.result.get("build"):
-            lines.append(f"Library: {plural(gold['stories'], 'story')} ({gold['public']} public, "
-                         f"{gold['internal']} internal); {gold['below_threshold']} below {gold['min_score']}/31.")  # fmt: skip
+            lines.append(
+                f"Library: {plural(gold['stories'], 'story')} ({gold['public']} public, "
+                f"{gold['internal']} internal); {gold['below_threshold']} below {gold['min_score']}/31."
+            )
         if index := self.result.get("index"):
-            lines.append(f"Searchable: {plural(index['stories'], 'story')}"
-                         f" ({index['embedded_stories']} newly indexed).")  # fmt: skip
+            lines.append(
+                f"Searchable: {plural(index['stories'], 'story')} ({index['embedded_stories']} newly indexed)."
+            )
         return lines
 
     def as_dict(self) -> dict[str, Any]:
@@ -173,15 +181,26 @@ class JobStore:
         """A new running job, unless one is running already (then :class:`JobRunning`)."""
         self.reconcile()
 
-        def write(db) -> int:  # noqa: ANN001
+        def write(db) -> int:
             running = list(db.query("SELECT * FROM jobs WHERE status IN ('running') ORDER BY id LIMIT 1"))
             if running:
                 raise JobRunning(_busy(_job(running[0])))
             now = self._now()
-            row = {"kind": "pipeline", "user": user, "status": "running", "stage": "ingest", "done": 0,
-                   "message": "Reading sources…", "specs": json.dumps(list(specs)), "options": json.dumps(options),
-                   "problems": json.dumps([{"line": p.origin, "reason": p.reason, "detail": p.detail} for p in problems]),
-                   "pid": os.getpid(), "created_at": now, "started_at": now, "updated_at": now}  # fmt: skip
+            row = {
+                "kind": "pipeline",
+                "user": user,
+                "status": "running",
+                "stage": "ingest",
+                "done": 0,
+                "message": "Reading sources…",
+                "specs": json.dumps(list(specs)),
+                "options": json.dumps(options),
+                "problems": json.dumps([{"line": p.origin, "reason": p.reason, "detail": p.detail} for p in problems]),
+                "pid": os.getpid(),
+                "created_at": now,
+                "started_at": now,
+                "updated_at": now,
+            }
             return db["jobs"].insert(row).last_pk
 
         job_id = self.history._write(write)
@@ -210,17 +229,28 @@ class JobStore:
             if not alive:
                 dead.append(row)
         for row in dead:
-            self.history._write(lambda db, row=row: db.execute(
-                "UPDATE jobs SET status = 'interrupted', error = ?, finished_at = ?, updated_at = ? "
-                "WHERE id = ? AND status = 'running'",
-                [f"The server stopped during the {row['stage'] or 'first'} step. Resume the run: what was already "
-                 "read and scored is kept.", self._now(), self._now(), row["id"]]))  # fmt: skip
+            self.history._write(
+                lambda db, row=row: db.execute(
+                    "UPDATE jobs SET status = 'interrupted', error = ?, finished_at = ?, updated_at = ? "
+                    "WHERE id = ? AND status = 'running'",
+                    [
+                        f"The server stopped during the {row['stage'] or 'first'} step. Resume the run: what "
+                        "was already "
+                        "read and scored is kept.",
+                        self._now(),
+                        self._now(),
+                        row["id"],
+                    ],
+                )
+            )
         return len(dead)
 
 
 def _busy(job: Job) -> str:
-    return (f"A pipeline run is already going (started by {job.user} at {job.started_at[11:16]} UTC, now: "
-            f"{job.message.rstrip('.…')}). Wait for it to finish: its progress is on the Ingest page.")  # fmt: skip
+    return (
+        f"A pipeline run is already going (started by {job.user} at {job.started_at[11:16]} UTC, now: "
+        f"{job.message.rstrip('.…')}). Wait for it to finish: its progress is on the Ingest page."
+    )
 
 
 @dataclass
@@ -248,41 +278,60 @@ class JobRunner:
         self.service = service
         self.store = JobStore(HistoryStore(service.settings.history_path))
 
-    def start(self, user: User, specs: Sequence[str], *, full: bool = True,
-              refused: Sequence[Problem] = ()) -> Job:  # fmt: skip
+    def start(self, user: User, specs: Sequence[str], *, full: bool = True, refused: Sequence[Problem] = ()) -> Job:
         with _ACTIVE_LOCK:
             job = self.store.create(user.name, specs, {"full": full}, refused)
             _ACTIVE.add((str(self.store.history.path), job.id))
-        thread = threading.Thread(target=self._run, args=(job.id, list(specs), list(refused), full),
-                                  name=f"reffy-job-{job.id}", daemon=True)  # fmt: skip
+        thread = threading.Thread(
+            target=self._run, args=(job.id, list(specs), list(refused), full), name=f"reffy-job-{job.id}", daemon=True
+        )
         thread.start()
         return job
 
     def _run(self, job_id: int, specs: list[str], refused: list[Problem], full: bool) -> None:
         stop = threading.Event()
-        threading.Thread(target=self._heartbeat, args=(job_id, stop), name=f"reffy-job-{job_id}-beat",
-                         daemon=True).start()  # fmt: skip
+        threading.Thread(
+            target=self._heartbeat, args=(job_id, stop), name=f"reffy-job-{job_id}-beat", daemon=True
+        ).start()
         progress = _Progress(self.store, job_id)
         result: dict[str, Any] = {}
         try:
             self._steps(job_id, specs, refused, full, progress, result)
             partial = bool(refused) or result["ingest"]["errors"] > 0 or result.get("score", {}).get("failed", 0) > 0
-            self.store.update(job_id, status="partial" if partial else "completed", stage="done", result=result,
-                              message="Done", finished_at=_iso(self.store.history._clock()))  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - the run's own boundary: recorded, never lost
+            self.store.update(
+                job_id,
+                status="partial" if partial else "completed",
+                stage="done",
+                result=result,
+                message="Done",
+                finished_at=_iso(self.store.history._clock()),
+            )
+        except Exception as exc:
             if not isinstance(exc, ReffyError):
                 log.exception("pipeline job %s failed", job_id)
             detail = str(exc) if isinstance(exc, ReffyError) else f"{type(exc).__name__}: {exc}"
-            self.store.update(job_id, status="failed", result=result, message="Stopped",
-                              error=f"The {progress.stage or 'ingest'} step stopped: {detail}",
-                              finished_at=_iso(self.store.history._clock()))  # fmt: skip
+            self.store.update(
+                job_id,
+                status="failed",
+                result=result,
+                message="Stopped",
+                error=f"The {progress.stage or 'ingest'} step stopped: {detail}",
+                finished_at=_iso(self.store.history._clock()),
+            )
         finally:
             stop.set()
             with _ACTIVE_LOCK:
                 _ACTIVE.discard((str(self.store.history.path), job_id))
 
-    def _steps(self, job_id: int, specs: list[str], refused: list[Problem], full: bool, progress: _Progress,
-               result: dict[str, Any]) -> None:  # fmt: skip
+    def _steps(
+        self,
+        job_id: int,
+        specs: list[str],
+        refused: list[Problem],
+        full: bool,
+        progress: _Progress,
+        result: dict[str, Any],
+    ) -> None:
         """Run each step in turn, recording its counts as soon as it is done."""
         from ingest.sources import RefusedInput
 
@@ -297,20 +346,37 @@ class JobRunner:
             progress("ingest", seen["n"], total, f"Reading sources: {seen['n']}{known} items")
 
         progress("ingest", 0, total, "Reading sources…", force=True)
-        summary = svc.ingest(specs, sources=[*sources, *([RefusedInput(refused)] if refused else [])],
-                             progress=on_item)  # fmt: skip
-        result["ingest"] = {k: getattr(summary, k) for k in ("run_id", "status", "seen", "new", "updated", "unchanged",
-                                                             "removed", "errors", "warnings")}  # fmt: skip
+        summary = svc.ingest(specs, sources=[*sources, *([RefusedInput(refused)] if refused else [])], progress=on_item)
+        result["ingest"] = {
+            k: getattr(summary, k)
+            for k in ("run_id", "status", "seen", "new", "updated", "unchanged", "removed", "errors", "warnings")
+        }
         self.store.update(job_id, run_id=summary.run_id, result=result)
         if not full:
             return
         steps: list[tuple[str, str, str, Callable[..., Any], tuple[str, ...]]] = [
-            ("score", "Scoring", "stories", lambda cb: svc.score(progress=cb), ("status", "scored", "cached", "failed")),
-            ("build", "Building the library", "", lambda cb: svc.build(),
-             ("stories", "public", "internal", "below_threshold", "min_score")),
-            ("index", "Indexing for search", "stories", lambda cb: svc.index(progress=cb),
-             ("stories", "embedded_stories", "stories_removed")),
-        ]  # fmt: skip
+            (
+                "score",
+                "Scoring",
+                "stories",
+                lambda cb: svc.score(progress=cb),
+                ("status", "scored", "cached", "failed"),
+            ),
+            (
+                "build",
+                "Building the library",
+                "",
+                lambda cb: svc.build(),
+                ("stories", "public", "internal", "below_threshold", "min_score"),
+            ),
+            (
+                "index",
+                "Indexing for search",
+                "stories",
+                lambda cb: svc.index(progress=cb),
+                ("stories", "embedded_stories", "stories_removed"),
+            ),
+        ]
         for name, verb, unit, run, keys in steps:
             progress(name, 0, None, f"{verb}…", force=True)
 
@@ -324,8 +390,11 @@ class JobRunner:
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
         while not stop.wait(HEARTBEAT_S):
             try:
-                self.store.history._write(lambda db: db.execute(
-                    "UPDATE jobs SET updated_at = ? WHERE id = ? AND status = 'running'",
-                    [_iso(self.store.history._clock()), job_id]))  # fmt: skip
-            except Exception:  # noqa: BLE001 - a missed beat is harmless; the next one retries
+                self.store.history._write(
+                    lambda db: db.execute(
+                        "UPDATE jobs SET updated_at = ? WHERE id = ? AND status = 'running'",
+                        [_iso(self.store.history._clock()), job_id],
+                    )
+                )
+            except Exception:
                 log.debug("job %s heartbeat failed", job_id, exc_info=True)

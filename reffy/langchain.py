@@ -40,8 +40,21 @@ from reffy.auth import LOCAL_USER, User
 from reffy.errors import NotFound
 
 CHANNEL = "langchain"
-METADATA_FIELDS = ("story_id", "title", "customer", "industry", "country", "year", "quality", "score",
-                   "shareability", "source_link", "source_uri", "source_record_id", "why")  # fmt: skip
+METADATA_FIELDS = (
+    "story_id",
+    "title",
+    "customer",
+    "industry",
+    "country",
+    "year",
+    "quality",
+    "score",
+    "shareability",
+    "source_link",
+    "source_uri",
+    "source_record_id",
+    "why",
+)
 
 
 class ReffyRetriever(BaseRetriever):
@@ -60,8 +73,15 @@ class ReffyRetriever(BaseRetriever):
     strict: bool = Field(True, description="Return nothing when search finds no strong match.")
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        result = self.service.search(query, filters=self.filters, k=self.k, mode=self.mode, user=self.user,
-                                     audience=self.audience, channel=CHANNEL)  # fmt: skip
+        result = self.service.search(
+            query,
+            filters=self.filters,
+            k=self.k,
+            mode=self.mode,
+            user=self.user,
+            audience=self.audience,
+            channel=CHANNEL,
+        )
         if self.strict and result.no_answer:
             return []
         docs = []

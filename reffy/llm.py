@@ -21,9 +21,9 @@ from __future__ import annotations
 import email.utils
 import errno
 import logging
-import socket
 import os
 import re
+import socket
 import threading
 import time
 import warnings
@@ -112,26 +112,41 @@ class ChatModel(Protocol):
 
     @overload
     def complete(
-        self, messages: Messages, *, json_schema: dict[str, Any] | None = ..., stream: Literal[False] = ...,
-        temperature: float | None = ..., max_tokens: int | None = ...,
+        self,
+        messages: Messages,
+        *,
+        json_schema: dict[str, Any] | None = ...,
+        stream: Literal[False] = ...,
+        temperature: float | None = ...,
+        max_tokens: int | None = ...,
     ) -> ChatResponse: ...
 
     @overload
     def complete(
-        self, messages: Messages, *, json_schema: dict[str, Any] | None = ..., stream: Literal[True],
-        temperature: float | None = ..., max_tokens: int | None = ...,
+        self,
+        messages: Messages,
+        *,
+        json_schema: dict[str, Any] | None = ...,
+        stream: Literal[True],
+        temperature: float | None = ...,
+        max_tokens: int | None = ...,
     ) -> Iterator[str]: ...
 
     def complete(
-        self, messages: Messages, *, json_schema: dict[str, Any] | None = None, stream: bool = False,
-        temperature: float | None = None, max_tokens: int | None = None,
+        self,
+        messages: Messages,
+        *,
+        json_schema: dict[str, Any] | None = None,
+        stream: bool = False,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
     ) -> ChatResponse | Iterator[str]: ...
 
 
 def _cost(lib: Any, response: Any) -> tuple[float, bool]:
     try:
         return float(lib.completion_cost(completion_response=response) or 0.0), True
-    except Exception:  # noqa: BLE001 - unknown model price: record it, never fail a call over it
+    except Exception:
         return 0.0, False
 
 
@@ -139,8 +154,11 @@ def _to_chat_response(lib: Any, response: Any, model: str, latency_s: float) -> 
     choice = response.choices[0]
     usage = getattr(response, "usage", None)
     cost, known = _cost(lib, response)
-    calls = [{"name": c.function.name, "arguments": c.function.arguments or "{}"}
-             for c in (getattr(choice.message, "tool_calls", None) or []) if getattr(c, "function", None)]  # fmt: skip
+    calls = [
+        {"name": c.function.name, "arguments": c.function.arguments or "{}"}
+        for c in (getattr(choice.message, "tool_calls", None) or [])
+        if getattr(c, "function", None)
+    ]
     return ChatResponse(
         tool_calls=calls,
         text=choice.message.content or "",
@@ -185,7 +203,7 @@ class TextStream(Iterator[str]):
                     elapsed = time.monotonic() - self._started
                     self.response = _to_chat_response(lib, built, self._model, elapsed) if built else None
                 raise
-            except Exception as exc:  # noqa: BLE001 - provider errors mid-stream become LLMError
+            except Exception as exc:
                 raise self._translate(exc, 1, mid_stream=True) from exc
             self._chunks.append(chunk)
             choices = getattr(chunk, "choices", None) or []
@@ -216,12 +234,18 @@ class LiteLLMChatModel:
             return self.settings.llm_tools == "on"
         try:
             return bool(_lib().supports_function_calling(model=self.model))
-        except Exception:  # noqa: BLE001 - a model litellm does not know: assume no tools
+        except Exception:
             return False
 
     def complete(
-        self, messages: Messages, *, json_schema: dict[str, Any] | None = None, stream: bool = False,
-        temperature: float | None = None, tools: list[dict[str, Any]] | None = None, max_tokens: int | None = None,
+        self,
+        messages: Messages,
+        *,
+        json_schema: dict[str, Any] | None = None,
+        stream: bool = False,
+        temperature: float | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        max_tokens: int | None = None,
         tool_choice: str | dict[str, Any] | None = None,
     ) -> Any:
         lib = _lib()
@@ -261,7 +285,7 @@ class LiteLLMChatModel:
         if self._mode == "unset":
             try:
                 self._mode = "json_schema" if lib.supports_response_schema(model=self.model) else "json_object"
-            except Exception:  # noqa: BLE001 - unknown to litellm: the weaker, widely supported mode
+            except Exception:
                 self._mode = "json_object"
         return self._mode  # type: ignore[return-value]
 
@@ -312,7 +336,7 @@ class LiteLLMChatModel:
         )
         try:
             return retrying(lib.completion, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - translated into actionable errors
+        except Exception as exc:
             raise self._translate(exc, int(retrying.statistics.get("attempt_number", 1))) from exc
 
     def _translate(self, exc: Exception, attempts: int, *, mid_stream: bool = False) -> LLMError:
@@ -326,24 +350,30 @@ class LiteLLMChatModel:
                 f"Cannot connect to the LLM server at {where} for {self.model} (nothing accepts connections there). "
                 "Start the server, or check REFFY_LLM_API_BASE; or unset REFFY_LLM_MODEL to use the offline scorer "
                 "and extractive answers.",
-                status=status, attempts=attempts,
+                status=status,
+                attempts=attempts,
             )
         if _format_refused(exc):  # llama.cpp's server answers an unknown format with a 500, not a 422
-            return LLMError(f"The LLM server refused the response_format for {self.model} ({detail}).", status=422,
-                            attempts=attempts)  # fmt: skip
+            return LLMError(
+                f"The LLM server refused the response_format for {self.model} ({detail}).",
+                status=422,
+                attempts=attempts,
+            )
         if _is_timeout(lib, exc):
             return LLMTimeout(
                 f"The LLM at {where} did not answer within {self.settings.llm_timeout_s:g} s for {self.model} "
                 f"({tries}). Raise REFFY_LLM_TIMEOUT_S, use a faster model (REFFY_LLM_MODEL), or check the "
                 "server's load.",
-                status=status, attempts=attempts,
+                status=status,
+                attempts=attempts,
             )
         if _is_transient(lib, exc):
             return LLMUnavailable(
                 f"The LLM at {where} kept failing for {self.model} after {tries}: {sentence(detail)} "
                 "Check that the server is running and reachable, wait and retry, or raise "
                 "REFFY_LLM_MAX_RETRIES / REFFY_LLM_TIMEOUT_S.",
-                status=status, attempts=attempts,
+                status=status,
+                attempts=attempts,
             )
         if isinstance(exc, lib.AuthenticationError | lib.PermissionDeniedError) or status in (401, 403):
             return LLMError(
@@ -392,8 +422,11 @@ def _unbounded(schema: Any) -> Any:
     """``schema`` without length and range bounds: strict structured-output modes (OpenAI's)
     refuse them, while grammar-based servers need them to end a string (json_object mode)."""
     if isinstance(schema, dict):
-        return {k: (_unbounded(v) if k not in ("properties", "$defs") else {n: _unbounded(x) for n, x in v.items()})
-                for k, v in schema.items() if k not in _BOUNDS}  # fmt: skip
+        return {
+            k: (_unbounded(v) if k not in ("properties", "$defs") else {n: _unbounded(x) for n, x in v.items()})
+            for k, v in schema.items()
+            if k not in _BOUNDS
+        }
     if isinstance(schema, list):
         return [_unbounded(v) for v in schema]
     return schema
@@ -437,8 +470,12 @@ def _is_transient(lib: Any, exc: BaseException) -> bool:
     if _missing_key(exc):
         return False
     transient = (
-        lib.RateLimitError, lib.APIConnectionError, lib.Timeout, lib.InternalServerError,
-        lib.ServiceUnavailableError, lib.BadGatewayError,
+        lib.RateLimitError,
+        lib.APIConnectionError,
+        lib.Timeout,
+        lib.InternalServerError,
+        lib.ServiceUnavailableError,
+        lib.BadGatewayError,
     )
     if isinstance(exc, transient):
         return True
@@ -484,12 +521,12 @@ def estimate_cost(model: str, prompt_text: str, expected_output_tokens: int) -> 
     lib = _lib()
     try:
         tokens_in = int(lib.token_counter(model=model, text=prompt_text))
-    except Exception:  # noqa: BLE001 - no tokenizer for this model: ~4 characters a token
+    except Exception:
         tokens_in = max(1, len(prompt_text) // 4)
     try:
         cost_in, cost_out = lib.cost_per_token(
             model=model, prompt_tokens=tokens_in, completion_tokens=expected_output_tokens
         )
         return tokens_in, float(cost_in) + float(cost_out)
-    except Exception:  # noqa: BLE001 - model not in litellm's price map
+    except Exception:
         return tokens_in, None

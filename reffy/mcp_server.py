@@ -67,14 +67,22 @@ class Governance:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise Unauthorized("The Authorization header must be `Bearer <token>`.")
-            return self._token_user(token.strip(), "This API token is unknown or revoked; ask an admin for a "
-                                    "new one (`reffy token add USER --role ROLE`).")  # fmt: skip
+            return self._token_user(
+                token.strip(),
+                "This API token is unknown or revoked; ask an admin for a "
+                "new one (`reffy token add USER --role ROLE`).",
+            )
         if self.token:
-            return self._token_user(self.token, "REFFY_API_TOKEN is unknown or revoked; ask an admin for a new "
-                                    "token (`reffy token add USER --role ROLE`).")  # fmt: skip
+            return self._token_user(
+                self.token,
+                "REFFY_API_TOKEN is unknown or revoked; ask an admin for a new "
+                "token (`reffy token add USER --role ROLE`).",
+            )
         if self.service.api_auth_required():
-            raise Unauthorized("This library requires an API token: set REFFY_API_TOKEN for the MCP server "
-                               "(or send `Authorization: Bearer <token>` over HTTP).")  # fmt: skip
+            raise Unauthorized(
+                "This library requires an API token: set REFFY_API_TOKEN for the MCP server "
+                "(or send `Authorization: Bearer <token>` over HTTP)."
+            )
         return LOCAL_USER
 
     def _token_user(self, token: str, message: str) -> User:
@@ -102,13 +110,17 @@ def _plain(value: Any) -> Any:
 
 def _ok(model: type[BaseModel], value: Any) -> CallToolResult:
     data = model.model_validate(_plain(value)).model_dump(mode="json")
-    return CallToolResult(content=[TextContent(type="text", text=json.dumps(data, ensure_ascii=False))],
-                          structured_content=data)  # fmt: skip
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(data, ensure_ascii=False))], structured_content=data
+    )
 
 
 def _failed(payload: dict[str, Any]) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=json.dumps(payload, ensure_ascii=False))],
-                          structured_content=payload, is_error=True)  # fmt: skip
+    return CallToolResult(
+        content=[TextContent(type="text", text=json.dumps(payload, ensure_ascii=False))],
+        structured_content=payload,
+        is_error=True,
+    )
 
 
 def _call(model: type[BaseModel], fn: Any) -> CallToolResult:
@@ -138,23 +150,41 @@ def build_server(service: Any | None = None, *, token: str | None = None) -> MCP
     @server.tool(annotations=read_only)
     def search_stories(
         query: Annotated[str, Field(min_length=1, max_length=2000, description="What the story should be about.")],
-        filters: Annotated[Filters | None, Field(description="Metadata filters: industry, country (ISO codes), "
-                           "product, competitor, tags_any, tags_all, year_min, year_max, min_score (of 31).")] = None,
+        filters: Annotated[
+            Filters | None,
+            Field(
+                description="Metadata filters: industry, country (ISO codes), "
+                "product, competitor, tags_any, tags_all, year_min, year_max, min_score (of 31)."
+            ),
+        ] = None,
         k: Annotated[int, Field(ge=1, le=50, description="How many stories.")] = 10,
-        mode: Annotated[Literal["hybrid", "keyword"], Field(description="hybrid (meaning + words) or keyword.")]
-        = "hybrid",
+        mode: Annotated[
+            Literal["hybrid", "keyword"], Field(description="hybrid (meaning + words) or keyword.")
+        ] = "hybrid",
         ctx: Context | None = None,
-    ) -> Annotated[CallToolResult, SearchResponse]:  # fmt: skip
+    ) -> Annotated[CallToolResult, SearchResponse]:
         """Find customer stories for a need. Hits carry title, customer, industry, country, year, quality
         (of 31), source link and why they matched; `no_answer` true means nothing matches strongly."""
-        return _call(SearchResponse, lambda: service.search(
-            query, filters=filters.to_service() if filters else None, k=k, mode=mode, user=gov.user(ctx),
-            channel=CHANNEL))  # fmt: skip
+        return _call(
+            SearchResponse,
+            lambda: service.search(
+                query,
+                filters=filters.to_service() if filters else None,
+                k=k,
+                mode=mode,
+                user=gov.user(ctx),
+                channel=CHANNEL,
+            ),
+        )
 
     @server.tool(annotations=read_only)
     def get_story(
-        story_id: Annotated[str, Field(min_length=1, max_length=200, description="A story_id from search results, "
-                                    "or its first 12 characters.")],
+        story_id: Annotated[
+            str,
+            Field(
+                min_length=1, max_length=200, description="A story_id from search results, or its first 12 characters."
+            ),
+        ],
         ctx: Context | None = None,
     ) -> Annotated[CallToolResult, StoryOut]:
         """One story: summary, full text, outcomes, quotes, rubric points with evidence, source link."""
@@ -163,14 +193,20 @@ def build_server(service: Any | None = None, *, token: str | None = None) -> MCP
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False))
     def ask(
         question: Annotated[str, Field(min_length=1, max_length=4000, description="The question, in plain words.")],
-        conversation_id: Annotated[str | None, Field(max_length=200, description="Continue this conversation "
-                                   "(from an earlier answer); omit to start one.")] = None,
+        conversation_id: Annotated[
+            str | None,
+            Field(
+                max_length=200, description="Continue this conversation (from an earlier answer); omit to start one."
+            ),
+        ] = None,
         ctx: Context | None = None,
-    ) -> Annotated[CallToolResult, AnswerOut]:  # fmt: skip
+    ) -> Annotated[CallToolResult, AnswerOut]:
         """A short answer written from the library's stories only, with [n] citations (story id, title,
         link) verified against them. Returns conversation_id for follow-up questions."""
-        return _call(AnswerOut, lambda: service.answer(question, user=gov.user(ctx), conversation_id=conversation_id,
-                                                       channel=CHANNEL))  # fmt: skip
+        return _call(
+            AnswerOut,
+            lambda: service.answer(question, user=gov.user(ctx), conversation_id=conversation_id, channel=CHANNEL),
+        )
 
     return server
 
@@ -185,8 +221,13 @@ def _announce_ready(service: Any, warming: threading.Thread, started: float) -> 
     print(line, file=sys.stderr, flush=True)
 
 
-def serve(transport: Literal["stdio", "http"] = "stdio", *, host: str = "127.0.0.1", port: int = 8765,
-          service: Any | None = None) -> None:  # fmt: skip
+def serve(
+    transport: Literal["stdio", "http"] = "stdio",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    service: Any | None = None,
+) -> None:
     """Run until the client disconnects (stdio) or the process is stopped (http). A process token that
     is already unknown or revoked stops the start with a clear error instead of failing every call."""
     started = time.perf_counter()
@@ -196,8 +237,9 @@ def serve(transport: Literal["stdio", "http"] = "stdio", *, host: str = "127.0.0
         service = ReffyService()
     token = env_token(service.settings)
     if token and service.token_user(token) is None:
-        raise ConfigError("REFFY_API_TOKEN is unknown or revoked; ask an admin for a new token "
-                          "(`reffy token add USER --role ROLE`).")  # fmt: skip
+        raise ConfigError(
+            "REFFY_API_TOKEN is unknown or revoked; ask an admin for a new token (`reffy token add USER --role ROLE`)."
+        )
     server = build_server(service, token=token)
     warming = service.warm_in_background()  # the first tool call should not be the one that loads the models
     threading.Thread(target=_announce_ready, args=(service, warming, started), name="reffy-ready", daemon=True).start()

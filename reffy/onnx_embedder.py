@@ -34,8 +34,12 @@ SHORT_TOKENS = 8
 TRANSFORMER = "sentence_transformers.models.Transformer"
 POOLING = "sentence_transformers.models.Pooling"
 NORMALIZE = "sentence_transformers.models.Normalize"
-MEAN_ONLY = {"pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False, "pooling_mode_max_tokens": False,
-             "pooling_mode_mean_sqrt_len_tokens": False}  # fmt: skip
+MEAN_ONLY = {
+    "pooling_mode_mean_tokens": True,
+    "pooling_mode_cls_token": False,
+    "pooling_mode_max_tokens": False,
+    "pooling_mode_mean_sqrt_len_tokens": False,
+}
 
 
 class NotExportable(ConfigError):
@@ -64,8 +68,9 @@ def read_spec(model_dir: str | Path) -> ModelSpec:
     """The model's spec, or :class:`NotExportable` saying why the ONNX backend cannot run it."""
     path = Path(model_dir)
     if not path.is_dir():
-        raise NotExportable(f"{str(model_dir)!r} is not a local model directory (a hub name needs "
-                            "sentence-transformers).")  # fmt: skip
+        raise NotExportable(
+            f"{str(model_dir)!r} is not a local model directory (a hub name needs sentence-transformers)."
+        )
     for name in ("tokenizer.json", "modules.json", "config.json"):
         if not (path / name).is_file():
             raise NotExportable(f"{path} has no {name}: not a sentence-transformers folder the ONNX backend reads.")
@@ -79,15 +84,22 @@ def read_spec(model_dir: str | Path) -> ModelSpec:
     config = _read_json(path / "config.json")
     model_type = str(config.get("model_type", ""))
     if model_type not in SUPPORTED_MODEL_TYPES:
-        raise NotExportable(f"{path} is a {model_type or 'unknown'!r} model; the ONNX backend supports "
-                            f"{', '.join(sorted(SUPPORTED_MODEL_TYPES))}.")  # fmt: skip
+        raise NotExportable(
+            f"{path} is a {model_type or 'unknown'!r} model; the ONNX backend supports "
+            f"{', '.join(sorted(SUPPORTED_MODEL_TYPES))}."
+        )
     st_config = _read_json(path / "sentence_bert_config.json") if (path / "sentence_bert_config.json").is_file() else {}
     if st_config.get("do_lower_case"):
         raise NotExportable(f"{path} lower-cases in sentence-transformers (do_lower_case); the ONNX backend does not.")
     max_len = st_config.get("max_seq_length") or config.get("max_position_embeddings") or 512
     dims = pooling.get("word_embedding_dimension") or config.get("hidden_size")
-    return ModelSpec(path=path, model_type=model_type, max_seq_length=int(max_len), dimensions=int(dims),
-                     normalize=NORMALIZE in types)  # fmt: skip
+    return ModelSpec(
+        path=path,
+        model_type=model_type,
+        max_seq_length=int(max_len),
+        dimensions=int(dims),
+        normalize=NORMALIZE in types,
+    )
 
 
 def cpu_count() -> int:
@@ -108,8 +120,17 @@ class OnnxEmbedder:
     :data:`SHORT_TOKENS` tokens run on that graph instead.
     """
 
-    def __init__(self, model_id: str, spec: ModelSpec, onnx_path: Path, *, backend: str = "onnx",
-                 artifact: str = "", short_path: Path | None = None, batch_size: int = 32) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model_id: str,
+        spec: ModelSpec,
+        onnx_path: Path,
+        *,
+        backend: str = "onnx",
+        artifact: str = "",
+        short_path: Path | None = None,
+        batch_size: int = 32,
+    ) -> None:
         self.model_id = model_id
         self.spec = spec
         self.onnx_path = Path(onnx_path)
@@ -130,7 +151,7 @@ class OnnxEmbedder:
             self._tokenizer = load_tokenizer(self.spec)
             self._sessions = (main, _session(self.short_path) if self.short_path else main)
 
-    def embed(self, texts: list[str]) -> "np.ndarray":
+    def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-normalised float32 vectors, one row per text, in input order."""
         import numpy as np
 
@@ -149,7 +170,7 @@ class OnnxEmbedder:
         return out
 
 
-def load_tokenizer(spec: ModelSpec):  # noqa: ANN201 - tokenizers.Tokenizer, imported lazily
+def load_tokenizer(spec: ModelSpec):
     """The model's own tokenizer, truncating to its max_seq_length; padding is per batch."""
     from tokenizers import Tokenizer
 
@@ -159,7 +180,7 @@ def load_tokenizer(spec: ModelSpec):  # noqa: ANN201 - tokenizers.Tokenizer, imp
     return tokenizer
 
 
-def _session(path: Path):  # noqa: ANN202 - onnxruntime.InferenceSession, imported lazily
+def _session(path: Path):
     """A CPU session on every core this process may use, with all graph optimisations."""
     import onnxruntime as ort
 
@@ -169,11 +190,13 @@ def _session(path: Path):  # noqa: ANN202 - onnxruntime.InferenceSession, import
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own (unexported) exception types
-        raise ConfigError(f"Cannot load {path} ({exc}). Delete it and run `reffy models export`, "
-                          "or set REFFY_EMBEDDING_BACKEND=sentence-transformers.") from exc  # fmt: skip
+        raise ConfigError(
+            f"Cannot load {path} ({exc}). Delete it and run `reffy models export`, "
+            "or set REFFY_EMBEDDING_BACKEND=sentence-transformers."
+        ) from exc
 
 
-def pad_batch(token_ids: list[list[int]]) -> tuple["np.ndarray", "np.ndarray"]:
+def pad_batch(token_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     """(input_ids, attention_mask), right-padded with 0 to the longest sequence."""
     import numpy as np
 
@@ -185,7 +208,7 @@ def pad_batch(token_ids: list[list[int]]) -> tuple["np.ndarray", "np.ndarray"]:
     return input_ids, mask
 
 
-def run_graph(session, input_ids: "np.ndarray", mask: "np.ndarray") -> "np.ndarray":  # noqa: ANN001
+def run_graph(session, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The graph's last hidden state (InferenceSession.run is thread-safe)."""
     import numpy as np
 
@@ -194,12 +217,12 @@ def run_graph(session, input_ids: "np.ndarray", mask: "np.ndarray") -> "np.ndarr
     return session.run(None, {k: v for k, v in feeds.items() if k in names})[0]
 
 
-def _embed_batch(session, token_ids: list[list[int]]) -> "np.ndarray":  # noqa: ANN001
+def _embed_batch(session, token_ids: list[list[int]]) -> np.ndarray:
     input_ids, mask = pad_batch(token_ids)
     return mean_pool(run_graph(session, input_ids, mask), mask)
 
 
-def mean_pool(hidden: "np.ndarray", mask: "np.ndarray") -> "np.ndarray":
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean of the token vectors the mask keeps, scaled to unit length (float32)."""
     import numpy as np
 

@@ -45,8 +45,11 @@ FP32, INT8 = "model.onnx", "model-int8.onnx"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 FINGERPRINTS = "fingerprints.json"  # weights sha256 by (path, size, mtime): hashing 90 MB costs 0.2 s
-CHECK_TEXTS = ("Reffy checks the export.", "A customer cut onboarding time by 40% after moving its "
-               "support desk to the cloud, and kept every contract.", "Le client a réduit ses coûts.")  # fmt: skip
+CHECK_TEXTS = (
+    "Reffy checks the export.",
+    "A customer cut onboarding time by 40% after moving its support desk to the cloud, and kept every contract.",
+    "Le client a réduit ses coûts.",
+)
 MAX_ABS_DIFF = 1e-3  # ONNX fp32 vs torch on CHECK_TEXTS, per hidden value of a real token
 MIN_INT8_COSINE = 0.97  # int8 vs fp32 pooled vectors on CHECK_TEXTS; lower means a broken graph
 
@@ -135,8 +138,9 @@ def ensure_onnx(model: str, *, quantized: bool = False, cache_dir: Path) -> Path
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"Cannot create the model cache {directory} ({exc}): set REFFY_MODEL_CACHE_DIR "
-                          "to a writable directory.") from exc  # fmt: skip
+        raise ConfigError(
+            f"Cannot create the model cache {directory} ({exc}): set REFFY_MODEL_CACHE_DIR to a writable directory."
+        ) from exc
     spec = read_spec(resolve_model_path(model))
     with _exclusive(directory / ".lock"):
         for stale in directory.glob(".*.tmp"):  # left by a killed export; nobody else writes here now
@@ -165,7 +169,7 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _publish(directory: Path, name: str, build, model: str) -> None:  # noqa: ANN001 - build(tmp_path)
+def _publish(directory: Path, name: str, build, model: str) -> None:
     """Build ``name`` under a temporary name, record its sha256, then move it into place."""
     tmp = directory / f".{name}.{os.getpid()}.tmp"
     started = time.perf_counter()
@@ -188,20 +192,21 @@ def _record(directory: Path, name: str, model: str, seconds: float) -> None:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         info = {}
-    info.update({"model": model, "export_version": EXPORT_VERSION, "opset": OPSET,
-                 "onnxruntime": onnxruntime.__version__})  # fmt: skip
+    info.update(
+        {"model": model, "export_version": EXPORT_VERSION, "opset": OPSET, "onnxruntime": onnxruntime.__version__}
+    )
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     info.setdefault("files", {})[name] = {"seconds": round(seconds, 2), "exported_at": stamp}
     _write_atomic(path, json.dumps(info, indent=2))
 
 
-def _check_batch(spec: ModelSpec):  # noqa: ANN202 - (input_ids, attention_mask) numpy arrays
+def _check_batch(spec: ModelSpec):
     """CHECK_TEXTS tokenised and right-padded: the export traces a batch *with* padding, so the
     traced graph keeps the attention-mask path (an all-ones mask can be optimised away)."""
     return pad_batch([e.ids for e in load_tokenizer(spec).encode_batch(list(CHECK_TEXTS))])
 
 
-def _run_onnx(path: Path, input_ids, mask):  # noqa: ANN001, ANN202 - numpy arrays in and out
+def _run_onnx(path: Path, input_ids, mask):
     import onnxruntime as ort
 
     return run_graph(ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]), input_ids, mask)
@@ -227,9 +232,10 @@ def _export_fp32(spec: ModelSpec, dst: Path) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001, ANN201
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state  # fmt: skip
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     input_ids, mask = _check_batch(spec)
     args = tuple(torch.from_numpy(a) for a in (input_ids, mask, np.zeros_like(input_ids)))
@@ -237,9 +243,16 @@ def _export_fp32(spec: ModelSpec, dst: Path) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         expected = LastHidden(model)(*args).numpy()  # before exporting: torch's own output changes after it
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation and tracer notes
-        torch.onnx.export(LastHidden(model), args, str(dst), input_names=list(INPUTS),
-                          output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=OPSET,
-                          dynamo=False)  # fmt: skip
+        torch.onnx.export(
+            LastHidden(model),
+            args,
+            str(dst),
+            input_names=list(INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
     kept = mask.astype(bool)  # padding positions hold arbitrary values in both; pooling ignores them
     diff = float(np.abs(_run_onnx(dst, input_ids, mask)[kept] - expected[kept]).max())
     if diff > MAX_ABS_DIFF:
@@ -251,8 +264,14 @@ def _quantize(spec: ModelSpec, src: Path, dst: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with _quiet_root_logger():
-        quantize_dynamic(str(src), str(dst), per_channel=True, op_types_to_quantize=["MatMul"],
-                         weight_type=QuantType.QInt8, nodes_to_exclude=_kept_in_fp32(src))  # fmt: skip
+        quantize_dynamic(
+            str(src),
+            str(dst),
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=_kept_in_fp32(src),
+        )
     input_ids, mask = _check_batch(spec)
     int8, fp32 = (mean_pool(_run_onnx(path, input_ids, mask), mask) for path in (dst, src))
     cosine = (int8 * fp32).sum(axis=1)
@@ -274,6 +293,7 @@ def _kept_in_fp32(src: Path) -> list[str]:
 def _quiet_root_logger() -> Iterator[None]:
     """onnxruntime.quantization logs dozens of notes per graph through ``logging.info`` on
     the root logger; drop just those while quantising."""
+
     def keep(record: logging.LogRecord) -> bool:
         return "/onnxruntime/quantization/" not in record.pathname.replace("\\", "/")
 
@@ -293,8 +313,11 @@ def list_cache(cache_dir: Path) -> list[dict]:
             info = json.loads((directory / "export.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             info = {}
-        files = [{"name": f.name, "bytes": f.stat().st_size, "artifact": artifact_id(f)}
-                 for f in sorted(directory.glob("*.onnx"))]  # fmt: skip
-        entries.append({"dir": directory, "model": info.get("model"), "export_version": info.get("export_version"),
-                        "files": files})  # fmt: skip
+        files = [
+            {"name": f.name, "bytes": f.stat().st_size, "artifact": artifact_id(f)}
+            for f in sorted(directory.glob("*.onnx"))
+        ]
+        entries.append(
+            {"dir": directory, "model": info.get("model"), "export_version": info.get("export_version"), "files": files}
+        )
     return entries

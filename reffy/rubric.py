@@ -125,7 +125,9 @@ def _load(path: Path, model: type[BaseModel], what: str, setting: str) -> Any:
     try:
         raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except OSError as exc:
-        raise ConfigError(f"Cannot read the {what} {path}: {sentence(exc.strerror or exc)} Set {setting} to a readable file.") from exc
+        raise ConfigError(
+            f"Cannot read the {what} {path}: {sentence(exc.strerror or exc)} Set {setting} to a readable file."
+        ) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(sentence(f"The {what} {path} is not valid YAML: {exc}")) from exc
     try:

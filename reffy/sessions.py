@@ -58,8 +58,14 @@ class SessionStore:
         """A new session for ``user``: (the token for the browser, shown once; the session)."""
         token = new_session_token()
         now = self._now()
-        row = {"token_hash": hash_token(token), "user": user, "role": role, "via": via, "created_at": _iso(now),
-               "expires_at": _iso(now + timedelta(hours=hours))}  # fmt: skip
+        row = {
+            "token_hash": hash_token(token),
+            "user": user,
+            "role": role,
+            "via": via,
+            "created_at": _iso(now),
+            "expires_at": _iso(now + timedelta(hours=hours)),
+        }
         session_id = self.history._write(lambda db: db["sessions"].insert(row).last_pk)
         return token, Session(session_id, user, role, via, row["created_at"], row["expires_at"])
 
@@ -70,7 +76,7 @@ class SessionStore:
         rows = self.history._rows(
             f"SELECT {self._COLUMNS} FROM sessions WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?",
             [hash_token(token), _iso(self._now())],
-        )  # fmt: skip
+        )
         return Session(**rows[0]) if rows else None
 
     def revoke(self, token: str | None) -> bool:
@@ -78,9 +84,11 @@ class SessionStore:
         if not token or len(token) > MAX_TOKEN_CHARS:
             return False
 
-        def write(db) -> bool:  # noqa: ANN001
-            cursor = db.execute("UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-                                [_iso(self._now()), hash_token(token)])  # fmt: skip
+        def write(db) -> bool:
+            cursor = db.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                [_iso(self._now()), hash_token(token)],
+            )
             return cursor.rowcount == 1
 
         return self.history._write(write)
@@ -88,10 +96,12 @@ class SessionStore:
     def revoke_user(self, user: str) -> int:
         """End every live session of ``user`` (they were removed); how many there were."""
 
-        def write(db) -> int:  # noqa: ANN001
+        def write(db) -> int:
             now = _iso(self._now())
-            cursor = db.execute("UPDATE sessions SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL "
-                                "AND expires_at > ?", [now, user, now])  # fmt: skip
+            cursor = db.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL AND expires_at > ?",
+                [now, user, now],
+            )
             return cursor.rowcount
 
         return self.history._write(write)

@@ -33,15 +33,17 @@ class Count:
 # The warehouse's layer keys (see reffy/store/status.py), each with its label and meaning.
 LAYER_WORDS: dict[str, tuple[str, str]] = {
     "bronze records": ("Sources read", "Records currently held from your files, exports and web pages."),
-    "bronze stories (after duplicates)": ("Stories after merging duplicates",
-                                          "Copies of the same story (a case study and its repost) counted once."),
+    "bronze stories (after duplicates)": (
+        "Stories after merging duplicates",
+        "Copies of the same story (a case study and its repost) counted once.",
+    ),
     "bronze versions": ("Versions kept", "Every version of every record, earlier edits included."),
     "removed records": ("Removed at the source", "Records whose source was deleted; kept, marked removed."),
     "silver scored story versions": ("Scored", "Stories scored on the rubric, each point backed by a quote."),
     "gold stories": ("In the library", "Stories strong enough for the library (at or above the score threshold)."),
     "gold public": ("Public", "Library stories that may be shown to customers."),
     "gold chunks": ("Passages searchable", "Passages of library stories that search matches against."),
-}  # fmt: skip
+}
 
 # Problem codes (reffy.models.Problem.reason) in words.
 REASON_WORDS: dict[str, str] = {
@@ -67,8 +69,13 @@ REASON_WORDS: dict[str, str] = {
     "internal": "an unexpected error stopped this item",
 }
 
-STATUS_WORDS = {"completed": "completed", "partial": "finished with problems", "failed": "failed",
-                "interrupted": "interrupted", "running": "running"}  # fmt: skip
+STATUS_WORDS = {
+    "completed": "completed",
+    "partial": "finished with problems",
+    "failed": "failed",
+    "interrupted": "interrupted",
+    "running": "running",
+}
 
 When = Callable[[Any], str]
 
@@ -133,17 +140,28 @@ def ingest_run_rows(status: LibraryStatus, when: When = default_when) -> list[di
     """Recent ingest runs, one readable row each, newest first."""
     rows = []
     for r in status.recent_runs:
-        changes = [f"{r.get('new') or 0} new", f"{r.get('updated') or 0} updated", f"{r.get('unchanged') or 0} unchanged"]
+        changes = [
+            f"{r.get('new') or 0} new",
+            f"{r.get('updated') or 0} updated",
+            f"{r.get('unchanged') or 0} unchanged",
+        ]
         if r.get("removed"):
             changes.append(f"{r['removed']} removed")
         happened = f"{plural(r.get('seen') or 0, 'record')} read: " + ", ".join(changes)
         if r.get("duplicates"):
             happened += f"; {plural(r['duplicates'], 'duplicate')} grouped"
         sources = _sources(r.get("sources"))
-        rows.append({"run": r.get("id"), "when": when(r.get("started_at")),
-                     "result": STATUS_WORDS.get(str(r.get("status")), str(r.get("status") or "")),
-                     "what happened": happened, "problems": problems_count(r.get("errors") or 0, r.get("warnings") or 0),
-                     "took": seconds(r.get("duration_s")), "from": ", ".join(sources)})  # fmt: skip
+        rows.append(
+            {
+                "run": r.get("id"),
+                "when": when(r.get("started_at")),
+                "result": STATUS_WORDS.get(str(r.get("status")), str(r.get("status") or "")),
+                "what happened": happened,
+                "problems": problems_count(r.get("errors") or 0, r.get("warnings") or 0),
+                "took": seconds(r.get("duration_s")),
+                "from": ", ".join(sources),
+            }
+        )
     return rows
 
 
@@ -165,10 +183,17 @@ def scoring_run_rows(status: LibraryStatus, when: When = default_when) -> list[d
             happened += f", {r['failed']} could not be scored"
         tokens = (r.get("tokens_in") or 0) + (r.get("tokens_out") or 0)
         cost = f"${r.get('cost_usd') or 0:.4f} ({plural(tokens, 'token')})" if tokens else "nothing (no LLM calls)"
-        rows.append({"run": r.get("id"), "when": when(r.get("started_at")),
-                     "result": STATUS_WORDS.get(str(r.get("status")), str(r.get("status") or "")),
-                     "scored by": scorer_words(r.get("scorer_key")), "what happened": happened, "cost": cost,
-                     "took": seconds(r.get("duration_s"))})  # fmt: skip
+        rows.append(
+            {
+                "run": r.get("id"),
+                "when": when(r.get("started_at")),
+                "result": STATUS_WORDS.get(str(r.get("status")), str(r.get("status") or "")),
+                "scored by": scorer_words(r.get("scorer_key")),
+                "what happened": happened,
+                "cost": cost,
+                "took": seconds(r.get("duration_s")),
+            }
+        )
     return rows
 
 
@@ -182,11 +207,15 @@ def gold_build_line(status: LibraryStatus, when: When = default_when) -> str:
         left.append(f"{b['unscored']} not scored yet")
     if b.get("not_stories"):
         one = b["not_stories"] == 1
-        left.append(plural(b["not_stories"], "page") + (" that is not a customer story" if one
-                                                        else " that are not customer stories"))  # fmt: skip
-    return (f"Last library build {when(b.get('built_at'))}: {plural(b.get('stories') or 0, 'story')} at or above "
-            f"{b.get('min_score')}/31 ({', '.join(left)}), {plural(b.get('chunks') or 0, 'passage')}; scored by "
-            f"{scorer_words(b.get('scorer_key'))}, rubric {b.get('rubric_version')}.")  # fmt: skip
+        left.append(
+            plural(b["not_stories"], "page")
+            + (" that is not a customer story" if one else " that are not customer stories")
+        )
+    return (
+        f"Last library build {when(b.get('built_at'))}: {plural(b.get('stories') or 0, 'story')} at or above "
+        f"{b.get('min_score')}/31 ({', '.join(left)}), {plural(b.get('chunks') or 0, 'passage')}; scored by "
+        f"{scorer_words(b.get('scorer_key'))}, rubric {b.get('rubric_version')}."
+    )
 
 
 def search_index_line(status: LibraryStatus, when: When = default_when) -> str:
@@ -203,8 +232,10 @@ def search_index_line(status: LibraryStatus, when: When = default_when) -> str:
     pending = m.get("stories_pending")
     waiting = plural(pending, "story") if isinstance(pending, int) else "some stories"
     if m.get("stopped"):
-        return (f"Search finds {found} by keyword, but the build stopped before {waiting} could be searched by "
-                "meaning: run `reffy index`.")  # fmt: skip
+        return (
+            f"Search finds {found} by keyword, but the build stopped before {waiting} could be searched by "
+            "meaning: run `reffy index`."
+        )
     return f"Search finds {found} by keyword; search by meaning is still being prepared for {waiting}."
 
 
@@ -222,9 +253,12 @@ def problem_row(e: dict[str, Any]) -> dict[str, Any]:
     if e.get("source_record_id"):
         where += f" (record {e['source_record_id']})"
     reason = reason_words(e.get("reason"))
-    return {"kind": "error" if e.get("severity") == "error" else "warning",
-            "what went wrong": sentence(reason[:1].upper() + reason[1:]), "where": where,
-            "details": sentence(e.get("detail") or "")}  # fmt: skip
+    return {
+        "kind": "error" if e.get("severity") == "error" else "warning",
+        "what went wrong": sentence(reason[:1].upper() + reason[1:]),
+        "where": where,
+        "details": sentence(e.get("detail") or ""),
+    }
 
 
 def problem_rows(status: LibraryStatus) -> list[dict[str, Any]]:

@@ -19,11 +19,31 @@ from typing import Any
 from reffy.retrieval.types import Hit
 
 # What an external reader may see of a story card or page.
-EXTERNAL_FIELDS = frozenset({
-    "story_id", "title", "customer", "industry", "industry_name", "country", "country_name", "year", "score",
-    "max_score", "shareability", "source_type", "source_link", "products", "competitors", "tags", "summary",
-    "outcomes", "quotes", "text", "criteria",
-})  # fmt: skip
+EXTERNAL_FIELDS = frozenset(
+    {
+        "story_id",
+        "title",
+        "customer",
+        "industry",
+        "industry_name",
+        "country",
+        "country_name",
+        "year",
+        "score",
+        "max_score",
+        "shareability",
+        "source_type",
+        "source_link",
+        "products",
+        "competitors",
+        "tags",
+        "summary",
+        "outcomes",
+        "quotes",
+        "text",
+        "criteria",
+    }
+)
 EXTERNAL_CRITERION_FIELDS = frozenset({"id", "name", "dimension", "dimension_name", "points", "max_points", "evidence"})
 # Internal annotations a story page carries; for the external audience they are empty.
 ANNOTATIONS = ("duplicates", "versions", "overrides")

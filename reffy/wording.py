@@ -48,8 +48,9 @@ def sentence(text: object, end: str = ".") -> str:
 
 _WORDS = re.compile(r"[^\W_]+")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
-_HEADING_GLUE = re.compile(r"^(?:the )?(?:challenge|problem|solution|results?|outcomes?|background|approach)\s+",
-                           re.IGNORECASE)  # fmt: skip
+_HEADING_GLUE = re.compile(
+    r"^(?:the )?(?:challenge|problem|solution|results?|outcomes?|background|approach)\s+", re.IGNORECASE
+)
 
 
 def sentence_key(text: str) -> str:

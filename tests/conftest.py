@@ -13,6 +13,8 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "stories.jsonl"
 DEV_QUERIES = REPO.parent / "shared" / "eval" / "dev_queries.json"
 
+pytest_plugins = ["llmstub"]  # the fake LLM provider's ``llm_stub`` fixture, for every test that asks for it
+
 
 @pytest.fixture(scope="session", autouse=True)
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

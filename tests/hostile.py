@@ -50,10 +50,14 @@ def zip_bomb(path: Path, kind: str = "docx", mib: int = 1024) -> Path:
     """A real, valid zip bomb: an Office file whose main part is ``mib`` MiB of zeros
     packed into about ``mib`` KB. Written by hand (zipfile would have to compress it all)."""
     members = [
-        ("[Content_Types].xml", b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-         b'content-types"/>', 0, None),
+        (
+            "[Content_Types].xml",
+            b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+            0,
+            None,
+        ),
         (OFFICE_PARTS[kind], _zero_block() * mib + b"\x03\x00", mib << 20, _zeros_crc(mib)),
-    ]  # fmt: skip
+    ]
     out = bytearray()
     central = bytearray()
     for name, payload, size, crc in members:
@@ -64,8 +68,26 @@ def zip_bomb(path: Path, kind: str = "docx", mib: int = 1024) -> Path:
         offset = len(out)
         out += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0x21, crc, len(payload), size, len(raw), 0)
         out += raw + payload
-        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, 0, 0x21, crc, len(payload), size,
-                               len(raw), 0, 0, 0, 0, 0, offset)  # fmt: skip
+        central += struct.pack(
+            "<4s6H3L5H2L",
+            b"PK\x01\x02",
+            20,
+            20,
+            0,
+            method,
+            0,
+            0x21,
+            crc,
+            len(payload),
+            size,
+            len(raw),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
+        )
         central += raw
     start = len(out)
     out += central
@@ -104,8 +126,9 @@ def hostile_folder(root: Path, *, bomb_mib: int = 1024, big_line_mb: int = 45) -
     (root / "bomb.md").write_text(alias_bomb(), encoding="utf-8")
     (root / "deep.json").write_text(deep_json(), encoding="utf-8")
     good_row = json.dumps({"slug": "fine", "title": "A fine row", "body": GOOD_STORY})
-    (root / "pathological.jsonl").write_text(good_row + "\n" + deep_json() + "\n" + "1" * 100_000 + "\n",
-                                             encoding="utf-8")  # fmt: skip
+    (root / "pathological.jsonl").write_text(
+        good_row + "\n" + deep_json() + "\n" + "1" * 100_000 + "\n", encoding="utf-8"
+    )
     with open(root / "big-line.jsonl", "w", encoding="utf-8") as f:  # one 45 MB line: a story far too long
         f.write('{"slug": "big", "title": "One huge line", "body": "')
         chunk = "All work and no play makes a very long customer story. " * 1000

@@ -34,7 +34,7 @@ class Reply:
 
 
 class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address) -> None:  # noqa: ANN001
+    def handle_error(self, request, client_address) -> None:
         """Clients hanging up early is what the timeout and size-cap tests do: not an error."""
         import sys
 
@@ -97,7 +97,7 @@ class LocalServer:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+    def do_GET(self) -> None:
         app: LocalServer = self.server.app  # type: ignore[attr-defined]
         reply = app._next_reply(self.path, {k.lower(): v for k, v in self.headers.items()})
         time.sleep(reply.delay)
@@ -118,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up (timeout and size-cap tests)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

@@ -49,7 +49,7 @@ def error(status: int, message: str = "stub error", type_: str = "server_error",
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def handle_error(self, request, client_address) -> None:  # noqa: ANN001
+    def handle_error(self, request, client_address) -> None:
         import sys
 
         if not isinstance(sys.exc_info()[1], ConnectionError):  # clients hanging up early are fine
@@ -134,10 +134,10 @@ def _sse_events(reply: StubReply, model: str) -> Iterator[dict[str, Any]]:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         stub: LLMStub = self.server.stub  # type: ignore[attr-defined]
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         path = self.path.split("?", 1)[0]
@@ -208,12 +208,22 @@ def rubric_responder(points: int = 1, delay: float = 0.0):
         story = user.split(f"<{boundary}>\n", 1)[1].split(f"</{boundary}>", 1)[0]
         text = story.strip().splitlines()[-1]
         evidence = " ".join(text.split()[:6])
-        answer: dict[str, Any] = {"criteria": [{"id": i, "evidence": evidence, "rationale": "stub", "points": points}
-                                               for i in ids]}
+        answer: dict[str, Any] = {
+            "criteria": [{"id": i, "evidence": evidence, "rationale": "stub", "points": points} for i in ids]
+        }
         if '"metadata"' in system:
-            answer["metadata"] = {"customer": "Stub Customer", "country": "DK", "industry": None, "products": [],
-                                  "competitors": [], "quotes": [], "outcomes": [], "shareability": None,
-                                  "challenge": None, "solution": None}
+            answer["metadata"] = {
+                "customer": "Stub Customer",
+                "country": "DK",
+                "industry": None,
+                "products": [],
+                "competitors": [],
+                "quotes": [],
+                "outcomes": [],
+                "shareability": None,
+                "challenge": None,
+                "solution": None,
+            }
         return ok(json.dumps(answer), delay=delay)
 
     return respond

@@ -27,15 +27,23 @@ def test_strong_stories_are_counted_per_facet_value():
 
 
 def test_content_gaps_put_the_largest_unmet_demand_first():
-    requested = [{"facet": "industry", "value": "finance", "n": 3}, {"facet": "country", "value": "JP", "n": 5},
-                 {"facet": "competitor", "value": "Zentrix", "n": 2}]  # fmt: skip
+    requested = [
+        {"facet": "industry", "value": "finance", "n": 3},
+        {"facet": "country", "value": "JP", "n": 5},
+        {"facet": "competitor", "value": "Zentrix", "n": 2},
+    ]
     gaps = content_gaps(requested, strong_by_facet(DOCS))
     assert [(g["value"], g["requested"], g["strong_stories"]) for g in gaps] == [
-        ("JP", 5, 0), ("Zentrix", 2, 1), ("finance", 3, 2)]
+        ("JP", 5, 0),
+        ("Zentrix", 2, 1),
+        ("finance", 3, 2),
+    ]
 
 
 def test_coverage_counts_strong_stories_per_industry_and_country():
-    assert coverage(DOCS) == [{"industry": "finance", "country": "DK", "strong": 1},
-                              {"industry": "finance", "country": "GB", "strong": 1},
-                              {"industry": "unknown", "country": "unknown", "strong": 1}]  # fmt: skip
+    assert coverage(DOCS) == [
+        {"industry": "finance", "country": "DK", "strong": 1},
+        {"industry": "finance", "country": "GB", "strong": 1},
+        {"industry": "unknown", "country": "unknown", "strong": 1},
+    ]
     assert sum(c["strong"] for c in coverage(DOCS, min_score=0)) == 4

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers import build_library
-from llmstub import LLMStub, StubReply, error, llm_stub, ok  # noqa: F401 - llm_stub is a fixture
+from llmstub import LLMStub, StubReply, error, ok
 
 from reffy.answer.verify import REMOVED_QUOTE
 from reffy.auth import LOCAL_USER, Role, User
@@ -55,7 +55,11 @@ def home(library: Path, tmp_path: Path) -> Path:
 
 
 def service(home: Path, stub: LLMStub | None = None, model: str = "openai/my-local-model", **kw) -> ReffyService:
-    llm = {"llm_model": model, "llm_api_base": stub.base_url, "llm_api_key": "sk-test", "llm_max_retries": 0} if stub else {}
+    llm = (
+        {"llm_model": model, "llm_api_base": stub.base_url, "llm_api_key": "sk-test", "llm_max_retries": 0}
+        if stub
+        else {}
+    )
     return ReffyService(load_settings(home=home, vendor_path=DATA / "vendor.yaml", gold_min_score=0, **llm, **kw))
 
 
@@ -76,13 +80,31 @@ def story_blocks(messages: list[dict]) -> list[dict]:
 
 
 def tool_call_reply(*calls: dict) -> StubReply:
-    body = {"id": "chatcmpl-stub", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
-                "role": "assistant", "content": None,
-                "tool_calls": [{"id": f"call_{i}", "type": "function",
-                                "function": {"name": "search_stories", "arguments": json.dumps(c)}}
-                               for i, c in enumerate(calls)]}}],
-            "usage": {"prompt_tokens": 300, "completion_tokens": 20, "total_tokens": 320}}  # fmt: skip
+    body = {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "gpt-4o-mini",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": f"call_{i}",
+                            "type": "function",
+                            "function": {"name": "search_stories", "arguments": json.dumps(c)},
+                        }
+                        for i, c in enumerate(calls)
+                    ],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 300, "completion_tokens": 20, "total_tokens": 320},
+    }
     return StubReply(body=body)
 
 
@@ -115,10 +137,18 @@ def test_no_strong_match_says_so_and_asks_no_model(home, llm_stub):
 # -- written answers through litellm ------------------------------------------------------
 def test_streamed_answer_keeps_valid_citations_and_drops_others(home, llm_stub):
     svc = service(home, llm_stub)
-    llm_stub.enqueue(ok("Nordvik Bank cut handling time by almost four minutes per call [1]. "
-                        "A bank in Atlantis did even better [9]. Greystone also improved [2, 7].",
-                        chunks=["Nordvik Bank cut hand", "ling time by almost four minutes per call [", "1]. A bank",
-                                " in Atlantis did even better [9]. Greystone also improved [2, 7]."]))  # fmt: skip
+    llm_stub.enqueue(
+        ok(
+            "Nordvik Bank cut handling time by almost four minutes per call [1]. "
+            "A bank in Atlantis did even better [9]. Greystone also improved [2, 7].",
+            chunks=[
+                "Nordvik Bank cut hand",
+                "ling time by almost four minutes per call [",
+                "1]. A bank",
+                " in Atlantis did even better [9]. Greystone also improved [2, 7].",
+            ],
+        )
+    )
     stream = svc.ask("a bank that cut contact-centre handling time")
     pieces = list(stream)
     answer = stream.answer
@@ -127,7 +157,9 @@ def test_streamed_answer_keeps_valid_citations_and_drops_others(home, llm_stub):
     assert "".join(pieces) == answer.text
     assert any("[9]" in r for r in answer.removed) and any("[7]" in r for r in answer.removed)
     assert [c["n"] for c in answer.citations] == [1, 2]
-    assert answer.model == "openai/my-local-model" and answer.tokens_in > 500 and not answer.offline  # counted by litellm
+    assert (
+        answer.model == "openai/my-local-model" and answer.tokens_in > 500 and not answer.offline
+    )  # counted by litellm
     body = llm_stub.requests[0]
     assert body["stream"] is True
     first = story_blocks(body["messages"])[0]
@@ -138,8 +170,9 @@ def test_fabricated_quotes_are_replaced_and_real_ones_kept(home, llm_stub):
     svc = service(home, llm_stub)
     nordvik = next(d for d in svc.engine.docs if d["customer"] == "Nordvik Bank")
     real = nordvik["quotes"][0]["text"]
-    llm_stub.enqueue(ok(f'Their manager said "{real}" [1]. She also said "we fired every agent and doubled profits '
-                        f'overnight" [1].'))  # fmt: skip
+    llm_stub.enqueue(
+        ok(f'Their manager said "{real}" [1]. She also said "we fired every agent and doubled profits overnight" [1].')
+    )
     answer = svc.answer("a bank that cut contact-centre handling time")
     assert real in answer.text
     assert "doubled profits" not in answer.text and REMOVED_QUOTE in answer.text
@@ -183,9 +216,16 @@ def test_unreachable_model_falls_back_to_the_brief_with_a_note(home):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    svc = ReffyService(load_settings(home=home, vendor_path=DATA / "vendor.yaml", gold_min_score=0,
-                                     llm_model="openai/my-local-model", llm_api_key="sk-test",
-                                     llm_api_base=f"http://127.0.0.1:{port}/v1"))  # fmt: skip
+    svc = ReffyService(
+        load_settings(
+            home=home,
+            vendor_path=DATA / "vendor.yaml",
+            gold_min_score=0,
+            llm_model="openai/my-local-model",
+            llm_api_key="sk-test",
+            llm_api_base=f"http://127.0.0.1:{port}/v1",
+        )
+    )
     stream = svc.ask("a bank that cut contact-centre handling time")
     pieces = list(stream)
     answer = stream.answer
@@ -210,9 +250,10 @@ def test_tool_calling_model_plans_the_search_and_governance_still_holds(home, ll
     svc = service(home, llm_stub, model="openai/gpt-4o-mini")
     internal = internal_docs(svc)
     target = internal[0]
-    llm_stub.enqueue(tool_call_reply({"query": target["title"], "industry": [target["industry"]]},
-                                     {"query": "retail chatbot"}),
-                     ok("A public story [1]."))  # fmt: skip
+    llm_stub.enqueue(
+        tool_call_reply({"query": target["title"], "industry": [target["industry"]]}, {"query": "retail chatbot"}),
+        ok("A public story [1]."),
+    )
     viewer = User("pat", Role.viewer)
     answer = svc.answer(f"tell me about {target['customer']}", user=viewer)
     assert llm_stub.requests[0]["tools"][0]["function"]["name"] == "search_stories"
@@ -255,8 +296,9 @@ def test_switching_audience_mid_conversation_drops_internal_turns(home, llm_stub
     llm_stub.enqueue(ok(f"{secret} [1]."), ok("Public answer [1]."))
     first = svc.answer(target["title"], audience="internal")
     assert first.citations and first.citations[0]["story_id"] == target["story_id"]
-    second = svc.answer("insurers using chatbots for claims", conversation_id=first.conversation_id,
-                        audience="external")  # fmt: skip
+    second = svc.answer(
+        "insurers using chatbots for claims", conversation_id=first.conversation_id, audience="external"
+    )
     assert second.audience == "external" and not second.no_answer
     assert [m["role"] for m in llm_stub.requests[1]["messages"]] == ["system", "user"]
     context = sent_context(llm_stub, 1)
@@ -301,18 +343,33 @@ def test_cli_ask_streams_the_brief_and_continues_a_conversation(home):
     import subprocess
     import sys
 
-    env = {"REFFY_HOME": str(home), "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml"), "REFFY_GOLD_MIN_SCORE": "0",
-           "PATH": str(Path(sys.executable).parent), "HF_HUB_OFFLINE": "1",
-           "REFFY_MODEL_CACHE_DIR": os.environ["REFFY_MODEL_CACHE_DIR"]}  # fmt: skip - the session cache, not the user's
+    env = {
+        "REFFY_HOME": str(home),
+        "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml"),
+        "REFFY_GOLD_MIN_SCORE": "0",
+        "PATH": str(Path(sys.executable).parent),
+        "HF_HUB_OFFLINE": "1",
+        "REFFY_MODEL_CACHE_DIR": os.environ["REFFY_MODEL_CACHE_DIR"],
+    }  # the session cache, not the user's
     if os.environ.get("PYTHONPATH"):  # the same checkout of Reffy as the tests
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-    run = subprocess.run([sys.executable, "-m", "reffy.cli", "ask", "insurers using chatbots for claims"],
-                         capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "reffy.cli", "ask", "insurers using chatbots for claims"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert "not written by an LLM" in run.stdout and "Sources" in run.stdout and "[1]" in run.stdout
     conv = run.stdout.rsplit("--conversation ", 1)[1].split()[0].strip("[]/")
-    follow = subprocess.run([sys.executable, "-m", "reffy.cli", "ask", "only the ones in Lithuania", "--conversation",
-                             conv, "--json"], capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    follow = subprocess.run(
+        [sys.executable, "-m", "reffy.cli", "ask", "only the ones in Lithuania", "--conversation", conv, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert follow.returncode == 0, follow.stderr
     data = json.loads(follow.stdout)
     assert data["follow_up"] and data["filters"]["country"] == ["LT"] and data["conversation_id"] == conv

@@ -12,8 +12,10 @@ from reffy.answer.verify import REMOVED_QUOTE, StreamVerifier, evidence_found, s
 from reffy.rubric import load_taxonomy, load_vendor
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-TEXTS = {1: "Handling time fell by 31 percent. “Our agents finally have time to listen,” said Ana Ruiz, COO.",
-         2: "The bank moved 40,000 customers to the app in six months."}  # fmt: skip
+TEXTS = {
+    1: "Handling time fell by 31 percent. “Our agents finally have time to listen,” said Ana Ruiz, COO.",
+    2: "The bank moved 40,000 customers to the app in six months.",
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,15 +64,27 @@ def test_split_sentences_keeps_everything():
     assert "".join(split_sentences(text)) == text and len(split_sentences(text)) == 4
 
 
-@pytest.mark.parametrize(("question", "expected"), [
-    ("a European bank that cut handling time", {"industry": ["finance"]}),
-    ("retailers in the Nordics since 2023 that replaced Zentrix",
-     {"country": ["DK", "FI", "IS", "NO", "SE"], "industry": ["retail-ecommerce"], "competitor": ["Zentrix"], "year_min": 2023}),
-    ("insurers using Quillon Assist in 2024", {"industry": ["insurance"], "product": ["Quillon Assist"],
-                                               "year_min": 2024, "year_max": 2024}),
-    ("hospitals in Germany or Austria", {"industry": ["healthcare"], "country": ["DE", "AT"]}),
-    ("a smooth flow of information for our agents", {}),  # common words are not filters
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("a European bank that cut handling time", {"industry": ["finance"]}),
+        (
+            "retailers in the Nordics since 2023 that replaced Zentrix",
+            {
+                "country": ["DK", "FI", "IS", "NO", "SE"],
+                "industry": ["retail-ecommerce"],
+                "competitor": ["Zentrix"],
+                "year_min": 2023,
+            },
+        ),
+        (
+            "insurers using Quillon Assist in 2024",
+            {"industry": ["insurance"], "product": ["Quillon Assist"], "year_min": 2024, "year_max": 2024},
+        ),
+        ("hospitals in Germany or Austria", {"industry": ["healthcare"], "country": ["DE", "AT"]}),
+        ("a smooth flow of information for our agents", {}),  # common words are not filters
+    ],
+)
 def test_filters_understood_from_questions(setup, question, expected):
     got = understand_filters(question, *setup, today=date(2026, 11, 25))
     for key, value in expected.items():
@@ -95,17 +109,23 @@ def test_follow_ups_narrow_and_new_questions_start_over(setup):
 
 def test_explicit_filters_from_the_ui_win(setup):
     previous = Request(query="banks", filters={"industry": ["finance"]})
-    got = understand("only those in Denmark", *setup, previous=previous, explicit={"industry": ["insurance"], "k": None})
+    got = understand(
+        "only those in Denmark", *setup, previous=previous, explicit={"industry": ["insurance"], "k": None}
+    )
     assert got.filters == {"industry": ["insurance"], "country": ["DK"]}
 
 
 def test_brief_shows_sentences_not_fact_tables_or_glued_headings():
     from reffy.answer.brief import readable
 
-    assert readable("The challenge By 2022 the average call took 9 minutes.") == "By 2022 the average call took 9 minutes."
+    assert (
+        readable("The challenge By 2022 the average call took 9 minutes.") == "By 2022 the average call took 9 minutes."
+    )
     assert readable("Customer: Bergwald AG | Industry: private banking | Country: Switzerland") is None
     assert readable("Too short.") is None
-    assert readable("Handling time fell by 31 percent in six months.") == "Handling time fell by 31 percent in six months."
+    assert (
+        readable("Handling time fell by 31 percent in six months.") == "Handling time fell by 31 percent in six months."
+    )
 
 
 def test_the_passage_sharing_most_query_words_is_in_the_context() -> None:
@@ -114,8 +134,11 @@ def test_the_passage_sharing_most_query_words_is_in_the_context() -> None:
     from reffy.answer.context import build_context, keyword_passage
     from reffy.retrieval.types import Hit
 
-    chunks = [(0, "Nordvik Bank is a retail bank in Denmark. " * 5), (1, "The rollout took six weeks in 2023."),
-              (2, "Average handling time fell by 38 percent after the chatbot went live.")]  # fmt: skip
+    chunks = [
+        (0, "Nordvik Bank is a retail bank in Denmark. " * 5),
+        (1, "The rollout took six weeks in 2023."),
+        (2, "Average handling time fell by 38 percent after the chatbot went live."),
+    ]
     assert keyword_passage("how much did handling time fall", dict(chunks)) == 2
     assert keyword_passage("zebra", dict(chunks)) is None
 
@@ -136,22 +159,38 @@ def test_brief_never_repeats_a_sentence_across_bullets():
     from reffy.answer.context import ContextStory
     from reffy.retrieval.types import Hit
 
-    challenge = "By 2022 the average call took 9 minutes 40 seconds, up from just over seven minutes three years earlier."
-    card = {"summary": f"Nordvik Bank\nChallenge: {challenge}\nSolution: Nordvik rolled out Quillon Assist to 420 agents.",
-            "outcomes": [f"The challenge {challenge}",  # the extractor's old mistake: the challenge again, heading glued
-                         "Nordvik rolled out Quillon Assist to 420 agents",  # the solution again
-                         "38% lower average handling time, from 9:40 to 6:00 per call",
-                         "38% lower average handling time, from 9:40 to 6:00 per call.",  # twice, punctuation aside
-                         "First-contact resolution up from 71% to 83%"],
-            "quotes": [{"text": "38% lower average handling time, from 9:40 to 6:00 per call", "speaker": "A"},
-                       {"text": "The biggest change is confidence.", "speaker": "Maria Jensen", "role": "Head of Care"}]}  # fmt: skip
-    hit = Hit(story_id="s1", title="How Nordvik Bank took almost four minutes off every call", score=1.0,
-              customer="Nordvik Bank", quality=27, shareability="public")
+    challenge = (
+        "By 2022 the average call took 9 minutes 40 seconds, up from just over seven minutes three years earlier."
+    )
+    card = {
+        "summary": f"Nordvik Bank\nChallenge: {challenge}\nSolution: Nordvik rolled out Quillon Assist to 420 agents.",
+        "outcomes": [
+            f"The challenge {challenge}",  # the extractor's old mistake: the challenge again, heading glued
+            "Nordvik rolled out Quillon Assist to 420 agents",  # the solution again
+            "38% lower average handling time, from 9:40 to 6:00 per call",
+            "38% lower average handling time, from 9:40 to 6:00 per call.",  # twice, punctuation aside
+            "First-contact resolution up from 71% to 83%",
+        ],
+        "quotes": [
+            {"text": "38% lower average handling time, from 9:40 to 6:00 per call", "speaker": "A"},
+            {"text": "The biggest change is confidence.", "speaker": "Maria Jensen", "role": "Head of Care"},
+        ],
+    }
+    hit = Hit(
+        story_id="s1",
+        title="How Nordvik Bank took almost four minutes off every call",
+        score=1.0,
+        customer="Nordvik Bank",
+        quality=27,
+        shareability="public",
+    )
     text = story_brief(ContextStory(n=1, hit=hit, card=card, text=""))
     assert text.count("9 minutes 40 seconds") == 1 and text.count("rolled out Quillon Assist") == 1
     assert text.count("from 9:40 to 6:00") == 1
-    assert "- Outcomes: 38% lower average handling time, from 9:40 to 6:00 per call. First-contact resolution up from " \
-           "71% to 83%. [1]" in text
+    assert (
+        "- Outcomes: 38% lower average handling time, from 9:40 to 6:00 per call. First-contact resolution up from "
+        "71% to 83%. [1]" in text
+    )
     assert "- Quote: “The biggest change is confidence.” — Maria Jensen, Head of Care [1]" in text  # not the repeat
 
 
@@ -161,6 +200,10 @@ def test_said_compares_normalised_sentences():
     said = Said()
     said.say("Average handling time fell by 38% within six months. Agents were happier.")
     assert not said.new("average handling time FELL by 38 % within six months")
-    assert not said.new("The results: Average handling time fell by 38% within six months, Nordvik says.")  # contains it
-    assert said.new("Agents were happier than ever before in the bank")  # a short sentence inside a longer one is no repeat
+    assert not said.new(
+        "The results: Average handling time fell by 38% within six months, Nordvik says."
+    )  # contains it
+    assert said.new(
+        "Agents were happier than ever before in the bank"
+    )  # a short sentence inside a longer one is no repeat
     assert said.new("First-contact resolution rose from 71% to 83%.")

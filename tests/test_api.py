@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from llmstub import LLMStub, error, llm_stub, ok  # noqa: F401 - llm_stub is a fixture
+from llmstub import LLMStub, error, ok
 
 from reffy.api import create_app
 from reffy.auth import Role
@@ -51,8 +51,9 @@ def library(svc: ReffyService) -> dict[str, Any]:
     public = {r["story_id"]: r for r in svc.stories(audience="external")}
     assert internal and public, "the demo library has both internal and public stories"
     public_names = {(r["customer"] or "").lower() for r in public.values()}
-    only_internal = sorted({r["customer"] for r in internal.values() if r["customer"]
-                            and r["customer"].lower() not in public_names})  # fmt: skip
+    only_internal = sorted(
+        {r["customer"] for r in internal.values() if r["customer"] and r["customer"].lower() not in public_names}
+    )
     return {"internal": internal, "public": public, "internal_customers": only_internal}
 
 
@@ -111,8 +112,9 @@ def test_without_tokens_requests_run_as_the_local_user(client: TestClient) -> No
 def test_unknown_routes_wrong_methods_and_bad_bodies_share_the_error_shape(client: TestClient) -> None:
     assert_error(client.get("/v1/nothing-here"), 404, "not_found")
     assert_error(client.delete("/v1/search"), 405, "method_not_allowed")
-    err = assert_error(client.post("/v1/search", json={"query": "bank", "filters": {"colour": ["red"]}}), 422,
-                       "invalid_request")  # fmt: skip
+    err = assert_error(
+        client.post("/v1/search", json={"query": "bank", "filters": {"colour": ["red"]}}), 422, "invalid_request"
+    )
     assert any(d["loc"][-1] == "colour" for d in err["details"])
     assert_error(client.post("/v1/search", json={"query": "bank", "k": 0}), 422)
     assert_error(client.post("/v1/search", json={"query": "bank", "k": "5"}), 422)  # strict: no coercion
@@ -221,8 +223,16 @@ def test_usage_needs_the_analyst_role(client: TestClient, tokens) -> None:
 def test_search_returns_documented_hits_with_filters_and_both_modes(client: TestClient, tokens) -> None:
     h = auth(tokens["member"])
     for mode in ("hybrid", "keyword"):
-        r = client.post("/v1/search", json={"query": "bank that cut call handling time", "k": 5, "mode": mode,
-                                            "filters": {"industry": ["finance"]}}, headers=h)  # fmt: skip
+        r = client.post(
+            "/v1/search",
+            json={
+                "query": "bank that cut call handling time",
+                "k": 5,
+                "mode": mode,
+                "filters": {"industry": ["finance"]},
+            },
+            headers=h,
+        )
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["mode"] == mode and 0 < len(body["hits"]) <= 5
@@ -239,22 +249,27 @@ def test_viewer_search_never_returns_internal_stories(client: TestClient, tokens
     seen_internal_as_member = 0
     for i, story in enumerate(internal.values()):
         mode = "hybrid" if i < 4 else "keyword"
-        for body in ({"query": story["title"], "mode": mode, "k": 20, "audience": "internal"},
-                     {"query": story["title"], "mode": mode, "filters": {"shareability": "internal"}}):  # fmt: skip
+        for body in (
+            {"query": story["title"], "mode": mode, "k": 20, "audience": "internal"},
+            {"query": story["title"], "mode": mode, "filters": {"shareability": "internal"}},
+        ):
             r = client.post("/v1/search", json=body, headers=viewer)
             assert r.status_code == 200, r.text
             hits = r.json()["hits"]
             assert not {h["story_id"] for h in hits} & set(internal), story["title"]
             assert all(h["shareability"] == "public" for h in hits)
-        member_hits = client.post("/v1/search", json={"query": story["title"], "mode": "keyword", "k": 3},
-                                  headers=member).json()["hits"]  # fmt: skip
+        member_hits = client.post(
+            "/v1/search", json={"query": story["title"], "mode": "keyword", "k": 3}, headers=member
+        ).json()["hits"]
         seen_internal_as_member += story["story_id"] in {h["story_id"] for h in member_hits}
     assert seen_internal_as_member >= len(internal) // 2  # the control: members do find them
 
 
 def test_member_can_ask_for_the_external_audience(client: TestClient, tokens, library) -> None:
     story = next(iter(library["internal"].values()))
-    r = client.post("/v1/search", json={"query": story["title"], "audience": "external"}, headers=auth(tokens["member"]))
+    r = client.post(
+        "/v1/search", json={"query": story["title"], "audience": "external"}, headers=auth(tokens["member"])
+    )
     assert all(h["shareability"] == "public" for h in r.json()["hits"])
 
 
@@ -302,8 +317,11 @@ def test_ask_streams_deltas_then_one_answer_event(client: TestClient, tokens) ->
     streamed = "".join(data["text"] for kind, data in events if kind == "delta")
     assert answer["text"].strip() and streamed.strip()
     assert answer["citations"] and answer["conversation_id"] == r.headers["x-conversation-id"]
-    follow = client.post("/v1/ask", json={"question": "And in Germany?", "conversation_id": answer["conversation_id"]},
-                         headers=auth(tokens["member"]))  # fmt: skip
+    follow = client.post(
+        "/v1/ask",
+        json={"question": "And in Germany?", "conversation_id": answer["conversation_id"]},
+        headers=auth(tokens["member"]),
+    )
     assert follow.status_code == 200 and follow.json()["conversation_id"] == answer["conversation_id"]
 
 
@@ -340,16 +358,25 @@ def test_viewer_answers_and_conversations_never_show_internal_stories(client: Te
     messages = convo.json()["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant"] * len(questions)
     everything = json.dumps(convo.json()).lower()
-    assert not [n for n in library["internal_customers"]
-                if n.lower() in everything and not any(n.lower() in q.lower() for q in questions)]  # fmt: skip
+    assert not [
+        n
+        for n in library["internal_customers"]
+        if n.lower() in everything and not any(n.lower() in q.lower() for q in questions)
+    ]
     assert all(t["title"].lower() not in everything for t in internal.values())
     listed = client.get("/v1/conversations", headers=viewer).json()
     assert [c["id"] for c in listed] == [conversation_id]
 
 
 def test_llm_failure_is_a_502_in_the_error_shape(demo_settings, llm_stub: LLMStub) -> None:
-    settings = demo_settings.model_copy(update={"llm_model": "openai/stub-model", "llm_api_base": llm_stub.base_url,
-                                                "llm_api_key": "sk-test", "llm_max_retries": 0})  # fmt: skip
+    settings = demo_settings.model_copy(
+        update={
+            "llm_model": "openai/stub-model",
+            "llm_api_base": llm_stub.base_url,
+            "llm_api_key": "sk-test",
+            "llm_max_retries": 0,
+        }
+    )
     svc = ReffyService(settings)
     with TestClient(create_app(svc)) as c:
         llm_stub.enqueue(error(401, "invalid api key", "authentication_error"))
@@ -362,10 +389,16 @@ def test_llm_failure_is_a_502_in_the_error_shape(demo_settings, llm_stub: LLMStu
 
 
 def test_streamed_llm_answer_arrives_as_deltas_with_verified_citations(demo_settings, llm_stub: LLMStub) -> None:
-    settings = demo_settings.model_copy(update={"llm_model": "openai/stub-model", "llm_api_base": llm_stub.base_url,
-                                                "llm_api_key": "sk-test", "llm_max_retries": 0})  # fmt: skip
+    settings = demo_settings.model_copy(
+        update={
+            "llm_model": "openai/stub-model",
+            "llm_api_base": llm_stub.base_url,
+            "llm_api_key": "sk-test",
+            "llm_max_retries": 0,
+        }
+    )
     reply = "Nordvik Bank took almost four minutes off every call [1]. A made-up story says more [9]."
-    llm_stub.responder = lambda body: ok(reply, chunks=[reply[i:i + 12] for i in range(0, len(reply), 12)])
+    llm_stub.responder = lambda body: ok(reply, chunks=[reply[i : i + 12] for i in range(0, len(reply), 12)])
     svc = ReffyService(settings)
     with TestClient(create_app(svc)) as c:
         r, text = ask_stream(c, {"question": "Which bank cut call handling time?"})
@@ -391,8 +424,9 @@ def test_conversation_lifecycle_and_ownership(client: TestClient, tokens) -> Non
     assert convo["title"] == "Retail references"
     assert client.post("/v1/conversations", headers=alice).status_code == 201  # body optional
     assert cid in [c["id"] for c in client.get("/v1/conversations", headers=alice).json()]
-    asked = client.post("/v1/ask", json={"question": "Which retailer reduced returns?", "conversation_id": cid},
-                        headers=alice)  # fmt: skip
+    asked = client.post(
+        "/v1/ask", json={"question": "Which retailer reduced returns?", "conversation_id": cid}, headers=alice
+    )
     assert asked.status_code == 200
     detail = client.get(f"/v1/conversations/{cid}", headers=alice).json()
     assert [m["role"] for m in detail["messages"]] == ["user", "assistant"]
@@ -414,15 +448,17 @@ def test_conversation_lifecycle_and_ownership(client: TestClient, tokens) -> Non
 def test_feedback_on_answers_and_stories(client: TestClient, tokens, library) -> None:
     member, viewer = auth(tokens["member"]), auth(tokens["viewer"])
     answer = client.post("/v1/ask", json={"question": "Which bank cut call handling time?"}, headers=member).json()
-    r = client.post("/v1/feedback", json={"rating": -1, "message_id": answer["message_id"], "comment": "too long"},
-                    headers=member)  # fmt: skip
+    r = client.post(
+        "/v1/feedback", json={"rating": -1, "message_id": answer["message_id"], "comment": "too long"}, headers=member
+    )
     assert r.status_code == 201
     assert r.json()["rating"] == -1
     public_id, internal_id = next(iter(library["public"])), next(iter(library["internal"]))
     assert client.post("/v1/feedback", json={"rating": 1, "story_id": public_id}, headers=viewer).status_code == 201
     assert_error(client.post("/v1/feedback", json={"rating": 1, "story_id": internal_id}, headers=viewer), 404)
-    assert_error(client.post("/v1/feedback", json={"rating": 1, "message_id": answer["message_id"]}, headers=viewer),
-                 404)  # fmt: skip
+    assert_error(
+        client.post("/v1/feedback", json={"rating": 1, "message_id": answer["message_id"]}, headers=viewer), 404
+    )
     assert_error(client.post("/v1/feedback", json={"rating": 0, "story_id": public_id}, headers=member), 422)
     assert_error(client.post("/v1/feedback", json={"rating": True, "story_id": public_id}, headers=member), 422)
     assert_error(client.post("/v1/feedback", json={"rating": 1}, headers=member), 422, "invalid_request")

@@ -27,14 +27,17 @@ from test_live_governance import REFFY, env_for, free_port, http, reffy, wait_he
 def server(demo_library: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     home = tmp_path_factory.mktemp("api-isolation") / "home"
     shutil.copytree(demo_library, home)
-    tokens = {"member": reffy(home, "token", "add", "alice", "--role", "member").strip(),
-              "viewer": reffy(home, "token", "add", "alice", "--role", "viewer").strip()}  # fmt: skip
+    tokens = {
+        "member": reffy(home, "token", "add", "alice", "--role", "member").strip(),
+        "viewer": reffy(home, "token", "add", "alice", "--role", "viewer").strip(),
+    }
     docs = json.loads((home / "index" / "docs.json").read_text())
     port = free_port()
     log = home.parent / "serve.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([*REFFY, "serve", "--port", str(port)], env=env_for(home), stdout=out,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [*REFFY, "serve", "--port", str(port)], env=env_for(home), stdout=out, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log)
@@ -53,11 +56,13 @@ def test_a_viewer_token_named_like_a_member_reaches_none_of_their_conversations(
 
     status, listed = http("GET", f"{url}/v1/conversations", viewer)
     assert status == 200 and listed == []  # before: the member's titles, to anyone holding a token named alice
-    for method, path, body in (("GET", f"/v1/conversations/{cid}", None),
-                               ("PATCH", f"/v1/conversations/{cid}", {"title": "mine"}),
-                               ("DELETE", f"/v1/conversations/{cid}", None),
-                               ("POST", "/v1/ask", {"question": "And what did I ask before?", "conversation_id": cid}),
-                               ("POST", "/v1/feedback", {"rating": -1, "message_id": message_id})):  # fmt: skip
+    for method, path, body in (
+        ("GET", f"/v1/conversations/{cid}", None),
+        ("PATCH", f"/v1/conversations/{cid}", {"title": "mine"}),
+        ("DELETE", f"/v1/conversations/{cid}", None),
+        ("POST", "/v1/ask", {"question": "And what did I ask before?", "conversation_id": cid}),
+        ("POST", "/v1/feedback", {"rating": -1, "message_id": message_id}),
+    ):
         status, error = http(method, f"{url}{path}", viewer, body)
         assert status == 404 and error["error"]["code"] == "not_found", (method, path, error)
         assert "Zentrix pricing" not in json.dumps(error)

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from conftest import DATA
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation.modes import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from reffy.api import create_app
 from reffy.auth import Role
@@ -80,8 +80,12 @@ def test_every_operation_is_fuzzed(api_schema) -> None:
 
 LIBRARY_VALUES = {"/v1/search", "/v1/ask"}  # operations whose filters take the library's own values
 STORY_IDS = {"/v1/stories/{story_id}", "/v1/feedback"}  # operations that take a story id, or a prefix of one
-CASES = [(m, p, mode) for m, p in OPERATIONS for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-         if (m, p, mode) != ("GET", "/v1/health", GenerationMode.NEGATIVE)]  # health has nothing to get wrong
+CASES = [
+    (m, p, mode)
+    for m, p in OPERATIONS
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if (m, p, mode) != ("GET", "/v1/health", GenerationMode.NEGATIVE)
+]  # health has nothing to get wrong
 
 
 @pytest.mark.parametrize(("method", "path", "mode"), CASES, ids=[f"{m} {p} {mode}" for m, p, mode in CASES])
@@ -89,8 +93,14 @@ def test_api_conforms_to_its_schema(api_schema, method: str, path: str, mode: Ge
     operation = api_schema[path][method]
 
     @given(case=operation.as_strategy(mode))
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-              derandomize=True, phases=[Phase.explicit, Phase.generate])  # fmt: skip
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+    )
     def check(case) -> None:
         if path in LIBRARY_VALUES and mode is GenerationMode.POSITIVE:
             # Filter values are the library's own (industries, countries, products...), which no schema

@@ -25,8 +25,8 @@ WEB_STORY = (
     "resolve. Its support team of 140 agents handled 90,000 contacts a month, mostly by e-mail. Larkspur chose Quillon "
     "Converse over Zentrix after a four-week pilot and connected it to billing and network status systems. Within a "
     "year, 58% of billing questions were answered automatically, first response time fell from 26 hours to 3 minutes "
-    "and churn among customers who contacted support dropped by 17%. \"Our customers finally get an answer while they "
-    "are still on the app,\" said Aoife Byrne, Director of Customer Care at Larkspur Telecom."
+    'and churn among customers who contacted support dropped by 17%. "Our customers finally get an answer while they '
+    'are still on the app," said Aoife Byrne, Director of Customer Care at Larkspur Telecom.'
 )
 ROLES = {"ana": Role.analyst, "mo": Role.member, "vi": Role.viewer, "ad": Role.admin}
 
@@ -144,8 +144,13 @@ def test_login_refuses_a_wrong_password_and_admits_the_right_one(users):
 
 def test_single_sign_on_maps_the_identity_to_a_role_from_the_users_file(users):
     add_user(users, "sam@example.com", "unused-password", Role.analyst)
-    auth = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s3cret", "client_id": "reffy",
-            "client_secret": "x", "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}  # fmt: skip
+    auth = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "s3cret",
+        "client_id": "reffy",
+        "client_secret": "x",
+        "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+    }
     at = AppTest.from_file(APP, default_timeout=90)
     at.secrets["auth"] = auth
     at.user = {"is_logged_in": False}
@@ -184,7 +189,9 @@ def test_quick_search_shows_story_cards_with_badges_figures_and_a_reference_snip
     assert any(m.startswith(":material/trending_up:") and "38%" in m for m in texts(at.markdown))
     assert any(m.startswith("> “") and "Maria Jensen" in m for m in texts(at.markdown))
     snippet = at.code[0].value
-    assert snippet.startswith("[INTERNAL ONLY: not for customers] Nordvik Bank (Banking & financial services, Denmark, 2024): How Nordvik Bank")
+    assert snippet.startswith(
+        "[INTERNAL ONLY: not for customers] Nordvik Bank (Banking & financial services, Denmark, 2024): How Nordvik Bank"
+    )
     assert "Outcome: 38% lower average handling time" in snippet and "file://" not in snippet
     assert snippet.endswith("Internal story (Reffy 93c49c676e43): ask marketing before sharing it with a customer.")
     assert [c for c in texts(at.caption) if "stories for “bank that cut call handling time” in" in c]
@@ -289,7 +296,11 @@ def test_explorer_searches_and_opens_the_story_page(demo_home):
     at = click(at, "Open")
     assert texts(at.title) == ["How Nordvik Bank took almost four minutes off every call"]
     facts = " ".join(texts(at.markdown))
-    assert "**Customer:** Nordvik Bank" in facts and "**Industry:** Banking & financial services" in facts and "**Country:** Denmark" in facts
+    assert (
+        "**Customer:** Nordvik Bank" in facts
+        and "**Industry:** Banking & financial services" in facts
+        and "**Country:** Denmark" in facts
+    )
     rubric = frame(at, "criterion")
     assert len(rubric) == 15 and rubric["points"].sum() == 27
     assert rubric["evidence"].str.len().max() > 20
@@ -340,7 +351,9 @@ def test_library_status_speaks_in_words_not_layers_or_json(demo_home):
     assert runs["what happened"][0] == "50 records read: 50 new, 0 updated, 0 unchanged; 3 duplicates grouped"
     assert runs["problems"][0] == "none" and "[" not in runs["from"][0]
     assert frame(at, "scored by")["scored by"][0] == "the offline scorer (no LLM)"
-    assert any("37 stories at or above 12/31" in m and "1 page that is not a customer story" in m for m in texts(at.markdown))
+    assert any(
+        "37 stories at or above 12/31" in m and "1 page that is not a customer story" in m for m in texts(at.markdown)
+    )
 
 
 def test_the_story_page_lists_the_duplicate_group(demo_home, demo_settings):
@@ -418,12 +431,15 @@ def test_an_admin_uploads_files_adds_urls_and_runs_the_pipeline(users, demo_home
     at = open_page(login("ad"), "ingest")
     assert not at.exception
     story = "# Kestrel Mutual cuts claim handling time\n\n" + STORY.replace("Nordvik Bank", "Kestrel Mutual")
-    page = ("<html><head><title>Larkspur Telecom answers faster</title></head><body><article><h1>Larkspur Telecom "
-            "answers faster</h1><p>" + WEB_STORY + "</p></article></body></html>")  # fmt: skip
+    page = (
+        "<html><head><title>Larkspur Telecom answers faster</title></head><body><article><h1>Larkspur Telecom "
+        "answers faster</h1><p>" + WEB_STORY + "</p></article></body></html>"
+    )
     with serve() as web:
         urls = [web.route("/larkspur", Reply(page)), web.route("/gone", Reply("no", status=404))]
-        at.file_uploader(key="ingest_files").set_value([("kestrel.md", story.encode(), "text/markdown"),
-                                                       ("broken.pdf", b"%PDF-1.4 broken", "application/pdf")])  # fmt: skip
+        at.file_uploader(key="ingest_files").set_value(
+            [("kestrel.md", story.encode(), "text/markdown"), ("broken.pdf", b"%PDF-1.4 broken", "application/pdf")]
+        )
         at.text_area(key="ingest_urls").input("\n".join([*urls, "/etc/passwd"]))  # a path typed by mistake
         at = click(at, "Ingest")
         assert not at.exception, at.exception
@@ -459,8 +475,10 @@ def test_a_second_run_is_refused_while_one_is_going(users, demo_home):
         at = open_page(login("ad"), "ingest")
         at.text_area(key="ingest_urls").input("https://example.com/another")
         at = click(at, "Ingest")
-        assert any("A pipeline run is already going (started by ana" in e and "Scoring: 3 of 9 stories" in e
-                   for e in texts(at.error))  # fmt: skip
+        assert any(
+            "A pipeline run is already going (started by ana" in e and "Scoring: 3 of 9 stories" in e
+            for e in texts(at.error)
+        )
         assert [j.id for j in svc.jobs(User("ad", Role.admin))] == [job.id]
         assert [p.proto.text for p in at.get("progress")] == ["Scoring: 3 of 9 stories"]  # the running one
     finally:
@@ -496,8 +514,10 @@ def test_sales_people_get_no_commands_or_paths_when_the_library_is_not_ready(hom
 def test_the_headline_outcome_is_a_result_not_the_situation_before():
     from reffy.ui.present import top_outcome
 
-    outcomes = ["The challenge By 2022 the average call took 9 minutes 40 seconds, up from seven minutes.",
-                "38% lower average handling time, from 9:40 to 6:00 per call"]  # fmt: skip
+    outcomes = [
+        "The challenge By 2022 the average call took 9 minutes 40 seconds, up from seven minutes.",
+        "38% lower average handling time, from 9:40 to 6:00 per call",
+    ]
     assert top_outcome(outcomes) == outcomes[1]
     assert top_outcome(["Customers love it"]) == "Customers love it" and top_outcome([]) is None
 
@@ -507,21 +527,31 @@ def test_a_year_range_spanning_the_whole_library_is_not_a_filter():
 
     assert search_filters(years=(2023, 2024), year_bounds=(2023, 2024)) == {}  # keeps stories with no year
     assert search_filters(industry=["finance"], years=(2024, 2024), year_bounds=(2023, 2024), min_score=20) == {
-        "industry": ["finance"], "year_min": 2024, "year_max": 2024, "min_score": 20}
+        "industry": ["finance"],
+        "year_min": 2024,
+        "year_max": 2024,
+        "min_score": 20,
+    }
 
 
 def test_a_reference_snippet_carries_a_public_link_and_never_a_server_path():
     from reffy.ui.present import Card, reference_snippet, web_link
 
-    public = Card("3ef07a478607aa", "Greystone halves complaint handling time", customer="Greystone Building Society",
-                  shareability="public", source_link="https://quillon.example/customers/greystone")  # fmt: skip
+    public = Card(
+        "3ef07a478607aa",
+        "Greystone halves complaint handling time",
+        customer="Greystone Building Society",
+        shareability="public",
+        source_link="https://quillon.example/customers/greystone",
+    )
     assert reference_snippet(public).splitlines()[-1] == "Source: https://quillon.example/customers/greystone"
     unpublished = Card("3ef07a478607aa", "A public story from a PDF", shareability="public", source_link=None)
     assert reference_snippet(unpublished).endswith("Source: ask marketing for the published version.")
     internal = Card("93c49c676e436d71", "Nordvik", shareability="internal", source_link="https://intranet.example/n")
     assert reference_snippet(internal).splitlines()[-2:] == [
         "Internal story (Reffy 93c49c676e43): ask marketing before sharing it with a customer.",
-        "Internal link: https://intranet.example/n"]
+        "Internal link: https://intranet.example/n",
+    ]
     assert web_link("file:///work/data/blog/nordvik.html") is None and web_link("HTTPS://x.example/a")
 
 
@@ -536,10 +566,15 @@ def test_conversations_are_listed_with_when_and_never_twice_the_same_label():
     assert when("2026-05-20T09:12:00.000+00:00", now=now) == "20 May 09:12"
     assert when("2025-12-24T09:12:00.000+00:00", now=now) == "24 Dec 2025"
     assert when("2026-06-03T14:05:00.000+00:00", now=now, tz="Europe/Copenhagen") == "today 16:05"
-    convs = [{"title": "Which bank cut call time?", "updated_at": "2026-06-03T14:05:00.000+00:00"},
-             {"title": "Which bank cut call time?", "updated_at": "2026-06-03T14:05:30.000+00:00"},
-             {"title": "Which bank cut call time?", "updated_at": "2026-06-01T10:00:00.000+00:00"},
-             {"title": None, "updated_at": "2026-06-03T11:00:00.000+00:00"}]  # fmt: skip
+    convs = [
+        {"title": "Which bank cut call time?", "updated_at": "2026-06-03T14:05:00.000+00:00"},
+        {"title": "Which bank cut call time?", "updated_at": "2026-06-03T14:05:30.000+00:00"},
+        {"title": "Which bank cut call time?", "updated_at": "2026-06-01T10:00:00.000+00:00"},
+        {"title": None, "updated_at": "2026-06-03T11:00:00.000+00:00"},
+    ]
     assert conversation_labels(convs, now=now) == [
-        "Which bank cut call time? · today 14:05", "Which bank cut call time? · today 14:05 (2)",
-        "Which bank cut call time? · 1 Jun 10:00", "New conversation · today 11:00"]
+        "Which bank cut call time? · today 14:05",
+        "Which bank cut call time? · today 14:05 (2)",
+        "Which bank cut call time? · 1 Jun 10:00",
+        "New conversation · today 11:00",
+    ]

@@ -31,19 +31,25 @@ def run(settings, root: Path):
         ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog", "corrupt", "error", False),
         ("empty.md", b"", "empty", "error", False),
         ("blank.txt", b"   \n\n  \n", "empty", "error", False),
-        ("latin1.txt", "Caf\u00e9 au lait \u2014 a story about S\u00e3o Paulo\n".encode("cp1252", "replace") * 20,
-         "encoding", "warning", True),
+        (
+            "latin1.txt",
+            "Caf\u00e9 au lait \u2014 a story about S\u00e3o Paulo\n".encode("cp1252", "replace") * 20,
+            "encoding",
+            "warning",
+            True,
+        ),
         ("garbage.txt", bytes(range(256)) * 40, "mislabelled", "error", False),
         ("really-text.pdf", STORY.encode(), "mislabelled", "warning", True),
         ("legacy.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "unsupported", "warning", False),
         ("old.ppt", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "unsupported", "warning", False),
         ("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "unsupported", "warning", False),
         ("notzip.docx", b"PK\x03\x04 this is not really a zip", "mislabelled", "error", False),
-        ("bad.json", b"{\"title\": \"x\", ", "corrupt", "error", False),
+        ("bad.json", b'{"title": "x", ', "corrupt", "error", False),
     ],
-)  # fmt: skip
-def test_bad_file_is_recorded_and_the_good_one_still_ingests(settings, tmp_path, name, content, reason, severity,
-                                                             ingested):  # fmt: skip
+)
+def test_bad_file_is_recorded_and_the_good_one_still_ingests(
+    settings, tmp_path, name, content, reason, severity, ingested
+):
     root = tmp_path / "lib"
     root.mkdir()
     good(root)

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from reffy.auth import Role, User
 from reffy.cli import app
 from reffy.config import load_settings
-from reffy.service import ReffyService
 from reffy.retrieval.below import named_in
+from reffy.service import ReffyService
 
 NAME = "Kastell Industrie"  # a demo story the offline scorer puts under the default threshold
 
@@ -40,11 +40,16 @@ def test_an_analyst_looking_up_the_name_sees_it_apart_from_the_results(demo_home
     [below] = result.below_threshold
     assert below["customer"] == NAME and below["score"] < below["min_score"] == svc.settings.gold_min_score
 
-    for who, audience in ((User("mia", Role.member), None), (User("vic", Role.viewer), None),
-                          (User("ana", Role.analyst), "external")):  # fmt: skip
+    for who, audience in (
+        (User("mia", Role.member), None),
+        (User("vic", Role.viewer), None),
+        (User("ana", Role.analyst), "external"),
+    ):
         assert svc.search(NAME, k=10, mode="keyword", user=who, audience=audience).below_threshold == []
-    assert svc.search("customer service automation", k=10, mode="keyword",
-                      user=User("ana", Role.analyst)).below_threshold == []  # fmt: skip
+    assert (
+        svc.search("customer service automation", k=10, mode="keyword", user=User("ana", Role.analyst)).below_threshold
+        == []
+    )
 
 
 def test_the_cli_labels_it(demo_home):
@@ -60,12 +65,18 @@ def test_the_api_lists_it_for_analyst_tokens_only(demo_settings):
     from reffy.api.app import create_app
 
     svc = ReffyService(demo_settings)
-    tokens = {role.value: svc.create_token(f"{role.value}-bot", role, label="test")
-              for role in (Role.viewer, Role.member, Role.analyst)}  # fmt: skip
+    tokens = {
+        role.value: svc.create_token(f"{role.value}-bot", role, label="test")
+        for role in (Role.viewer, Role.member, Role.analyst)
+    }
     with TestClient(create_app(svc)) as client:
+
         def below(role: str) -> list:
-            res = client.post("/v1/search", json={"query": NAME, "mode": "keyword", "k": 3},
-                              headers={"Authorization": f"Bearer {tokens[role]}"})  # fmt: skip
+            res = client.post(
+                "/v1/search",
+                json={"query": NAME, "mode": "keyword", "k": 3},
+                headers={"Authorization": f"Bearer {tokens[role]}"},
+            )
             assert res.status_code == 200, res.text
             return res.json()["below_threshold"]
 

@@ -32,8 +32,15 @@ from reffy.auth import Role, add_user
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 TIMEOUT_MS = 90_000
 # True once a caption containing the text is in the page (checked every animation frame, so the
 # measured time is not rounded up to Playwright's polling steps).
@@ -69,8 +76,13 @@ def app_url(demo_home: Path, tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "REFFY_HOME": str(demo_home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     log = (tmp_path / "streamlit.log").open("w")
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "reffy.cli", "app", "--port", str(port)], cwd=tmp_path, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reffy.cli", "app", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -116,8 +128,11 @@ def log_in(page, name: str, password: str) -> None:
 
 
 def session_cookies(context) -> list[dict]:
-    return [{k: c[k] for k in ("name", "value", "domain", "path")} for c in context.cookies()
-            if c["name"].startswith("reffy_session_")]  # fmt: skip
+    return [
+        {k: c[k] for k in ("name", "value", "domain", "path")}
+        for c in context.cookies()
+        if c["name"].startswith("reffy_session_")
+    ]
 
 
 def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifacts: Path, tmp_path: Path):
@@ -158,8 +173,12 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         # Quick search: a cold one (loads models), then warm ones, each timed from Enter to
         # the caption that closes the card list (rendered after the last card).
         box = page.get_by_placeholder("Search customer stories…")
-        queries = ["insurer that automated claims", "retailer that replaced Zentrix", "hospital patient access",
-                   "bank that cut call handling time"]  # fmt: skip
+        queries = [
+            "insurer that automated claims",
+            "retailer that replaced Zentrix",
+            "hospital patient access",
+            "bank that cut call handling time",
+        ]
         browser_ms, server_ms = [], []
         for query in queries:
             box.fill(query)
@@ -171,9 +190,12 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
             expect(done).to_be_visible()
             server_ms.append(int(re.search(r"in (\d+) ms", done.inner_text()).group(1)))
         timings["quick_search_cold_ms"] = {"browser": round(browser_ms[0]), "server": server_ms[0]}
-        timings["quick_search_warm_ms"] = {"browser": [round(t) for t in browser_ms[1:]], "server": server_ms[1:],
-                                           "browser_median": round(statistics.median(browser_ms[1:])),
-                                           "server_median": statistics.median(server_ms[1:])}  # fmt: skip
+        timings["quick_search_warm_ms"] = {
+            "browser": [round(t) for t in browser_ms[1:]],
+            "server": server_ms[1:],
+            "browser_median": round(statistics.median(browser_ms[1:])),
+            "server_median": statistics.median(server_ms[1:]),
+        }
         first = page.locator('[class*="st-key-card_"]').first  # the first story card
         expect(first.get_by_text("1. Nordvik Bank")).to_be_visible()
         expect(first.get_by_text("27/31")).to_be_visible()
@@ -186,7 +208,9 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
 
         # The card's story page: rubric points with their evidence, then back to the chat.
         first.get_by_role("link", name="Open story").click()
-        expect(page.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")).to_be_visible()
+        expect(
+            page.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")
+        ).to_be_visible()
         expect(page.get_by_text("27 of 31 points")).to_be_visible()
         expect(page.get_by_text("Customer context", exact=True).first).to_be_attached()  # the rubric table, in words
         page.wait_for_timeout(500)  # let the table's canvas paint before the screenshot
@@ -198,7 +222,9 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         # The story's link pasted into a new tab opens the story (the cookie signs the tab in) ...
         pasted = context.new_page()
         pasted.goto(story_url)
-        expect(pasted.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")).to_be_visible()
+        expect(
+            pasted.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")
+        ).to_be_visible()
         expect(pasted.get_by_text("Page not found")).to_have_count(0)
         pasted.close()
         # ... and in a browser that is not signed in, after the login, at the same address.
@@ -208,7 +234,9 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         expect(elsewhere.get_by_text("Log in to open the story this link points to.")).to_be_visible()
         expect(elsewhere.get_by_text("Page not found")).to_have_count(0)
         log_in(elsewhere, "ana", "analyst-pass-1")
-        expect(elsewhere.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")).to_be_visible()
+        expect(
+            elsewhere.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")
+        ).to_be_visible()
         assert elsewhere.url == story_url
         stranger.close()
         page.get_by_role("link", name="Find stories").click()
@@ -222,7 +250,9 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         answer = page.get_by_test_id("stChatMessage").last
         expect(answer.get_by_role("link", name=re.compile(r"^\[1\] .*Nordvik Bank"))).to_be_visible()
         timings["answer_ms"] = round((time.perf_counter() - started) * 1000)
-        expect(page.get_by_role("button", name=re.compile(r"^Which bank reduced call handling time\? · "))).to_be_visible()  # sidebar, with when
+        expect(
+            page.get_by_role("button", name=re.compile(r"^Which bank reduced call handling time\? · "))
+        ).to_be_visible()  # sidebar, with when
         expect(errors).to_have_count(0)
         page.screenshot(path=artifacts / "04-answer.png")
 
@@ -257,7 +287,9 @@ def test_log_in_search_ask_give_feedback_and_open_analytics(app_url: str, artifa
         replayed = replay.new_page()
         replayed.goto(story_url)
         expect(replayed.get_by_role("textbox", name="Name")).to_be_visible()  # refused: log in again
-        expect(replayed.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")).to_have_count(0)
+        expect(
+            replayed.get_by_role("heading", name="How Nordvik Bank took almost four minutes off every call")
+        ).to_have_count(0)
         replay.close()
 
         # An admin starts an ingest, leaves the page, closes the tab: the server finishes the run.
@@ -311,8 +343,9 @@ def jargon_in(page) -> list[str]:
     return [m.group(0) for pattern in (OPERATOR_WORDS, OPERATOR_TEXT) for m in pattern.finditer(text)]
 
 
-def test_links_that_validate_words_for_sales_people_and_the_api_docs_offline(app_url: str, demo_home: Path,
-                                                                            artifacts: Path, tmp_path: Path):  # fmt: skip
+def test_links_that_validate_words_for_sales_people_and_the_api_docs_offline(
+    app_url: str, demo_home: Path, artifacts: Path, tmp_path: Path
+):
     """A viewer pastes a mistyped filter link (the explorer lists the valid values by name), follows a
     story's industry link, and meets no operator words on the chat, story and explorer pages; the REST
     API's Swagger UI (`reffy serve`) renders its operations with every request outside 127.0.0.1 blocked."""
@@ -326,8 +359,13 @@ def test_links_that_validate_words_for_sales_people_and_the_api_docs_offline(app
     log = tmp_path / "serve.log"
     env = {**os.environ, "REFFY_HOME": str(demo_home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     with log.open("w") as out:
-        api = subprocess.Popen([sys.executable, "-m", "reffy.cli", "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                               stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        api = subprocess.Popen(
+            [sys.executable, "-m", "reffy.cli", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
@@ -359,7 +397,9 @@ def test_links_that_validate_words_for_sales_people_and_the_api_docs_offline(app
             expect(first.get_by_text("Banking & financial services · United Kingdom · 2024")).to_be_visible()
             assert jargon_in(page) == []
             first.get_by_role("link", name="Open story").click()
-            expect(page.get_by_role("heading", name="Greystone Building Society halves complaint handling time")).to_be_visible()
+            expect(
+                page.get_by_role("heading", name="Greystone Building Society halves complaint handling time")
+            ).to_be_visible()
             page.get_by_text(re.compile(r"^Business challenge · \d+ of \d+ points")).click()  # the evidence, whole
             expect(page.get_by_text(re.compile(r"^Challenge stated · \d of 3 points"))).to_be_visible()
             expect(errors).to_have_count(0)
@@ -368,7 +408,8 @@ def test_links_that_validate_words_for_sales_people_and_the_api_docs_offline(app
             page.get_by_role("link", name="More Banking & financial services stories").click()
             expect(page.get_by_role("heading", name="Story explorer")).to_be_visible()
             expect(page.get_by_test_id("stMultiSelect").filter(has_text="Industry")).to_contain_text(
-                "Banking & financial services")
+                "Banking & financial services"
+            )
             expect(page.get_by_text(re.compile(r"^\d+ stor(y|ies) \(external audience"))).to_be_visible()
             assert "industry=finance" in page.url
             assert jargon_in(page) == []

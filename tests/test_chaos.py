@@ -15,8 +15,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_the_fast_chaos_classes_lose_and_leak_nothing(tmp_path: Path) -> None:
     out = tmp_path / "chaos.json"
-    run = subprocess.run([sys.executable, str(REPO / "eval" / "chaos.py"), "--classes", "files,urls,prompts", "--json",
-                          str(out)], capture_output=True, text=True, timeout=600)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, str(REPO / "eval" / "chaos.py"), "--classes", "files,urls,prompts", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     table = {row["name"]: row for row in json.loads(out.read_text())}
     assert set(table) == {"hostile files", "hostile URLs", "prompt injection"}

@@ -9,13 +9,31 @@ import pytest
 from reffy.ui import charts
 
 ROWS = [
-    {"customer": "Nordvik Bank", "title": "A", "score": 27, "industry": "finance", "industry_name": "Banking & financial services",
-     "shareability": "internal"},
-    {"customer": "Greystone", "title": "B", "score": 30, "industry": "finance", "industry_name": "Banking & financial services",
-     "shareability": "public"},
-    {"customer": "Baltica", "title": "C", "score": 12, "industry": "insurance", "industry_name": "Insurance",
-     "shareability": "public"},
-]  # fmt: skip
+    {
+        "customer": "Nordvik Bank",
+        "title": "A",
+        "score": 27,
+        "industry": "finance",
+        "industry_name": "Banking & financial services",
+        "shareability": "internal",
+    },
+    {
+        "customer": "Greystone",
+        "title": "B",
+        "score": 30,
+        "industry": "finance",
+        "industry_name": "Banking & financial services",
+        "shareability": "public",
+    },
+    {
+        "customer": "Baltica",
+        "title": "C",
+        "score": 12,
+        "industry": "insurance",
+        "industry_name": "Insurance",
+        "shareability": "public",
+    },
+]
 
 
 def layers(chart) -> list[dict]:
@@ -63,8 +81,17 @@ def test_the_caption_explains_the_diamond_and_the_dashed_line():
 
 
 def test_coverage_counts_are_whole_numbers_in_the_legend_and_the_cells():
-    chart = charts.coverage_grid([{"industry": "finance", "industry_name": "Banking & financial services",
-                                   "country": "DK", "country_name": "Denmark", "strong": 1}]).to_dict()  # fmt: skip
+    chart = charts.coverage_grid(
+        [
+            {
+                "industry": "finance",
+                "industry_name": "Banking & financial services",
+                "country": "DK",
+                "country_name": "Denmark",
+                "strong": 1,
+            }
+        ]
+    ).to_dict()
     cells, labels = chart["layer"]
     assert cells["encoding"]["color"]["legend"]["format"] == "d"
     assert labels["encoding"]["text"]["format"] == "d"
@@ -72,8 +99,9 @@ def test_coverage_counts_are_whole_numbers_in_the_legend_and_the_cells():
     assert values == [{"industry": "Banking & financial services", "country": "Denmark", "strong": 1}]
 
 
-@pytest.mark.parametrize(("ms", "shown"), [(None, "–"), (84.6, "85 ms"), (999, "999 ms"), (1234, "1.2 s"),
-                                           (14_200, "14 s")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("ms", "shown"), [(None, "–"), (84.6, "85 ms"), (999, "999 ms"), (1234, "1.2 s"), (14_200, "14 s")]
+)
 def test_latency_carries_its_unit_and_stays_short(ms, shown):
     assert charts.duration(ms) == shown
     assert len(shown) <= 6  # fits a quarter-width metric

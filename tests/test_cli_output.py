@@ -17,8 +17,12 @@ from rich.console import Console
 from reffy.cli import stream_markdown
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-PIECES = ["_Extractive brief_\n\nThe **strongest", " match** for: banks\n\n", "**[1] Nordvik Bank** (finance)\n",
-          "- Outcome: handling time down **38%** [1]\n- Quote: “Less waiting” [1]\n"]  # fmt: skip
+PIECES = [
+    "_Extractive brief_\n\nThe **strongest",
+    " match** for: banks\n\n",
+    "**[1] Nordvik Bank** (finance)\n",
+    "- Outcome: handling time down **38%** [1]\n- Quote: “Less waiting” [1]\n",
+]
 
 
 def reffy(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
@@ -66,8 +70,13 @@ def test_reffy_ask_prints_rendered_markdown_and_json_stays_raw(demo_home: Path) 
 
 def test_config_wraps_long_values_at_80_columns(home: Path) -> None:
     deep = home.parent / ("a-library-folder-with-a-long-name-" * 3) / "and-deeper-still"
-    out = reffy("config", home=home, COLUMNS="80", REFFY_HOME=str(deep), REFFY_PUBLIC_DOMAINS="quillon.example,"
-                "customers.quillon.example,stories.quillon.example").stdout  # fmt: skip
+    out = reffy(
+        "config",
+        home=home,
+        COLUMNS="80",
+        REFFY_HOME=str(deep),
+        REFFY_PUBLIC_DOMAINS="quillon.example,customers.quillon.example,stories.quillon.example",
+    ).stdout
     lines = out.splitlines()
     assert lines and max(len(line) for line in lines) <= 80 and "…" not in out
     cells: dict[str, str] = {}
@@ -78,5 +87,6 @@ def test_config_wraps_long_values_at_80_columns(home: Path) -> None:
             name = parts[1].strip() or name
             cells[name] = cells.get(name, "") + parts[2].strip()
     assert cells["home"] == str(deep)
-    assert cells["public_domains"].replace(" ", "") == str(["quillon.example", "customers.quillon.example",
-                                                            "stories.quillon.example"]).replace(" ", "")
+    assert cells["public_domains"].replace(" ", "") == str(
+        ["quillon.example", "customers.quillon.example", "stories.quillon.example"]
+    ).replace(" ", "")

@@ -49,12 +49,15 @@ except SystemExit as exc:
 """
 
 
-@pytest.mark.parametrize("args", [
-    ("search", "Zentrix", "--mode", "keyword", "--k", "5", "--json"),
-    ("search", "bank call handling", "--mode", "keyword", "--filter", "industry=finance", "--filter", "country=DK"),
-    ("status",),
-    ("config",),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("search", "Zentrix", "--mode", "keyword", "--k", "5", "--json"),
+        ("search", "bank call handling", "--mode", "keyword", "--filter", "industry=finance", "--filter", "country=DK"),
+        ("status",),
+        ("config",),
+    ],
+)
 def test_cli_paths_import_nothing_heavy(demo_home: Path, args: tuple[str, ...]) -> None:
     assert run_python(cli(*args), demo_home) == []
 

@@ -61,10 +61,16 @@ def test_the_planted_near_duplicate_pairs_are_grouped_and_nothing_else(demo):
 
 def test_spreadsheet_and_front_matter_metadata_survive(demo):
     settings, _ = demo
-    share = dict(query(settings.home, "SELECT source_record_id, meta->>'shareability' FROM bronze_current"
-                                      " WHERE source_type IN ('csv', 'xlsx')"))  # fmt: skip
+    share = dict(
+        query(
+            settings.home,
+            "SELECT source_record_id, meta->>'shareability' FROM bronze_current WHERE source_type IN ('csv', 'xlsx')",
+        )
+    )
     assert share["REF-0106"] == "internal" and share["WIN-2024-006"] == "public"
-    country = query(settings.home, "SELECT meta->>'country' FROM bronze_current WHERE origin LIKE '%halden-university.md'")
+    country = query(
+        settings.home, "SELECT meta->>'country' FROM bronze_current WHERE origin LIKE '%halden-university.md'"
+    )
     assert country == [("NO",)]  # quoted in YAML: not the boolean False
 
 
@@ -73,7 +79,9 @@ def demo_gold(tmp_path_factory):
     """The demo library ingested, scored offline and built into gold (no search index)."""
     from reffy.config import load_settings
 
-    settings = load_settings(home=tmp_path_factory.mktemp("demo-gold"), vendor_path=DATA / "vendor.yaml", score_workers=1)
+    settings = load_settings(
+        home=tmp_path_factory.mktemp("demo-gold"), vendor_path=DATA / "vendor.yaml", score_workers=1
+    )
     svc = ReffyService(settings)
     try:
         svc.ingest([str(DATA)])
@@ -87,11 +95,21 @@ def test_gold_holds_the_demo_stories_and_keeps_the_announcement_out(demo_gold):
     settings, summary = demo_gold
     held = query(settings.home, "SELECT origin, reason FROM gold_held JOIN bronze_current USING (record_key)")
     assert [(story_id(o, None), why) for o, why in held] == [
-        ("notes/brightwater-credit-union-linkedin.txt", "an announcement, not a customer story (no result reported)")]
-    gold = {story_id(o, r) for o, r in query(settings.home, "SELECT b.origin, b.source_record_id FROM gold_stories g"
-                                                            " JOIN bronze_current b ON b.id = g.story_id")}  # fmt: skip
-    partner = {a: b for e in CATALOG if e.get("duplicate_of") for a, b in ((e["source"], e["duplicate_of"]),
-                                                                            (e["duplicate_of"], e["source"]))}  # fmt: skip
+        ("notes/brightwater-credit-union-linkedin.txt", "an announcement, not a customer story (no result reported)")
+    ]
+    gold = {
+        story_id(o, r)
+        for o, r in query(
+            settings.home,
+            "SELECT b.origin, b.source_record_id FROM gold_stories g JOIN bronze_current b ON b.id = g.story_id",
+        )
+    }
+    partner = {
+        a: b
+        for e in CATALOG
+        if e.get("duplicate_of")
+        for a, b in ((e["source"], e["duplicate_of"]), (e["duplicate_of"], e["source"]))
+    }
     covered = gold | {partner[g] for g in gold if g in partner}  # a near-duplicate pair is one gold story
     rich = {e["source"] for e in CATALOG if e["quality"] == "rich"}
     assert rich <= covered, rich - covered

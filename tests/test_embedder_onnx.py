@@ -19,11 +19,43 @@ import pytest
 from reffy.embedder import DEFAULT_MODEL, SentenceTransformerEmbedder, embedder_for, get_embedder, resolve_model_path
 from reffy.onnx_export import FP32, ensure_onnx
 
-WORDS = ("customer onboarding cut support costs cloud migration bank insurer claims automation retail chain "
-         "inventory forecasting logistics hospital patient records energy grid telecom churn").split()  # fmt: skip
+WORDS = [
+    "customer",
+    "onboarding",
+    "cut",
+    "support",
+    "costs",
+    "cloud",
+    "migration",
+    "bank",
+    "insurer",
+    "claims",
+    "automation",
+    "retail",
+    "chain",
+    "inventory",
+    "forecasting",
+    "logistics",
+    "hospital",
+    "patient",
+    "records",
+    "energy",
+    "grid",
+    "telecom",
+    "churn",
+]
 LONG = " ".join(WORDS[i * 7 % len(WORDS)] for i in range(400))  # ~400 tokens: truncation at 256 matters
 TEXTS = [
-    "bank", "x", "", "   ", "?!", "42", "OK", "AI", "ümlaut", "naïve café",
+    "bank",
+    "x",
+    "",
+    "   ",
+    "?!",
+    "42",
+    "OK",
+    "AI",
+    "ümlaut",
+    "naïve café",
     "How did an insurer automate claims?",
     "Nordvik Bank moved its call centre to the cloud and cut waiting times by 40%.",
     "A hospital group digitised patient records across 12 sites in 18 months.",
@@ -44,11 +76,14 @@ TEXTS = [
     "word " * 300,
     LONG,
     LONG.upper(),
-    "Quote: \"We saved two million euros in the first year,\" said the CFO.",
+    'Quote: "We saved two million euros in the first year," said the CFO.',
     "Q3 2023: revenue +18%, EBITDA margin 22.5%, NPS 61.",
     "telecom\nchurn\treduction\r\nproject",
     "A logistics firm " + "and its partners " * 60 + "rerouted trucks in real time.",
-    "energy", "energy grid", "energy grid operator", "an energy grid operator in Lithuania",
+    "energy",
+    "energy grid",
+    "energy grid operator",
+    "an energy grid operator in Lithuania",
     "Claims automation for a mid-sized Nordic insurer, with chatbots handling first notice of loss.",
     "Zero-downtime migration of 3,000 virtual machines.",
 ]
@@ -109,31 +144,47 @@ def test_concurrent_queries_share_one_embedder(exported):
 
 
 def test_a_query_in_a_fresh_process_never_imports_torch(exported, tmp_path):
-    code = ("import sys; from reffy.embedder import get_embedder\n"
-            "e = get_embedder(); v = e.embed(['x'])\n"
-            "print(e.backend, v.shape, [m for m in ('torch', 'transformers', 'sentence_transformers', "
-            "'huggingface_hub') if m in sys.modules])")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                         env={**os.environ, "REFFY_HOME": str(tmp_path / "home")})  # fmt: skip
+    code = (
+        "import sys; from reffy.embedder import get_embedder\n"
+        "e = get_embedder(); v = e.embed(['x'])\n"
+        "print(e.backend, v.shape, [m for m in ('torch', 'transformers', 'sentence_transformers', "
+        "'huggingface_hub') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env={**os.environ, "REFFY_HOME": str(tmp_path / "home")},
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["onnx", "(1,", "384)", "[]"], out.stdout + out.stderr
 
 
 def test_two_processes_exporting_at_once_export_once(tmp_path):
     cache = tmp_path / "cache"
-    code = ("import logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stderr)\n"
-            "from pathlib import Path; from reffy.onnx_export import ensure_onnx\n"
-            f"print(ensure_onnx({DEFAULT_MODEL!r}, quantized=False, cache_dir=Path({str(cache)!r})))")  # fmt: skip
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]  # fmt: skip
+    code = (
+        "import logging, sys; logging.basicConfig(level=logging.INFO, stream=sys.stderr)\n"
+        "from pathlib import Path; from reffy.onnx_export import ensure_onnx\n"
+        f"print(ensure_onnx({DEFAULT_MODEL!r}, quantized=False, cache_dir=Path({str(cache)!r})))"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     results = [(p.communicate(timeout=240), p.returncode) for p in procs]
-    for (out, err), code_ in results:
+    for (_, err), code_ in results:
         assert code_ == 0, err
     paths = {out.strip() for (out, _), _ in results}
     assert len(paths) == 1
     path = Path(paths.pop())
     assert path.name == FP32 and sorted(p.name for p in path.parent.iterdir()) == [
-        ".lock", "export.json", FP32, FP32 + ".sha256"]  # nothing half-written left behind
+        ".lock",
+        "export.json",
+        FP32,
+        FP32 + ".sha256",
+    ]  # nothing half-written left behind
     assert sum("exported" in err for (_, err), _ in results) == 1
     import onnxruntime
 

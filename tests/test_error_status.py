@@ -14,12 +14,25 @@ from reffy.retrieval.indexer import GoldOutdated, IndexIncomplete
 from reffy.retrieval.layout import IndexMissing, IndexStale
 
 
-@pytest.mark.parametrize(("error", "status"), [
-    (ConfigError, 400), (UnknownFilterValue, 400), (AmbiguousId, 400), (LLMInputError, 400),
-    (PermissionDenied, 403), (NotFound, 404), (JobRunning, 409),
-    (LLMError, 502), (LLMUnavailable, 502),
-    (WarehouseLocked, 503), (IndexMissing, 503), (IndexStale, 503), (IndexIncomplete, 503), (GoldOutdated, 503),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (ConfigError, 400),
+        (UnknownFilterValue, 400),
+        (AmbiguousId, 400),
+        (LLMInputError, 400),
+        (PermissionDenied, 403),
+        (NotFound, 404),
+        (JobRunning, 409),
+        (LLMError, 502),
+        (LLMUnavailable, 502),
+        (WarehouseLocked, 503),
+        (IndexMissing, 503),
+        (IndexStale, 503),
+        (IndexIncomplete, 503),
+        (GoldOutdated, 503),
+    ],
+)
 def test_each_error_has_the_status_of_whoever_must_act(error: type, status: int) -> None:
     exc = error.__new__(error)
     Exception.__init__(exc, "message")

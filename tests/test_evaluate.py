@@ -16,17 +16,40 @@ from reffy.retrieval.types import Hit, SearchFilters
 FILLERS = [f"s-f{i}" for i in range(10)]
 
 QUERIES: list[dict[str, Any]] = [
-    {"id": "k1", "kind": "known_item", "query": "bakery that forecasts bread demand", "filters": {},
-     "relevant": {"s-alpha": 2}, "notes": "found at rank 2"},
-    {"id": "k2", "kind": "known_item", "query": "shipping firm routing trucks", "filters": {},
-     "relevant": {"s-beta": 2, "s-gamma": 1}, "notes": "perfect, but wrongly flagged"},
-    {"id": "t1", "kind": "topical", "query": "all stories about invoices", "filters": {},
-     "relevant": {"s-a": 1, "s-b": 1, "s-c": 2, "s-d": 1}, "notes": ""},
-    {"id": "f1", "kind": "faceted", "query": "fraud detection at banks",
-     "filters": {"industry": "finance", "year_min": 2024}, "relevant": {"s-fin1": 2, "s-fin2": 1}},
+    {
+        "id": "k1",
+        "kind": "known_item",
+        "query": "bakery that forecasts bread demand",
+        "filters": {},
+        "relevant": {"s-alpha": 2},
+        "notes": "found at rank 2",
+    },
+    {
+        "id": "k2",
+        "kind": "known_item",
+        "query": "shipping firm routing trucks",
+        "filters": {},
+        "relevant": {"s-beta": 2, "s-gamma": 1},
+        "notes": "perfect, but wrongly flagged",
+    },
+    {
+        "id": "t1",
+        "kind": "topical",
+        "query": "all stories about invoices",
+        "filters": {},
+        "relevant": {"s-a": 1, "s-b": 1, "s-c": 2, "s-d": 1},
+        "notes": "",
+    },
+    {
+        "id": "f1",
+        "kind": "faceted",
+        "query": "fraud detection at banks",
+        "filters": {"industry": "finance", "year_min": 2024},
+        "relevant": {"s-fin1": 2, "s-fin2": 1},
+    },
     {"id": "n1", "kind": "no_answer", "query": "a volcano observatory", "filters": {}, "relevant": {}},
     {"id": "n2", "kind": "no_answer", "query": "an underwater hotel", "filters": {}, "relevant": {}},
-]  # fmt: skip
+]
 
 # query text -> (ranking, no-answer flag)
 ENGINE: dict[str, tuple[list[str], bool]] = {
@@ -112,9 +135,14 @@ def test_aggregation_per_kind_and_overall(report: evaluate.EvalReport) -> None:
     assert rows["no_answer"] == {"ndcg@10": None, "mrr": None, "recall@10": None, "recall@50": None, "n": 2}
     # overall: the 4 answerable queries, each weighted equally
     assert rows["overall"] == pytest.approx(
-        {"ndcg@10": (K1_NDCG + 1.0 + T1_NDCG + F1_NDCG) / 4, "mrr": 0.875, "recall@10": 0.8125, "recall@50": 0.9375,
-         "n": 4}
-    )  # fmt: skip
+        {
+            "ndcg@10": (K1_NDCG + 1.0 + T1_NDCG + F1_NDCG) / 4,
+            "mrr": 0.875,
+            "recall@10": 0.8125,
+            "recall@50": 0.9375,
+            "n": 4,
+        }
+    )
 
 
 def test_no_answer_precision_recall(report: evaluate.EvalReport) -> None:
@@ -167,9 +195,17 @@ def test_to_dict_is_json_and_has_no_query_text(report: evaluate.EvalReport) -> N
     assert all(q["query"] not in text for q in QUERIES)
     assert d["rows"]["overall"]["n"] == 4
     assert d["queries"][0] == {
-        "id": "k1", "kind": "known_item", "ndcg@10": pytest.approx(K1_NDCG), "mrr": 0.5, "recall@10": 1.0,
-        "recall@50": 1.0, "latency_ms": 10.0, "no_answer_flag": False, "n_hits": 2, "violations": [],
-    }  # fmt: skip
+        "id": "k1",
+        "kind": "known_item",
+        "ndcg@10": pytest.approx(K1_NDCG),
+        "mrr": 0.5,
+        "recall@10": 1.0,
+        "recall@50": 1.0,
+        "latency_ms": 10.0,
+        "no_answer_flag": False,
+        "n_hits": 2,
+        "violations": [],
+    }
 
 
 def test_to_table(report: evaluate.EvalReport) -> None:

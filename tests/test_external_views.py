@@ -27,8 +27,18 @@ from reffy.service import ReffyService
 
 VIEWER = User("pat", Role.viewer)
 NORDVIK = "Nordvik Bank handling time per call"
-INTERNAL_KEYS = ("source_uri", "source_record_id", "record_key", "group_key", "versions", "duplicates", "overrides",
-                 "withdrawn", "overridden", "shareability_reason")  # fmt: skip
+INTERNAL_KEYS = (
+    "source_uri",
+    "source_record_id",
+    "record_key",
+    "group_key",
+    "versions",
+    "duplicates",
+    "overrides",
+    "withdrawn",
+    "overridden",
+    "shareability_reason",
+)
 
 
 @pytest.fixture
@@ -67,14 +77,18 @@ def test_the_public_twin_is_the_external_audiences_copy_of_an_internal_story(svc
     assert canonical["source_uri"].endswith("blog/nordvik-bank-handling-time.html")
     assert twin["source_uri"].endswith("website/nordvik-bank.md")
     assert twin["source_link"] == "https://quillon.example/customers/nordvik-bank"
-    rows = query(demo_home, "SELECT audience, shareability_reason FROM gold_stories WHERE story_id = ?", [twin["story_id"]])
+    rows = query(
+        demo_home, "SELECT audience, shareability_reason FROM gold_stories WHERE story_id = ?", [twin["story_id"]]
+    )
     assert rows == [("external", "source metadata; the public twin of an internal story")]
 
     for mode in ("keyword", "hybrid"):
         external = svc.search(NORDVIK, audience="external", mode=mode, k=10, log=False).hits
         internal = svc.search(NORDVIK, audience="internal", mode=mode, k=10, log=False).hits
         assert external[0].story_id == twin["story_id"], mode  # before: the external user lost the story
-        assert [h.customer for h in internal].count("Nordvik Bank") == 1 and internal[0].story_id == canonical["story_id"]
+        assert [h.customer for h in internal].count("Nordvik Bank") == 1 and internal[0].story_id == canonical[
+            "story_id"
+        ]
         assert [h.customer for h in external].count("Nordvik Bank") == 1
     # the explorer, its facets and the analysts' tables show each group once, per audience
     external_ids = {r["story_id"] for r in svc.stories(audience="external")}
@@ -94,8 +108,10 @@ def test_external_views_carry_no_internal_annotations(svc: ReffyService) -> None
     assert page["text"] and page["criteria"] and page["source_link"] == twin["source_link"]
     assert page["duplicates"] == page["versions"] == page["overrides"] == []
     assert not {"source_uri", "source_record_id", "record_key", "audience", "group_key"} & set(page)
-    assert all(set(c) <= {"id", "name", "dimension", "dimension_name", "points", "max_points", "evidence"}
-               for c in page["criteria"])  # fmt: skip
+    assert all(
+        set(c) <= {"id", "name", "dimension", "dimension_name", "points", "max_points", "evidence"}
+        for c in page["criteria"]
+    )
     assert page["criteria"][0]["name"] == "Customer named"  # people's words for viewers too
     assert not leaks(page)
     # the same page for the internal audience keeps them: the projection is the audience's, not the story's
@@ -118,8 +134,13 @@ def test_an_override_is_never_shown_to_the_external_audience(demo_settings) -> N
     svc = ReffyService(demo_settings)
     try:
         story = next(d for d in svc.engine.docs if d["customer"] == "Greystone Building Society")
-        svc.set_override(story["story_id"], "customer", "Greystone BS", author="ida.kovac@quillon.example",
-                         reason="legal asked: never say Building Society to prospects")  # fmt: skip
+        svc.set_override(
+            story["story_id"],
+            "customer",
+            "Greystone BS",
+            author="ida.kovac@quillon.example",
+            reason="legal asked: never say Building Society to prospects",
+        )
         svc.build()
         svc.index()
         story_id = next(d["story_id"] for d in svc.engine.docs if d["customer"] == "Greystone BS")

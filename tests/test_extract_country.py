@@ -14,8 +14,10 @@ def codes(text: str) -> dict[str, int]:
 
 
 def test_names_aliases_cities_and_counts():
-    text = ("Nordvik Bank is headquartered in Aarhus, Denmark. It also serves customers in the UK, "
-            "the Netherlands and the U.S., with a small team in São Paulo.")
+    text = (
+        "Nordvik Bank is headquartered in Aarhus, Denmark. It also serves customers in the UK, "
+        "the Netherlands and the U.S., with a small team in São Paulo."
+    )
     found = codes(text)
     assert found["DK"] == 2  # the city and the country
     assert found["GB"] == 1 and found["NL"] == 1 and found["US"] == 1 and found["BR"] == 1
@@ -55,8 +57,10 @@ def test_us_only_in_capitals_and_hyphenated_forms():
 
 
 def test_primary_country_prefers_headquarters_over_passing_mentions():
-    text = ("Brightvale Energy, a retailer headquartered in Melbourne, serves households across the country. "
-            "Its vendor has offices in France, and the pilot borrowed an idea from a utility in France.")
+    text = (
+        "Brightvale Energy, a retailer headquartered in Melbourne, serves households across the country. "
+        "Its vendor has offices in France, and the pilot borrowed an idea from a utility in France."
+    )
     assert primary_country("Brightvale Energy cuts wait times", text) == "AU"
 
 
@@ -81,8 +85,19 @@ def test_metadata_wins_and_is_normalised():
 
 @pytest.mark.parametrize(
     ("value", "code"),
-    [("UK", "GB"), ("uk", "GB"), ("Holland", "NL"), ("DEU", "DE"), ("Czechia", "CZ"), ("South Korea", "KR"),
-     ("United States of America", "US"), ("Türkiye", "TR"), ("Atlantis", None), ("", None), (None, None)],
+    [
+        ("UK", "GB"),
+        ("uk", "GB"),
+        ("Holland", "NL"),
+        ("DEU", "DE"),
+        ("Czechia", "CZ"),
+        ("South Korea", "KR"),
+        ("United States of America", "US"),
+        ("Türkiye", "TR"),
+        ("Atlantis", None),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_normalise_country(value, code):
     assert normalise_country(value) == code

@@ -8,42 +8,72 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reffy.rubric import Industry, Taxonomy, load_taxonomy
-
 from ingest.extract.industry import IndustryClassifier, concept_for, industry_from_meta, map_industry
+from reffy.rubric import Industry, Taxonomy, load_taxonomy
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_TAXONOMY = REPO / "eval" / "corpus_industries.yaml"
-CORPUS_TAGS = {"tech", "e-commerce", "finance", "healthcare", "media-entertainment", "other", "education",
-               "automotive", "legal", "insurance", "consulting", "telecommunications", "government", "hr",
-               "research-academia", "energy"}
+CORPUS_TAGS = {
+    "tech",
+    "e-commerce",
+    "finance",
+    "healthcare",
+    "media-entertainment",
+    "other",
+    "education",
+    "automotive",
+    "legal",
+    "insurance",
+    "consulting",
+    "telecommunications",
+    "government",
+    "hr",
+    "research-academia",
+    "energy",
+}
 
 STORIES = {
-    "finance": ("Nordhavn Sparekasse speeds up mortgage answers",
-                "Nordhavn Sparekasse is a savings bank with 300,000 retail customers. Its advisers answer "
-                "questions about mortgages, loans, card disputes and savings accounts, and the fraud team "
-                "reviews suspicious transactions every day."),
-    "healthcare": ("Westbridge Clinics cuts missed appointments",
-                   "Westbridge Clinics runs twelve outpatient clinics where doctors and nurses see 2,000 patients "
-                   "a day. Patients call to book appointments, renew prescriptions and ask about test results."),
-    "telecommunications": ("Kestrel Telecom answers roaming questions at night",
-                           "Kestrel Telecom is a mobile and broadband operator with 30 million subscribers. "
-                           "Customers ask about mobile plans, roaming charges, SIM cards and network outages."),
-    "government": ("Aldermoor City Council opens a digital front desk",
-                   "Aldermoor City Council serves 180,000 residents. Citizens contact the council about waste "
-                   "collection, parking permits, council tax and housing benefits."),
-    "retail-ecommerce": ("Tidewell Grocers answers delivery questions",
-                         "Tidewell Grocers is a supermarket chain and online grocery store. Shoppers ask about "
-                         "their orders, home deliveries, refunds for missing items and the loyalty programme."),
-    "education": ("Halden University College helps students find answers",
-                  "Halden University College has 9,000 students. Students ask about enrolment, exam timetables, "
-                  "course fees and certificates, and teachers want fewer repeated questions."),
-    "legal": ("Brandt & Okoye speeds up contract review",
-              "Brandt & Okoye is a law firm of 200 lawyers. Its attorneys and paralegals review contracts, "
-              "research case law and prepare litigation documents for clients."),
-    "tech": ("Codewright ships a code review assistant",
-             "Codewright is a developer tools company whose SaaS product helps software engineers review pull "
-             "requests. The assistant reads the codebase, suggests fixes and integrates with the IDE."),
+    "finance": (
+        "Nordhavn Sparekasse speeds up mortgage answers",
+        "Nordhavn Sparekasse is a savings bank with 300,000 retail customers. Its advisers answer "
+        "questions about mortgages, loans, card disputes and savings accounts, and the fraud team "
+        "reviews suspicious transactions every day.",
+    ),
+    "healthcare": (
+        "Westbridge Clinics cuts missed appointments",
+        "Westbridge Clinics runs twelve outpatient clinics where doctors and nurses see 2,000 patients "
+        "a day. Patients call to book appointments, renew prescriptions and ask about test results.",
+    ),
+    "telecommunications": (
+        "Kestrel Telecom answers roaming questions at night",
+        "Kestrel Telecom is a mobile and broadband operator with 30 million subscribers. "
+        "Customers ask about mobile plans, roaming charges, SIM cards and network outages.",
+    ),
+    "government": (
+        "Aldermoor City Council opens a digital front desk",
+        "Aldermoor City Council serves 180,000 residents. Citizens contact the council about waste "
+        "collection, parking permits, council tax and housing benefits.",
+    ),
+    "retail-ecommerce": (
+        "Tidewell Grocers answers delivery questions",
+        "Tidewell Grocers is a supermarket chain and online grocery store. Shoppers ask about "
+        "their orders, home deliveries, refunds for missing items and the loyalty programme.",
+    ),
+    "education": (
+        "Halden University College helps students find answers",
+        "Halden University College has 9,000 students. Students ask about enrolment, exam timetables, "
+        "course fees and certificates, and teachers want fewer repeated questions.",
+    ),
+    "legal": (
+        "Brandt & Okoye speeds up contract review",
+        "Brandt & Okoye is a law firm of 200 lawyers. Its attorneys and paralegals review contracts, "
+        "research case law and prepare litigation documents for clients.",
+    ),
+    "tech": (
+        "Codewright ships a code review assistant",
+        "Codewright is a developer tools company whose SaaS product helps software engineers review pull "
+        "requests. The assistant reads the codebase, suggests fixes and integrates with the IDE.",
+    ),
 }
 
 
@@ -86,8 +116,11 @@ def test_eval_taxonomy_example(embedder):
     assert classifier.classify(title, text)[0] == "tech"
     title, text = STORIES["retail-ecommerce"]
     assert classifier.classify(title, text)[0] == "e-commerce"
-    airline = ("Aerlinn keeps passengers informed", "Aerlinn Regional Airways is an airline flying 40 routes. "
-               "Passengers ask about delayed flights, rebooking and baggage.")
+    airline = (
+        "Aerlinn keeps passengers informed",
+        "Aerlinn Regional Airways is an airline flying 40 routes. "
+        "Passengers ask about delayed flights, rebooking and baggage.",
+    )
     assert classifier.classify(*airline)[0] == "other"  # travel folds into the corpus's "other"
 
 
@@ -120,13 +153,21 @@ def test_keywords_alone_without_an_embedder():
 
 @pytest.mark.parametrize(
     ("label", "default_id", "corpus_id"),
-    [("banking", "finance", "finance"), ("Telecom", "telecommunications", "telecommunications"),
-     ("public sector", "government", "government"), ("energy", "energy-utilities", "energy"),
-     ("travel & hospitality", "travel-hospitality", "other"), ("media", "media-entertainment",
-                                                               "media-entertainment"),
-     ("retail", "retail-ecommerce", "e-commerce"), ("logistics", "logistics", "other"),
-     ("Fintech", "finance", "finance"), ("Software", "tech", "tech"), ("", None, None), (None, None, None),
-     ("quantum basket weaving", None, None)],
+    [
+        ("banking", "finance", "finance"),
+        ("Telecom", "telecommunications", "telecommunications"),
+        ("public sector", "government", "government"),
+        ("energy", "energy-utilities", "energy"),
+        ("travel & hospitality", "travel-hospitality", "other"),
+        ("media", "media-entertainment", "media-entertainment"),
+        ("retail", "retail-ecommerce", "e-commerce"),
+        ("logistics", "logistics", "other"),
+        ("Fintech", "finance", "finance"),
+        ("Software", "tech", "tech"),
+        ("", None, None),
+        (None, None, None),
+        ("quantum basket weaving", None, None),
+    ],
 )
 def test_map_industry(label, default_id, corpus_id):
     assert map_industry(label, load_taxonomy()) == default_id
@@ -141,12 +182,15 @@ def test_industry_from_meta_keys_and_lists():
 
 
 def test_a_custom_taxonomy_maps_onto_known_concepts():
-    taxonomy = Taxonomy(version="t", industries=[
-        Industry(id="banks", name="Banks", description="Banks."),
-        Industry(id="public", name="Public administration", description="Councils."),
-        Industry(id="misc", name="Miscellaneous", description="Anything else."),
-        Industry(id="space", name="Space exploration", description="Rockets."),
-    ])
+    taxonomy = Taxonomy(
+        version="t",
+        industries=[
+            Industry(id="banks", name="Banks", description="Banks."),
+            Industry(id="public", name="Public administration", description="Councils."),
+            Industry(id="misc", name="Miscellaneous", description="Anything else."),
+            Industry(id="space", name="Space exploration", description="Rockets."),
+        ],
+    )
     assert [concept_for(i.id, i.name) for i in taxonomy.industries] == ["finance", "government", "other", None]
     assert map_industry("banking", taxonomy) == "banks"
 

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ingest.extract import extract_many, extract_metadata, find_challenge_solution, find_competitors, find_products
 from reffy.models import StoryInput, StoryMetadata
 from reffy.rubric import load_vendor
-
-from ingest.extract import extract_many, extract_metadata, find_challenge_solution, find_competitors, find_products
 
 VENDOR = load_vendor(Path(__file__).resolve().parent.parent / "data" / "vendor.yaml")
 
@@ -78,8 +77,9 @@ def test_extract_metadata_fills_every_field():
 
 
 def test_metadata_wins_over_the_text():
-    story = StoryInput(story_id="x", title="t", text=STORY,
-                       meta={"customer": "Lindqvist Ömsesidig", "country": "Finland"})
+    story = StoryInput(
+        story_id="x", title="t", text=STORY, meta={"customer": "Lindqvist Ömsesidig", "country": "Finland"}
+    )
     meta = extract_metadata(story, vendor=VENDOR)
     assert (meta.customer, meta.country) == ("Lindqvist Ömsesidig", "FI")
 

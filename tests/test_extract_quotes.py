@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from reffy.models import Quote
-
 from ingest.extract.quotes import find_quotes
+from reffy.models import Quote
 
 
 def one(text: str) -> Quote:
@@ -14,10 +13,15 @@ def one(text: str) -> Quote:
 
 
 def test_said_name_role_after_the_quote():
-    q = one('"We cut the backlog in half within three months of going live," said Maria Jensen, '
-            "Head of Customer Care at Nordvik Bank.")
-    assert q == Quote("We cut the backlog in half within three months of going live", "Maria Jensen",
-                      "Head of Customer Care at Nordvik Bank")
+    q = one(
+        '"We cut the backlog in half within three months of going live," said Maria Jensen, '
+        "Head of Customer Care at Nordvik Bank."
+    )
+    assert q == Quote(
+        "We cut the backlog in half within three months of going live",
+        "Maria Jensen",
+        "Head of Customer Care at Nordvik Bank",
+    )
 
 
 def test_name_said_after_the_quote():
@@ -41,14 +45,18 @@ def test_according_to():
 
 
 def test_em_dash_attribution():
-    q = one("“We did not expect the night-time chats to matter this much.” — Priya Raman, VP Customer Operations "
-            "at Kestrel Telecom")
+    q = one(
+        "“We did not expect the night-time chats to matter this much.” — Priya Raman, VP Customer Operations "
+        "at Kestrel Telecom"
+    )
     assert (q.speaker, q.role) == ("Priya Raman", "VP Customer Operations at Kestrel Telecom")
 
 
 def test_markdown_blockquote_with_attribution_line():
-    q = one("The rollout went well.\n\n> The assistant changed how our agents work every single day.\n"
-            "> — Priya Raman, VP Customer Operations\n\nNext, the team will add e-mail.")
+    q = one(
+        "The rollout went well.\n\n> The assistant changed how our agents work every single day.\n"
+        "> — Priya Raman, VP Customer Operations\n\nNext, the team will add e-mail."
+    )
     assert q.text == "The assistant changed how our agents work every single day."
     assert (q.speaker, q.role) == ("Priya Raman", "VP Customer Operations")
 
@@ -64,9 +72,11 @@ def test_unattributed_quote():
 
 
 def test_pronoun_and_continuation_resolve_to_the_last_speaker():
-    text = ('"The biggest change is confidence in every new hire," said Maria Jensen, Head of Customer Care. '
-            '"A new colleague can take a fraud call in week two."\n\n'
-            '“Nobody wants to wait on hold for twenty minutes anymore,” she added.')
+    text = (
+        '"The biggest change is confidence in every new hire," said Maria Jensen, Head of Customer Care. '
+        '"A new colleague can take a fraud call in week two."\n\n'
+        "“Nobody wants to wait on hold for twenty minutes anymore,” she added."
+    )
     quotes = find_quotes(text)
     assert [q.speaker for q in quotes] == ["Maria Jensen"] * 3
     assert quotes[1].role == "Head of Customer Care"
@@ -78,7 +88,12 @@ def test_short_quoted_phrases_are_not_quotes():
 
 
 def test_transcript_turns_are_not_quotes_unless_quoted():
-    assert find_quotes("Priya: we went live in March with the new assistant for every agent.\n"
-                       "Emma: and how did the agents react to it at first?") == []
+    assert (
+        find_quotes(
+            "Priya: we went live in March with the new assistant for every agent.\n"
+            "Emma: and how did the agents react to it at first?"
+        )
+        == []
+    )
     q = one('Priya Raman: "We went live in March with the new assistant for every agent."')
     assert q.speaker == "Priya Raman"

@@ -18,11 +18,22 @@ def strip(text: str, **filters) -> tuple[str, list[str]]:
     return strip_filtered(text, SearchFilters.from_dict(filters), TAXONOMY)
 
 
-@pytest.mark.parametrize(("word", "industry"), [
-    ("banks", "finance"), ("fintechs", "finance"), ("bank", "finance"), ("insurers", "insurance"),
-    ("hospitals", "healthcare"), ("universities", "education"),
-    ("software", None), ("payments", None), ("health", None), ("agents", None), ("tooling", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("word", "industry"),
+    [
+        ("banks", "finance"),
+        ("fintechs", "finance"),
+        ("bank", "finance"),
+        ("insurers", "insurance"),
+        ("hospitals", "healthcare"),
+        ("universities", "education"),
+        ("software", None),
+        ("payments", None),
+        ("health", None),
+        ("agents", None),
+        ("tooling", None),
+    ],
+)
 def test_only_unambiguous_words_name_an_industry(word, industry):
     assert industry_of(word, TAXONOMY) == industry
 
@@ -41,7 +52,9 @@ def test_country_phrases_must_be_the_name_not_contain_it():
 
 def test_words_a_filter_covers_leave_the_query_with_their_glue():
     assert strip("AI coding agents and developer tooling inside banks and fintechs", industry="finance") == (
-        "AI coding agents and developer tooling", ["banks", "fintechs"])
+        "AI coding agents and developer tooling",
+        ["banks", "fintechs"],
+    )
     assert strip("chatbots for Danish banks", industry="finance", country="DK")[0] == "chatbots"
     assert strip("claims automation in New Zealand", country="NZ")[0] == "claims automation"
     assert strip("chatbots for banks in the Nordics", country=["DK", "SE", "NO", "FI", "IS"])[0] == "chatbots for banks"

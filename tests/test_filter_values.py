@@ -22,17 +22,20 @@ def ids(svc: ReffyService, **filters) -> set[str]:
     return {h.story_id for h in svc.search("customer service", mode="keyword", k=50, filters=filters, log=False).hits}
 
 
-@pytest.mark.parametrize(("typed", "stored"), [
-    ({"industry": ["Finance"]}, {"industry": ["finance"]}),
-    ({"industry": ["banking"]}, {"industry": ["finance"]}),  # a word that unambiguously names one
-    ({"industry": ["Banking & financial services"]}, {"industry": ["finance"]}),  # the display name
-    ({"country": ["Denmark"]}, {"country": ["DK"]}),
-    ({"country": ["denmark"]}, {"country": ["DK"]}),
-    ({"country": ["dk"]}, {"country": ["DK"]}),
-    ({"product": ["quillon assist"]}, {"product": ["Quillon Assist"]}),
-    ({"competitor": ["ZENTRIX"]}, {"competitor": ["Zentrix"]}),
-    ({"shareability": "Public"}, {"shareability": "public"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ({"industry": ["Finance"]}, {"industry": ["finance"]}),
+        ({"industry": ["banking"]}, {"industry": ["finance"]}),  # a word that unambiguously names one
+        ({"industry": ["Banking & financial services"]}, {"industry": ["finance"]}),  # the display name
+        ({"country": ["Denmark"]}, {"country": ["DK"]}),
+        ({"country": ["denmark"]}, {"country": ["DK"]}),
+        ({"country": ["dk"]}, {"country": ["DK"]}),
+        ({"product": ["quillon assist"]}, {"product": ["Quillon Assist"]}),
+        ({"competitor": ["ZENTRIX"]}, {"competitor": ["Zentrix"]}),
+        ({"shareability": "Public"}, {"shareability": "public"}),
+    ],
+)
 def test_values_in_any_spelling_find_what_the_stored_value_finds(svc, typed, stored) -> None:
     expected = ids(svc, **stored)
     assert expected, f"the demo library has stories for {stored}"
@@ -54,15 +57,18 @@ def test_a_source_label_finds_the_stories_mapped_from_it(svc) -> None:
     assert all(svc.engine.by_id[s]["industry"] == labelled[0]["industry"] for s in found)
 
 
-@pytest.mark.parametrize(("filters", "says"), [
-    ({"industry": ["bankin"]}, ["Unknown industry 'bankin'", "finance (Banking & financial services)"]),
-    ({"country": ["Atlantis"]}, ["Unknown country 'Atlantis'", "DK (Denmark)"]),
-    ({"product": ["Quillon Asist"]}, ["product 'Quillon Asist'", "Did you mean 'quillon assist'?"]),
-    ({"shareability": "secret"}, ["public or internal"]),
-    ({"min_score": "abc"}, ["min_score must be a whole number from 0 to 31, not 'abc'"]),
-    ({"year_min": 20240}, ["year_min must be a whole number"]),
-    ({"colour": ["red"]}, ["unknown filter(s): colour", "industry"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("filters", "says"),
+    [
+        ({"industry": ["bankin"]}, ["Unknown industry 'bankin'", "finance (Banking & financial services)"]),
+        ({"country": ["Atlantis"]}, ["Unknown country 'Atlantis'", "DK (Denmark)"]),
+        ({"product": ["Quillon Asist"]}, ["product 'Quillon Asist'", "Did you mean 'quillon assist'?"]),
+        ({"shareability": "secret"}, ["public or internal"]),
+        ({"min_score": "abc"}, ["min_score must be a whole number from 0 to 31, not 'abc'"]),
+        ({"year_min": 20240}, ["year_min must be a whole number"]),
+        ({"colour": ["red"]}, ["unknown filter(s): colour", "industry"]),
+    ],
+)
 def test_unknown_values_are_refused_with_the_valid_ones(svc, filters, says) -> None:
     with pytest.raises(ConfigError) as err:
         svc.search("customer service", mode="keyword", filters=filters, log=False)

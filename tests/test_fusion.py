@@ -66,7 +66,13 @@ def test_fatigue_and_freshness():
 def test_diversify_penalises_repeats_of_a_company():
     ranked = [("a1", 1.0), ("a2", 0.9), ("b1", 0.8), ("a3", 0.7), ("x", 0.1)]
     company = {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "x": None}.get
-    assert diversify(ranked, company, penalty=0.5) == [("a1", 1.0), ("b1", 0.8), ("a2", 0.45), ("a3", 0.175), ("x", 0.1)]
+    assert diversify(ranked, company, penalty=0.5) == [
+        ("a1", 1.0),
+        ("b1", 0.8),
+        ("a2", 0.45),
+        ("a3", 0.175),
+        ("x", 0.1),
+    ]
     assert [d for d, _ in diversify(ranked, company, penalty=1.0, max_per_group=1)] == ["a1", "b1", "x"]
 
 

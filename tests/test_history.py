@@ -35,12 +35,35 @@ def store(tmp_path: Path):
     s.close()
 
 
-def log(store: HistoryStore, query: str, *, user: str = "ann", kind: str = "search", mode: str = "hybrid",
-        channel: str = "cli", filters: dict | None = None, hits: list[str] | None = None, no_answer: bool = False,
-        latency: float = 10.0, cited: list[str] | None = None, at: datetime = T0) -> int:  # fmt: skip
-    return store.log_query(user, query, kind=kind, mode=mode, audience="internal", channel=channel,
-                           filters=filters, hit_ids=hits or [], no_answer=no_answer, latency_ms=latency,
-                           cited=cited, now=at)  # fmt: skip
+def log(
+    store: HistoryStore,
+    query: str,
+    *,
+    user: str = "ann",
+    kind: str = "search",
+    mode: str = "hybrid",
+    channel: str = "cli",
+    filters: dict | None = None,
+    hits: list[str] | None = None,
+    no_answer: bool = False,
+    latency: float = 10.0,
+    cited: list[str] | None = None,
+    at: datetime = T0,
+) -> int:
+    return store.log_query(
+        user,
+        query,
+        kind=kind,
+        mode=mode,
+        audience="internal",
+        channel=channel,
+        filters=filters,
+        hit_ids=hits or [],
+        no_answer=no_answer,
+        latency_ms=latency,
+        cited=cited,
+        now=at,
+    )
 
 
 # -- conversations ------------------------------------------------------------------------
@@ -112,10 +135,23 @@ def test_messages_round_trip_and_recent(store: HistoryStore) -> None:
     for i in range(5):
         store.add_message("ann", conv["id"], "user" if i % 2 == 0 else "assistant", f"m{i}")
     rich = store.add_message(
-        "ann", conv["id"], "assistant", "answer", mode="dense", latency_ms=812.5, cited=["s2", "s9"], model="gpt-x",
-        tokens_in=1200, tokens_out=300, cost_usd=0.0042, audience="external", filters={"industry": ["finance"]},
-        no_answer=True, error=None, meta={"prompt_version": 3},
-    )  # fmt: skip
+        "ann",
+        conv["id"],
+        "assistant",
+        "answer",
+        mode="dense",
+        latency_ms=812.5,
+        cited=["s2", "s9"],
+        model="gpt-x",
+        tokens_in=1200,
+        tokens_out=300,
+        cost_usd=0.0042,
+        audience="external",
+        filters={"industry": ["finance"]},
+        no_answer=True,
+        error=None,
+        meta={"prompt_version": 3},
+    )
     assert store.get_message("ann", rich["id"]) == rich
     assert rich["cited"] == ["s2", "s9"] and rich["filters"] == {"industry": ["finance"]}
     assert rich["meta"] == {"prompt_version": 3} and rich["no_answer"] is True and rich["audience"] == "external"
@@ -161,7 +197,9 @@ def test_a_viewer_named_like_a_member_owns_none_of_the_members_conversations(sto
 
     assert [c["id"] for c in store.list_conversations(viewer)] == [mine["id"]]
     assert store.get_conversation(viewer, conv["id"]) is None and store.get_message(viewer, answer["id"]) is None
-    assert store.rename_conversation(viewer, conv["id"], "x") is None and not store.delete_conversation(viewer, conv["id"])
+    assert store.rename_conversation(viewer, conv["id"], "x") is None and not store.delete_conversation(
+        viewer, conv["id"]
+    )
     assert store.recent_messages(viewer, conv["id"], 10) == []
     with pytest.raises(NotFound):
         store.add_feedback(viewer, -1, message_id=answer["id"])
@@ -186,16 +224,33 @@ def test_migration_to_principals_keeps_existing_conversations_with_their_owner(t
     history._v1(db)
     con.execute("PRAGMA user_version=1")
     now = "2025-01-01T00:00:00.000+00:00"
-    db["users"].insert_all([{"name": "alice", "role": "viewer", "created_at": now},  # last seen as a viewer token
-                            {"name": "bob", "role": "viewer", "created_at": now},
-                            {"name": "carl", "role": "member", "created_at": now}])  # fmt: skip
-    rows = [("a-int", "alice", "internal"), ("a-ext", "alice", "external"), ("b-ext", "bob", "external"),
-            ("c-ext", "carl", "external"), ("a-mixed", "alice", "external")]  # fmt: skip
+    db["users"].insert_all(
+        [
+            {"name": "alice", "role": "viewer", "created_at": now},  # last seen as a viewer token
+            {"name": "bob", "role": "viewer", "created_at": now},
+            {"name": "carl", "role": "member", "created_at": now},
+        ]
+    )
+    rows = [
+        ("a-int", "alice", "internal"),
+        ("a-ext", "alice", "external"),
+        ("b-ext", "bob", "external"),
+        ("c-ext", "carl", "external"),
+        ("a-mixed", "alice", "external"),
+    ]
     for cid, user, audience in rows:
-        db["conversations"].insert({"id": cid, "user": user, "title": cid, "audience": audience, "created_at": now,
-                                    "updated_at": now})  # fmt: skip
-    db["messages"].insert({"conversation_id": "a-mixed", "role": "assistant", "content": "an internal answer",
-                           "audience": "internal", "created_at": now})  # fmt: skip
+        db["conversations"].insert(
+            {"id": cid, "user": user, "title": cid, "audience": audience, "created_at": now, "updated_at": now}
+        )
+    db["messages"].insert(
+        {
+            "conversation_id": "a-mixed",
+            "role": "assistant",
+            "content": "an internal answer",
+            "audience": "internal",
+            "created_at": now,
+        }
+    )
     con.commit()
     con.close()
 
@@ -208,7 +263,10 @@ def test_migration_to_principals_keeps_existing_conversations_with_their_owner(t
         assert ids(User("alice", Role.viewer)) == ["a-ext"]
         assert ids(User("bob", Role.viewer)) == ["b-ext"] and ids(User("bob", Role.admin)) == []
         assert ids(User("carl", Role.member)) == ["c-ext"] and ids(User("carl", Role.viewer)) == []
-        assert store.get_conversation(User("alice", Role.member), "a-mixed")["messages"][0]["content"] == "an internal answer"
+        assert (
+            store.get_conversation(User("alice", Role.member), "a-mixed")["messages"][0]["content"]
+            == "an internal answer"
+        )
     finally:
         store.close()
 
@@ -247,8 +305,14 @@ def test_reopen_sees_everything_and_uses_wal(tmp_path: Path) -> None:
         pragma = again.db.conn.execute
         assert pragma("PRAGMA busy_timeout").fetchone()[0] == 10000
         assert pragma("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert set(again.db.table_names()) >= {"users", "conversations", "messages", "feedback", "query_log",
-                                               "api_tokens"}  # fmt: skip
+        assert set(again.db.table_names()) >= {
+            "users",
+            "conversations",
+            "messages",
+            "feedback",
+            "query_log",
+            "api_tokens",
+        }
         assert "idx_messages_conversation_id_id" in {i.name for i in again.db["messages"].indexes}
     finally:
         again.close()
@@ -274,8 +338,18 @@ def _writer(path: str, worker: int, n: int, barrier) -> None:
     barrier.wait(timeout=60)
     for i in range(n):
         store.add_message(user, conv["id"], "user", f"{worker}:{i}")
-        store.log_query(user, f"{worker}:{i}", kind="search", mode="hybrid", audience="internal", channel="api",
-                        filters=None, hit_ids=[f"s{worker}"], no_answer=False, latency_ms=1.0)  # fmt: skip
+        store.log_query(
+            user,
+            f"{worker}:{i}",
+            kind="search",
+            mode="hybrid",
+            audience="internal",
+            channel="api",
+            filters=None,
+            hit_ids=[f"s{worker}"],
+            no_answer=False,
+            latency_ms=1.0,
+        )
     store.close()
 
 
@@ -379,8 +453,17 @@ def test_usage_stats_on_a_hand_computed_log(store: HistoryStore) -> None:
     log(store, "telco", user="cat", latency=100, hits=["s3"], filters={"competitor": ["Acme"], "product": []}, at=d2)
     # Asks: 500 and 1500 -> p50 1000, p95 1450; one is a no-answer despite its hits.
     log(store, "why did we win", user="ann", kind="ask", latency=500, hits=["s1"], cited=["s1"], channel="app", at=d2)
-    log(store, "quantum farming", user="bob", kind="ask", latency=1500, hits=["s9"], no_answer=True, channel="app",
-        at=d2)  # fmt: skip
+    log(
+        store,
+        "quantum farming",
+        user="bob",
+        kind="ask",
+        latency=1500,
+        hits=["s9"],
+        no_answer=True,
+        channel="app",
+        at=d2,
+    )
     log(store, "too old", user="dan", latency=9999, hits=[], at=now - timedelta(days=31))
 
     store._clock = Clock(now - timedelta(hours=1))  # feedback timestamps inside the window
@@ -403,15 +486,24 @@ def test_usage_stats_on_a_hand_computed_log(store: HistoryStore) -> None:
     ]
     channels = [{"channel": "cli", "n": 4}, {"channel": "app", "n": 2}, {"channel": "api", "n": 1}]
     assert stats["channel_split"] == channels
-    assert stats["most_cited"] == [{"story_id": "s1", "n": 3}, {"story_id": "s2", "n": 1}, {"story_id": "s3", "n": 1},
-                                   {"story_id": "s9", "n": 1}]  # fmt: skip
+    assert stats["most_cited"] == [
+        {"story_id": "s1", "n": 3},
+        {"story_id": "s2", "n": 1},
+        {"story_id": "s3", "n": 1},
+        {"story_id": "s9", "n": 1},
+    ]
     assert stats["zero_result"] == [{"query": "quantum farming", "n": 2}, {"query": "Quantum farming", "n": 1}]
     stamps = [d["created_at"] for d in stats["thumbs_down"]]
     assert stats["thumbs_down"] == [
         {"query": "telco", "comment": "old", "story_id": "s3", "message_id": None, "created_at": stamps[0]},
-        {"query": "why did we win", "comment": "vague", "story_id": None, "message_id": answer["id"],
-         "created_at": stamps[1]},
-    ]  # fmt: skip
+        {
+            "query": "why did we win",
+            "comment": "vague",
+            "story_id": None,
+            "message_id": answer["id"],
+            "created_at": stamps[1],
+        },
+    ]
     assert stamps[0] > stamps[1]  # newest first
     assert stats["requested_facets"] == [
         {"facet": "industry", "value": "finance", "n": 2},
@@ -428,8 +520,16 @@ def test_empty_store_stats(store: HistoryStore) -> None:
     stats = store.usage_stats()
     assert stats["latency"] == {"search": {"p50": 0.0, "p95": 0.0, "n": 0}, "ask": {"p50": 0.0, "p95": 0.0, "n": 0}}
     assert stats["totals"] == {"queries": 0, "users": 0, "asks": 0, "searches": 0, "feedback_up": 0, "feedback_down": 0}
-    for key in ("daily_active_users", "queries_per_day", "mode_split", "channel_split", "most_cited", "zero_result",
-                "thumbs_down", "requested_facets"):  # fmt: skip
+    for key in (
+        "daily_active_users",
+        "queries_per_day",
+        "mode_split",
+        "channel_split",
+        "most_cited",
+        "zero_result",
+        "thumbs_down",
+        "requested_facets",
+    ):
         assert stats[key] == [], key
     assert store.usage_counts(30) == {}
 
@@ -441,8 +541,16 @@ def test_tokens_are_hashed_and_revocable(store: HistoryStore) -> None:
     token, row = store.add_token("ann", "admin", "laptop")
     other, _ = store.add_token("bob", "viewer")
     assert token.startswith("reffy_") and len(token) > 40
-    assert row == {"id": row["id"], "user": "ann", "role": "admin", "label": "laptop", "created_at": row["created_at"],
-                   "last_used": None, "revoked_at": None, "revoked": False}  # fmt: skip
+    assert row == {
+        "id": row["id"],
+        "user": "ann",
+        "role": "admin",
+        "label": "laptop",
+        "created_at": row["created_at"],
+        "last_used": None,
+        "revoked_at": None,
+        "revoked": False,
+    }
 
     assert store.token_user(token) == ("ann", "admin")
     assert store.token_user(other) == ("bob", "viewer")
@@ -457,7 +565,7 @@ def test_tokens_are_hashed_and_revocable(store: HistoryStore) -> None:
     assert stored == hash_token(token)
     raw = b"".join(p.read_bytes() for p in store.path.parent.glob(store.path.name + "*"))
     assert hash_token(token).encode() in raw
-    assert token.encode() not in raw and token[len("reffy_"):].encode() not in raw
+    assert token.encode() not in raw and token[len("reffy_") :].encode() not in raw
     assert token not in repr(store.db.execute("SELECT * FROM api_tokens").fetchall())
 
     assert store.revoke_token(row["id"]) is True

@@ -30,8 +30,10 @@ def problems(home: Path) -> dict[str, list[tuple[str, str, str]]]:
     """file name -> [(reason, severity, detail)] of the last run."""
     out: dict[str, list[tuple[str, str, str]]] = {}
     for origin, reason, severity, detail in query(
-        home, "SELECT origin, reason, severity, detail FROM ingest_errors WHERE run_id = (SELECT max(id) FROM "
-        "ingest_runs) ORDER BY id"):  # fmt: skip
+        home,
+        "SELECT origin, reason, severity, detail FROM ingest_errors WHERE run_id = (SELECT max(id) FROM "
+        "ingest_runs) ORDER BY id",
+    ):
         out.setdefault(Path(origin).name, []).append((reason, severity, detail))
     return out
 
@@ -58,7 +60,10 @@ def test_hostile_files_are_recorded_and_every_good_file_beside_them_is_ingested(
     assert got["deep.json"][0][:2] == ("too_deep", "error")
     assert sorted(r[:2] for r in got["pathological.jsonl"]) == [("parse_error", "error"), ("too_deep", "error")]
     assert any("thousands of digits" in d for _, _, d in got["pathological.jsonl"])
-    assert got["big-line.jsonl"][0][:2] == ("too_large", "error") and "REFFY_MAX_STORY_CHARS" in got["big-line.jsonl"][0][2]
+    assert (
+        got["big-line.jsonl"][0][:2] == ("too_large", "error")
+        and "REFFY_MAX_STORY_CHARS" in got["big-line.jsonl"][0][2]
+    )
     [(reason, severity, detail)] = got["bomb.md"]  # the front matter is refused, the story kept
     assert (reason, severity) == ("parse_error", "warning") and "alias bomb" in detail
     texts = ingested(settings.home)
@@ -108,8 +113,9 @@ def test_zip_limits_are_checked_from_the_directory_before_parsing(tmp_path, home
 
 def test_front_matter_with_a_few_aliases_still_parses(settings, tmp_path):
     path = tmp_path / "anchors.md"
-    path.write_text("---\nbase: &b {industry: finance}\ncustomer: *b\nother: *b\n---\n# Anchored\n\n" + STORY,
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "---\nbase: &b {industry: finance}\ncustomer: *b\nother: *b\n---\n# Anchored\n\n" + STORY, encoding="utf-8"
+    )
     ingest(settings, path)
     meta = json.loads(scalar(settings.home, "SELECT meta FROM bronze_current"))
     assert meta["customer"] == {"industry": "finance"} and not problems(settings.home)
@@ -117,7 +123,7 @@ def test_front_matter_with_a_few_aliases_still_parses(settings, tmp_path):
 
 def test_front_matter_over_the_size_limit_is_kept_as_text(tmp_path, home):
     path = tmp_path / "big.md"
-    path.write_text("---\nnotes: \"" + "x" * 5000 + "\"\n---\n# Big\n\n" + STORY, encoding="utf-8")
+    path.write_text('---\nnotes: "' + "x" * 5000 + '"\n---\n# Big\n\n' + STORY, encoding="utf-8")
     ingest(load_settings(home=home, max_meta_kb=2), path)
     [(reason, severity, detail)] = problems(home)["big.md"]
     assert (reason, severity) == ("parse_error", "warning") and "over the 2 KB limit" in detail
@@ -152,8 +158,16 @@ def test_json_nesting_is_capped_per_object(settings, tmp_path):
 
 
 def test_oversized_metadata_is_dropped_with_a_warning_and_the_story_kept(settings, tmp_path):
-    rows = [{"slug": "a", "title": "A", "body": STORY, "industry": "finance", "blob": "y" * 200_000,
-             "odd": "\ud800 lone surrogate"}]  # fmt: skip
+    rows = [
+        {
+            "slug": "a",
+            "title": "A",
+            "body": STORY,
+            "industry": "finance",
+            "blob": "y" * 200_000,
+            "odd": "\ud800 lone surrogate",
+        }
+    ]
     path = tmp_path / "rows.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     summary = ingest(settings, path)
@@ -213,23 +227,49 @@ def test_utf16_and_utf32_files_with_a_byte_order_mark_are_text(settings, tmp_pat
     assert scalar(settings.home, "SELECT text FROM bronze_current WHERE origin LIKE '%rows.csv'") == "\u00c5rhus story"
 
 
-@pytest.mark.parametrize(("text", "encoding", "codec"), [
-    ("Caf\u00e9 au lait \u2014 a story about S\u00e3o Paulo\n" * 20, "cp1252", "cp1252"),
-    ("Le caf\u00e9 de la for\u00eat \u00e9tait tr\u00e8s r\u00e9put\u00e9, \u00e0 c\u00f4t\u00e9 de l'h\u00f4tel o\u00f9 "
-     "l'on mange des cr\u00eapes.\n", "latin-1", "cp1252"),
-    ("S\u00f8ren k\u00f8rte til \u00c5rhus og spiste r\u00f8dgr\u00f8d med fl\u00f8de.\n", "latin-1", "cp1252"),
-    ("Perch\u00e9 la citt\u00e0 \u00e8 cos\u00ec bella? Pi\u00f9 caff\u00e8, per\u00f2.\n", "latin-1", "cp1252"),
-    ("Customers in Z\u00fcrich, S\u00e3o Paulo, Malm\u00f6 and Bogot\u00e1 use it.\n", "cp1252", "cp1252"),
-    ("\u00bfQu\u00e9 pas\u00f3 en Espa\u00f1a? \u00abS\u00ed\u00bb, dijo. It cost \u00a3100.\n", "cp1252", "cp1252"),
-    ("\u0158eknu v\u00e1m p\u0159\u00edb\u011bh o m\u011bst\u011b, kde se \u0159\u00edk\u00e1, \u017ee v\u0161echno "
-     "bylo lep\u0161\u00ed.\n", "cp1250", "cp1250"),
-    ("Za\u017c\u00f3\u0142\u0107 g\u0119\u015bl\u0105 ja\u017a\u0144. \u0141\u00f3d\u017a jest pi\u0119knym "
-     "miastem.\n", "cp1250", "cp1250"),
-    ("\u0150szint\u00e9n sz\u00f3lva ez egy gy\u00f6ny\u00f6r\u0171 nap, \u00e9s \u00fct\u00f6tt az \u00f3ra.\n",
-     "cp1250", "cp1250"),
-    ("\u015eirket \u0130stanbul'da b\u00fcy\u00fcd\u00fc; \u0131l\u0131k bir g\u00fcn, g\u00fc\u00e7l\u00fc "
-     "m\u00fc\u015fteri.\n", "cp1254", "cp1254"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "encoding", "codec"),
+    [
+        ("Caf\u00e9 au lait \u2014 a story about S\u00e3o Paulo\n" * 20, "cp1252", "cp1252"),
+        (
+            "Le caf\u00e9 de la for\u00eat \u00e9tait tr\u00e8s r\u00e9put\u00e9, \u00e0 c\u00f4t\u00e9 de l'h\u00f4tel o\u00f9 "
+            "l'on mange des cr\u00eapes.\n",
+            "latin-1",
+            "cp1252",
+        ),
+        ("S\u00f8ren k\u00f8rte til \u00c5rhus og spiste r\u00f8dgr\u00f8d med fl\u00f8de.\n", "latin-1", "cp1252"),
+        ("Perch\u00e9 la citt\u00e0 \u00e8 cos\u00ec bella? Pi\u00f9 caff\u00e8, per\u00f2.\n", "latin-1", "cp1252"),
+        ("Customers in Z\u00fcrich, S\u00e3o Paulo, Malm\u00f6 and Bogot\u00e1 use it.\n", "cp1252", "cp1252"),
+        (
+            "\u00bfQu\u00e9 pas\u00f3 en Espa\u00f1a? \u00abS\u00ed\u00bb, dijo. It cost \u00a3100.\n",
+            "cp1252",
+            "cp1252",
+        ),
+        (
+            "\u0158eknu v\u00e1m p\u0159\u00edb\u011bh o m\u011bst\u011b, kde se \u0159\u00edk\u00e1, \u017ee v\u0161echno "
+            "bylo lep\u0161\u00ed.\n",
+            "cp1250",
+            "cp1250",
+        ),
+        (
+            "Za\u017c\u00f3\u0142\u0107 g\u0119\u015bl\u0105 ja\u017a\u0144. \u0141\u00f3d\u017a jest pi\u0119knym "
+            "miastem.\n",
+            "cp1250",
+            "cp1250",
+        ),
+        (
+            "\u0150szint\u00e9n sz\u00f3lva ez egy gy\u00f6ny\u00f6r\u0171 nap, \u00e9s \u00fct\u00f6tt az \u00f3ra.\n",
+            "cp1250",
+            "cp1250",
+        ),
+        (
+            "\u015eirket \u0130stanbul'da b\u00fcy\u00fcd\u00fc; \u0131l\u0131k bir g\u00fcn, g\u00fc\u00e7l\u00fc "
+            "m\u00fc\u015fteri.\n",
+            "cp1254",
+            "cp1254",
+        ),
+    ],
+)
 def test_single_byte_text_is_decoded_in_the_code_page_its_letters_fit(text, encoding, codec):
     """Western text (including Latin-1) reads as cp1252; cp1250 wins only when its letters
     (\u0159, \u011b, \u0142, \u0151 ...) are what makes the text one language."""
@@ -301,8 +341,11 @@ def test_peak_memory_of_a_hostile_folder_stays_under_1_gb(tmp_path):
         " 'peak_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
     )
     env = {**os.environ, "REFFY_HOME": str(tmp_path / "home"), "PYTHONPATH": str(TESTS.parent)}
-    result = json.loads(subprocess.run([sys.executable, "-c", driver, str(root)], env=env, capture_output=True,
-                                       text=True, check=True).stdout)  # fmt: skip
+    result = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", driver, str(root)], env=env, capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert result["rc"] == 3, result["err"]
     summary = json.loads(result["out"])
     assert (summary["status"], summary["new"], summary["errors"]) == ("partial", 5, 7)

@@ -50,7 +50,9 @@ def finished(svc: ReffyService, job_id: int, timeout: float = 600) -> Job:
 def test_a_run_outlives_the_thread_that_started_it_and_reports_its_counts(svc: ReffyService, demo_home: Path):
     before = len(svc.engine.docs)  # gold rows, public twins included
     started: list[Job] = []
-    page = threading.Thread(target=lambda: started.append(svc.start_pipeline(ADMIN, uploads=[story_file("Kestrel Mutual")])))
+    page = threading.Thread(
+        target=lambda: started.append(svc.start_pipeline(ADMIN, uploads=[story_file("Kestrel Mutual")]))
+    )
     page.start()
     page.join()  # the "page" is gone before the run has got far
     assert not page.is_alive() and started[0].running
@@ -76,8 +78,12 @@ def test_a_run_outlives_the_thread_that_started_it_and_reports_its_counts(svc: R
 
 
 def test_lines_that_are_not_web_addresses_are_problems_while_the_rest_is_read(svc: ReffyService):
-    job = svc.start_pipeline(ADMIN, urls="not a url\n\n# a comment\n/etc/passwd\nhttps://\n", full=False,
-                             uploads=[story_file("Wrenfield Health")])  # fmt: skip
+    job = svc.start_pipeline(
+        ADMIN,
+        urls="not a url\n\n# a comment\n/etc/passwd\nhttps://\n",
+        full=False,
+        uploads=[story_file("Wrenfield Health")],
+    )
     assert [p["line"] for p in job.problems] == ["not a url", "/etc/passwd", "https://"]
     job = finished(svc, job.id)
     assert job.status == "partial"
@@ -85,13 +91,16 @@ def test_lines_that_are_not_web_addresses_are_problems_while_the_rest_is_read(sv
     assert "score" not in job.result  # ingest only, as asked
     problems = svc.job_problems(LOCAL_USER, job)
     assert [(p["reason"], p["origin"]) for p in problems] == [
-        ("not_a_url", "not a url"), ("not_a_url", "/etc/passwd"), ("not_a_url", "https://")]
+        ("not_a_url", "not a url"),
+        ("not_a_url", "/etc/passwd"),
+        ("not_a_url", "https://"),
+    ]
     assert problems[1]["detail"].startswith("Line 4 ('/etc/passwd') is not a web address")
     assert "upload files" in problems[1]["detail"]
 
 
 def test_nothing_readable_is_refused_before_a_run_starts(svc: ReffyService):
-    with pytest.raises(ConfigError, match="Line 1 .* is not a web address"):
+    with pytest.raises(ConfigError, match=r"Line 1 .* is not a web address"):
         svc.start_pipeline(ADMIN, urls="C:\\stories\\nordvik.md")
     with pytest.raises(ConfigError, match="upload a file or paste a web address"):
         svc.start_pipeline(ADMIN, urls="\n  \n")
@@ -117,7 +126,10 @@ def test_a_run_whose_server_died_is_interrupted_and_resumes(svc: ReffyService):
 
     stopped = svc.jobs(LOCAL_USER)[0]
     assert stopped.status == "interrupted"
-    assert stopped.error == "The server stopped during the score step. Resume the run: what was already read and scored is kept."
+    assert (
+        stopped.error
+        == "The server stopped during the score step. Resume the run: what was already read and scored is kept."
+    )
     resumed = svc.resume_job(ADMIN, stopped.id)
     assert resumed.specs == [path]
     done = finished(svc, resumed.id)

@@ -60,8 +60,14 @@ def test_tokenizer_basics() -> None:
 
 def test_tokenizer_numbers_and_acronyms() -> None:
     assert tokenize("1,500 agents in 2023 saved 40% with GPT 3.5") == [
-        "1500", "agent", "2023", "save", "40", "gpt", "3.5"
-    ]  # fmt: skip
+        "1500",
+        "agent",
+        "2023",
+        "save",
+        "40",
+        "gpt",
+        "3.5",
+    ]
     assert tokenize("LLMs GPTs APIs CRMs") == ["llm", "gpt", "api", "crm"]  # plural acronyms meet their singular
     assert tokenize("LLM") == tokenize("LLMs")
 
@@ -84,7 +90,7 @@ K1, B = 1.5, 0.75
 class _LuceneIdfOkapi(BM25Okapi):
     """rank_bm25's Okapi with only the idf swapped for Lucene's ln(1 + (N-df+.5)/(df+.5))."""
 
-    def _calc_idf(self, nd):  # noqa: ANN001
+    def _calc_idf(self, nd):
         for word, freq in nd.items():
             self.idf[word] = math.log(1 + (self.corpus_size - freq + 0.5) / (freq + 0.5))
 
@@ -282,8 +288,9 @@ def test_real_corpus(corpus_path: Path) -> None:
         [s["slug"] for s in stories], [s.get("body") or "" for s in stories], [{"title": s["title"]} for s in stories]
     )
     hits = idx.query("fraud detection", k=10)
-    assert len(hits) == 10 and all("fraud" in (s := stories[idx.doc_index(d)])["body"].lower() + s["title"].lower()
-                                   for d, _ in hits)  # fmt: skip
+    assert len(hits) == 10 and all(
+        "fraud" in (s := stories[idx.doc_index(d)])["body"].lower() + s["title"].lower() for d, _ in hits
+    )
     finance = np.array([s.get("industry") == "finance" for s in stories])
     got = idx.query("customer support chatbot", k=20, allowed=finance)
     assert len(got) == 20 and all(finance[idx.doc_index(d)] for d, _ in got)

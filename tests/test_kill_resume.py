@@ -16,7 +16,9 @@ N = 6000
 
 
 def test_sigkill_mid_run_then_rerun_completes_without_loss(tmp_path, home):
-    rows = [{"slug": f"s{i}", "title": f"Story {i}", "body": f"Story {i}. " + "lorem ipsum dolor " * 40} for i in range(N)]
+    rows = [
+        {"slug": f"s{i}", "title": f"Story {i}", "body": f"Story {i}. " + "lorem ipsum dolor " * 40} for i in range(N)
+    ]
     src = write_jsonl(tmp_path / "big.jsonl", rows)
     env = {**os.environ, "REFFY_HOME": str(home), "REFFY_BATCH_SIZE": "100"}
     cmd = [sys.executable, "-m", "reffy.cli", "ingest", str(src)]
@@ -53,8 +55,13 @@ def test_a_killed_index_rebuild_is_said_by_search_and_the_rerun_restores_every_v
     manifest_path = demo_home / "index" / "manifest.json"
     before = json.loads(manifest_path.read_text())
     env = {**os.environ, "REFFY_HOME": str(demo_home)}
-    proc = subprocess.Popen([sys.executable, "-m", "reffy.cli", "index", "--rebuild"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reffy.cli", "index", "--rebuild"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     for line in proc.stdout:
         if "Keyword search is ready" in line:  # the vectors are being computed from here on
             break
@@ -68,8 +75,9 @@ def test_a_killed_index_rebuild_is_said_by_search_and_the_rerun_restores_every_v
     between = json.loads(subprocess.run(search, env=env, capture_output=True, text=True, check=True).stdout)
     assert between["hits"] and "keyword" in between["timings_ms"] and "embed" not in between["timings_ms"]
     assert any("stopped before it finished" in note for note in between["notes"]), between["notes"]
-    status = subprocess.run([sys.executable, "-m", "reffy.cli", "status"], env=env, capture_output=True, text=True,
-                            check=True).stdout  # fmt: skip
+    status = subprocess.run(
+        [sys.executable, "-m", "reffy.cli", "status"], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert "vectors incomplete" in status and "run `reffy index`" in status
 
     subprocess.run([sys.executable, "-m", "reffy.cli", "index"], env=env, capture_output=True, text=True, check=True)

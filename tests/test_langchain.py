@@ -39,8 +39,19 @@ def test_retriever_returns_story_documents(svc: ReffyService) -> None:
     assert 0 < len(docs) <= 3
     first = docs[0]
     assert first.page_content and first.id == first.metadata["story_id"]
-    assert {"story_id", "title", "customer", "industry", "country", "year", "quality", "score", "shareability",
-            "source", "why"} <= set(first.metadata)  # fmt: skip
+    assert {
+        "story_id",
+        "title",
+        "customer",
+        "industry",
+        "country",
+        "year",
+        "quality",
+        "score",
+        "shareability",
+        "source",
+        "why",
+    } <= set(first.metadata)
     story = svc.story(first.metadata["story_id"])
     assert first.page_content == story["summary"]
     assert first.metadata["title"] == story["title"]
@@ -52,8 +63,10 @@ def test_retriever_honours_filters_audience_and_viewers(svc: ReffyService) -> No
     finance = ReffyRetriever(service=svc, k=10, filters={"industry": ["finance"]}).invoke("reduce costs")
     assert finance and all(d.metadata["industry"] == "finance" for d in finance)
     internal = [r for r in svc.stories(audience="internal") if r["shareability"] == "internal"]
-    for retriever in (ReffyRetriever(service=svc, k=20, audience="external", strict=False),
-                      ReffyRetriever(service=svc, k=20, user=User("v", Role.viewer), audience="internal", strict=False)):  # fmt: skip
+    for retriever in (
+        ReffyRetriever(service=svc, k=20, audience="external", strict=False),
+        ReffyRetriever(service=svc, k=20, user=User("v", Role.viewer), audience="internal", strict=False),
+    ):
         docs = retriever.invoke(internal[0]["title"])
         assert docs and all(d.metadata["shareability"] == "public" for d in docs)
     assert not ReffyRetriever(service=svc).invoke("recipe for sourdough bread with rye flour")  # no padding
@@ -62,7 +75,8 @@ def test_retriever_honours_filters_audience_and_viewers(svc: ReffyService) -> No
 def test_retriever_inside_a_chain_with_a_fake_chat_model(svc: ReffyService) -> None:
     retriever = ReffyRetriever(service=svc, k=3)
     prompt = ChatPromptTemplate.from_template(
-        "Recommend one customer reference, citing it as [n], using only these stories:\n\n{stories}\n\nNeed: {need}")
+        "Recommend one customer reference, citing it as [n], using only these stories:\n\n{stories}\n\nNeed: {need}"
+    )
     model = FakeListChatModel(responses=["Use Nordvik Bank [1]."])
     chain = {"stories": retriever | format_stories, "need": RunnablePassthrough()} | prompt | model | StrOutputParser()
     recorder = PromptRecorder()

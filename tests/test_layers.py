@@ -10,7 +10,11 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"]
+LINT = [
+    sys.executable,
+    "-c",
+    "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())",
+]
 
 
 def test_every_layer_contract_is_kept() -> None:
@@ -21,8 +25,10 @@ def test_every_layer_contract_is_kept() -> None:
 
 def test_a_reach_across_breaks_the_build(tmp_path: Path) -> None:
     config = tmp_path / "contracts.toml"
-    config.write_text('[tool.importlinter]\nroot_packages = ["reffy", "ingest"]\n\n[[tool.importlinter.contracts]]\n'
-                      'name = "the service never imports the pipeline (false)"\ntype = "forbidden"\n'
-                      'source_modules = ["reffy.service"]\nforbidden_modules = ["ingest"]\n')  # fmt: skip
+    config.write_text(
+        '[tool.importlinter]\nroot_packages = ["reffy", "ingest"]\n\n[[tool.importlinter.contracts]]\n'
+        'name = "the service never imports the pipeline (false)"\ntype = "forbidden"\n'
+        'source_modules = ["reffy.service"]\nforbidden_modules = ["ingest"]\n'
+    )
     run = subprocess.run([*LINT, "--config", str(config)], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 1 and "BROKEN" in run.stdout and "reffy.service -> ingest" in run.stdout, run.stdout

@@ -46,8 +46,9 @@ def reffy(home: Path, *args: str) -> str:
 
 def http(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})  # fmt: skip
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -91,8 +92,9 @@ def rest_server(library: tuple[Path, str], tmp_path: Path) -> Iterator[tuple[str
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([*REFFY, "serve", "--port", str(port)], env=env_for(home), stdout=out,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [*REFFY, "serve", "--port", str(port)], env=env_for(home), stdout=out, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log)
@@ -142,8 +144,12 @@ def test_mcp_server_stops_serving_a_revoked_story(library: tuple[Path, str], tmp
     port = free_port()
     log = tmp_path / "mcp.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([*REFFY, "mcp", "--transport", "http", "--port", str(port)],
-                                env={**env_for(home), "REFFY_API_TOKEN": token}, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [*REFFY, "mcp", "--transport", "http", "--port", str(port)],
+            env={**env_for(home), "REFFY_API_TOKEN": token},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/mcp"
 
     async def titles() -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from llmstub import LLMStub, StubReply, error, llm_stub, ok  # noqa: F401 - llm_stub is a fixture
+from llmstub import LLMStub, StubReply, error, ok
 
 from reffy.config import Settings, load_settings
 from reffy.errors import ReffyError
@@ -153,23 +153,34 @@ def test_timeout_is_retried_once_only(tmp_path: Path, llm_stub: LLMStub) -> None
 
 def test_strict_schema_mode_gets_no_length_bounds(tmp_path: Path, llm_stub: LLMStub) -> None:
     """OpenAI's strict mode refuses maxLength and friends; grammar servers (json_object) need them."""
-    bounded = {"title": "t", "type": "object", "properties": {
-        "hi": {"type": "string", "maxLength": 5}, "n": {"type": "integer", "minimum": 0, "maximum": 3},
-        "xs": {"type": "array", "items": {"type": "string", "maxLength": 4}, "maxItems": 2}}}  # fmt: skip
+    bounded = {
+        "title": "t",
+        "type": "object",
+        "properties": {
+            "hi": {"type": "string", "maxLength": 5},
+            "n": {"type": "integer", "minimum": 0, "maximum": 3},
+            "xs": {"type": "array", "items": {"type": "string", "maxLength": 4}, "maxItems": 2},
+        },
+    }
     model, _ = make_model(tmp_path, llm_stub)
-    llm_stub.enqueue(ok('{"hi": "yo"}'), error(400, "json_schema not supported", "invalid_request_error"),
-                     ok('{"hi": "yo"}'))  # fmt: skip
+    llm_stub.enqueue(
+        ok('{"hi": "yo"}'), error(400, "json_schema not supported", "invalid_request_error"), ok('{"hi": "yo"}')
+    )
     model.complete(MESSAGES, json_schema=bounded)
     sent = llm_stub.requests[0]["response_format"]["json_schema"]["schema"]
-    assert sent["properties"] == {"hi": {"type": "string"}, "n": {"type": "integer"},
-                                  "xs": {"type": "array", "items": {"type": "string"}}}  # fmt: skip
+    assert sent["properties"] == {
+        "hi": {"type": "string"},
+        "n": {"type": "integer"},
+        "xs": {"type": "array", "items": {"type": "string"}},
+    }
     model._mode = "json_schema"
     model.complete(MESSAGES, json_schema=bounded)
     assert llm_stub.requests[-1]["response_format"] == {"type": "json_object", "schema": bounded}
 
 
-@pytest.mark.parametrize(("setting", "offered", "named"), [("auto", False, False), ("on", True, True),
-                                                           ("off", False, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("setting", "offered", "named"), [("auto", False, False), ("on", True, True), ("off", False, False)]
+)
 def test_llm_tools_setting(tmp_path: Path, llm_stub: LLMStub, setting: str, offered: bool, named: bool) -> None:
     model, _ = make_model(tmp_path, llm_stub, llm_model="openai/my-local-model", llm_tools=setting)
     assert model.supports_tools() is offered
@@ -202,8 +213,11 @@ def test_hard_failures_are_not_retried_and_say_how_to_fix(
 def test_context_window_error_is_an_input_error(tmp_path: Path, llm_stub: LLMStub) -> None:
     model, _ = make_model(tmp_path, llm_stub)
     llm_stub.enqueue(
-        error(400, "This model's maximum context length is 128000 tokens.", "invalid_request_error",
-              ),
+        error(
+            400,
+            "This model's maximum context length is 128000 tokens.",
+            "invalid_request_error",
+        ),
     )
     llm_stub.queue[0].body["error"]["code"] = "context_length_exceeded"  # type: ignore[index]
     with pytest.raises(LLMInputError, match="context window"):
@@ -214,7 +228,7 @@ def test_context_window_error_is_an_input_error(tmp_path: Path, llm_stub: LLMStu
 def test_missing_api_key_is_not_retried(tmp_path: Path, llm_stub: LLMStub, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     model, sleeps = make_model(tmp_path, llm_stub, llm_api_key=None)
-    with pytest.raises(LLMError, match="No API key.*REFFY_LLM_API_KEY") as info:
+    with pytest.raises(LLMError, match=r"No API key.*REFFY_LLM_API_KEY") as info:
         model.complete(MESSAGES)
     assert not isinstance(info.value, LLMUnavailable) and sleeps == [] and llm_stub.requests == []
 

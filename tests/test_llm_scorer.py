@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from llmstub import LLMStub, error, llm_stub, ok  # noqa: F401 - llm_stub is a fixture
+from llmstub import LLMStub, error, ok
 
 from ingest.llm_scorer import PROMPTS, LLMScorer, ScoringFailed, load_prompt
 from reffy.config import load_settings
@@ -56,8 +56,11 @@ METADATA = {
     "products": ["Quillon Assist"],
     "competitors": [],
     "quotes": [
-        {"text": "We finally answer customers when they need us", "speaker": "Maria Jensen",
-         "role": "Head of Customer Care"},
+        {
+            "text": "We finally answer customers when they need us",
+            "speaker": "Maria Jensen",
+            "role": "Head of Customer Care",
+        },
         {"text": "Quillon changed everything for us", "speaker": "Maria Jensen", "role": None},  # invented
     ],
     "outcomes": ["abandonment fell from 18% to 6%"],
@@ -67,8 +70,13 @@ METADATA = {
 }
 
 
-def answer(points: dict[str, Any] | None = None, evidence: dict[str, str] | None = None,
-           criteria: list[Criterion] = TWO, metadata: dict[str, Any] | None = None, drop: str = "") -> str:
+def answer(
+    points: dict[str, Any] | None = None,
+    evidence: dict[str, str] | None = None,
+    criteria: list[Criterion] = TWO,
+    metadata: dict[str, Any] | None = None,
+    drop: str = "",
+) -> str:
     points = {"customer_named": 2, "outcome_baseline": 2, **(points or {})}
     evidence = {**EVIDENCE, **(evidence or {})}
     rows = [
@@ -131,6 +139,15 @@ def test_braces_in_prose_before_unfenced_json(tmp_path: Path, llm_stub: LLMStub)
     llm_stub.enqueue(ok(f"Scores {{as asked}}: {answer()} -- done {{ok}}"))
     result, trace = scorer.score_with_trace(STORY, TWO)
     assert result.total == 4 and not trace.repaired
+
+
+def test_raw_control_characters_inside_strings_are_read_as_written(tmp_path: Path, llm_stub: LLMStub) -> None:
+    """A raw newline or tab inside a string (llama.cpp's grammar lets them through) is no repair."""
+    scorer, _ = make_scorer(tmp_path, llm_stub)
+    llm_stub.enqueue(ok(answer().replace('"Shown."', '"Shown\n\tin the text."')))
+    result, trace = scorer.score_with_trace(STORY, TWO)
+    assert result.total == 4 and not trace.repaired and trace.attempts == 1
+    assert by_id(result)["customer_named"].rationale == "Shown\n\tin the text."
 
 
 def test_json_truncated_at_the_very_end_is_repaired_and_accepted(tmp_path: Path, llm_stub: LLMStub) -> None:
@@ -299,8 +316,12 @@ def test_unreachable_server_stops_scoring_instead_of_failing_each_story(tmp_path
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings = load_settings(home=tmp_path / "home", llm_model="openai/gpt-4o-mini", llm_api_key="sk-test",
-                             llm_api_base=f"http://127.0.0.1:{port}/v1")  # fmt: skip
+    settings = load_settings(
+        home=tmp_path / "home",
+        llm_model="openai/gpt-4o-mini",
+        llm_api_key="sk-test",
+        llm_api_base=f"http://127.0.0.1:{port}/v1",
+    )
     sleeps: list[float] = []
     scorer = LLMScorer(settings, RUBRIC, VENDOR, TAXONOMY, chat_model=LiteLLMChatModel(settings, sleep=sleeps.append))
     with pytest.raises(LLMUnreachable, match="REFFY_LLM_API_BASE") as info:
@@ -374,8 +395,21 @@ def test_every_metadata_field_stays_inside_the_fence_as_data(tmp_path: Path, llm
     """Title, metadata keys and values carrying a closing tag, a forged boundary, a newline and
     "ignore previous instructions" reach the model as JSON strings inside the block."""
     scorer, _ = make_scorer(tmp_path, llm_stub)
-    meta = {key: f"{key}: {HOSTILE}" for key in ("customer", "industry", "country", "products", "competitors",
-                                                  "tags", "quote", "shareability", "author", "url")}
+    meta = {
+        key: f"{key}: {HOSTILE}"
+        for key in (
+            "customer",
+            "industry",
+            "country",
+            "products",
+            "competitors",
+            "tags",
+            "quote",
+            "shareability",
+            "author",
+            "url",
+        )
+    }
     meta[f"evil {HOSTILE}"[:50]] = "key injection"
     hostile = StoryInput(story_id="story-h", title=f"Title {HOSTILE}", text=STORY.text, meta=meta, source_type="web")
     llm_stub.enqueue(ok(answer()))
@@ -446,5 +480,9 @@ def test_fits_the_silver_orchestrator(tmp_path: Path, llm_stub: LLMStub) -> None
     failure = ScoringFailed("invalid_output", "nonsense", 1, 2, 0.5)
     assert isinstance(failure, ScoringFailure) and isinstance(failure, ReffyError)
     assert (failure.reason, failure.detail, failure.tokens_in, failure.tokens_out, failure.cost_usd) == (
-        "invalid_output", "nonsense", 1, 2, 0.5
+        "invalid_output",
+        "nonsense",
+        1,
+        2,
+        0.5,
     )

@@ -18,15 +18,15 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from helpers import stop_process
 from conftest import DATA
+from helpers import stop_process
 from mcp import Client, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from reffy.auth import Role
+from reffy.config import load_settings
 from reffy.errors import ConfigError
 from reffy.mcp_server import build_server, serve
-from reffy.config import load_settings
 from reffy.service import ReffyService
 
 TOOLS = {"search_stories", "get_story", "ask"}
@@ -53,8 +53,9 @@ async def exercise_every_tool(client: Client) -> dict[str, Any]:
     """List the tools and call each one (plus an error case); return what came back."""
     listed = (await client.list_tools()).tools
     out: dict[str, Any] = {"tools": {t.name: t for t in listed}}
-    found = await client.call_tool("search_stories", {"query": "bank that cut call handling time", "k": 3,
-                                                      "filters": {"industry": ["finance"]}})  # fmt: skip
+    found = await client.call_tool(
+        "search_stories", {"query": "bank that cut call handling time", "k": 3, "filters": {"industry": ["finance"]}}
+    )
     out["search"] = found
     first = found.structured_content["hits"][0]["story_id"]
     out["story"] = await client.call_tool("get_story", {"story_id": first})
@@ -95,15 +96,24 @@ def subprocess_env(home: Path, **extra: str) -> dict[str, str]:
     # the stdio client starts the server with a minimal environment: pass the session's model cache,
     # and PYTHONPATH when set, so the server runs the same checkout of Reffy as the tests
     path = {"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}
-    return {"REFFY_HOME": str(home), "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml"),
-            "REFFY_MODEL_CACHE_DIR": os.environ["REFFY_MODEL_CACHE_DIR"], **path, **extra}  # fmt: skip
+    return {
+        "REFFY_HOME": str(home),
+        "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml"),
+        "REFFY_MODEL_CACHE_DIR": os.environ["REFFY_MODEL_CACHE_DIR"],
+        **path,
+        **extra,
+    }
 
 
 # -- stdio --------------------------------------------------------------------------------
 def test_stdio_lists_and_calls_every_tool(demo_home: Path, svc: ReffyService, internal) -> None:
     token = svc.create_token("agent", Role.viewer, label="mcp")  # the env token makes this client a viewer
-    params = StdioServerParameters(command=sys.executable, args=["-m", "reffy.mcp_server"],
-                                   env=subprocess_env(demo_home, REFFY_API_TOKEN=token), cwd=str(demo_home))  # fmt: skip
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "reffy.mcp_server"],
+        env=subprocess_env(demo_home, REFFY_API_TOKEN=token),
+        cwd=str(demo_home),
+    )
 
     errlog = (demo_home / "mcp-stderr.log").open("w")  # the server's log (a real file: pytest swaps sys.stderr)
 
@@ -114,7 +124,9 @@ def test_stdio_lists_and_calls_every_tool(demo_home: Path, svc: ReffyService, in
             out["hidden_search"] = await client.call_tool("search_stories", {"query": hidden["title"], "k": 20})
             out["hidden_story"] = await client.call_tool("get_story", {"story_id": hidden["story_id"]})
             deadline = time.monotonic() + 60  # a stdio server has no health route: it says so on stderr
-            while "reffy mcp: ready in" not in (demo_home / "mcp-stderr.log").read_text() and time.monotonic() < deadline:
+            while (
+                "reffy mcp: ready in" not in (demo_home / "mcp-stderr.log").read_text() and time.monotonic() < deadline
+            ):
                 await asyncio.sleep(0.05)
             out["log"] = (demo_home / "mcp-stderr.log").read_text()
             return out
@@ -138,9 +150,13 @@ def http_server(demo_home: Path) -> Iterator[str]:
     """``reffy mcp --transport http`` on a free loopback port; yields the endpoint URL."""
     port = free_port()
     exe = Path(sys.executable).with_name("reffy")
-    proc = subprocess.Popen([str(exe), "mcp", "--transport", "http", "--port", str(port)],
-                            env={**os.environ, **subprocess_env(demo_home)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(exe), "mcp", "--transport", "http", "--port", str(port)],
+        env={**os.environ, **subprocess_env(demo_home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -169,13 +185,17 @@ def test_streamable_http_lists_and_calls_every_tool_with_per_request_tokens(
         async with Client(http_server, read_timeout_seconds=120) as client:
             out["anonymous"] = await client.call_tool("search_stories", {"query": "bank"})
         headers = {"Authorization": f"Bearer {viewer}"}
-        async with httpx2.AsyncClient(headers=headers, timeout=120) as http, \
-                Client(streamable_http_client(http_server, http_client=http), read_timeout_seconds=120) as client:  # fmt: skip
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=120) as http,
+            Client(streamable_http_client(http_server, http_client=http), read_timeout_seconds=120) as client,
+        ):
             hidden = next(iter(internal.values()))
             out["viewer_search"] = await client.call_tool("search_stories", {"query": hidden["title"], "k": 20})
             out["viewer_story"] = await client.call_tool("get_story", {"story_id": hidden["story_id"]})
-        async with httpx2.AsyncClient(headers={"Authorization": "Bearer reffy_forged"}, timeout=120) as http, \
-                Client(streamable_http_client(http_server, http_client=http), read_timeout_seconds=120) as client:  # fmt: skip
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": "Bearer reffy_forged"}, timeout=120) as http,
+            Client(streamable_http_client(http_server, http_client=http), read_timeout_seconds=120) as client,
+        ):
             out["forged"] = await client.call_tool("get_story", {"story_id": hidden["story_id"]})
         return out
 
@@ -184,7 +204,9 @@ def test_streamable_http_lists_and_calls_every_tool_with_per_request_tokens(
     assert out["anonymous"].is_error and out["anonymous"].structured_content["error"]["code"] == "unauthorized"
     assert "REFFY_API_TOKEN" in out["anonymous"].structured_content["error"]["message"]
     hits = out["viewer_search"].structured_content["hits"]
-    assert hits and all(h["shareability"] == "public" for h in hits) and not {h["story_id"] for h in hits} & set(internal)
+    assert (
+        hits and all(h["shareability"] == "public" for h in hits) and not {h["story_id"] for h in hits} & set(internal)
+    )
     assert out["viewer_story"].structured_content["error"]["code"] == "not_found"
     assert out["forged"].structured_content["error"]["code"] == "unauthorized"
 

@@ -17,8 +17,10 @@ from reffy.models import StoryInput
 from reffy.rubric import load_rubric, load_taxonomy, load_vendor
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-VAGUE = ("Kastell Industrie is embracing the future of service. With Quillon, the team is excited about what "
-         "comes next. Innovation is at the heart of everything they do, and the partnership has been great.")  # fmt: skip
+VAGUE = (
+    "Kastell Industrie is embracing the future of service. With Quillon, the team is excited about what "
+    "comes next. Innovation is at the heart of everything they do, and the partnership has been great."
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +39,11 @@ def by_id(result):
 
 
 def test_rich_story_earns_evidence_backed_points(scorer):
-    result = run(scorer, STORY + " Nordvik Bank chose Quillon over Zentrix because it answers in Danish and English.",
-                 "Nordvik Bank cuts handling time")  # fmt: skip
+    result = run(
+        scorer,
+        STORY + " Nordvik Bank chose Quillon over Zentrix because it answers in Danish and English.",
+        "Nordvik Bank cuts handling time",
+    )
     crit = by_id(result)
     assert result.scorer == "offline" and result.prompt_version == OFFLINE_VERSION
     assert crit["customer_named"].points == 2 and "Nordvik Bank" in crit["customer_named"].evidence
@@ -50,8 +55,11 @@ def test_rich_story_earns_evidence_backed_points(scorer):
     assert result.metadata.customer == "Nordvik Bank" and result.metadata.country == "DK"
     for c in result.criteria:  # every awarded point is explained by a sentence of the story
         if c.points:
-            assert c.evidence.rstrip(".").rstrip("...")[:40] in STORY + " Nordvik Bank chose Quillon over Zentrix" \
-                " because it answers in Danish and English." and c.rationale  # fmt: skip
+            assert (
+                c.evidence.rstrip(".")[:40]
+                in STORY + " Nordvik Bank chose Quillon over Zentrix because it answers in Danish and English."
+                and c.rationale
+            )
 
 
 def test_vague_story_scores_low(scorer):
@@ -62,8 +70,9 @@ def test_vague_story_scores_low(scorer):
 
 def test_scoring_is_deterministic(scorer):
     a, b = run(scorer, STORY), run(scorer, STORY)
-    assert [(c.criterion_id, c.points, c.evidence) for c in a.criteria] == \
-           [(c.criterion_id, c.points, c.evidence) for c in b.criteria]  # fmt: skip
+    assert [(c.criterion_id, c.points, c.evidence) for c in a.criteria] == [
+        (c.criterion_id, c.points, c.evidence) for c in b.criteria
+    ]
 
 
 def test_removing_figures_and_quotes_lowers_the_score(scorer):
@@ -90,7 +99,7 @@ def test_demo_library_scores_follow_the_planted_quality_levels(scorer):
         if "#" in entry["source"]:
             continue  # rows of exports: covered through the pipeline tests
         path = DATA / entry["source"]
-        (item,) = [i for i in EXTRACTORS[path.suffix.lower()](FileInput(path, path.read_bytes(), settings))]
+        (item,) = list(EXTRACTORS[path.suffix.lower()](FileInput(path, path.read_bytes(), settings)))
         levels.setdefault(entry["quality"], []).append(run(scorer, item.text, item.title, item.meta).total)
     rich, medium, weak = (statistics.mean(levels[k]) for k in ("rich", "medium", "weak"))
     assert rich > medium + 4 > weak + 8
@@ -98,9 +107,11 @@ def test_demo_library_scores_follow_the_planted_quality_levels(scorer):
 
 
 def test_evidence_is_the_whole_sentence_never_cut_mid_sentence(scorer):
-    long = ("Like most Nordic banks, Nordvik Bank has moved the bulk of its everyday banking to mobile, which means the "
-            "calls that still reach a person are the difficult ones: disputed card payments, mortgage questions, fraud "
-            "scares and account access problems that take an agent a long time to resolve.")  # fmt: skip
+    long = (
+        "Like most Nordic banks, Nordvik Bank has moved the bulk of its everyday banking to mobile, which means the "
+        "calls that still reach a person are the difficult ones: disputed card payments, mortgage questions, fraud "
+        "scares and account access problems that take an agent a long time to resolve."
+    )
     assert len(long) > 240  # what offline-3 cut off with "..."
     result = run(scorer, long + " Nordvik Bank rolled out Quillon Assist to 400 agents in 2023.", "Nordvik Bank")
     evidence = [c.evidence for c in result.criteria if c.evidence]

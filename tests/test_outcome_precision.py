@@ -11,8 +11,16 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.extract.outcome_eval import (CHECK_SET, StoryWords, displayed_outcomes, evaluate, line_sha, load_rows,
-                                         load_sample, load_stories)
+from ingest.extract.outcome_eval import (
+    CHECK_SET,
+    StoryWords,
+    displayed_outcomes,
+    evaluate,
+    line_sha,
+    load_rows,
+    load_sample,
+    load_stories,
+)
 from reffy.rubric import load_vendor
 
 ROWS = load_rows(CHECK_SET)
@@ -40,8 +48,11 @@ def test_the_check_set_is_large_labelled_and_stores_no_corpus_text():
 def test_lines_are_located_by_their_words_whatever_the_markup():
     words = StoryWords("Intro.\n\n- **38% lower average handling time**, from 9:40 to 6:00 per call\n")
     span = words.locate("38% lower average handling time, from 9:40 to 6:00 per call")
-    assert span is not None and words.text[span[0] : span[1]].startswith("38% lower") and words.sha(*span) == \
-        line_sha("38% lower average handling time, from 9:40 to 6:00 per call")  # fmt: skip
+    assert (
+        span is not None
+        and words.text[span[0] : span[1]].startswith("38% lower")
+        and words.sha(*span) == line_sha("38% lower average handling time, from 9:40 to 6:00 per call")
+    )
     assert words.locate("handling time rose") is None
 
 
@@ -51,7 +62,7 @@ def _report(sets, vendor):
 
 
 def test_demo_outcome_lines_are_outcomes(vendor):
-    report, stories = _report(("demo",), vendor)
+    report, _ = _report(("demo",), vendor)
     demo = report["splits"]["demo"]
     assert demo["stories"] == 50 and not report["drift"] and not report["unlocated"]
     assert not report["unlabelled"], report["unlabelled"]  # every displayed demo line has a label

@@ -37,8 +37,10 @@ def lib(settings, tmp_path: Path) -> tuple[ReffyService, Path]:
 def target(svc: ReffyService, ref: str) -> str:
     """The source file (and record) an override on ``ref`` lands on."""
     svc.set_override(ref, "customer", "X", author="t", reason="")
-    (origin, rid), = query(svc.settings.home, "SELECT b.origin, b.source_record_id FROM overrides o JOIN bronze_current b"
-                                              " USING (record_key)")  # fmt: skip
+    ((origin, rid),) = query(
+        svc.settings.home,
+        "SELECT b.origin, b.source_record_id FROM overrides o JOIN bronze_current b USING (record_key)",
+    )
     assert svc.remove_override(ref, "customer")
     return Path(origin).relative_to(svc.settings.home.parent / "lib").as_posix() + (f"#{rid}" if rid else "")
 
@@ -75,7 +77,7 @@ def test_a_name_several_sources_share_is_refused_with_the_candidates(lib, monkey
     with pytest.raises(AmbiguousId) as info:
         svc.set_override("stories.jsonl", "customer", "X", author="t", reason="")
     assert "s-one" in str(info.value) and "s-two" in str(info.value) and "source record id" in str(info.value)
-    with pytest.raises(OverrideError, match="No current story matches 'nothing.md'.*file's path or name"):
+    with pytest.raises(OverrideError, match=r"No current story matches 'nothing\.md'.*file's path or name"):
         svc.set_override("nothing.md", "customer", "X", author="t", reason="")
     assert query(svc.settings.home, "SELECT count(*) FROM overrides") == [(0,)]
 
@@ -89,8 +91,9 @@ def test_the_readme_override_example_works_from_the_command_line(home: Path, tmp
     env = {**os.environ, "REFFY_HOME": str(home)}
 
     def reffy(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "reffy.cli", *args], env=env, capture_output=True, text=True,
-                              cwd=tmp_path)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "reffy.cli", *args], env=env, capture_output=True, text=True, cwd=tmp_path
+        )
 
     assert reffy("ingest", "website").returncode == 0
     done = reffy("override", "nordvik-bank.md", "customer", "Nordvik Bank A/S", "--reason", "legal name")

@@ -27,10 +27,12 @@ def test_first_ingest_writes_one_row_per_story_with_provenance(settings, tmp_pat
     lib = make_library(tmp_path / "lib")
     summary = ingest(settings, lib)
     assert (summary.seen, summary.new, summary.errors, summary.status) == (5, 5, 0, "completed")
-    rows = query(settings.home, "SELECT title, source_type, origin, source_uri, meta->>'country', version"
-                                " FROM bronze_current ORDER BY title")  # fmt: skip
+    rows = query(
+        settings.home,
+        "SELECT title, source_type, origin, source_uri, meta->>'country', version FROM bronze_current ORDER BY title",
+    )
     assert [r[0] for r in rows] == [f"Story {i}" for i in range(5)]
-    title, source_type, origin, uri, country, version = rows[0]
+    _, source_type, origin, uri, country, version = rows[0]
     assert source_type == "markdown" and country == "DK" and version == 1
     assert origin == str(lib / "story0.md") and uri == (lib / "story0.md").as_uri()
     run = query(settings.home, "SELECT status, seen, new, duration_s FROM ingest_runs")[0]
@@ -62,8 +64,12 @@ def test_edited_source_becomes_a_new_version_superseding_the_old(settings, tmp_p
     path.write_text(path.read_text() + "\nAn added paragraph with results.\n", encoding="utf-8")
     summary = ingest(settings, lib)
     assert (summary.new, summary.updated) == (0, 1)
-    versions = query(settings.home, "SELECT version, id, superseded_at IS NOT NULL, superseded_by FROM bronze_records"
-                                    " WHERE origin = ? ORDER BY version", [str(path)])  # fmt: skip
+    versions = query(
+        settings.home,
+        "SELECT version, id, superseded_at IS NOT NULL, superseded_by FROM bronze_records"
+        " WHERE origin = ? ORDER BY version",
+        [str(path)],
+    )
     assert [v[0] for v in versions] == [1, 2]
     assert versions[0][2] is True and versions[0][3] == versions[1][1]
     assert versions[1][2] is False
@@ -107,7 +113,6 @@ def test_ingesting_a_subfolder_only_removes_within_that_subfolder(settings, tmp_
 
 
 def test_row_removed_from_a_jsonl_file_is_marked_removed(settings, tmp_path):
-
 
     rows = [{"slug": f"s{i}", "title": f"T{i}", "body": story(i)} for i in range(3)]
     path = write_jsonl(tmp_path / "s.jsonl", rows)
@@ -176,6 +181,7 @@ def test_declared_source_metadata_applies_to_every_record_but_record_fields_win(
     lib = make_library(tmp_path / "lib", 2)
     (lib / "story1.md").write_text(f"---\ntitle: Story 1\nshareability: internal\n---\n{story(1)}\n", encoding="utf-8")
     ingest(settings, lib, extra_meta={"shareability": "public", "campaign": "q4"})
-    rows = dict(query(settings.home, "SELECT title, meta->>'shareability' || '/' || (meta->>'campaign')"
-                                     " FROM bronze_current"))  # fmt: skip
+    rows = dict(
+        query(settings.home, "SELECT title, meta->>'shareability' || '/' || (meta->>'campaign') FROM bronze_current")
+    )
     assert rows == {"Story 0": "public/q4", "Story 1": "internal/q4"}

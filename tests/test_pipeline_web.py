@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from httpserver import Reply, make_fetcher, serve
 from helpers import query, scalar
+from httpserver import Reply, make_fetcher, serve
 
 from ingest.sources.feeds import FeedSource
 from ingest.sources.web import WebSource
@@ -13,8 +13,10 @@ from reffy.service import ReffyService
 
 ARTICLE = """<html><head><title>{title}</title></head><body><nav>Home | Pricing | Blog</nav>
 <article><h1>{title}</h1><p>{body}</p></article><footer>(c) Quillon</footer></body></html>"""
-BODY = ("Tidewell Grocers, a supermarket chain in Ireland, used Quillon Assist to answer delivery questions. "
-        "Within four months contact volume fell by a quarter and satisfaction rose by nine points. ") * 3
+BODY = (
+    "Tidewell Grocers, a supermarket chain in Ireland, used Quillon Assist to answer delivery questions. "
+    "Within four months contact volume fell by a quarter and satisfaction rose by nine points. "
+) * 3
 
 
 @pytest.fixture
@@ -54,19 +56,26 @@ def test_page_is_ingested_then_conditional_rerun_is_unchanged_then_404_removes_i
 
 def test_feed_entries_are_followed_and_an_entry_gone_from_the_feed_is_removed(settings):
     with serve() as server:
-        links = [server.route(f"/post{i}", Reply(ARTICLE.format(title=f"Post {i}", body=f"Post {i}. " + BODY)))
-                 for i in range(3)]  # fmt: skip
-        feed = server.route("/feed", Reply(rss([(f"g{i}", f"Post {i}", links[i]) for i in range(3)]),
-                                           content_type="application/rss+xml"))  # fmt: skip
+        links = [
+            server.route(f"/post{i}", Reply(ARTICLE.format(title=f"Post {i}", body=f"Post {i}. " + BODY)))
+            for i in range(3)
+        ]
+        feed = server.route(
+            "/feed",
+            Reply(rss([(f"g{i}", f"Post {i}", links[i]) for i in range(3)]), content_type="application/rss+xml"),
+        )
         svc = ReffyService(settings)
         first = svc.ingest([feed], sources=[FeedSource(feed, fetcher=make_fetcher(settings))])
         assert first.new == 3
         rows = query(settings.home, "SELECT source_record_id, origin, source_type FROM bronze_current ORDER BY 1")
         assert rows == [(f"g{i}", feed, "feed") for i in range(3)]
-        assert "Post 1. Tidewell" in scalar(settings.home, "SELECT text FROM bronze_current WHERE source_record_id='g1'")
+        assert "Post 1. Tidewell" in scalar(
+            settings.home, "SELECT text FROM bronze_current WHERE source_record_id='g1'"
+        )
 
-        server.route("/feed", Reply(rss([(f"g{i}", f"Post {i}", links[i]) for i in (0, 2)]),
-                                    content_type="application/rss+xml"))  # fmt: skip
+        server.route(
+            "/feed", Reply(rss([(f"g{i}", f"Post {i}", links[i]) for i in (0, 2)]), content_type="application/rss+xml")
+        )
         second = svc.ingest([feed], sources=[FeedSource(feed, fetcher=make_fetcher(settings))])
         assert second.removed == 1
         assert {r for (r,) in query(settings.home, "SELECT source_record_id FROM bronze_current")} == {"g0", "g2"}

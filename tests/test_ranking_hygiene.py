@@ -8,8 +8,6 @@ import random
 import shutil
 from pathlib import Path
 
-import pytest
-
 from reffy.config import load_settings
 from reffy.retrieval.repetition import repetitive, windows, without_repetition
 from reffy.service import ReffyService
@@ -18,20 +16,33 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 
 # Twenty searches a sales team runs against the demo library; none is about the stuffed story.
 QUERIES = [
-    "bank that cut call handling time", "insurer that automated claims", "retailer that replaced Zentrix",
-    "hospital patient access", "telecom operator that reduced churn", "energy company outage calls",
-    "public sector council citizen services", "airline customer service automation", "logistics company tracking",
-    "university student support chatbot", "media group subscriptions", "grocery retailer customer care",
-    "manufacturing company field service", "credit union member service", "contact centre cost reduction",
-    "self-service voice bot for utilities", "healthcare provider appointment booking",
-    "insurance company in Switzerland", "fashion retailer in Poland", "freight company in Europe",
-]  # fmt: skip
+    "bank that cut call handling time",
+    "insurer that automated claims",
+    "retailer that replaced Zentrix",
+    "hospital patient access",
+    "telecom operator that reduced churn",
+    "energy company outage calls",
+    "public sector council citizen services",
+    "airline customer service automation",
+    "logistics company tracking",
+    "university student support chatbot",
+    "media group subscriptions",
+    "grocery retailer customer care",
+    "manufacturing company field service",
+    "credit union member service",
+    "contact centre cost reduction",
+    "self-service voice bot for utilities",
+    "healthcare provider appointment booking",
+    "insurance company in Switzerland",
+    "fashion retailer in Poland",
+    "freight company in Europe",
+]
 
 NATURAL = (
     "Acme Widgets makes industrial fasteners in Leeds. Its order desk took 2,000 calls a week and customers "
     "waited nine minutes on average. With Quillon Converse answering order-status questions in chat, waiting "
-    "time fell to under a minute and the desk now handles 40% more orders with the same team. \"We finally "
-    "answer every customer the same day,\" said Jo Park, head of operations at Acme Widgets."
+    'time fell to under a minute and the desk now handles 40% more orders with the same team. "We finally '
+    'answer every customer the same day," said Jo Park, head of operations at Acme Widgets.'
 )
 
 
@@ -77,7 +88,9 @@ def library_with(home: Path, folder: Path, body: str) -> tuple[ReffyService, str
     folder.mkdir()
     (folder / "acme-widgets.md").write_text(
         "---\ntitle: Acme Widgets answers every customer the same day\ncustomer: Acme Widgets\nindustry: manufacturing\n"
-        f"country: GB\nproducts: [Quillon Converse]\nshareability: public\n---\n\n{body}\n", encoding="utf-8")  # fmt: skip
+        f"country: GB\nproducts: [Quillon Converse]\nshareability: public\n---\n\n{body}\n",
+        encoding="utf-8",
+    )
     svc = ReffyService(load_settings(home=home, vendor_path=DATA / "vendor.yaml"))
     svc.ingest([str(folder)])
     svc.score()
@@ -98,8 +111,10 @@ def test_stuffing_buys_no_rank(demo_library: Path, tmp_path: Path) -> None:
     story about customer service is near the top of a few of these by its own words, in a library
     of a few dozen public stories; the premise checks that most searches are unrelated to it.)"""
     tops = {}
-    for name, body in (("plain", f"{NATURAL}\n\n{NATURAL}"),
-                       ("stuffed", f"{NATURAL}\n\n{stuffing(1)}\n\n{stuffing(2)}\n\n{NATURAL}")):  # fmt: skip
+    for name, body in (
+        ("plain", f"{NATURAL}\n\n{NATURAL}"),
+        ("stuffed", f"{NATURAL}\n\n{stuffing(1)}\n\n{stuffing(2)}\n\n{NATURAL}"),
+    ):
         home = tmp_path / name / "home"
         shutil.copytree(demo_library, home)
         svc, story_id = library_with(home, tmp_path / name / "source", body)

@@ -84,8 +84,28 @@ CALLS = [(line, call) for line in command_lines(README.read_text(encoding="utf-8
 def test_the_readme_shows_many_reffy_commands() -> None:
     names = {call[0] for _, call in CALLS if call}
     assert len(CALLS) >= 40, CALLS
-    assert {"ingest", "score", "build", "index", "search", "ask", "story", "override", "overrides", "user", "token",
-            "serve", "mcp", "app", "demo", "status", "config", "eval", "models", "run"} <= names  # fmt: skip
+    assert {
+        "ingest",
+        "score",
+        "build",
+        "index",
+        "search",
+        "ask",
+        "story",
+        "override",
+        "overrides",
+        "user",
+        "token",
+        "serve",
+        "mcp",
+        "app",
+        "demo",
+        "status",
+        "config",
+        "eval",
+        "models",
+        "run",
+    } <= names
 
 
 @pytest.mark.parametrize(("line", "args"), CALLS, ids=[" ".join(a) for _, a in CALLS])
@@ -98,8 +118,17 @@ def test_every_readme_command_parses(line: str, args: list[str]) -> None:
         pytest.fail(f"README command does not parse: {line!r}: {exc}")
 
 
-@pytest.mark.parametrize("args", [["search"], ["search", "x", "--nope"], ["serch", "x"], ["user", "delete", "a"],
-                                  ["search", "x", "--k", "many"], ["token", "add", "bot"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search"],
+        ["search", "x", "--nope"],
+        ["serch", "x"],
+        ["user", "delete", "a"],
+        ["search", "x", "--k", "many"],
+        ["token", "add", "bot"],
+    ],
+)
 def test_the_check_refuses_what_the_cli_refuses(args: list[str]) -> None:
     with pytest.raises(typer.TyperException):
         parse(args)

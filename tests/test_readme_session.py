@@ -18,8 +18,11 @@ import readme_session  # noqa: E402
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 SHOWN = readme_session.readme_session(README)
-MASKS = [(readme_session.TIMING, "<time>"), (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}Z?)?"), "<when>"),
-         (re.compile(r"\b[0-9a-f]{32}\b"), "<conversation id>")]  # fmt: skip
+MASKS = [
+    (readme_session.TIMING, "<time>"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}Z?)?"), "<when>"),
+    (re.compile(r"\b[0-9a-f]{32}\b"), "<conversation id>"),
+]
 
 
 def masked(text: str) -> str:
@@ -49,8 +52,11 @@ def test_each_command_prints_what_the_readme_shows(demo_home: Path, shown: str, 
 def test_the_demo_build_counts_are_todays(demo_home: Path) -> None:
     from helpers import query
 
-    [(stories, public, internal)] = query(demo_home, "SELECT count(*), count(*) FILTER (shareability = 'public'),"
-                                                     " count(*) FILTER (shareability = 'internal') FROM gold_stories")
+    [(stories, public, internal)] = query(
+        demo_home,
+        "SELECT count(*), count(*) FILTER (shareability = 'public'),"
+        " count(*) FILTER (shareability = 'internal') FROM gold_stories",
+    )
     gold = re.search(r"Gold built in \S+ (\d+) stories \((\d+) public, (\d+) internal\)", SHOWN)
     assert gold, "the session shows the gold build"
     assert tuple(map(int, gold.groups())) == (stories, public, internal)

@@ -21,9 +21,16 @@ def tiny_model(tmp_path_factory) -> Path:
     tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
     tokenizer = BertTokenizerFast(vocab={token: i for i, token in enumerate(tokens)})
     assert tokenizer.unk_token_id not in tokenizer("bank call time")["input_ids"]  # words are real tokens
-    config = BertConfig(vocab_size=len(WORDS) + 5, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64, num_labels=1,
-                        initializer_range=0.2)  # fmt: skip
+    config = BertConfig(
+        vocab_size=len(WORDS) + 5,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        num_labels=1,
+        initializer_range=0.2,
+    )
     torch.manual_seed(7)  # wide, seeded init: scores differ clearly and the same way on every run
     BertForSequenceClassification(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
@@ -51,8 +58,15 @@ def test_engine_reorders_the_head_by_cross_encoder_scores(tiny_model, tmp_path):
     engine = SearchEngine.__new__(SearchEngine)  # only the re-ranking step is exercised here
     engine.settings = type("S", (), {"rerank_top": 3})()
     engine._reranker, engine._reranker_checked, engine.notes = reranker, True, []
-    engine.by_id = {d: {"title": d, "summary": text} for d, text in
-                    [("a", "retail chatbot story"), ("b", "bank call handling"), ("c", "claims insurance"), ("d", "x")]}
+    engine.by_id = {
+        d: {"title": d, "summary": text}
+        for d, text in [
+            ("a", "retail chatbot story"),
+            ("b", "bank call handling"),
+            ("c", "claims insurance"),
+            ("d", "x"),
+        ]
+    }
     ranked = [("a", 0.9), ("b", 0.8), ("c", 0.7), ("d", 0.1)]
     timings: dict[str, float] = {}
     out = engine._rerank("bank call time", ranked, SearchResult("q", "hybrid", []), timings)

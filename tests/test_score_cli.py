@@ -27,8 +27,14 @@ def stub():
 
 
 def env_for(home, stub, **extra):
-    return {**os.environ, "REFFY_HOME": str(home), "REFFY_LLM_API_BASE": stub.base_url, "REFFY_LLM_API_KEY": "sk-test",
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True", **extra}  # fmt: skip
+    return {
+        **os.environ,
+        "REFFY_HOME": str(home),
+        "REFFY_LLM_API_BASE": stub.base_url,
+        "REFFY_LLM_API_KEY": "sk-test",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        **extra,
+    }
 
 
 def library(settings, tmp_path, n):
@@ -77,8 +83,12 @@ def test_killing_score_mid_run_then_rerunning_rescores_nothing_already_scored(se
     library(settings, tmp_path, n)
     stub.responder = rubric_responder(delay=0.25)
     cmd = [sys.executable, "-m", "reffy.cli", "score", "--model", MODEL, "--json"]
-    proc = subprocess.Popen(cmd, env=env_for(settings.home, stub, REFFY_LLM_CONCURRENCY="1"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        env=env_for(settings.home, stub, REFFY_LLM_CONCURRENCY="1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 90
     while len(stub.requests) < 5 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)

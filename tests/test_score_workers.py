@@ -22,11 +22,15 @@ from ingest.silver import ScoringFailure, score_library
 from reffy.config import load_settings
 
 # every output column of silver (not the run ids, timestamps and latencies)
-CRITERIA = ("SELECT story_id, scorer_key, prompt_version, criterion_id, criterion_hash, points, max_points,"
-            " claimed_points, evidence, evidence_found, rationale FROM silver_criteria ORDER BY ALL")  # fmt: skip
+CRITERIA = (
+    "SELECT story_id, scorer_key, prompt_version, criterion_id, criterion_hash, points, max_points,"
+    " claimed_points, evidence, evidence_found, rationale FROM silver_criteria ORDER BY ALL"
+)
 METADATA = "SELECT story_id, scorer_key, prompt_version, metadata FROM silver_metadata ORDER BY ALL"
-CALLS = ("SELECT story_id, status, reason, detail, criteria_scored, withdrawn_points, tokens_in, tokens_out, cost_usd"
-         " FROM scoring_calls ORDER BY ALL")  # fmt: skip
+CALLS = (
+    "SELECT story_id, status, reason, detail, criteria_scored, withdrawn_points, tokens_in, tokens_out, cost_usd"
+    " FROM scoring_calls ORDER BY ALL"
+)
 
 
 def unscored_copy(demo_library: Path, home: Path) -> Path:
@@ -65,7 +69,12 @@ def test_two_worker_processes_give_exactly_the_rows_of_one_process(demo_library,
     second = rescore(two, 2, progress=lambda done, total: seen.append((done, total)))
     assert pools == [2]
     n = scalar(demo_library, "SELECT count(*) FROM silver_metadata")
-    assert (first.scored, second.scored, first.failed, second.failed) == (n, n, 0, 0) and n > 2 * silver.POOL_MIN_STORIES
+    assert (first.scored, second.scored, first.failed, second.failed) == (
+        n,
+        n,
+        0,
+        0,
+    ) and n > 2 * silver.POOL_MIN_STORIES
     for sql in (CRITERIA, METADATA, CALLS):
         assert query(one, sql) == query(two, sql)
     # and both equal what the demo library was built with
@@ -119,8 +128,13 @@ def test_workers_that_cannot_start_leave_the_scoring_to_this_process(demo_librar
 
 def test_scoring_failures_survive_the_trip_from_a_worker_process():
     failure = pickle.loads(pickle.dumps(ScoringFailure("invalid_output", "nonsense", 10, 2, 0.5)))
-    assert (failure.reason, failure.detail, failure.tokens_in, failure.tokens_out, failure.cost_usd) == \
-           ("invalid_output", "nonsense", 10, 2, 0.5)  # fmt: skip
+    assert (failure.reason, failure.detail, failure.tokens_in, failure.tokens_out, failure.cost_usd) == (
+        "invalid_output",
+        "nonsense",
+        10,
+        2,
+        0.5,
+    )
 
 
 def _children(pid: int) -> set[int]:
@@ -146,12 +160,24 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_killing_offline_score_leaves_no_worker_behind_and_the_rerun_finishes(tmp_path, home):
     n = 1200
-    rows = [{"slug": f"s{i}", "title": f"Acme {i} cuts costs", "industry": "finance",  # no embedding needed
-             "body": " ".join(f"Acme unit {i} part {j} reduced handling time by {j % 60 + 1}% for w{i}x{j}."
-                              for j in range(20))} for i in range(n)]  # fmt: skip
+    rows = [
+        {
+            "slug": f"s{i}",
+            "title": f"Acme {i} cuts costs",
+            "industry": "finance",  # no embedding needed
+            "body": " ".join(
+                f"Acme unit {i} part {j} reduced handling time by {j % 60 + 1}% for w{i}x{j}." for j in range(20)
+            ),
+        }
+        for i in range(n)
+    ]
     env = {**os.environ, "REFFY_HOME": str(home), "REFFY_SCORE_WORKERS": "2"}
-    subprocess.run([sys.executable, "-m", "reffy.cli", "ingest", str(write_jsonl(tmp_path / "s.jsonl", rows))],
-                   env=env, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "reffy.cli", "ingest", str(write_jsonl(tmp_path / "s.jsonl", rows))],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     cmd = [sys.executable, "-m", "reffy.cli", "score", "--json"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wal, workers = home / "reffy.duckdb.wal", set()

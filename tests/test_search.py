@@ -39,12 +39,17 @@ def test_index_covers_every_gold_story_with_summary_intro_and_chunk_vectors(buil
     # public twins of the internal Nordvik Bank and Halcyon Telecom stories
     assert first.stories == 48 and first.embedded_stories == 48
     assert [h["title"] for h in svc.status().held_back] == ["Big day for the team! 🎉"]
-    assert sorted(d["customer"] for d in svc.engine.docs if d["audience"] == "external") == ["Halcyon Telecom",
-                                                                                           "Nordvik Bank"]
+    assert sorted(d["customer"] for d in svc.engine.docs if d["audience"] == "external") == [
+        "Halcyon Telecom",
+        "Nordvik Bank",
+    ]
     assert first.vectors_total == first.vectors_added > 2 * 48
     kinds: dict[str, set[str]] = {}
-    for vid in svc.engine.vectors[SUMMARY].get_ids() + svc.engine.vectors[INTRO].get_ids() + svc.engine.vectors[
-            CHUNK].get_ids():  # fmt: skip
+    for vid in (
+        svc.engine.vectors[SUMMARY].get_ids()
+        + svc.engine.vectors[INTRO].get_ids()
+        + svc.engine.vectors[CHUNK].get_ids()
+    ):
         kinds.setdefault(story_of(vid), set()).add(kind_of(vid))
     assert len(kinds) == 48 and all(k == {SUMMARY, INTRO, CHUNK} for k in kinds.values())
 
@@ -58,11 +63,19 @@ def test_natural_language_query_finds_the_right_story(built):
     assert hit.parts["keyword"] > 0 and hit.parts["summary"] > 0 and hit.why
 
 
-@pytest.mark.parametrize("filters", [
-    {"industry": ["finance"]}, {"country": ["DE", "AT", "CH"]}, {"shareability": "public"}, {"min_score": 20},
-    {"year_min": 2024, "year_max": 2024}, {"product": ["Quillon Flow"]}, {"competitor": ["Zentrix"]},
-    {"industry": ["healthcare"], "min_score": 15},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"industry": ["finance"]},
+        {"country": ["DE", "AT", "CH"]},
+        {"shareability": "public"},
+        {"min_score": 20},
+        {"year_min": 2024, "year_max": 2024},
+        {"product": ["Quillon Flow"]},
+        {"competitor": ["Zentrix"]},
+        {"industry": ["healthcare"], "min_score": 15},
+    ],
+)
 @pytest.mark.parametrize("mode", ["keyword", "hybrid"])
 def test_no_hit_ever_violates_its_filters_and_filtered_queries_fill_k(built, filters, mode):
     svc, _ = built
@@ -160,9 +173,25 @@ def test_a_changed_embedding_model_makes_the_index_refuse_with_the_fix(built, tm
 
 def test_search_cli_json_carries_ids_parts_and_why(built):
     svc, _ = built
-    out = subprocess.run([sys.executable, "-m", "reffy.cli", "search", "claims automation", "--home",
-                          str(svc.settings.home), "--json", "--k", "3", "--filter", "industry=insurance"],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reffy.cli",
+            "search",
+            "claims automation",
+            "--home",
+            str(svc.settings.home),
+            "--json",
+            "--k",
+            "3",
+            "--filter",
+            "industry=insurance",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     payload = json.loads(out.stdout)
     assert len(payload["hits"]) == 3
     for hit in payload["hits"]:

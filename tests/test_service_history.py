@@ -26,10 +26,13 @@ def test_conversations_belong_to_their_user(svc):
     conv_id = answer.conversation_id
     assert [c["id"] for c in svc.conversations(ANA)] == [conv_id]
     assert svc.conversations(BEN) == []
-    for call in (lambda: svc.conversation(BEN, conv_id), lambda: svc.rename_conversation(BEN, conv_id, "mine"),
-                 lambda: svc.delete_conversation(BEN, conv_id),
-                 lambda: svc.ask("and in Portugal?", user=BEN, conversation_id=conv_id),
-                 lambda: svc.feedback(BEN, rating=1, message_id=answer.message_id)):  # fmt: skip
+    for call in (
+        lambda: svc.conversation(BEN, conv_id),
+        lambda: svc.rename_conversation(BEN, conv_id, "mine"),
+        lambda: svc.delete_conversation(BEN, conv_id),
+        lambda: svc.ask("and in Portugal?", user=BEN, conversation_id=conv_id),
+        lambda: svc.feedback(BEN, rating=1, message_id=answer.message_id),
+    ):
         with pytest.raises(NotFound):
             call()
     assert svc.rename_conversation(ANA, conv_id, "Universities")["title"] == "Universities"
@@ -46,10 +49,13 @@ def test_a_viewer_token_named_like_a_member_sees_none_of_their_conversations(svc
     answer = svc.answer("chatbots for universities", user=member)
     conv_id = answer.conversation_id
     assert svc.conversations(viewer) == []
-    for call in (lambda: svc.conversation(viewer, conv_id), lambda: svc.rename_conversation(viewer, conv_id, "x"),
-                 lambda: svc.delete_conversation(viewer, conv_id),
-                 lambda: svc.ask("and in Portugal?", user=viewer, conversation_id=conv_id),
-                 lambda: svc.feedback(viewer, rating=-1, message_id=answer.message_id)):  # fmt: skip
+    for call in (
+        lambda: svc.conversation(viewer, conv_id),
+        lambda: svc.rename_conversation(viewer, conv_id, "x"),
+        lambda: svc.delete_conversation(viewer, conv_id),
+        lambda: svc.ask("and in Portugal?", user=viewer, conversation_id=conv_id),
+        lambda: svc.feedback(viewer, rating=-1, message_id=answer.message_id),
+    ):
         with pytest.raises(NotFound):
             call()
     own = svc.answer("chatbots for universities", user=viewer)
@@ -151,7 +157,12 @@ def test_cli_user_add_writes_an_argon2_hash_and_turns_login_on(demo_settings):
 
     runner = CliRunner()
     home = ["--home", str(demo_settings.home)]
-    assert runner.invoke(app, ["user", "add", "ana", "--role", "superuser", *home], input="pw12345678\npw12345678\n").exit_code != 0
+    assert (
+        runner.invoke(
+            app, ["user", "add", "ana", "--role", "superuser", *home], input="pw12345678\npw12345678\n"
+        ).exit_code
+        != 0
+    )
     added = runner.invoke(app, ["user", "add", "ana", "--role", "analyst", *home], input="pw12345678\npw12345678\n")
     assert added.exit_code == 0, added.output
     text = (demo_settings.home / "users.yaml").read_text()

@@ -58,7 +58,9 @@ def test_a_session_expires_after_its_lifetime(tmp_path: Path) -> None:
     clock = Clock()
     store = SessionStore(HistoryStore(tmp_path / "history.sqlite", clock=clock))
     token, session = store.create("mo", "member", hours=12)
-    assert datetime.fromisoformat(session.expires_at) - datetime.fromisoformat(session.created_at) == timedelta(hours=12)
+    assert datetime.fromisoformat(session.expires_at) - datetime.fromisoformat(session.created_at) == timedelta(
+        hours=12
+    )
     clock.now += timedelta(hours=11, minutes=59)
     assert store.resolve(token).user == "mo"
     assert session.seconds_left(clock.now) == 60

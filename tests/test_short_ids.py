@@ -66,8 +66,10 @@ def svc(demo_settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReffyService
 def ids(svc: ReffyService) -> dict[str, list[str]]:
     """What each audience sees: the external one includes public twins of internal stories."""
     rows = svc.stories(audience="internal")
-    return {"public": sorted(r["story_id"] for r in svc.stories(audience="external")),
-            "internal": sorted(r["story_id"] for r in rows if r["shareability"] == "internal")}  # fmt: skip
+    return {
+        "public": sorted(r["story_id"] for r in svc.stories(audience="external")),
+        "internal": sorted(r["story_id"] for r in rows if r["shareability"] == "internal"),
+    }
 
 
 def outcome(fn: Any) -> tuple[str, str]:
@@ -104,8 +106,10 @@ def test_a_prefix_resolves_within_the_callers_audience_and_reveals_nothing_inter
                 assert not any(i[:12] in got for i in ids["internal"]) and not any(t in got for t in internal_only)
                 cases["ambiguous"] += 1
             else:
-                assert (kind, got) == ("NotFound", f"No story {ref!r} in this library (for the external audience). "
-                                                   f"{HOW_TO_FIND}")  # fmt: skip
+                assert (kind, got) == (
+                    "NotFound",
+                    f"No story {ref!r} in this library (for the external audience). {HOW_TO_FIND}",
+                )
                 cases["unknown"] += 1
             every = [s for s in ids["public"] + ids["internal"] if s.startswith(ref)]
             internal_kind, _ = outcome(lambda ref=ref: svc.card(ref, audience="internal"))
@@ -114,7 +118,9 @@ def test_a_prefix_resolves_within_the_callers_audience_and_reveals_nothing_inter
     assert cases["unknown"] and cases["internal ambiguous"] and (cases["resolved"] or cases["ambiguous"]), cases
     whole = ids["internal"][0]
     assert outcome(lambda: svc.story(whole, audience="external")) == (
-        "NotFound", f"No story {whole!r} in this library (for the external audience). {HOW_TO_FIND}")
+        "NotFound",
+        f"No story {whole!r} in this library (for the external audience). {HOW_TO_FIND}",
+    )
 
 
 def test_feedback_on_a_short_id_is_stored_under_the_whole_id(svc: ReffyService, ids) -> None:
@@ -135,8 +141,9 @@ def test_the_api_accepts_short_ids_and_refuses_ambiguous_ones(svc: ReffyService,
         hidden = client.get(f"/v1/stories/{internal[:12]}", headers=viewer)
         unknown = client.get("/v1/stories/no-such-story", headers=viewer)
         assert hidden.status_code == unknown.status_code == 404
-        assert hidden.json()["error"]["message"].replace(internal[:12], "X") == \
-            unknown.json()["error"]["message"].replace("no-such-story", "X")  # fmt: skip
+        assert hidden.json()["error"]["message"].replace(internal[:12], "X") == unknown.json()["error"][
+            "message"
+        ].replace("no-such-story", "X")
         every = ids["public"] + ids["internal"]
         shared = next(s[:1] for s in every if sum(o.startswith(s[:1]) for o in every) > 1)
         ambiguous = client.get(f"/v1/stories/{shared}", headers=member)
@@ -144,8 +151,10 @@ def test_the_api_accepts_short_ids_and_refuses_ambiguous_ones(svc: ReffyService,
         assert "Give more characters" in ambiguous.json()["error"]["message"]
         fb = client.post("/v1/feedback", json={"rating": 1, "story_id": public[:12]}, headers=viewer)
         assert fb.status_code == 201 and fb.json()["story_id"] == public
-        assert client.post("/v1/feedback", json={"rating": 1, "story_id": internal[:12]},
-                           headers=viewer).status_code == 404  # fmt: skip
+        assert (
+            client.post("/v1/feedback", json={"rating": 1, "story_id": internal[:12]}, headers=viewer).status_code
+            == 404
+        )
 
 
 def test_the_mcp_get_story_tool_accepts_short_ids(svc: ReffyService, ids) -> None:

@@ -31,9 +31,20 @@ class CountingScorer:
             self.calls.append((story.title, [c.id for c in criteria], want_metadata))
         if story.title == "FAIL":
             raise ScoringFailure("invalid_output", "the model answered nonsense", 100, 20, self.cost)
-        crit = [CriterionScore(c.id, len(story.text) % (c.points + 1), c.points, story.text[:20], "len") for c in criteria]
-        return ScoreResult(story.story_id, "llm", "test-model", self.prompt_version, crit,
-                           StoryMetadata(customer=story.title), tokens_in=100, tokens_out=20, cost_usd=self.cost)  # fmt: skip
+        crit = [
+            CriterionScore(c.id, len(story.text) % (c.points + 1), c.points, story.text[:20], "len") for c in criteria
+        ]
+        return ScoreResult(
+            story.story_id,
+            "llm",
+            "test-model",
+            self.prompt_version,
+            crit,
+            StoryMetadata(customer=story.title),
+            tokens_in=100,
+            tokens_out=20,
+            cost_usd=self.cost,
+        )
 
     def estimate(self, story, criteria):
         return 100, self.cost

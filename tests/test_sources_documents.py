@@ -38,7 +38,17 @@ def write(path: Path, data: str | bytes) -> Path:
 
 def test_registry_maps_every_supported_suffix() -> None:
     assert set(EXTRACTORS) == {
-        ".md", ".markdown", ".txt", ".text", ".html", ".htm", ".pdf", ".docx", ".pptx", ".vtt", ".srt",
+        ".md",
+        ".markdown",
+        ".txt",
+        ".text",
+        ".html",
+        ".htm",
+        ".pdf",
+        ".docx",
+        ".pptx",
+        ".vtt",
+        ".srt",
     }
     assert EXTRACTORS[".md"] is EXTRACTORS[".markdown"]
     assert EXTRACTORS[".vtt"] is EXTRACTORS[".srt"]
@@ -54,19 +64,22 @@ def test_tidy_and_humanise() -> None:
 
 
 def test_markdown_front_matter_becomes_json_meta(tmp_path: Path, settings: Settings) -> None:
-    md = write(tmp_path / "acme.md", (
-        "---\n"
-        "title: Acme Bank cuts onboarding to 5 minutes\n"
-        "id: acme-001\n"
-        "url: https://example.com/acme\n"
-        "published: 2024-03-01\n"
-        "updated: 2024-03-02T10:30:00\n"
-        "industries: [banking, fintech]\n"
-        "customer: {name: Acme Bank, employees: 1200}\n"
-        "---\n"
-        "# A different heading\n\n"
-        "## Challenge\n\nOnboarding took **two weeks**.   \n\n\n\n\nThen it took five minutes.\n"
-    ))
+    md = write(
+        tmp_path / "acme.md",
+        (
+            "---\n"
+            "title: Acme Bank cuts onboarding to 5 minutes\n"
+            "id: acme-001\n"
+            "url: https://example.com/acme\n"
+            "published: 2024-03-01\n"
+            "updated: 2024-03-02T10:30:00\n"
+            "industries: [banking, fintech]\n"
+            "customer: {name: Acme Bank, employees: 1200}\n"
+            "---\n"
+            "# A different heading\n\n"
+            "## Challenge\n\nOnboarding took **two weeks**.   \n\n\n\n\nThen it took five minutes.\n"
+        ),
+    )
     ex = run(md, settings)
     assert ex.title == "Acme Bank cuts onboarding to 5 minutes"
     assert ex.source_type == "markdown"
@@ -84,7 +97,9 @@ def test_markdown_front_matter_becomes_json_meta(tmp_path: Path, settings: Setti
 
 
 def test_markdown_title_from_first_h1_outside_code_fence(tmp_path: Path, settings: Settings) -> None:
-    md = write(tmp_path / "story.markdown", "Intro line.\n\n```bash\n# not a title\n```\n\n# Globex goes cloud\n\nBody.\n")
+    md = write(
+        tmp_path / "story.markdown", "Intro line.\n\n```bash\n# not a title\n```\n\n# Globex goes cloud\n\nBody.\n"
+    )
     ex = run(md, settings)
     assert ex.title == "Globex goes cloud"
     assert ex.meta == {}
@@ -96,7 +111,9 @@ def test_markdown_without_heading_uses_humanised_stem(tmp_path: Path, settings: 
 
 
 def test_markdown_broken_front_matter_is_ingested_with_warning(tmp_path: Path, settings: Settings) -> None:
-    md = write(tmp_path / "broken.md", "---\ntitle: [unclosed\ntags: a, b\n---\n# Umbrella story\n\nThe body survives.\n")
+    md = write(
+        tmp_path / "broken.md", "---\ntitle: [unclosed\ntags: a, b\n---\n# Umbrella story\n\nThe body survives.\n"
+    )
     ex = run(md, settings)
     assert [r for r, _ in ex.warnings] == ["parse_error"]
     assert "front matter" in ex.warnings[0][1]
@@ -183,11 +200,15 @@ def _pdf(title: str | None = "Acme Bank case study") -> bytes:
     pdf.add_page()
     pdf.multi_cell(0, 6, "Acme Bank digital onboarding")
     pdf.ln(6)
-    pdf.multi_cell(0, 6, (
-        "Acme Bank needed a faster onboarding flow for its retail customers across all of its regions. "
-        "The project started with a careful transfor-\nmation of the branch network and continued with a new "
-        "mobile app that lets people open an account in minutes."
-    ))
+    pdf.multi_cell(
+        0,
+        6,
+        (
+            "Acme Bank needed a faster onboarding flow for its retail customers across all of its regions. "
+            "The project started with a careful transfor-\nmation of the branch network and continued with a new "
+            "mobile app that lets people open an account in minutes."
+        ),
+    )
     pdf.ln(4)
     pdf.multi_cell(0, 6, "Results were strong.")
     pdf.add_page()
@@ -289,7 +310,9 @@ def test_docx_blocks_in_order_with_markdown_headings_lists_tables(tmp_path: Path
     )
     assert ex.title == "Globex ERP rollout"
     assert ex.meta == {
-        "title": "Globex ERP rollout", "author": "Sam Writer", "subject": "Manufacturing",
+        "title": "Globex ERP rollout",
+        "author": "Sam Writer",
+        "subject": "Manufacturing",
         "keywords": ["erp", "manufacturing", "cloud"],
     }
     assert ex.source_type == "docx"
@@ -427,9 +450,7 @@ def test_vtt_speakers_rolling_dedupe_and_paragraphs(tmp_path: Path, settings: Se
 
 
 def test_vtt_without_title_note_uses_stem_and_splits_long_runs(tmp_path: Path, settings: Settings) -> None:
-    cues = "".join(
-        f"00:00:{i:02d}.000 --> 00:00:{i + 1:02d}.000\nsentence number {i}.\n\n" for i in range(8)
-    )
+    cues = "".join(f"00:00:{i:02d}.000 --> 00:00:{i + 1:02d}.000\nsentence number {i}.\n\n" for i in range(8))
     ex = run(write(tmp_path / "acme-bank-keynote.vtt", "WEBVTT\n\n" + cues), settings)
     assert ex.title == "Acme bank keynote"
     paras = ex.text.split("\n\n")

@@ -59,8 +59,17 @@ def atom_entry(eid: str, title: str, href: str, summary: str = "") -> str:
 
 def settings_for(tmp_path: Path, **overrides: object) -> Settings:
     """The local test server is on 127.0.0.1: private addresses allowed; pages here are short."""
-    return load_settings(home=tmp_path, **{"http_retries": 0, "http_timeout_s": 2.0, "feed_min_chars": 120,
-                                           "allow_private_urls": True, "min_story_chars": 100, **overrides})  # fmt: skip
+    return load_settings(
+        home=tmp_path,
+        **{
+            "http_retries": 0,
+            "http_timeout_s": 2.0,
+            "feed_min_chars": 120,
+            "allow_private_urls": True,
+            "min_story_chars": 100,
+            **overrides,
+        },
+    )
 
 
 @pytest.fixture
@@ -110,7 +119,10 @@ def test_atom_short_entries_are_followed_to_their_pages(server: LocalServer, tmp
     settings = settings_for(tmp_path)
     items = read_all(FeedSource(url, fetcher=make_fetcher(settings)), settings)
     assert [(type(i).__name__, i.source_record_id) for i in items] == [
-        ("RawRecord", "urn:a"), ("Problem", "urn:c"), ("RawRecord", "urn:c"), ("Problem", "urn:d")
+        ("RawRecord", "urn:a"),
+        ("Problem", "urn:c"),
+        ("RawRecord", "urn:c"),
+        ("Problem", "urn:d"),
     ]
     followed, warning, teaser, failure = items
     assert followed.text.splitlines()[-3:] == PAGE_A  # the page's article, not the summary
@@ -169,7 +181,9 @@ def test_missing_feed_is_not_found_and_gone(server: LocalServer, tmp_path: Path)
 
 
 def test_feed_not_modified_is_unchanged(server: LocalServer, tmp_path: Path) -> None:
-    url = server.route("/rss.xml", Reply(RSS_FULL, headers={"Last-Modified": "Tue, 05 Mar 2024 10:30:00 GMT"}), Reply("", status=304))
+    url = server.route(
+        "/rss.xml", Reply(RSS_FULL, headers={"Last-Modified": "Tue, 05 Mar 2024 10:30:00 GMT"}), Reply("", status=304)
+    )
     settings = settings_for(tmp_path)
     records = read_all(FeedSource(url, fetcher=make_fetcher(settings)), settings)
     assert {r.origin_fingerprint for r in records} == {"last-modified:Tue, 05 Mar 2024 10:30:00 GMT"}
@@ -200,8 +214,10 @@ def test_local_feed_path(tmp_path: Path) -> None:
 
 
 def test_extract_feed_file_reads_entries_without_network(tmp_path: Path) -> None:
-    short = rss('<item><title>Teaser</title><link>https://stories.example/t</link><guid>t</guid><description>Only a teaser.</description></item>')
-    data = RSS_FULL.replace("</channel>", short[short.index("<item>"):short.index("</channel>")] + "</channel>")
+    short = rss(
+        "<item><title>Teaser</title><link>https://stories.example/t</link><guid>t</guid><description>Only a teaser.</description></item>"
+    )
+    data = RSS_FULL.replace("</channel>", short[short.index("<item>") : short.index("</channel>")] + "</channel>")
     settings = settings_for(tmp_path)
     out = list(extract_feed_file(FileInput(tmp_path / "stories.rss", data.encode(), settings)))
     assert [(e.source_record_id, e.source_uri, e.source_type) for e in out] == [

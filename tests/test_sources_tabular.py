@@ -19,15 +19,32 @@ def run(extractor, path: Path, settings):
 
 
 def test_jsonl_guesses_roles_and_keeps_other_fields_as_meta(settings, tmp_path):
-    path = write_jsonl(tmp_path / "s.jsonl", [
-        {"slug": "acme-chatbot", "title": "Acme chatbot", "company": "Acme", "industry": "retail",
-         "tags": ["chatbot", "rag"], "year": 2024, "link": "https://acme.example/x", "body": "Acme built a bot."},
-    ])  # fmt: skip
+    path = write_jsonl(
+        tmp_path / "s.jsonl",
+        [
+            {
+                "slug": "acme-chatbot",
+                "title": "Acme chatbot",
+                "company": "Acme",
+                "industry": "retail",
+                "tags": ["chatbot", "rag"],
+                "year": 2024,
+                "link": "https://acme.example/x",
+                "body": "Acme built a bot.",
+            },
+        ],
+    )
     (item,) = run(extract_jsonl, path, settings)
     assert item.source_record_id == "acme-chatbot" and item.title == "Acme chatbot"
     assert item.text == "Acme built a bot."
-    assert item.meta == {"slug": "acme-chatbot", "company": "Acme", "industry": "retail", "tags": ["chatbot", "rag"],
-                         "year": 2024, "link": "https://acme.example/x"}  # fmt: skip
+    assert item.meta == {
+        "slug": "acme-chatbot",
+        "company": "Acme",
+        "industry": "retail",
+        "tags": ["chatbot", "rag"],
+        "year": 2024,
+        "link": "https://acme.example/x",
+    }
     assert item.source_uri.endswith("s.jsonl#acme-chatbot")
 
 
@@ -47,7 +64,9 @@ def test_missing_text_field_explains_how_to_map_it(settings, tmp_path):
 
 
 def test_rows_without_id_use_title_then_repeat_suffix(settings, tmp_path):
-    path = write_jsonl(tmp_path / "s.jsonl", [{"title": "Same Name", "text": "one"}, {"title": "Same Name", "text": "two"}])
+    path = write_jsonl(
+        tmp_path / "s.jsonl", [{"title": "Same Name", "text": "one"}, {"title": "Same Name", "text": "two"}]
+    )
     ids = [i.source_record_id for i in run(extract_jsonl, path, settings)]
     assert ids == ["same_name", "same_name#2"]
 
@@ -59,16 +78,18 @@ def test_json_array_and_wrapped_object(settings, tmp_path):
     assert isinstance(items[0], Extracted) and items[0].source_record_id == "1"
     assert isinstance(items[1], RowProblem) and items[1].reason == "parse_error"
     wrapped = tmp_path / "w.json"
-    wrapped.write_text(json.dumps({"version": 2, "stories": [{"id": "x", "title": "X", "body": "b"}]}), encoding="utf-8")
+    wrapped.write_text(
+        json.dumps({"version": 2, "stories": [{"id": "x", "title": "X", "body": "b"}]}), encoding="utf-8"
+    )
     assert [i.source_record_id for i in run(extract_json, wrapped, settings)] == ["x"]
 
 
 def test_csv_with_semicolons_quotes_and_multiline_cells(settings, tmp_path):
     path = tmp_path / "refs.csv"
     path.write_text(
-        'id;title;customer;country;story\n'
+        "id;title;customer;country;story\n"
         '1;"Bank; Denmark";Nordvik Bank;DK;"Line one.\nLine two with ""quotes""."\n'
-        '2;Empty;Someone;SE;\n',
+        "2;Empty;Someone;SE;\n",
         encoding="utf-8",
     )
     items = run(extract_csv, path, settings)
@@ -123,8 +144,9 @@ def test_shared_corpus_ingests_every_story_with_its_metadata(settings, corpus_pa
     expected = sum(1 for line in corpus_path.open(encoding="utf-8") if line.strip())
     assert summary.new == expected == 1483 and summary.errors == 0
     first = json.loads(corpus_path.open(encoding="utf-8").readline())
-    row = query(settings.home, "SELECT title, text, meta FROM bronze_current WHERE source_record_id = ?",
-                [first["slug"]])[0]  # fmt: skip
+    row = query(
+        settings.home, "SELECT title, text, meta FROM bronze_current WHERE source_record_id = ?", [first["slug"]]
+    )[0]
     meta = json.loads(row[2])
     assert row[0] == first["title"] and row[1] == first["body"].strip()
     for key in ("company", "industry", "tags", "year", "link"):

@@ -31,8 +31,10 @@ def article(title: str = "How Acme cut dispatch time by 95%", paragraphs: list[s
 
 def settings_for(tmp_path: Path, **overrides: object) -> Settings:
     """The local test server is on 127.0.0.1: private addresses allowed; pages here are short."""
-    return load_settings(home=tmp_path, **{"http_retries": 2, "http_timeout_s": 2.0, "allow_private_urls": True,
-                                           "min_story_chars": 100, **overrides})  # fmt: skip
+    return load_settings(
+        home=tmp_path,
+        **{"http_retries": 2, "http_timeout_s": 2.0, "allow_private_urls": True, "min_story_chars": 100, **overrides},
+    )
 
 
 @pytest.fixture
@@ -165,7 +167,10 @@ def test_one_failing_url_does_not_stop_the_others(server: LocalServer, tmp_path:
     settings = settings_for(tmp_path, http_retries=0)
     items = read_all(WebSource(urls, fetcher=make_fetcher(settings)), settings)
     assert [(type(i).__name__, i.origin) for i in items] == [
-        ("RawRecord", urls[0]), ("Problem", urls[1]), ("RawRecord", urls[2]), ("Problem", urls[3])
+        ("RawRecord", urls[0]),
+        ("Problem", urls[1]),
+        ("RawRecord", urls[2]),
+        ("Problem", urls[3]),
     ]
     assert items[1].reason == "fetch_failed" and items[3].reason == "unsupported"
     assert [items[0].title, items[2].title] == ["Story one", "Story three"]

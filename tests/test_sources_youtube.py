@@ -82,8 +82,15 @@ TALK = snippets(
     (42.0, "shipping more"),
     (46.0, "Thanks for watching!"),
 )
-INFO = {"id": VID, "title": "Initech goes cloud", "channel": "Reffy", "duration": 38.0, "upload_date": "20240305",
-        "tags": ["cloud", "case study"], "view_count": 12345}
+INFO = {
+    "id": VID,
+    "title": "Initech goes cloud",
+    "channel": "Reffy",
+    "duration": 38.0,
+    "upload_date": "20240305",
+    "tags": ["cloud", "case study"],
+    "view_count": 12345,
+}
 
 
 def settings_for(tmp_path: Path) -> Settings:
@@ -117,7 +124,12 @@ def test_parse_youtube_url_shapes(url: str, ref: YouTubeRef) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://vimeo.com/12345", "https://www.youtube.com/watch?v=short", "https://www.youtube.com/@reffy", "https://youtu.be/"],
+    [
+        "https://vimeo.com/12345",
+        "https://www.youtube.com/watch?v=short",
+        "https://www.youtube.com/@reffy",
+        "https://youtu.be/",
+    ],
 )
 def test_bad_urls_are_refused(url: str) -> None:
     with pytest.raises(ValueError):
@@ -150,12 +162,23 @@ def test_video_becomes_a_record(tmp_path: Path) -> None:
     source = YouTubeSource(f"https://youtu.be/{VID}", transcript_api=api, info_extractor=info)
     [record] = read_all(source, settings_for(tmp_path))
     assert isinstance(record, RawRecord)
-    assert (record.origin, record.source_uri, record.source_type, record.source_record_id) == (watch(VID), watch(VID), "youtube", VID)
+    assert (record.origin, record.source_uri, record.source_type, record.source_record_id) == (
+        watch(VID),
+        watch(VID),
+        "youtube",
+        VID,
+    )
     assert record.title == "Initech goes cloud"
     assert record.text == transcript_paragraphs(TALK) and "[Music]" not in record.text
     assert record.meta == {
-        "url": watch(VID), "video_id": VID, "channel": "Reffy", "duration": 38, "published": "2024-03-05",
-        "tags": ["cloud", "case study"], "language": "en", "captions": "manual",
+        "url": watch(VID),
+        "video_id": VID,
+        "channel": "Reffy",
+        "duration": 38,
+        "published": "2024-03-05",
+        "tags": ["cloud", "case study"],
+        "language": "en",
+        "captions": "manual",
     }  # no view counts: meta is part of the content hash
     assert source.scope is None
     assert info.calls == [watch(VID)]
@@ -200,7 +223,9 @@ def test_unavailable_video_is_not_found_and_gone(tmp_path: Path) -> None:
 def test_metadata_failure_still_ingests_the_transcript(tmp_path: Path) -> None:
     api = FakeTranscriptApi({VID: [FakeTranscript(VID, "en", TALK)]})
     info = FakeInfo({watch(VID): DownloadError("ERROR: [youtube] Sign in to confirm you're not a bot")})
-    warning, record = read_all(YouTubeSource(watch(VID), transcript_api=api, info_extractor=info), settings_for(tmp_path))
+    warning, record = read_all(
+        YouTubeSource(watch(VID), transcript_api=api, info_extractor=info), settings_for(tmp_path)
+    )
     assert (warning.reason, warning.severity) == ("fetch_failed", "warning")
     assert "not a bot" in warning.detail
     assert isinstance(record, RawRecord) and record.title == f"YouTube video {VID}"
@@ -208,19 +233,26 @@ def test_metadata_failure_still_ingests_the_transcript(tmp_path: Path) -> None:
 
 
 def playlist_info() -> dict[str, Any]:
-    entries = [{"id": v, "title": f"Story {n}", "duration": 60 * n, "channel": "Reffy"} for n, v in enumerate((VID, VID2, VID3), 1)]
+    entries = [
+        {"id": v, "title": f"Story {n}", "duration": 60 * n, "channel": "Reffy"}
+        for n, v in enumerate((VID, VID2, VID3), 1)
+    ]
     return {"id": PLAYLIST, "title": "Customer stories", "entries": iter(entries)}  # yt-dlp may give a generator
 
 
 def test_playlist_ingests_videos_and_reports_the_one_without_captions(tmp_path: Path) -> None:
     playlist_url = f"https://www.youtube.com/playlist?list={PLAYLIST}"
-    api = FakeTranscriptApi({
-        VID: [FakeTranscript(VID, "en", snippets((0.0, "First story.")))],
-        VID2: yta.TranscriptsDisabled(VID2),
-        VID3: [FakeTranscript(VID3, "en", snippets((0.0, "Third story.")))],
-    })
+    api = FakeTranscriptApi(
+        {
+            VID: [FakeTranscript(VID, "en", snippets((0.0, "First story.")))],
+            VID2: yta.TranscriptsDisabled(VID2),
+            VID3: [FakeTranscript(VID3, "en", snippets((0.0, "Third story.")))],
+        }
+    )
     info = FakeInfo({playlist_url: playlist_info()})
-    source = YouTubeSource(f"https://www.youtube.com/watch?v={VID}&list={PLAYLIST}", transcript_api=api, info_extractor=info)
+    source = YouTubeSource(
+        f"https://www.youtube.com/watch?v={VID}&list={PLAYLIST}", transcript_api=api, info_extractor=info
+    )
     first, problem, third = read_all(source, settings_for(tmp_path))
     assert info.calls == [playlist_url]  # one listing call, no per-video lookups
     assert [first.source_record_id, third.source_record_id] == [VID, VID3]
@@ -249,5 +281,7 @@ def test_playlist_listing_failure(tmp_path: Path) -> None:
     assert (problem.reason, problem.origin) == ("fetch_failed", playlist_url)
     assert source.scope is None
     gone = FakeInfo({playlist_url: DownloadError("ERROR: [youtube:tab] The playlist does not exist.")})
-    items = read_all(YouTubeSource(playlist_url, transcript_api=FakeTranscriptApi({}), info_extractor=gone), settings_for(tmp_path))
+    items = read_all(
+        YouTubeSource(playlist_url, transcript_api=FakeTranscriptApi({}), info_extractor=gone), settings_for(tmp_path)
+    )
     assert [type(i) for i in items] == [Problem, Gone] and items[0].reason == "not_found"

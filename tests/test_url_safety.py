@@ -28,8 +28,13 @@ PARAGRAPHS = [
     "The chief operating officer said the project paid for itself within the first quarter of operation.",
     "Dispatchers now plan the next day before lunch, and late deliveries fell from nine to two percent.",
 ]
-DNS = {"stories.example": "93.184.216.34", "www.stories.example": "93.184.216.34",
-       "elsewhere.example": "93.184.216.35", "intranet.example": "10.1.2.3", "rebind.example": "93.184.216.36"}  # fmt: skip
+DNS = {
+    "stories.example": "93.184.216.34",
+    "www.stories.example": "93.184.216.34",
+    "elsewhere.example": "93.184.216.35",
+    "intranet.example": "10.1.2.3",
+    "rebind.example": "93.184.216.36",
+}
 
 
 def article(title: str = "How Acme cut dispatch time by 95%", n: int | None = None) -> str:
@@ -51,9 +56,21 @@ def server() -> LocalServer:
 def spellings(server: LocalServer) -> list[str]:
     """The local server, in every spelling of a loopback address a resolver accepts."""
     port = server.url("").rsplit(":", 1)[1]
-    hosts = ["127.0.0.1", "localhost", "0x7f000001", "2130706433", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]",
-             "[::1]", "[0:0:0:0:0:ffff:7f00:1]", "127.0.0.1.", "0.0.0.0", "stories.example@127.0.0.1",
-             "stories.example\\@127.0.0.1"]  # fmt: skip
+    hosts = [
+        "127.0.0.1",
+        "localhost",
+        "0x7f000001",
+        "2130706433",
+        "0177.0.0.1",
+        "127.1",
+        "[::ffff:127.0.0.1]",
+        "[::1]",
+        "[0:0:0:0:0:ffff:7f00:1]",
+        "127.0.0.1.",
+        "0.0.0.0",
+        "stories.example@127.0.0.1",
+        "stories.example\\@127.0.0.1",
+    ]
     return [f"http://{host}:{port}/secret" for host in hosts]
 
 
@@ -73,10 +90,26 @@ def test_private_addresses_are_refused_in_every_spelling_and_never_reached(serve
 
 def test_private_and_link_local_hosts_by_name_are_refused(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
-    fetcher = Fetcher(settings, resolver=lambda host, port: {"intranet.example": ["10.1.2.3"],
-                                                             "meta.example": ["93.184.216.34", "169.254.169.254"]}[host])
-    items = read_all(WebSource(["http://intranet.example/wiki", "http://meta.example/latest", "http://192.168.1.1/",
-                                "http://[fe80::1]/", "http://100.64.0.1/"], fetcher=fetcher), settings)  # fmt: skip
+    fetcher = Fetcher(
+        settings,
+        resolver=lambda host, port: {
+            "intranet.example": ["10.1.2.3"],
+            "meta.example": ["93.184.216.34", "169.254.169.254"],
+        }[host],
+    )
+    items = read_all(
+        WebSource(
+            [
+                "http://intranet.example/wiki",
+                "http://meta.example/latest",
+                "http://192.168.1.1/",
+                "http://[fe80::1]/",
+                "http://100.64.0.1/",
+            ],
+            fetcher=fetcher,
+        ),
+        settings,
+    )
     assert [i.reason for i in items] == ["blocked_url"] * 5
     assert "intranet.example resolves to 10.1.2.3, a private network address" in items[0].detail
     assert "169.254.169.254, a link-local address" in items[1].detail  # every address is checked, not the first
@@ -103,8 +136,9 @@ def test_allowing_private_urls_reaches_the_local_server(server: LocalServer, tmp
 def test_a_redirect_to_a_private_address_is_refused_before_it_is_requested(server: LocalServer, tmp_path: Path) -> None:
     secret = server.route("/secret", Reply(article("Internal admin console")))
     start = server.route_as("http://stories.example/start", Reply("", status=302, headers={"Location": secret}))
-    named = server.route_as("http://stories.example/named", Reply("", status=301,
-                                                                   headers={"Location": "http://intranet.example/x"}))
+    named = server.route_as(
+        "http://stories.example/named", Reply("", status=301, headers={"Location": "http://intranet.example/x"})
+    )
     settings = settings_for(tmp_path)
     items = read_all(WebSource([start, named], fetcher=proxy_fetcher(settings, server, DNS)), settings)
     assert [(i.origin, i.reason) for i in items] == [(start, "blocked_url"), (named, "blocked_url")]
@@ -132,17 +166,31 @@ def test_feed_links_to_private_addresses_are_not_followed(server: LocalServer, t
     port = local.rsplit(":", 1)[1].split("/")[0]
     entries = "".join(
         f"<item><guid>g{i}</guid><title>Entry {i}</title><link>{link}</link><description>{summary}</description></item>"
-        for i, (link, summary) in enumerate([(local, "A teaser."), (f"http://[::1]:{port}/page", ""),
-                                             ("http://intranet.example/page", "Another teaser.")])
-    )  # fmt: skip
-    feed = server.route_as("http://stories.example/feed", Reply(
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title>{entries}</channel></rss>',
-        content_type="application/rss+xml"))  # fmt: skip
+        for i, (link, summary) in enumerate(
+            [
+                (local, "A teaser."),
+                (f"http://[::1]:{port}/page", ""),
+                ("http://intranet.example/page", "Another teaser."),
+            ]
+        )
+    )
+    feed = server.route_as(
+        "http://stories.example/feed",
+        Reply(
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Blog</title>{entries}</channel></rss>',
+            content_type="application/rss+xml",
+        ),
+    )
     settings = settings_for(tmp_path, feed_min_chars=200)
     items = read_all(FeedSource(feed, fetcher=proxy_fetcher(settings, server, DNS)), settings)
     kinds = [(type(i).__name__, i.source_record_id, getattr(i, "reason", None)) for i in items]
-    assert kinds == [("Problem", "g0", "blocked_url"), ("RawRecord", "g0", None), ("Problem", "g1", "blocked_url"),
-                     ("Problem", "g2", "blocked_url"), ("RawRecord", "g2", None)]  # fmt: skip
+    assert kinds == [
+        ("Problem", "g0", "blocked_url"),
+        ("RawRecord", "g0", None),
+        ("Problem", "g1", "blocked_url"),
+        ("Problem", "g2", "blocked_url"),
+        ("RawRecord", "g2", None),
+    ]
     assert items[0].severity == "warning" and "summary only" in items[0].detail  # the teaser is kept
     assert items[2].severity == "error"  # nothing to keep
     assert server.hits["/page"] == 0 and list(server.hits) == [feed]
@@ -164,13 +212,21 @@ def test_dns_rebinding_is_refused_when_connecting(server: LocalServer, tmp_path:
 
 
 def test_login_walls_and_short_pages_are_problems_not_stories(server: LocalServer, tmp_path: Path) -> None:
-    login = ("<html><head><title>Sign in | Example CRM</title></head><body><h1>Sign in</h1><form><input name=user>"
-             "<input type='password' name=pw><button>Log in</button></form><p>Forgot your password?</p></body></html>")  # fmt: skip
-    titled = ("<html><head><title>Log in to continue</title></head><body><main><p>Please log in with your company "
-              "account to read this customer story. Access is limited to employees and partners.</p></main></body></html>")  # fmt: skip
+    login = (
+        "<html><head><title>Sign in | Example CRM</title></head><body><h1>Sign in</h1><form><input name=user>"
+        "<input type='password' name=pw><button>Log in</button></form><p>Forgot your password?</p></body></html>"
+    )
+    titled = (
+        "<html><head><title>Log in to continue</title></head><body><main><p>Please log in with your company "
+        "account to read this customer story. Access is limited to employees and partners.</p></main></body></html>"
+    )
     short = "<html><head><title>Stories</title></head><body><article><p>See all our customer stories.</p></article></body></html>"
-    urls = [server.route("/login", Reply(login)), server.route("/titled", Reply(titled)),
-            server.route("/short", Reply(short)), server.route("/story", Reply(article()))]  # fmt: skip
+    urls = [
+        server.route("/login", Reply(login)),
+        server.route("/titled", Reply(titled)),
+        server.route("/short", Reply(short)),
+        server.route("/story", Reply(article())),
+    ]
     settings = settings_for(tmp_path, allow_private_urls=True)
     items = read_all(WebSource(urls, fetcher=make_fetcher(settings)), settings)
     assert [getattr(i, "reason", "story") for i in items] == ["login_wall", "login_wall", "too_short", "story"]
@@ -200,20 +256,26 @@ def test_pages_are_public_only_when_their_final_host_is_a_listed_domain(server: 
     from reffy.rubric import load_rubric, load_taxonomy
 
     listed = server.route_as("http://www.stories.example/a", Reply(article("Story A", 1)))
-    away = server.route_as("http://stories.example/moved", Reply("", status=301,
-                                                                  headers={"Location": "http://elsewhere.example/b"}))  # fmt: skip
+    away = server.route_as(
+        "http://stories.example/moved", Reply("", status=301, headers={"Location": "http://elsewhere.example/b"})
+    )
     server.route_as("http://elsewhere.example/b", Reply(article("Story B", 2)))
-    back = server.route_as("http://elsewhere.example/go", Reply("", status=302,
-                                                                 headers={"Location": "http://stories.example/c"}))  # fmt: skip
+    back = server.route_as(
+        "http://elsewhere.example/go", Reply("", status=302, headers={"Location": "http://stories.example/c"})
+    )
     server.route_as("http://stories.example/c", Reply(article("Story C", 3)))
     declared = server.route_as("http://elsewhere.example/d", Reply(article("Story D", 4)))
     settings = load_settings(home=home, public_domains="stories.example", http_retries=0)
     svc = ReffyService(settings)
-    first = svc.ingest([listed, away, back], sources=[WebSource([listed, away, back],
-                                                                fetcher=proxy_fetcher(settings, server, DNS))])  # fmt: skip
+    first = svc.ingest(
+        [listed, away, back], sources=[WebSource([listed, away, back], fetcher=proxy_fetcher(settings, server, DNS))]
+    )
     assert (first.new, first.errors) == (3, 0)
-    svc.ingest([declared], sources=[WebSource([declared], fetcher=proxy_fetcher(settings, server, DNS))],
-               extra_meta={"shareability": "public"})  # like `reffy ingest URL --meta shareability=public`
+    svc.ingest(
+        [declared],
+        sources=[WebSource([declared], fetcher=proxy_fetcher(settings, server, DNS))],
+        extra_meta={"shareability": "public"},
+    )  # like `reffy ingest URL --meta shareability=public`
     rubric = load_rubric()
     score_library(settings, _Scorer(), rubric)
     build_gold(settings, rubric, load_taxonomy(), scorer_key="llm:test", prompt_version="t1")
@@ -221,12 +283,16 @@ def test_pages_are_public_only_when_their_final_host_is_a_listed_domain(server: 
     assert rows == {
         listed: "public: published web source on stories.example (a public domain)",  # a subdomain
         "http://elsewhere.example/b": "internal: web source from elsewhere.example, not a public domain "
-                                      "(REFFY_PUBLIC_DOMAINS)",  # redirected away from the listed domain
+        "(REFFY_PUBLIC_DOMAINS)",  # redirected away from the listed domain
         "http://stories.example/c": "public: published web source on stories.example (a public domain)",
         declared: "public: source metadata",  # explicit metadata wins
     }
     unlisted = load_settings(home=home)  # nothing listed: nothing fetched from the web is public unless declared
     build_gold(unlisted, rubric, load_taxonomy(), scorer_key="llm:test", prompt_version="t1")
     shares = dict(query(home, "SELECT source_uri, shareability FROM gold_stories"))
-    assert shares == {listed: "internal", "http://elsewhere.example/b": "internal",
-                      "http://stories.example/c": "internal", declared: "public"}  # fmt: skip
+    assert shares == {
+        listed: "internal",
+        "http://elsewhere.example/b": "internal",
+        "http://stories.example/c": "internal",
+        declared: "public",
+    }

@@ -35,8 +35,10 @@ def test_user_remove_deletes_the_user_and_revokes_their_tokens(home: Path, setti
     assert svc.authenticate("alice", "correct horse") == User("alice", Role.analyst)
 
     out = " ".join(cli("user", "remove", "alice").split())
-    assert out == (f"Removed alice (analyst) from {home / 'users.yaml'}; revoked 2 API tokens "
-                   f"({', '.join(str(t['id']) for t in svc.list_tokens() if t['user'] == 'alice')}).")  # fmt: skip
+    assert out == (
+        f"Removed alice (analyst) from {home / 'users.yaml'}; revoked 2 API tokens "
+        f"({', '.join(str(t['id']) for t in svc.list_tokens() if t['user'] == 'alice')})."
+    )
     assert set(load_users(home / "users.yaml")) == {"bob"}
     assert "alice" not in cli("user", "list")
     assert svc.authenticate("alice", "correct horse") is None
@@ -47,8 +49,9 @@ def test_user_remove_deletes_the_user_and_revokes_their_tokens(home: Path, setti
 def test_removing_a_user_who_does_not_exist_says_how_to_see_who_does(home: Path) -> None:
     cli("user", "add", "bob", "--role", "member", password="battery staple")
     env = {**os.environ, "REFFY_HOME": str(home)}
-    out = subprocess.run([sys.executable, "-m", "reffy.cli", "user", "remove", "ghost"], env=env, capture_output=True,
-                         text=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "reffy.cli", "user", "remove", "ghost"], env=env, capture_output=True, text=True
+    )
     assert out.returncode == 3 and "Traceback" not in out.stderr
     assert f"No user 'ghost' in {home / 'users.yaml'}" in out.stderr and "reffy user list" in out.stderr
     assert set(load_users(home / "users.yaml")) == {"bob"}
@@ -59,12 +62,16 @@ def test_role_refusals_fit_token_holders_and_account_holders(settings) -> None:
     token = svc.create_token("crm-bot", Role.viewer)
     with pytest.raises(PermissionDenied) as by_token:
         svc.usage(svc.token_user(token))
-    assert str(by_token.value) == ("crm-bot is a viewer: analytics needs the analyst role or higher. "
-                                   "Ask an admin for an API token with the analyst role or higher.")  # fmt: skip
+    assert str(by_token.value) == (
+        "crm-bot is a viewer: analytics needs the analyst role or higher. "
+        "Ask an admin for an API token with the analyst role or higher."
+    )
     with pytest.raises(PermissionDenied) as by_account:
         svc.usage(User("mo", Role.member))
-    assert str(by_account.value) == ("mo is a member: analytics needs the analyst role or higher. "
-                                     "Ask an admin to give your account the analyst role or higher.")  # fmt: skip
+    assert str(by_account.value) == (
+        "mo is a member: analytics needs the analyst role or higher. "
+        "Ask an admin to give your account the analyst role or higher."
+    )
     for message in (str(by_token.value), str(by_account.value)):
         assert "users file" not in message
     with TestClient(create_app(svc)) as client:

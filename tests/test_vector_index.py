@@ -39,8 +39,8 @@ def random_story(rng: random.Random, i: int) -> dict:
     return {
         "story_id": f"s{i:03d}",
         "kind": "story",
-        "industry": rng.choice(INDUSTRIES + [None]),
-        "country": rng.choice(COUNTRIES + [None]),
+        "industry": rng.choice([*INDUSTRIES, None]),
+        "country": rng.choice([*COUNTRIES, None]),
         "products": rng.sample(PRODUCTS, rng.randint(0, 2)),
         "competitors": rng.sample(COMPETITORS, rng.randint(0, 2)),
         "tags": rng.sample(TAGS, rng.randint(0, 4)),
@@ -52,7 +52,7 @@ def random_story(rng: random.Random, i: int) -> dict:
 
 def random_filters(rng: random.Random) -> SearchFilters:
     def some(pool: list[str], extra: str) -> tuple[str, ...]:
-        return tuple(rng.sample(pool + [extra], rng.randint(1, 3))) if rng.random() < 0.35 else ()
+        return tuple(rng.sample([*pool, extra], rng.randint(1, 3))) if rng.random() < 0.35 else ()
 
     year_min = rng.choice([None, None, 2019, 2021, 2023])
     return SearchFilters(
@@ -107,12 +107,30 @@ def test_filters_match_reference_semantics(settings, corpus) -> None:
 
 
 def test_flatten_metadata_encoding() -> None:
-    doc = {"industry": "finance", "country": None, "products": ["b", "a", "a"], "competitors": [], "tags": None,
-           "year": 2021, "score": None, "shareability": "public", "story_id": "x", "kind": "story",
-           "n": np.int64(3)}  # fmt: skip
+    doc = {
+        "industry": "finance",
+        "country": None,
+        "products": ["b", "a", "a"],
+        "competitors": [],
+        "tags": None,
+        "year": 2021,
+        "score": None,
+        "shareability": "public",
+        "story_id": "x",
+        "kind": "story",
+        "n": np.int64(3),
+    }
     flat = flatten_metadata(doc)
-    assert flat == {"industry": "finance", "products": ["a", "b"], "year": 2021, "quality": 0,
-                    "shareability": "public", "story_id": "x", "kind": "story", "n": 3}  # fmt: skip
+    assert flat == {
+        "industry": "finance",
+        "products": ["a", "b"],
+        "year": 2021,
+        "quality": 0,
+        "shareability": "public",
+        "story_id": "x",
+        "kind": "story",
+        "n": 3,
+    }
     assert "year" not in flatten_metadata({"year": None})
     with pytest.raises(ValueError, match="scalar"):
         flatten_metadata({"extra": {"a": 1}})
@@ -142,7 +160,7 @@ def test_upsert_update_delete(settings) -> None:
     assert index.count() == 4
     top = index.query(vecs[1], k=2)
     assert {t[0] for t in top} == {"a", "b"} and all(t[1] > 0.999 for t in top)
-    assert dict((i, m) for i, _, m in index.query(vecs[1], k=4))["a"] == {"industry": "retail", "quality": 0}
+    assert {i: m for i, _, m in index.query(vecs[1], k=4)}["a"] == {"industry": "retail", "quality": 0}
     assert index.get_ids(where={"industry": "retail"}) == ["a"]
     index.delete(ids=["b"])
     assert sorted(index.get_ids()) == ["a", "c", "d"]
@@ -186,7 +204,7 @@ def test_persistence_and_manifest_round_trip(settings) -> None:
     written = index.set_manifest("bundled:all-MiniLM-L6-v2", DIMS, "chunk-1", corpus="gold")
     assert written["model_id"] == "bundled:all-MiniLM-L6-v2" and written["reffy_version"] and written["built_at"]
     index.close()  # the last client: Chroma stops the store, so the next client re-reads the files
-    assert not any(str(settings.home) in key for key in SharedSystemClient._identifier_to_system)  # noqa: SLF001
+    assert not any(str(settings.home) in key for key in SharedSystemClient._identifier_to_system)
     assert (settings.home / "chroma").is_dir()
     again = VectorIndex(settings, collection="persist_test")
     assert again.count() == 3 and again.manifest == written
@@ -244,8 +262,12 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("chroma-server")
     log = (data.parent / "chroma-server.log").open("wb")
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    proc = subprocess.Popen([binary, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [binary, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     try:

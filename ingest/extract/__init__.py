@@ -28,23 +28,29 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reffy.models import StoryInput, StoryMetadata
-
-from reffy.domain.country import find_countries, primary_country
 from ingest.extract.customer import find_customer, is_anonymous
 from ingest.extract.outcomes import find_figures, find_outcomes
 from ingest.extract.quotes import find_quotes
-from reffy.domain.text import (ASCII_FOLDS, CueGate, all_sentences, cue_gate, lowered_for_gates, nfc,
-                                 required_literal, split_alternatives)
+from reffy.domain.country import find_countries, primary_country
+from reffy.domain.text import (
+    ASCII_FOLDS,
+    CueGate,
+    all_sentences,
+    cue_gate,
+    lowered_for_gates,
+    nfc,
+    required_literal,
+    split_alternatives,
+)
+from reffy.models import StoryInput, StoryMetadata
 
 if TYPE_CHECKING:
+    from ingest.extract.industry import IndustryClassifier
     from reffy.rubric import NamedThing, VendorProfile
 
-    from ingest.extract.industry import IndustryClassifier
-
 __all__ = [
-    "extract_metadata",
     "extract_many",
+    "extract_metadata",
     "find_challenge_solution",
     "find_competitors",
     "find_countries",
@@ -92,7 +98,7 @@ class _NameFilter:
         return literal in self.lowered
 
 
-def _find_named(text: str, things: Iterable["NamedThing"], *, single_word_needs: str | None = None) -> list[str]:
+def _find_named(text: str, things: Iterable[NamedThing], *, single_word_needs: str | None = None) -> list[str]:
     """Canonical names of ``things`` mentioned in ``text`` (by name or alias), in order of
     first mention. Single-word aliases count only when ``single_word_needs`` (the vendor's
     name) also appears, so "Flow" or "Assist" in a sentence is not read as a product."""
@@ -108,8 +114,13 @@ def _find_named(text: str, things: Iterable["NamedThing"], *, single_word_needs:
             if not name or not name.strip():
                 continue
             single = " " not in name.strip()
-            if single and single_word_needs and name.strip().lower() != single_word_needs.lower() \
-                    and name != thing.name and not gate:
+            if (
+                single
+                and single_word_needs
+                and name.strip().lower() != single_word_needs.lower()
+                and name != thing.name
+                and not gate
+            ):
                 continue
             if not could_occur(name):
                 continue
@@ -121,14 +132,14 @@ def _find_named(text: str, things: Iterable["NamedThing"], *, single_word_needs:
     return [name for name, _ in sorted(found.items(), key=lambda kv: kv[1])]
 
 
-def find_products(text: str, vendor: "VendorProfile | None", meta: dict[str, Any] | None = None) -> list[str]:
+def find_products(text: str, vendor: VendorProfile | None, meta: dict[str, Any] | None = None) -> list[str]:
     """The vendor's products named in the story (canonical names), metadata first."""
     if vendor is None:
         return []
     out: list[str] = []
     listed = (meta or {}).get("products")
     if isinstance(listed, str):
-        listed = [p for p in re.split(r"[;,|]", listed)]
+        listed = list(re.split(r"[;,|]", listed))
     for raw in listed or []:
         raw = str(raw).strip()
         if not raw:
@@ -142,7 +153,7 @@ def find_products(text: str, vendor: "VendorProfile | None", meta: dict[str, Any
     return out
 
 
-def find_competitors(text: str, vendor: "VendorProfile | None") -> list[str]:
+def find_competitors(text: str, vendor: VendorProfile | None) -> list[str]:
     """The vendor's competitors named in the story (canonical names, by name or alias)."""
     if vendor is None:
         return []
@@ -168,19 +179,26 @@ _SOLUTION = re.compile(
 def _gate_of(pattern: re.Pattern[str]) -> CueGate:
     """A cheap necessary condition for a ``\\b(?:cue|cue...)\\b`` pattern (see :class:`CueGate`)."""
     text = pattern.pattern
-    words = split_alternatives(text[len(r"\b(?:") : -len(r")\b")]) \
-        if text.startswith(r"\b(?:") and text.endswith(r")\b") else None  # fmt: skip
+    words = (
+        split_alternatives(text[len(r"\b(?:") : -len(r")\b")])
+        if text.startswith(r"\b(?:") and text.endswith(r")\b")
+        else None
+    )
     return (cue_gate(words) if words else None) or CueGate.ANY
 
 
 _CHALLENGE_GATE, _SOLUTION_GATE = _gate_of(_CHALLENGE), _gate_of(_SOLUTION)
 _CHALLENGE_HEADING = re.compile(r"\b(?:challenge|problem|background|before|situation|pain|why)\b", re.IGNORECASE)
-_SOLUTION_HEADING = re.compile(r"\b(?:solution|approach|implementation|what (?:they|we) did|how|architecture|"
-                               r"deployment|rollout|technical)\b", re.IGNORECASE)
+_SOLUTION_HEADING = re.compile(
+    r"\b(?:solution|approach|implementation|what (?:they|we) did|how|architecture|"
+    r"deployment|rollout|technical)\b",
+    re.IGNORECASE,
+)
 
 
-def find_challenge_solution(text: str, products: Sequence[str] = (), vendor_name: str = "",
-                            title: str = "") -> tuple[str | None, str | None]:
+def find_challenge_solution(
+    text: str, products: Sequence[str] = (), vendor_name: str = "", title: str = ""
+) -> tuple[str | None, str | None]:
     """The most challenge-like and the most solution-like sentence (simple cue words,
     helped by section headings and product mentions); None when nothing qualifies."""
     best: dict[str, tuple[float, int, str]] = {}
@@ -192,7 +210,7 @@ def find_challenge_solution(text: str, products: Sequence[str] = (), vendor_name
     headings: dict[str, tuple[float, float]] = {}
     for order, (kind, heading, sentence) in enumerate(triples):
         words = len(sentence.split())
-        if kind == "quote" or words < 8 or words > 60 or sentence.lstrip().startswith(("\"", "“", "'")):
+        if kind == "quote" or words < 8 or words > 60 or sentence.lstrip().startswith(('"', "“", "'")):
             continue
         if sentence.rstrip().endswith("?"):
             continue
@@ -201,8 +219,10 @@ def find_challenge_solution(text: str, products: Sequence[str] = (), vendor_name
         challenge_cues = len(_CHALLENGE.findall(sentence)) if challenge_gate.admits(gated[order]) else 0
         solution_cues = len(_SOLUTION.findall(sentence)) if solution_gate.admits(gated[order]) else 0
         if heading not in headings:  # sentences share their heading: read each one once
-            headings[heading] = (2.0 if _CHALLENGE_HEADING.search(heading) else 0.0,
-                                 2.0 if _SOLUTION_HEADING.search(heading) else 0.0)  # fmt: skip
+            headings[heading] = (
+                2.0 if _CHALLENGE_HEADING.search(heading) else 0.0,
+                2.0 if _SOLUTION_HEADING.search(heading) else 0.0,
+            )
         c = challenge_cues + headings[heading][0]
         s = solution_cues + headings[heading][1]
         if names:
@@ -224,9 +244,13 @@ def find_challenge_solution(text: str, products: Sequence[str] = (), vendor_name
 
 
 # -- everything together ------------------------------------------------------------------------
-def extract_metadata(story: StoryInput, *, vendor: "VendorProfile | None" = None,
-                     classifier: "IndustryClassifier | None" = None,
-                     industry: tuple[str | None, float] | None = None) -> StoryMetadata:
+def extract_metadata(
+    story: StoryInput,
+    *,
+    vendor: VendorProfile | None = None,
+    classifier: IndustryClassifier | None = None,
+    industry: tuple[str | None, float] | None = None,
+) -> StoryMetadata:
     """All offline metadata for one story. ``classifier`` may be None (industry is then
     left None unless ``industry`` is given, e.g. from :meth:`IndustryClassifier.classify_many`)."""
     title, text, meta = story.title or "", story.text or "", dict(story.meta or {})
@@ -250,8 +274,12 @@ def extract_metadata(story: StoryInput, *, vendor: "VendorProfile | None" = None
     )
 
 
-def extract_many(stories: Sequence[StoryInput], *, vendor: "VendorProfile | None" = None,
-                 classifier: "IndustryClassifier | None" = None) -> list[StoryMetadata]:
+def extract_many(
+    stories: Sequence[StoryInput],
+    *,
+    vendor: VendorProfile | None = None,
+    classifier: IndustryClassifier | None = None,
+) -> list[StoryMetadata]:
     """:func:`extract_metadata` for many stories, classifying industries in batches."""
     industries: list[tuple[str | None, float] | None] = [None] * len(stories)
     if classifier is not None:

@@ -40,10 +40,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reffy.models import StoryInput
-
-from reffy.domain.country import primary_country
 from ingest.extract.customer import ANONYMOUS, UNNAMED_LABELS, find_customer, normalise_name
+from reffy.domain.country import primary_country
+from reffy.models import StoryInput
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "stories.jsonl"
@@ -126,22 +125,28 @@ def read_corpus(path: Path | str, *, limit: int | None = None, step: int = 1) ->
     return rows
 
 
-def evaluate_corpus(path: Path | str = DEFAULT_CORPUS, taxonomy_path: Path | str = CORPUS_TAXONOMY,
-                    limit: int | None = None, *, step: int = 1, embedder=None,
-                    examples: int = 0) -> dict[str, Any]:
+def evaluate_corpus(
+    path: Path | str = DEFAULT_CORPUS,
+    taxonomy_path: Path | str = CORPUS_TAXONOMY,
+    limit: int | None = None,
+    *,
+    step: int = 1,
+    embedder=None,
+    examples: int = 0,
+) -> dict[str, Any]:
     """Industry, customer and country extraction on the corpus, from title and body only.
 
     ``step`` takes every n-th story (a fixed sample); ``limit`` caps the count. Returns
     accuracies, the majority-class baseline, per-class results, the commonest confusions,
     country coverage and timings; with ``examples`` > 0 also that many wrong predictions
     per field (slugs and values only)."""
+    from ingest.extract.industry import IndustryClassifier
     from reffy.rubric import load_taxonomy
 
-    from ingest.extract.industry import IndustryClassifier
-
     rows = read_corpus(path, limit=limit, step=step)
-    stories = [StoryInput(story_id=r["slug"], title=r.get("title") or "", text=r.get("body") or "", meta={})
-               for r in rows]
+    stories = [
+        StoryInput(story_id=r["slug"], title=r.get("title") or "", text=r.get("body") or "", meta={}) for r in rows
+    ]
     started = time.perf_counter()
     customers = [find_customer(s.title, s.text, s.meta) for s in stories]
     countries = [primary_country(s.title, s.text, s.meta, c) for s, c in zip(stories, customers)]
@@ -206,11 +211,13 @@ def evaluate_corpus(path: Path | str = DEFAULT_CORPUS, taxonomy_path: Path | str
     }
     if examples:
         report["industry_errors"] = [
-            {"slug": r["slug"], "gold": g, "predicted": p}
-            for r, p, g in zip(rows, pred_ind, gold_ind) if p != g][:examples]
+            {"slug": r["slug"], "gold": g, "predicted": p} for r, p, g in zip(rows, pred_ind, gold_ind) if p != g
+        ][:examples]
         report["customer_errors"] = [
             {"slug": r["slug"], "gold": r.get("company"), "predicted": c}
-            for r, c, ok in zip(rows, customers, cust_ok) if not ok][:examples]
+            for r, c, ok in zip(rows, customers, cust_ok)
+            if not ok
+        ][:examples]
     return report
 
 
@@ -220,11 +227,10 @@ def read_demo(data_dir: Path | str = DEMO_DIR) -> list[tuple[str, StoryInput]]:
     folder source (no database)."""
     import tempfile
 
-    from reffy.config import load_settings
-    from reffy.models import RawRecord
-
     from ingest.sources.base import ReadContext
     from ingest.sources.files import FolderSource
+    from reffy.config import load_settings
+    from reffy.models import RawRecord
 
     root = Path(data_dir).resolve()
     with tempfile.TemporaryDirectory() as home:
@@ -236,23 +242,38 @@ def read_demo(data_dir: Path | str = DEMO_DIR) -> list[tuple[str, StoryInput]]:
             continue
         rel = Path(item.origin).relative_to(root).as_posix()
         key = f"{rel}#{item.source_record_id.split('!')[-1]}" if item.source_record_id else rel
-        out.append((key, StoryInput(story_id=item.content_hash, title=item.title, text=item.text,
-                                    meta=dict(item.meta), source_type=item.source_type, origin=item.origin)))
+        out.append(
+            (
+                key,
+                StoryInput(
+                    story_id=item.content_hash,
+                    title=item.title,
+                    text=item.text,
+                    meta=dict(item.meta),
+                    source_type=item.source_type,
+                    origin=item.origin,
+                ),
+            )
+        )
     return out
 
 
-def evaluate_demo(data_dir: Path | str = DEMO_DIR, taxonomy_path: Path | str | None = None, *,
-                  embedder=None, with_meta: bool | None = None) -> dict[str, Any]:
+def evaluate_demo(
+    data_dir: Path | str = DEMO_DIR,
+    taxonomy_path: Path | str | None = None,
+    *,
+    embedder=None,
+    with_meta: bool | None = None,
+) -> dict[str, Any]:
     """Customer, country and industry on the demo library against ``tools/catalog.yaml``.
 
     Reports both modes (``with_meta`` None), or one: with the stories' own metadata
     (front matter, spreadsheet columns, document properties) or with it withheld."""
     import yaml
 
-    from reffy.rubric import load_taxonomy, load_vendor
-
     from ingest.extract import extract_many
     from ingest.extract.industry import IndustryClassifier, map_industry
+    from reffy.rubric import load_taxonomy, load_vendor
 
     root = Path(data_dir)
     catalog = {e["source"]: e for e in yaml.safe_load((root / "tools" / "catalog.yaml").read_text("utf-8"))["stories"]}
@@ -267,8 +288,9 @@ def evaluate_demo(data_dir: Path | str = DEMO_DIR, taxonomy_path: Path | str | N
     modes = [True, False] if with_meta is None else [with_meta]
     report: dict[str, Any] = {"stories": len(stories), "catalogued": len(catalog)}
     for mode in modes:
-        inputs = [s if mode else StoryInput(s.story_id, s.title, s.text, {}, s.source_type, s.origin)
-                  for _, s in stories]
+        inputs = [
+            s if mode else StoryInput(s.story_id, s.title, s.text, {}, s.source_type, s.origin) for _, s in stories
+        ]
         started = time.perf_counter()
         metas = extract_many(inputs, vendor=vendor, classifier=classifier)
         elapsed = time.perf_counter() - started
@@ -279,17 +301,23 @@ def evaluate_demo(data_dir: Path | str = DEMO_DIR, taxonomy_path: Path | str | N
                 continue
             gold_industry = map_industry(entry["industry"], taxonomy)
             competitor = entry.get("competitor")
-            rows.append({
-                "source": key,
-                "customer_ok": customer_matches(meta.customer, entry["customer"]),
-                "country_ok": meta.country == str(entry["country"]),
-                "industry_ok": meta.industry == gold_industry,
-                "competitor_ok": (competitor in meta.competitors) if competitor else True,
-                "has_outcome": bool(meta.outcomes),
-                "has_quote": bool(meta.quotes),
-                "predicted": {"customer": meta.customer, "country": meta.country, "industry": meta.industry},
-                "gold": {"customer": entry["customer"], "country": str(entry["country"]), "industry": gold_industry},
-            })
+            rows.append(
+                {
+                    "source": key,
+                    "customer_ok": customer_matches(meta.customer, entry["customer"]),
+                    "country_ok": meta.country == str(entry["country"]),
+                    "industry_ok": meta.industry == gold_industry,
+                    "competitor_ok": (competitor in meta.competitors) if competitor else True,
+                    "has_outcome": bool(meta.outcomes),
+                    "has_quote": bool(meta.quotes),
+                    "predicted": {"customer": meta.customer, "country": meta.country, "industry": meta.industry},
+                    "gold": {
+                        "customer": entry["customer"],
+                        "country": str(entry["country"]),
+                        "industry": gold_industry,
+                    },
+                }
+            )
         n = len(rows) or 1
         report["with_meta" if mode else "text_only"] = {
             "stories": len(rows),
@@ -300,8 +328,11 @@ def evaluate_demo(data_dir: Path | str = DEMO_DIR, taxonomy_path: Path | str | N
             "with_outcomes": round(sum(r["has_outcome"] for r in rows) / n, 4),
             "with_quotes": round(sum(r["has_quote"] for r in rows) / n, 4),
             "seconds": round(elapsed, 2),
-            "errors": [{"source": r["source"], "predicted": r["predicted"], "gold": r["gold"]}
-                       for r in rows if not (r["customer_ok"] and r["country_ok"] and r["industry_ok"])],
+            "errors": [
+                {"source": r["source"], "predicted": r["predicted"], "gold": r["gold"]}
+                for r in rows
+                if not (r["customer_ok"] and r["country_ok"] and r["industry_ok"])
+            ],
         }
     return report
 

@@ -40,7 +40,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from reffy.domain.industry import FOLDABLE, META_KEYS, concept_for, industry_from_meta, map_industry  # noqa: F401 - the pipeline's names
-from reffy.domain.lexicon import CONCEPT_OF_LABEL, CONCEPTS
+from reffy.domain.lexicon import CONCEPTS
 from reffy.domain.text import blocks, nfc, sentences
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ class _PhraseIndex:
     _stem_matches: dict[str, tuple[int, Any] | None] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def build(cls, phrases: dict[str, Any]) -> "_PhraseIndex":
+    def build(cls, phrases: dict[str, Any]) -> _PhraseIndex:
         by_first: dict[str, list[tuple[tuple[str, ...], bool, Any]]] = {}
         stems: dict[str, Any] = {}
         for phrase, value in phrases.items():
@@ -108,7 +108,8 @@ class _PhraseIndex:
                 continue
             window = tokens[i + 1 : i + 1 + n]
             if tuple(window[:-1]) == rest[:-1] and (
-                    window[-1].startswith(rest[-1]) if stem_last else window[-1] == rest[-1]):
+                window[-1].startswith(rest[-1]) if stem_last else window[-1] == rest[-1]
+            ):
                 return n + 1, value
         found = self._stem_matches.get(token, _UNSEEN)
         if found is _UNSEEN:
@@ -230,16 +231,22 @@ class NoEmbedder:
     model_id = "none"
     dimensions = 0
 
-    def embed(self, texts: list[str]) -> "np.ndarray":
+    def embed(self, texts: list[str]) -> np.ndarray:
         raise RuntimeError("this classifier decides from given similarities; it has no embedding model")
 
 
 class IndustryClassifier:
     """Classify stories into a taxonomy's industries (see the module docstring)."""
 
-    def __init__(self, taxonomy: "Taxonomy", embedder: "Embedder | None" = None, *,
-                 min_confidence: float = MIN_CONFIDENCE, embed_weight: float = EMBED_WEIGHT,
-                 fallback: str | None = "other") -> None:
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        embedder: Embedder | None = None,
+        *,
+        min_confidence: float = MIN_CONFIDENCE,
+        embed_weight: float = EMBED_WEIGHT,
+        fallback: str | None = "other",
+    ) -> None:
         self.taxonomy = taxonomy
         self.embedder = embedder
         self.ids = taxonomy.ids
@@ -256,10 +263,10 @@ class IndustryClassifier:
             lists.append(group)
         self.concepts = concepts
         self._lexicon = _build_lexicon(lists)
-        self._prototypes: "np.ndarray | None" = None
+        self._prototypes: np.ndarray | None = None
 
     # -- embeddings ---------------------------------------------------------------------------
-    def _prototype_means(self) -> "np.ndarray":
+    def _prototype_means(self) -> np.ndarray:
         """One row per industry: the mean embedding of its name and description sentences
         (the mean of cosine similarities to several prototypes is the dot product with
         their mean vector)."""
@@ -277,7 +284,7 @@ class IndustryClassifier:
             self._prototypes = np.stack([vectors[owner_arr == i].mean(axis=0) for i in range(len(self.ids))])
         return self._prototypes
 
-    def similarities(self, texts: Sequence[str]) -> "np.ndarray":
+    def similarities(self, texts: Sequence[str]) -> np.ndarray:
         """Mean cosine similarity of each text to each industry's prototypes
         (rows: texts, columns: taxonomy order)."""
         import numpy as np
@@ -310,22 +317,31 @@ class IndustryClassifier:
             return self.fallback, confidence, scores
         return self.ids[top], confidence, scores
 
-    def classify(self, title: str, text: str, meta: dict[str, Any] | None = None,
-                 customer: str | None = None) -> tuple[str | None, float]:
+    def classify(
+        self, title: str, text: str, meta: dict[str, Any] | None = None, customer: str | None = None
+    ) -> tuple[str | None, float]:
         """(taxonomy id, confidence) for one story; ``customer`` saves finding it again."""
         return self.classify_many([(title, text, meta or {})], customers=[customer])[0]
 
-    def classify_many(self, stories: Sequence[tuple[str, str, dict[str, Any] | None]],
-                      batch_size: int = 64, customers: Sequence[str | None] | None = None,
-                      ) -> list[tuple[str | None, float]]:
+    def classify_many(
+        self,
+        stories: Sequence[tuple[str, str, dict[str, Any] | None]],
+        batch_size: int = 64,
+        customers: Sequence[str | None] | None = None,
+    ) -> list[tuple[str | None, float]]:
         """Classify many (title, text, meta) stories, embedding their short views in batches.
         ``customers`` (one per story, None to find it) saves extracting the customer twice."""
         evidence = self.embed_many(stories, batch_size)
-        return [self.decide(title, text, found, customers[index] if customers is not None else None)
-                for index, ((title, text, _), found) in enumerate(zip(stories, evidence, strict=True))]  # fmt: skip
+        return [
+            self.decide(title, text, found, customers[index] if customers is not None else None)
+            for index, ((title, text, _), found) in enumerate(zip(stories, evidence, strict=True))
+        ]
 
-    def embed_many(self, stories: Sequence[tuple[str, str, dict[str, Any] | None]], batch_size: int = 64,
-                   ) -> list["tuple[str, float] | np.ndarray"]:  # fmt: skip
+    def embed_many(
+        self,
+        stories: Sequence[tuple[str, str, dict[str, Any] | None]],
+        batch_size: int = 64,
+    ) -> list[tuple[str, float] | np.ndarray]:
         """The part of :meth:`classify_many` that needs the model: per story, ``(industry, 1.0)``
         when its metadata names one, else its row of similarities, embedded in batches.
         :meth:`decide` finishes the job (pure Python, so it can run in another process)."""
@@ -344,15 +360,16 @@ class IndustryClassifier:
                 out[index] = row
         return out
 
-    def decide(self, title: str, text: str, found: "tuple[str, float] | np.ndarray",
-               customer: str | None = None) -> tuple[str | None, float]:
+    def decide(
+        self, title: str, text: str, found: tuple[str, float] | np.ndarray, customer: str | None = None
+    ) -> tuple[str | None, float]:
         """(taxonomy id, confidence) from what :meth:`embed_many` found for the story."""
         if isinstance(found, tuple):
             return found
         industry, confidence, _ = self._decide(self.keyword_scores(story_views(title, text, customer)), found)
         return industry, round(confidence, 4)
 
-    def deciding_copy(self) -> "IndustryClassifier":
+    def deciding_copy(self) -> IndustryClassifier:
         """This classifier without its model, for :meth:`decide` in a worker process."""
         clone = copy.copy(self)
         clone.embedder, clone._prototypes = NoEmbedder(), None

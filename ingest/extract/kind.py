@@ -36,8 +36,9 @@ _EVENT = re.compile(
 )
 _HASHTAG = re.compile(r"(?<![\w&#])#[A-Za-z][\w]{2,}")
 # Changes said in words: "much shorter", "far fewer", "faster answers", "improved noticeably".
-_CHANGE_WORDS = re.compile(r"\b(?:shorter|fewer|faster|quicker|less|lower|higher|better|cheaper|sooner|more quickly)\b",
-                           re.IGNORECASE)  # fmt: skip
+_CHANGE_WORDS = re.compile(
+    r"\b(?:shorter|fewer|faster|quicker|less|lower|higher|better|cheaper|sooner|more quickly)\b", re.IGNORECASE
+)
 
 
 def post_markers(text: str) -> tuple[int, int]:
@@ -64,8 +65,15 @@ def reports_result(text: str, outcomes: Sequence[str] = (), names: Sequence[str]
     return False
 
 
-def not_a_story(title: str, text: str, *, customer: str | None, described_customer: bool = False,
-                outcomes: Sequence[str] = (), names: Sequence[str] = ()) -> str | None:  # fmt: skip
+def not_a_story(
+    title: str,
+    text: str,
+    *,
+    customer: str | None,
+    described_customer: bool = False,
+    outcomes: Sequence[str] = (),
+    names: Sequence[str] = (),
+) -> str | None:
     """Why the page is not a customer story (a short reason for people), or None when it is one.
 
     ``customer``: the customer as extracted (or overridden); ``described_customer``: the page

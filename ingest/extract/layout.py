@@ -16,8 +16,41 @@ import re
 from collections.abc import Sequence
 
 # Words a whole statement does not end on ("... onboarding with", "... outcomes for").
-_FRAGMENT_WORDS = frozenset("a an the and or but nor of to for with by from that which whose than into via per its their "
-                            "our his her this these those such including between".split())
+_FRAGMENT_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "nor",
+        "of",
+        "to",
+        "for",
+        "with",
+        "by",
+        "from",
+        "that",
+        "which",
+        "whose",
+        "than",
+        "into",
+        "via",
+        "per",
+        "its",
+        "their",
+        "our",
+        "his",
+        "her",
+        "this",
+        "these",
+        "those",
+        "such",
+        "including",
+        "between",
+    ]
+)
 _LAST_WORD = re.compile(r"([^\W_]+)[\W_]*$")
 
 
@@ -28,9 +61,12 @@ def ends_on_fragment_word(text: str) -> bool:
     return bool(m) and m.group(1).lower() in _FRAGMENT_WORDS
 
 
-_ROLLOUT = re.compile(r"\b(?:deploy\w*|implement\w*|built|build(?:s|ing)?|launch\w*|rolled out|roll(?:s|ing)? out|"
-                      r"went live|go-live|adopt\w*|introduc\w*|partner\w*|chose|selected|uses|using|developed|"
-                      r"created|replaced|switched)\b", re.IGNORECASE)  # fmt: skip
+_ROLLOUT = re.compile(
+    r"\b(?:deploy\w*|implement\w*|built|build(?:s|ing)?|launch\w*|rolled out|roll(?:s|ing)? out|"
+    r"went live|go-live|adopt\w*|introduc\w*|partner\w*|chose|selected|uses|using|developed|"
+    r"created|replaced|switched)\b",
+    re.IGNORECASE,
+)
 _MARKUP_LINE = re.compile(r"^\s*(?:#{1,6}\s|>|\||[-*+•]\s|\d{1,3}[.)]\s)")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 _END_PUNCT = ".!?…;,\"”’')]"
@@ -74,13 +110,16 @@ def restructure(text: str) -> str:
         nxt = kept[i + 1] if i + 1 < n else ""
         plain = not _MARKUP_LINE.match(line)
         if plain and prev.strip():
-            wrapped = (ends_on_fragment_word(prev) or prev.rstrip().endswith((",", "-"))
-                       or line.lstrip()[:1].islower())  # fmt: skip
+            wrapped = ends_on_fragment_word(prev) or prev.rstrip().endswith((",", "-")) or line.lstrip()[:1].islower()
             if not wrapped:
                 out.append("")  # a new block: this line is not the rest of the previous one
-        if plain and _short_open(line) and not (prev.strip() and not _MARKUP_LINE.match(prev) and _short_open(prev)) \
-                and not (nxt.strip() and not _MARKUP_LINE.match(nxt) and _short_open(nxt)) \
-                and any(k.strip() for k in kept[i + 1 :]):  # fmt: skip
+        if (
+            plain
+            and _short_open(line)
+            and not (prev.strip() and not _MARKUP_LINE.match(prev) and _short_open(prev))
+            and not (nxt.strip() and not _MARKUP_LINE.match(nxt) and _short_open(nxt))
+            and any(k.strip() for k in kept[i + 1 :])
+        ):
             out.append("## " + _bare(line).rstrip(":"))
             out.append("")
             continue
@@ -101,5 +140,3 @@ def solution_start(triples: list[tuple[str, str, str]], names: Sequence[str]) ->
         if _ROLLOUT.search(sentence):
             return i
     return 0
-
-

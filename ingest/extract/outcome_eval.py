@@ -115,8 +115,13 @@ def load_sample(path: Path | str = SAMPLE) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def load_stories(sample: dict[str, Any] | None = None, *, corpus: Path | str = DEFAULT_CORPUS,
-                 data_dir: Path | str = DEMO_DIR, sets: Iterable[str] = ("demo", "corpus")) -> dict[tuple[str, str], Story]:  # fmt: skip
+def load_stories(
+    sample: dict[str, Any] | None = None,
+    *,
+    corpus: Path | str = DEFAULT_CORPUS,
+    data_dir: Path | str = DEMO_DIR,
+    sets: Iterable[str] = ("demo", "corpus"),
+) -> dict[tuple[str, str], Story]:
     """The stories of the sample (every demo story, the listed corpus slugs), keyed by
     (set, story), each with its ``split``; the corpus is left out when it is missing (it
     is not part of the repository)."""
@@ -133,26 +138,33 @@ def load_stories(sample: dict[str, Any] | None = None, *, corpus: Path | str = D
             for line in fh:
                 row = json.loads(line)
                 if row["slug"] in split_of:
-                    out[("corpus", row["slug"])] = Story(row["slug"], "corpus", f"corpus-{split_of[row['slug']]}",
-                                                         row.get("title") or "", row["body"])  # fmt: skip
+                    out[("corpus", row["slug"])] = Story(
+                        row["slug"], "corpus", f"corpus-{split_of[row['slug']]}", row.get("title") or "", row["body"]
+                    )
     return out
 
 
-def displayed_outcomes(story: Story, vendor=None) -> list[str]:  # noqa: ANN001
+def displayed_outcomes(story: Story, vendor=None) -> list[str]:
     """The outcome lines the offline scorer stores for a story (and cards, story pages and
     briefs display): :func:`ingest.extract.extract_metadata`'s ``outcomes``. Corpus stories
     are read as the corpus evaluation reads them: title and body, no metadata."""
+    from ingest.extract import extract_metadata
     from reffy.models import StoryInput
 
-    from ingest.extract import extract_metadata
-
-    story_input = StoryInput(story_id=story.key, title=story.title, text=story.text, meta=story.meta,
-                             source_type=story.source_type, origin=story.origin)  # fmt: skip
+    story_input = StoryInput(
+        story_id=story.key,
+        title=story.title,
+        text=story.text,
+        meta=story.meta,
+        source_type=story.source_type,
+        origin=story.origin,
+    )
     return list(extract_metadata(story_input, vendor=vendor if story.set == "demo" else None).outcomes)
 
 
-def evaluate(rows: list[dict[str, Any]], stories: dict[tuple[str, str], Story],
-             extractor: Callable[[Story], list[str]]) -> dict[str, Any]:  # fmt: skip
+def evaluate(
+    rows: list[dict[str, Any]], stories: dict[tuple[str, str], Story], extractor: Callable[[Story], list[str]]
+) -> dict[str, Any]:
     """Precision and recall of ``extractor``'s lines over the stories of the set, per split.
 
     Returns counts per split (``demo``, ``corpus-dev``, ``corpus-heldout``) and overall, the
@@ -171,8 +183,9 @@ def evaluate(rows: list[dict[str, Any]], stories: dict[tuple[str, str], Story],
         for row in story_rows:
             if words.sha(row["start"], row["end"]) != row["sha"]:
                 drift.append({"story": row["story"], "start": row["start"], "end": row["end"]})
-        c = counts.setdefault(story.split, {"stories": 0, "displayed": 0, "labelled": 0, "correct": 0,
-                                            "positives": 0, "recalled": 0})  # fmt: skip
+        c = counts.setdefault(
+            story.split, {"stories": 0, "displayed": 0, "labelled": 0, "correct": 0, "positives": 0, "recalled": 0}
+        )
         c["stories"] += 1
         labels = {(r["start"], r["end"]): r for r in story_rows}
         shown: list[tuple[int, int, bool]] = []
@@ -184,8 +197,9 @@ def evaluate(rows: list[dict[str, Any]], stories: dict[tuple[str, str], Story],
                 continue
             row = labels.get(span)
             if row is None:
-                unlabelled.append({"set": story.set, "story": story.key, "start": span[0], "end": span[1],
-                                   "sha": words.sha(*span)})  # fmt: skip
+                unlabelled.append(
+                    {"set": story.set, "story": story.key, "start": span[0], "end": span[1], "sha": words.sha(*span)}
+                )
                 continue
             c["labelled"] += 1
             c["correct"] += bool(row["outcome"])
@@ -200,10 +214,20 @@ def evaluate(rows: list[dict[str, Any]], stories: dict[tuple[str, str], Story],
             c["recalled"] += hit
             if not hit:
                 missed.append({"story": row["story"], "start": row["start"], "end": row["end"]})
-    total = {k: sum(c[k] for c in counts.values()) for k in
-             ("stories", "displayed", "labelled", "correct", "positives", "recalled")}  # fmt: skip
+    total = {
+        k: sum(c[k] for c in counts.values())
+        for k in ("stories", "displayed", "labelled", "correct", "positives", "recalled")
+    }
     for c in [*counts.values(), total]:
         c["precision"] = round(c["correct"] / c["labelled"], 4) if c["labelled"] else None
         c["recall"] = round(c["recalled"] / c["positives"], 4) if c["positives"] else None
-    return {"splits": counts, "total": total, "wrong": wrong, "missed": missed, "unlabelled": unlabelled,
-            "unlocated": unlocated, "drift": drift, "orphans": orphans}  # fmt: skip
+    return {
+        "splits": counts,
+        "total": total,
+        "wrong": wrong,
+        "missed": missed,
+        "unlabelled": unlabelled,
+        "unlocated": unlocated,
+        "drift": drift,
+        "orphans": orphans,
+    }

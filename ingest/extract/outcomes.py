@@ -51,8 +51,10 @@ from ingest.extract.layout import ends_on_fragment_word, restructure, solution_s
 from reffy.domain.text import ASCII_FOLDS, all_sentences, nfc
 
 _NUM = r"(?:\d{1,3}(?:[,\u202f\u00a0]\d{3})+|\d+)(?:[.,]\d+)?"
-_WORD_NUM = (r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|twenty|thirty|forty|"
-             r"fifty|sixty|ninety|a hundred|hundred)")  # fmt: skip
+_WORD_NUM = (
+    r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|twenty|thirty|forty|"
+    r"fifty|sixty|ninety|a hundred|hundred)"
+)
 _CURRENCY = r"(?:USD|EUR|GBP|CHF|ZAR|SEK|NOK|DKK|BRL|INR|JPY|AUD|CAD|SGD|PLN|MXN)"
 FIGURE = re.compile(
     rf"(?:"
@@ -68,11 +70,15 @@ FIGURE = re.compile(
     re.IGNORECASE,
 )
 _VALUE = rf"[-+−]?[$€£]?(?:\d{{1,2}}:\d{{2}}|{_NUM})"
-_UNIT = (r"(?:\s?(?:%|x\b|percent\b|ms\b|milliseconds?\b|seconds?\b|minutes?\b|hours?\b|days?\b|weeks?\b|"
-         r"months?\b|years?\b|[kKmM]\b|million\b|billion\b))?")
-_FROM_TO = re.compile(rf"\bfrom\s+(?:about\s+|around\s+|over\s+|under\s+|nearly\s+|almost\s+|just\s+)?{_VALUE}"
-                      rf"[^.;]{{0,40}}?\bto\s+(?:about\s+|around\s+|under\s+|just\s+|less than\s+)?{_VALUE}{_UNIT}",
-                      re.IGNORECASE)
+_UNIT = (
+    r"(?:\s?(?:%|x\b|percent\b|ms\b|milliseconds?\b|seconds?\b|minutes?\b|hours?\b|days?\b|weeks?\b|"
+    r"months?\b|years?\b|[kKmM]\b|million\b|billion\b))?"
+)
+_FROM_TO = re.compile(
+    rf"\bfrom\s+(?:about\s+|around\s+|over\s+|under\s+|nearly\s+|almost\s+|just\s+)?{_VALUE}"
+    rf"[^.;]{{0,40}}?\bto\s+(?:about\s+|around\s+|under\s+|just\s+|less than\s+)?{_VALUE}{_UNIT}",
+    re.IGNORECASE,
+)
 # More measured quantities, only in sentences that already have a cue (see _measured).
 _EXTRA_FIGURE = re.compile(
     rf"\b{_NUM}\s+points?\b"  # "up 14 points"
@@ -85,11 +91,15 @@ _EXTRA_FIGURE = re.compile(
     rf"(?:two|three|four|five|six|seven|eight|nine|ten|twenty|a hundred|{_NUM})\b",
     re.IGNORECASE,
 )
-_COUNT = re.compile(rf"(?<![\w.$€£:])(?:\d{{1,3}}(?:[,\u202f\u00a0]\d{{3}})+|\d+(?:\.\d+)?\s?(?:million|billion|thousand)\b|"
-                    r"\d{3,})(?![\w%:]|[.,]\d)", re.IGNORECASE)  # fmt: skip
+_COUNT = re.compile(
+    r"(?<![\w.$€£:])(?:\d{1,3}(?:[,\u202f\u00a0]\d{3})+|\d+(?:\.\d+)?\s?(?:million|billion|thousand)\b|"
+    r"\d{3,})(?![\w%:]|[.,]\d)",
+    re.IGNORECASE,
+)
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
-_DURATION_KIND = re.compile(r"(?:milliseconds?|ms|seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)$",
-                            re.IGNORECASE)  # fmt: skip
+_DURATION_KIND = re.compile(
+    r"(?:milliseconds?|ms|seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)$", re.IGNORECASE
+)
 
 # A duration that only says when: "in the first six months", "after 18 months", "four months after launch".
 _FRAME_BEFORE = re.compile(
@@ -99,9 +109,11 @@ _FRAME_BEFORE = re.compile(
     r"|\b(?:after|for|every|each|per)\s+(?:about\s+|around\s+|roughly\s+|nearly\s+|just\s+|only\s+|more than\s+|over\s+)?)$",
     re.IGNORECASE,
 )
-_FRAME_AFTER = re.compile(r"\s*(?:after|later|ago|in\b|into|since|before|earlier|of\s+(?:the\s+)?(?:full\s+)?"
-                          r"(?:go-live|launch|rollout|roll-out|operation|use|deployment|the pilot|going live))",
-                          re.IGNORECASE)  # fmt: skip
+_FRAME_AFTER = re.compile(
+    r"\s*(?:after|later|ago|in\b|into|since|before|earlier|of\s+(?:the\s+)?(?:full\s+)?"
+    r"(?:go-live|launch|rollout|roll-out|operation|use|deployment|the pilot|going live))",
+    re.IGNORECASE,
+)
 
 _CHANGE = re.compile(
     r"(?<!n't )(?<!not )(?<!never )(?<!no )\b(?:reduc(?:e|ed|es|ing|tions?)|cut(?:s|ting)?(?!-)|fell|fallen|falls|dropp(?:ed|ing)|drops?|decreas(?:ed|es|e|ing)|"
@@ -126,10 +138,13 @@ _CONTRAST = re.compile(
     re.IGNORECASE,
 )
 # Side by side: "94% of claims against 79% for Callowave", "7% versus 12%", "after five months instead of a year".
-_VERSUS = re.compile(r"\b(?:versus|vs\.?|against|compared (?:with|to)|instead of|rather than)\s+(?:the\s+|a\s+|an\s+|"
-                     r"about\s+|around\s+|roughly\s+|nearly\s+|just\s+|only\s+|under\s+|over\s+|more than\s+|less than\s+)*"
-                     r"(?:[-+−~$€£]?\d|(?:year|month|week|day|hour|minute)s?\b|(?:one|two|three|four|five|six|seven|eight|"
-                     r"nine|ten|twenty|half)\b)", re.IGNORECASE)  # fmt: skip
+_VERSUS = re.compile(
+    r"\b(?:versus|vs\.?|against|compared (?:with|to)|instead of|rather than)\s+(?:the\s+|a\s+|an\s+|"
+    r"about\s+|around\s+|roughly\s+|nearly\s+|just\s+|only\s+|under\s+|over\s+|more than\s+|less than\s+)*"
+    r"(?:[-+−~$€£]?\d|(?:year|month|week|day|hour|minute)s?\b|(?:one|two|three|four|five|six|seven|eight|"
+    r"nine|ten|twenty|half)\b)",
+    re.IGNORECASE,
+)
 _COMPARATIVE = re.compile(
     r"(?:%|\bpercent|\bper cent|\bpoints?|\d\s?x|×|\btimes|\bfold)\s+(?:faster|quicker|shorter|fewer|less|lower|higher|"
     r"more|better|cheaper|smaller|greater|bigger|larger|longer)\b|\btimes\s+as\s+(?:many|much|fast|quickly)\b|"
@@ -145,9 +160,11 @@ _ACHIEVED = re.compile(
     re.IGNORECASE,
 )
 _ACHIEVED_STRONG = re.compile(r"\b(?:achiev(?:ed|es|ing)|reach(?:ed|es)|attain(?:ed|s))\b", re.IGNORECASE)
-_ACHIEVED_PAST = re.compile(r"(?<!-)(?<!the )(?<!an )(?<!a )(?<!its )(?<!their )(?<!our )(?<!of )(?<!The )\b(?:achieved|reached|resolved|answered|handled|processed|completed|held(?!\s+(?:out|back|off|up))|"
-                            r"served|absorbed|returned|generated|enabled|automated|saved|peaked)\b",
-                            re.IGNORECASE)  # fmt: skip
+_ACHIEVED_PAST = re.compile(
+    r"(?<!-)(?<!the )(?<!an )(?<!a )(?<!its )(?<!their )(?<!our )(?<!of )(?<!The )\b(?:achieved|reached|resolved|answered|handled|processed|completed|held(?!\s+(?:out|back|off|up))|"
+    r"served|absorbed|returned|generated|enabled|automated|saved|peaked)\b",
+    re.IGNORECASE,
+)
 _GOAL = re.compile(
     r"\b(?:aim(?:s|ed|ing)?\s+(?:to|at|for)|plan(?:s|ned|ning)?\s+to|expect(?:s|ed|ing)?\s+to|hop(?:e|es|ed|ing)\s+to|"
     r"target(?:s|ed|ing)?|goals?|objectives?|ambitions?|want(?:s|ed)?\s+to|needs?\s+to|needed|ha(?:d|ve|s)\s+to|"
@@ -172,20 +189,31 @@ _COMMENTARY = re.compile(
     re.IGNORECASE,
 )
 # A list introduced as projections ("these are projected benefits rather than measured outcomes:") lists none.
-_PROJECTED = re.compile(r"\b(?:projected|anticipated|expected|forecast\w*|potential|targets?|goals?|aims?|plans?|would|"
-                        r"could|hypothetical\w*|rather than measured)\b", re.IGNORECASE)  # fmt: skip
+_PROJECTED = re.compile(
+    r"\b(?:projected|anticipated|expected|forecast\w*|potential|targets?|goals?|aims?|plans?|would|"
+    r"could|hypothetical\w*|rather than measured)\b",
+    re.IGNORECASE,
+)
 # Not about this customer: what usually happens, or what a survey or a market found.
-_GENERIC = re.compile(r"\b(?:typical(?:ly)?|usually|generally|in general|often|commonly|(?:is|are) common|common (?:in|for|among)|"
-                      r"tends? to|(?:market|industry) (?:is|size|opportunity)|surveys? of|"
-                      r"surveyed|respondents?|polls? of|market share|industry-wide|of (?:large |all |surveyed )?(?:companies|"
-                      r"enterprises|organi[sz]ations|firms|businesses))\b", re.IGNORECASE)  # fmt: skip
+_GENERIC = re.compile(
+    r"\b(?:typical(?:ly)?|usually|generally|in general|often|commonly|(?:is|are) common|common (?:in|for|among)|"
+    r"tends? to|(?:market|industry) (?:is|size|opportunity)|surveys? of|"
+    r"surveyed|respondents?|polls? of|market share|industry-wide|of (?:large |all |surveyed )?(?:companies|"
+    r"enterprises|organi[sz]ations|firms|businesses))\b",
+    re.IGNORECASE,
+)
 # Who the customer is, not what changed: its backing, founding, size or the volume it handles.
-_PROFILE = re.compile(r"\b(?:backed by|founded (?:in|by)|headquartered|employs|(?:has|have) (?:processed|handled|served)|"
-                      r"(?:employees|staff|people|agents) who)\b", re.IGNORECASE)  # fmt: skip
+_PROFILE = re.compile(
+    r"\b(?:backed by|founded (?:in|by)|headquartered|employs|(?:has|have) (?:processed|handled|served)|"
+    r"(?:employees|staff|people|agents) who)\b",
+    re.IGNORECASE,
+)
 _CONCESSIVE = re.compile(r"^(?:While|Although|Though|Whereas|Despite|Even though)\b")
-_RESTATE = re.compile(r"^(?:(?:The|This|That|These|Those|Such|Its|Their|Our)\s+(?:reported\s+|claimed\s+|cited\s+|"
-                      r"stated\s+|headline\s+|overall\s+|final\s+)?(?:~|≈|over\s+|more than\s+)?[-+$€£]?\d|"
-                      r"(?:This|That|These|It)\s+represent(?:s|ed)\b)")  # fmt: skip
+_RESTATE = re.compile(
+    r"^(?:(?:The|This|That|These|Those|Such|Its|Their|Our)\s+(?:reported\s+|claimed\s+|cited\s+|"
+    r"stated\s+|headline\s+|overall\s+|final\s+)?(?:~|≈|over\s+|more than\s+)?[-+$€£]?\d|"
+    r"(?:This|That|These|It)\s+represent(?:s|ed)\b)"
+)
 _BEFORE = re.compile(
     r"\b(?:struggl\w*|wait(?:ed|ing)|regularly|routinely|frequently|often|typically|usually|generally|commonly|"
     r"previously|used to|at the time|initially|originally|at first|only|problems?|issues?|challeng\w*|pain|"
@@ -195,33 +223,58 @@ _BEFORE = re.compile(
     r"not (?:yet )?(?:acceptable|sufficient|good enough|usable))\b",
     re.IGNORECASE,
 )
-_PAST_PERFECT = re.compile(r"\bhad\s+(?:been\s+|already\s+|previously\s+|just\s+|long\s+|never\s+)?(?:\w+ed|grown|built|"
-                           r"run|begun|seen|made|done|taken|become|known|shown|gone|given|chosen|written|spent|lost|"
-                           r"kept|held|brought|found|sold)\b", re.IGNORECASE)  # fmt: skip
-_COMMERCIAL = re.compile(r"\b(?:price[ds]?|pricing|discount\w*|contract\w*|tender|commercials?|proposal|fees?|"
-                         r"licen[cs]e (?:fee|cost|price)s?|per year for|p\.a\.|per (?:user|seat|agent) per)\b",
-                         re.IGNORECASE)  # fmt: skip
-_QUOTE = re.compile(r"\b(?:said|says|told|added|explained|put it)\b[^.]{0,80}[\"“]|[\"“][^\"”]{12,}[\"”][,]?\s+"
-                    r"(?:said|says|added|explained)\b", re.IGNORECASE)  # fmt: skip
-_BEFORE_HEADINGS = re.compile(r"\b(?:challenges?|problems?|background|context|situation|before|pain|the ask|"
-                              r"starting point)\b", re.IGNORECASE)  # fmt: skip
+_PAST_PERFECT = re.compile(
+    r"\bhad\s+(?:been\s+|already\s+|previously\s+|just\s+|long\s+|never\s+)?(?:\w+ed|grown|built|"
+    r"run|begun|seen|made|done|taken|become|known|shown|gone|given|chosen|written|spent|lost|"
+    r"kept|held|brought|found|sold)\b",
+    re.IGNORECASE,
+)
+_COMMERCIAL = re.compile(
+    r"\b(?:price[ds]?|pricing|discount\w*|contract\w*|tender|commercials?|proposal|fees?|"
+    r"licen[cs]e (?:fee|cost|price)s?|per year for|p\.a\.|per (?:user|seat|agent) per)\b",
+    re.IGNORECASE,
+)
+_QUOTE = re.compile(
+    r"\b(?:said|says|told|added|explained|put it)\b[^.]{0,80}[\"“]|[\"“][^\"”]{12,}[\"”][,]?\s+"
+    r"(?:said|says|added|explained)\b",
+    re.IGNORECASE,
+)
+_BEFORE_HEADINGS = re.compile(
+    r"\b(?:challenges?|problems?|background|context|situation|before|pain|the ask|"
+    r"starting point)\b",
+    re.IGNORECASE,
+)
 _SOLUTION_HEADINGS = re.compile(r"\b(?:solutions?|approach|implementation|how)\b", re.IGNORECASE)
-_RESULT_HEADINGS = re.compile(r"\b(?:results?|outcomes?|impact|benefits?|metrics|roi|achievements?|success|numbers|"
-                              r"value|performance|improvements?|business case)\b", re.IGNORECASE)  # fmt: skip
-_CRITIQUE_HEADINGS = re.compile(r"\b(?:critical|critique|assessment|limitations?|caveats?|considerations?|concerns?|"
-                                r"takeaways?|implications?|future|roadmap|next steps?|what's next|outlook|"
-                                r"trade-?offs?|discussion|open questions)\b", re.IGNORECASE)  # fmt: skip
+_RESULT_HEADINGS = re.compile(
+    r"\b(?:results?|outcomes?|impact|benefits?|metrics|roi|achievements?|success|numbers|"
+    r"value|performance|improvements?|business case)\b",
+    re.IGNORECASE,
+)
+_CRITIQUE_HEADINGS = re.compile(
+    r"\b(?:critical|critique|assessment|limitations?|caveats?|considerations?|concerns?|"
+    r"takeaways?|implications?|future|roadmap|next steps?|what's next|outlook|"
+    r"trade-?offs?|discussion|open questions)\b",
+    re.IGNORECASE,
+)
 
-_FRAGMENT_START = re.compile(r"^(?:and|or|but|which|who|whose|while|whereas|with|as|so|because|that|plus|including|"
-                             r"although|though|nor|then)\b")  # fmt: skip
+_FRAGMENT_START = re.compile(
+    r"^(?:and|or|but|which|who|whose|while|whereas|with|as|so|because|that|plus|including|"
+    r"although|though|nor|then)\b"
+)
 _NOUN_CLAUSE = re.compile(r"^(?:the fact that|whether|that)\b", re.IGNORECASE)  # a subject, not a statement
-_SPEAKER = re.compile(r"^(?:[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’.-]+(?:\s+[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’.-]+){0,3}|"
-                      r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’.-]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’.-]+){1,2}):\s+(?=[\"“A-Z0-9])")  # fmt: skip
-_CLAUSE_SPLIT = re.compile(r";\s+|\s+[—–]\s+|,\s+(?=(?:and|while|whereas|but|with|which|as|plus|although|though|"
-                           r"because|so|including|representing|making|allowing|enabling|meaning)\s)|:\s+(?=[A-Z0-9])")
+_SPEAKER = re.compile(
+    r"^(?:[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’.-]+(?:\s+[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’.-]+){0,3}|"
+    r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’.-]+(?:\s+[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’.-]+){1,2}):\s+(?=[\"“A-Z0-9])"
+)
+_CLAUSE_SPLIT = re.compile(
+    r";\s+|\s+[—–]\s+|,\s+(?=(?:and|while|whereas|but|with|which|as|plus|although|though|"
+    r"because|so|including|representing|making|allowing|enabling|meaning)\s)|:\s+(?=[A-Z0-9])"
+)
 _LEAD_CONJUNCTION = re.compile(r"^(?:and|but|plus|while|whereas|so)\s+")
-_SUBORDINATE = re.compile(r"^(?:which|who|as|with|including|representing|making|allowing|enabling|meaning|although|"
-                          r"though|because)\b")  # fmt: skip
+_SUBORDINATE = re.compile(
+    r"^(?:which|who|as|with|including|representing|making|allowing|enabling|meaning|although|"
+    r"though|because)\b"
+)
 
 
 def find_figures(text: str) -> list[str]:
@@ -253,9 +306,35 @@ def spelled_figures(text: str) -> list[str]:
 # "a few weeks", "doubled"). Trying the pattern only there finds the matches a search would
 # find, at a fraction of the cost (the search tries every branch at every character).
 _DIGITS = re.compile(r"\d+")
-_FIGURE_WORDS = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "fifteen",
-                 "eighteen", "twenty", "thirty", "forty", "fifty", "sixty", "ninety", "a hundred", "hundred", "a few",
-                 "several", "doubled", "tripled", "quadrupled", "halved")  # fmt: skip
+_FIGURE_WORDS = (
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "fifteen",
+    "eighteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "ninety",
+    "a hundred",
+    "hundred",
+    "a few",
+    "several",
+    "doubled",
+    "tripled",
+    "quadrupled",
+    "halved",
+)
 _EXTRA_WORDS = ("third", "quarter", "fifth", "tenth", "half", "one in", "one out", "points")
 
 
@@ -272,22 +351,49 @@ def _is_frame(sentence: str, start: int, end: int) -> bool:
     return bool(_FRAME_BEFORE.search(sentence[max(0, start - 40) : start]) or _FRAME_AFTER.match(sentence, end))
 
 
-_NEAR_CONTRAST = re.compile(r"\W*(?:\w+\W+){0,2}?(?:instead of|rather than|compared (?:with|to)|versus|vs\b|"
-                            r"down from|up from|to\b)", re.IGNORECASE)  # fmt: skip
+_NEAR_CONTRAST = re.compile(
+    r"\W*(?:\w+\W+){0,2}?(?:instead of|rather than|compared (?:with|to)|versus|vs\b|"
+    r"down from|up from|to\b)",
+    re.IGNORECASE,
+)
 _RANGE = re.compile(r"\b(?:rang(?:e|es|ed|ing)|var(?:y|ies|ied|ying)|spann?(?:s|ed|ing)?)\s*$", re.IGNORECASE)
 _NEAR = 60  # a cue measures a figure when at most this many characters lie between them
 
 
 _EXTRA_LITERALS = ("point", "third", "quarter", "fifth", "tenth", "half", " in ", " out of ")
-_COMPARATIVE_WORDS = ("faster", "quicker", "shorter", "fewer", "less", "lower", "higher", "more", "better", "cheaper",
-                      "smaller", "greater", "bigger", "larger", "longer", "sooner", "earlier", "as many", "as much",
-                      "as fast", "as quickly")  # fmt: skip
+_COMPARATIVE_WORDS = (
+    "faster",
+    "quicker",
+    "shorter",
+    "fewer",
+    "less",
+    "lower",
+    "higher",
+    "more",
+    "better",
+    "cheaper",
+    "smaller",
+    "greater",
+    "bigger",
+    "larger",
+    "longer",
+    "sooner",
+    "earlier",
+    "as many",
+    "as much",
+    "as fast",
+    "as quickly",
+)
 
 
 def _any_figure(sentence: str, lowered: str) -> bool:
     """Whether the sentence has anything :func:`_figures` could count (a quick test)."""
-    return bool(_figure_matches(sentence) or (_may_have_extra(lowered) and _EXTRA_FIGURE.search(sentence))
-                or _COUNT.search(sentence) or ("from" in sentence and _FROM_TO.search(sentence)))  # fmt: skip
+    return bool(
+        _figure_matches(sentence)
+        or (_may_have_extra(lowered) and _EXTRA_FIGURE.search(sentence))
+        or _COUNT.search(sentence)
+        or ("from" in sentence and _FROM_TO.search(sentence))
+    )
 
 
 def _may_have_extra(lowered: str) -> bool:
@@ -394,8 +500,11 @@ def judge(sentence: str, *, clause: bool = False, title: str = "", title_words: 
     if not _any_figure(s, low):
         return "no figure"  # a quick test before the cues: most sentences with a digit have no figure
     verbs = _spans(_CHANGE, s)
-    temporal = [span for span in (*_spans(_CONTRAST, s), *(_spans(_FROM_TO, s) if "from" in s else []))
-                if not _RANGE.search(s[max(0, span[0] - 16) : span[0]])]  # "ranging from 2B to 13B" is no change
+    temporal = [
+        span
+        for span in (*_spans(_CONTRAST, s), *(_spans(_FROM_TO, s) if "from" in s else []))
+        if not _RANGE.search(s[max(0, span[0] - 16) : span[0]])
+    ]  # "ranging from 2B to 13B" is no change
     comparative = _spans(_COMPARATIVE, s) if any(w in low for w in _COMPARATIVE_WORDS) else []
     versus = _spans(_VERSUS, s)
     achieved = [*_spans(_ACHIEVED, s)]
@@ -423,13 +532,18 @@ def judge(sentence: str, *, clause: bool = False, title: str = "", title_words: 
     if _CONCESSIVE.match(s) and ", " in s and all(end <= s.index(", ") for _, end, _ in figures):
         return "background"  # "While the existing solution achieved 94% accuracy, misclassifications occurred"
     # a bare "from 0 to 5" is a scale or a setting, not a change: it needs a figure inside or a change verb before it
-    temporal = [span for span in temporal if _CONTRAST.match(s, span[0]) and not s[span[0]:span[0] + 5].lower() == "from "
-                or any(span[0] <= a < span[1] for a, _, _ in _figure_spans(s))
-                or any(0 <= span[0] - e <= 30 for _, e in verbs)]
+    temporal = [
+        span
+        for span in temporal
+        if (_CONTRAST.match(s, span[0]) and s[span[0] : span[0] + 5].lower() != "from ")
+        or any(span[0] <= a < span[1] for a, _, _ in _figure_spans(s))
+        or any(0 <= span[0] - e <= 30 for _, e in verbs)
+    ]
     verb = _near(figures, verbs)
     change = verb or _near(figures, temporal) or _near(figures, comparative)
-    if not (change or _near(figures, versus, shares=True) or _near(figures, achieved, shares=True)
-            or _near(figures, strong)):  # fmt: skip
+    if not (
+        change or _near(figures, versus, shares=True) or _near(figures, achieved, shares=True) or _near(figures, strong)
+    ):
         return "no change"
     if not reports_change and _BEFORE.search(s):
         return "before"
@@ -465,8 +579,9 @@ def _outcome_line(sentence: str, max_chars: int, title_words: str) -> str | None
     return None
 
 
-def find_outcomes(text: str, *, title: str = "", names: Sequence[str] = (), limit: int = 12,
-                  max_chars: int = 240) -> list[str]:  # fmt: skip
+def find_outcomes(
+    text: str, *, title: str = "", names: Sequence[str] = (), limit: int = 12, max_chars: int = 240
+) -> list[str]:
     """Sentences or clauses that report a quantified result (see the module docstring),
     results sections first then in reading order; at most ``limit``. ``title``: the story's
     title (never an outcome); ``names``: the vendor and products the story names (sentences

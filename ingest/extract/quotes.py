@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import re
 
-from reffy.models import Quote
-
 from reffy.domain.text import blocks, nfc, required_literal, split_alternatives
+from reffy.models import Quote
 
 MIN_WORDS = 6
 MAX_CHARS = 1500
@@ -51,8 +50,10 @@ _ROLE_WORD = re.compile(rf"\b(?:{_ROLE_TITLES})\b")
 
 _AFTER_PATTERNS = [
     # ", said the bank's COO, Anders Holm."  /  ", says CEO Jane Doe."
-    re.compile(rf"^\s*[,.!?]?\s*(?:{_SPEECH})\s+(?:the\s+)?(?P<role>(?:[\w'’\-]+\s+){{0,5}}?(?:{_ROLE_TITLES}))"
-               rf"\s*,?\s+(?P<name>{_NAME})\s*(?:[.;,\n]|$)"),
+    re.compile(
+        rf"^\s*[,.!?]?\s*(?:{_SPEECH})\s+(?:the\s+)?(?P<role>(?:[\w'’\-]+\s+){{0,5}}?(?:{_ROLE_TITLES}))"
+        rf"\s*,?\s+(?P<name>{_NAME})\s*(?:[.;,\n]|$)"
+    ),
     # ", said Maria Jensen, Head of Customer Care at Nordvik Bank."
     re.compile(rf"^\s*[,.!?]?\s*(?:{_SPEECH})\s+(?P<name>{_NAME})(?:\s*,\s*(?P<role>{_ROLE}))?\s*(?:[.;\n]|$)"),
     # ", Maria Jensen said." / ", Maria Jensen, Head of Customer Care, explained."
@@ -68,24 +69,56 @@ _BEFORE_PATTERNS = [
     # "Maria Jensen, Head of Customer Care, said: "  /  "Maria Jensen said, "
     re.compile(rf"(?P<name>{_NAME})(?:\s*,\s*(?P<role>{_ROLE})\s*,)?\s+(?:{_SPEECH})(?:\s+that)?\s*[:,]?\s*$"),
     # "According to Maria Jensen, Head of Customer Care, "  /  "As Anders Holm put it: "
-    re.compile(rf"(?:[Aa]ccording to|[Aa]s)\s+(?P<name>{_NAME})(?:\s*,\s*(?P<role>{_ROLE})\s*,?)?"
-               rf"(?:\s+(?:{_SPEECH}))?\s*[:,]\s*$"),
+    re.compile(
+        rf"(?:[Aa]ccording to|[Aa]s)\s+(?P<name>{_NAME})(?:\s*,\s*(?P<role>{_ROLE})\s*,?)?"
+        rf"(?:\s+(?:{_SPEECH}))?\s*[:,]\s*$"
+    ),
     # "the bank's COO, Anders Holm, said: "
-    re.compile(rf"(?P<role>(?:[\w'’\-]+\s+){{0,5}}?(?:{_ROLE_TITLES}))\s*,?\s+(?P<name>{_NAME})\s*,?\s+"
-               rf"(?:{_SPEECH})\s*[:,]?\s*$"),
+    re.compile(
+        rf"(?P<role>(?:[\w'’\-]+\s+){{0,5}}?(?:{_ROLE_TITLES}))\s*,?\s+(?P<name>{_NAME})\s*,?\s+"
+        rf"(?:{_SPEECH})\s*[:,]?\s*$"
+    ),
     # "Anders Holm, COO at Nordvik Bank, put the business case more bluntly: "
-    re.compile(rf"(?P<name>{_NAME})(?:\s*,\s*(?P<role>{_ROLE})\s*,)?\s+(?:[a-z][\w'’\-]*\s+){{1,8}}?"
-               rf"[a-z][\w'’\-]*\s*:\s*$"),
+    re.compile(
+        rf"(?P<name>{_NAME})(?:\s*,\s*(?P<role>{_ROLE})\s*,)?\s+(?:[a-z][\w'’\-]*\s+){{1,8}}?"
+        rf"[a-z][\w'’\-]*\s*:\s*$"
+    ),
     # "Maria Jensen (Head of Customer Care): "  /  "Maria Jensen: "
     re.compile(rf"(?:^|\n|[.!?]\s+)(?P<name>{_NAME})\s*(?:\((?P<role>[^)]{{2,80}})\))?\s*:\s*$"),
     # "she said: "
     re.compile(rf"(?P<pronoun>{_PRONOUN})\s+(?:{_SPEECH})\s*[:,]?\s*$"),
 ]
 
-_QUOTE_SPANS = re.compile(r"“([^“”]{8,%d})”|\"([^\"\n]{8,%d})\"|„([^“”„]{8,%d})[“”]|«\s?([^«»]{8,%d}?)\s?»"
-                          % (MAX_CHARS, MAX_CHARS, MAX_CHARS, MAX_CHARS))
-_NOT_NAMES = {"The", "This", "That", "These", "It", "We", "Our", "They", "He", "She", "In", "At", "As", "And",
-              "But", "So", "For", "With", "When", "After", "Before", "Today", "Now", "According", "Overall"}
+_QUOTE_SPANS = re.compile(
+    rf"“([^“”]{{8,{MAX_CHARS}}})”|\"([^\"\n]{{8,{MAX_CHARS}}})\"|„([^“”„]{{8,{MAX_CHARS}}})[“”]|«\s?([^«»]{{8,{MAX_CHARS}}}?)\s?»"
+)
+_NOT_NAMES = {
+    "The",
+    "This",
+    "That",
+    "These",
+    "It",
+    "We",
+    "Our",
+    "They",
+    "He",
+    "She",
+    "In",
+    "At",
+    "As",
+    "And",
+    "But",
+    "So",
+    "For",
+    "With",
+    "When",
+    "After",
+    "Before",
+    "Today",
+    "Now",
+    "According",
+    "Overall",
+}
 
 
 def _words(text: str) -> int:
@@ -199,8 +232,9 @@ def find_quotes(text: str, *, min_words: int = MIN_WORDS) -> list[Quote]:
         if kind == "heading":
             continue
         if kind == "quote":
-            body, speaker, role = _blockquote(content, all_blocks[index + 1][1] if index + 1 < len(all_blocks) else "",
-                                              speakers)
+            body, speaker, role = _blockquote(
+                content, all_blocks[index + 1][1] if index + 1 < len(all_blocks) else "", speakers
+            )
             if body and _words(body) >= min_words and body not in seen:
                 seen.add(body)
                 quotes.append(Quote(body, speaker, role))
@@ -219,8 +253,10 @@ def find_quotes(text: str, *, min_words: int = MIN_WORDS) -> list[Quote]:
                 between = content[previous_end : m.start()]
                 # "…," said X, Role. "…" — the attribution between two quotes covers both
                 if re.fullmatch(r"[\s,.;:!?]*", between) or (
-                        _words(between) <= 25 and re.search(rf"\b(?:{_SPEECH})\b", between)
-                        and not re.search(r"[.!?]\s+[A-Z][^.]*[.!?]\s", between)):
+                    _words(between) <= 25
+                    and re.search(rf"\b(?:{_SPEECH})\b", between)
+                    and not re.search(r"[.!?]\s+[A-Z][^.]*[.!?]\s", between)
+                ):
                     speaker, role = previous.speaker, previous.role
             quote = Quote(body, speaker, role)
             previous, previous_end = quote, m.end()
@@ -245,5 +281,5 @@ def _blockquote(content: str, following: str, speakers: _Speakers) -> tuple[str,
         m = re.match(rf"^\s*(?:[—–]|--?)\s*(?P<name>{_NAME})(?:\s*,\s*(?P<role>[^\n]{{2,110}}))?\s*$", following or "")
         if m:
             speaker, role = _resolve(m, speakers)
-    body = _clean_quote(body.strip().strip("“”\"").strip())
+    body = _clean_quote(body.strip().strip('“”"').strip())
     return body, speaker, role

@@ -38,9 +38,15 @@ def web_address_lines(text: str) -> tuple[list[str], list[Problem]]:
                 urls.append(line)
             continue
         shown = line if len(line) <= 200 else line[:200] + "…"
-        refused.append(Problem(shown, "not_a_url", f"Line {number} ({shown!r}) is not a web address: give a page, "
-                               "feed or YouTube link starting with http:// or https:// (upload files instead of "
-                               "typing their path)."))  # fmt: skip
+        refused.append(
+            Problem(
+                shown,
+                "not_a_url",
+                f"Line {number} ({shown!r}) is not a web address: give a page, "
+                "feed or YouTube link starting with http:// or https:// (upload files instead of "
+                "typing their path).",
+            )
+        )
     return urls, refused
 
 

@@ -64,7 +64,7 @@ class FileInput:
 
     path: Path
     data: bytes
-    settings: "Settings"
+    settings: Settings
 
 
 Extractor = Callable[[FileInput], Iterable["Extracted | RowProblem"]]
@@ -74,7 +74,7 @@ Extractor = Callable[[FileInput], Iterable["Extracted | RowProblem"]]
 class ReadContext:
     """What a source may know about earlier runs. ``fingerprints``: origin -> fingerprint."""
 
-    settings: "Settings"
+    settings: Settings
     fingerprints: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -113,14 +113,20 @@ def decode_text(data: bytes) -> tuple[str, str | None]:
     for bom, codec, name in _BOMS:
         if data.startswith(bom):
             try:
-                text = data[len(bom):].decode(codec)
+                text = data[len(bom) :].decode(codec)
                 warning = None
             except UnicodeDecodeError as exc:
-                text = data[len(bom):].decode(codec, errors="replace")
-                warning = f"the file declares {name} (byte-order mark) but has invalid bytes ({exc.reason}); they were replaced"
+                text = data[len(bom) :].decode(codec, errors="replace")
+                warning = (
+                    f"the file declares {name} (byte-order mark) but has invalid bytes ({exc.reason}); "
+                    "they were replaced"
+                )
             if _looks_binary_text(text):
-                raise ExtractionError("encoding", f"the file starts with a {name} byte-order mark but is not text; "
-                                      "save it as UTF-8 text and ingest it again")  # fmt: skip
+                raise ExtractionError(
+                    "encoding",
+                    f"the file starts with a {name} byte-order mark but is not text; "
+                    "save it as UTF-8 text and ingest it again",
+                )
             return text, warning
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -158,21 +164,40 @@ def decode_text(data: bytes) -> tuple[str, str | None]:
 # a tie goes to cp1252 (Western European, and a superset of Latin-1's printable characters),
 # so a text with no evidence either way is read as Western.
 _CODEPAGES = ("cp1252", "cp1250", "cp1254", "cp1257")
-_CODEPAGE_NAMES = {"cp1252": "Western European", "cp1250": "Central European", "cp1254": "Turkish",
-                   "cp1257": "Baltic"}  # fmt: skip
+_CODEPAGE_NAMES = {"cp1252": "Western European", "cp1250": "Central European", "cp1254": "Turkish", "cp1257": "Baltic"}
 _ALPHABETS: dict[str, tuple[str, ...]] = {
     "cp1252": (
-        "", "àâæçéèêëîïôœùûüÿ", "áéíñóúü", "áâãàçéêíóôõú", "àèéìíîòóù", "àçèéíïòóúü", "äöüß", "áéëèïóöü",
-        "æøåéó", "æøåéóòô", "åäöé", "åäöšž", "áðéíóúýþæö", "äöõüšž", "áéíóú",
+        "",
+        "àâæçéèêëîïôœùûüÿ",
+        "áéíñóúü",
+        "áâãàçéêíóôõú",
+        "àèéìíîòóù",
+        "àçèéíïòóúü",
+        "äöüß",
+        "áéëèïóöü",
+        "æøåéó",
+        "æøåéóòô",
+        "åäöé",
+        "åäöšž",
+        "áðéíóúýþæö",
+        "äöõüšž",
+        "áéíóú",
     ),  # en, fr, es, pt, it, ca, de, nl, da, no, sv, fi, is, et, ga
     "cp1250": (
-        "áčďéěíňóřšťúůýž", "áäčďéíĺľňóôŕšťúýž", "ąćęłńóśźż", "áéíóöőúüű", "ăâîşţ", "čćđšž", "äöüß",
+        "áčďéěíňóřšťúůýž",
+        "áäčďéíĺľňóôŕšťúýž",
+        "ąćęłńóśźż",
+        "áéíóöőúüű",
+        "ăâîşţ",
+        "čćđšž",
+        "äöüß",
     ),  # cs, sk, pl, hu, ro, hr/sl, de
     "cp1254": ("çğıi̇öşüâîû",),  # tr
     "cp1257": ("ąčęėįšųūž", "āčēģīķļņšūž", "äöõüšž"),  # lt, lv, et
 }
-_ALPHABET_SETS = {cp: [frozenset(a) | {"i̇"} if "ı" in a else frozenset(a) for a in alphabets]
-                  for cp, alphabets in _ALPHABETS.items()}  # fmt: skip
+_ALPHABET_SETS = {
+    cp: [frozenset(a) | {"i̇"} if "ı" in a else frozenset(a) for a in alphabets] for cp, alphabets in _ALPHABETS.items()
+}
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _INSIDE_WORD = re.compile(r"(?<=[^\W\d_])[^\x00-\x7f](?=[^\W\d_])")
 _HIGH_BYTES = bytes(range(0x80, 0x100))
@@ -248,7 +273,7 @@ def _bom_text(data: bytes) -> bool:
     return False
 
 
-def check_zip(data: bytes, settings: "Settings", label: str) -> None:
+def check_zip(data: bytes, settings: Settings, label: str) -> None:
     """Refuse a zip-based file (.docx, .pptx, .xlsx) that would expand too far, from its
     directory alone: nothing is decompressed. Raises ExtractionError ``too_large`` (too many
     parts, too big unpacked) or ``zip_bomb`` (a part unpacks far beyond its packed size).
@@ -263,18 +288,24 @@ def check_zip(data: bytes, settings: "Settings", label: str) -> None:
     try:  # the entry count from the end record, before zipfile builds one object per entry
         end = zipfile._EndRecData(io.BytesIO(data))  # type: ignore[attr-defined]
         declared = end[zipfile._ECD_ENTRIES_TOTAL] if end else 0  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - a private helper: fall back to the full directory
+    except Exception:
         declared = 0
     if declared > max_entries:
-        raise ExtractionError("too_large", f"refused: the {label} holds {declared:,} parts (limit {max_entries:,}); "
-                              "it may be a zip bomb. If it is genuine, raise REFFY_MAX_ZIP_ENTRIES")  # fmt: skip
+        raise ExtractionError(
+            "too_large",
+            f"refused: the {label} holds {declared:,} parts (limit {max_entries:,}); "
+            "it may be a zip bomb. If it is genuine, raise REFFY_MAX_ZIP_ENTRIES",
+        )
     try:
         infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, KeyError):
         return
     if len(infos) > max_entries:
-        raise ExtractionError("too_large", f"refused: the {label} holds {len(infos):,} parts (limit {max_entries:,}); "
-                              "it may be a zip bomb. If it is genuine, raise REFFY_MAX_ZIP_ENTRIES")  # fmt: skip
+        raise ExtractionError(
+            "too_large",
+            f"refused: the {label} holds {len(infos):,} parts (limit {max_entries:,}); "
+            "it may be a zip bomb. If it is genuine, raise REFFY_MAX_ZIP_ENTRIES",
+        )
     ratio = settings.max_zip_ratio
     unpacked = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos)
@@ -322,15 +353,21 @@ def describe_failure(exc: BaseException, what: str) -> tuple[str, str]:
     msg = msg[:200] + "..." if len(msg) > 200 else msg
     cause = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
     if isinstance(exc, RecursionError):
-        return "too_deep", (f"{what} is nested too deeply to read ({cause}); it is broken or hostile: "
-                            "fix or remove that part and ingest it again")  # fmt: skip
+        return "too_deep", (
+            f"{what} is nested too deeply to read ({cause}); it is broken or hostile: "
+            "fix or remove that part and ingest it again"
+        )
     if isinstance(exc, MemoryError):
-        return "too_large", (f"reading {what} ran out of memory; it is too large or hostile: split it, "
-                             "or lower the limits (REFFY_MAX_FILE_MB)")  # fmt: skip
+        return "too_large", (
+            f"reading {what} ran out of memory; it is too large or hostile: split it, "
+            "or lower the limits (REFFY_MAX_FILE_MB)"
+        )
     if isinstance(exc, UnicodeError):
         return "encoding", f"{what} has text that cannot be decoded ({cause}); save it as UTF-8 and ingest it again"
-    return "corrupt", (f"{what} could not be read ({cause}); it may be damaged: re-export or re-save it "
-                       "(if it opens fine elsewhere, please report this)")  # fmt: skip
+    return "corrupt", (
+        f"{what} could not be read ({cause}); it may be damaged: re-export or re-save it "
+        "(if it opens fine elsewhere, please report this)"
+    )
 
 
 def sniff(data: bytes) -> str:
@@ -366,8 +403,8 @@ def first_line_title(text: str, fallback: str) -> str:
 
 
 __all__ = [
-    "ExtractionError",
     "Extracted",
+    "ExtractionError",
     "Extractor",
     "FileInput",
     "ReadContext",

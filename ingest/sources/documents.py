@@ -86,8 +86,16 @@ def _decode(inp: FileInput) -> tuple[str, list[tuple[str, str]]]:
     return text, [("encoding", f"{warning}; check accented letters and quotes, or save the file as UTF-8")]
 
 
-def _story(inp: FileInput, title: str | None, text: str, source_type: str, meta: dict[str, Any] | None = None,
-           warnings: list[tuple[str, str]] | None = None, *, empty: str) -> list[Extracted]:
+def _story(
+    inp: FileInput,
+    title: str | None,
+    text: str,
+    source_type: str,
+    meta: dict[str, Any] | None = None,
+    warnings: list[tuple[str, str]] | None = None,
+    *,
+    empty: str,
+) -> list[Extracted]:
     """The one story of a file; refuses a file with no text (``empty`` is the detail)."""
     text = tidy(text)
     if not text:
@@ -124,7 +132,9 @@ def _bounded_yaml_loader() -> type:
                 self.aliases += 1
                 if self.aliases > MAX_YAML_ALIASES:
                     raise yaml.composer.ComposerError(
-                        None, None, f"more than {MAX_YAML_ALIASES} aliases (*name): refused as a possible alias bomb",
+                        None,
+                        None,
+                        f"more than {MAX_YAML_ALIASES} aliases (*name): refused as a possible alias bomb",
                         self.peek_event().start_mark,
                     )
             return super().compose_node(parent, index)
@@ -155,8 +165,9 @@ def _front_matter(raw: str, max_bytes: int) -> tuple[dict[str, Any], str]:
         return {}, raw
     size = len(fm.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
-        raise ValueError(f"the front matter is {size / 1024:.0f} KB, over the {max_bytes / 1024:.0f} KB limit "
-                         "(REFFY_MAX_META_KB)")  # fmt: skip
+        raise ValueError(
+            f"the front matter is {size / 1024:.0f} KB, over the {max_bytes / 1024:.0f} KB limit (REFFY_MAX_META_KB)"
+        )
     post = frontmatter.loads(raw, handler=handler)
     return _jsonable(dict(post.metadata)), post.content
 
@@ -176,11 +187,13 @@ def extract_markdown(inp: FileInput) -> list[Extracted]:
     try:
         meta, body = _front_matter(raw, int(inp.settings.max_meta_kb * 1024))
     except Exception as exc:  # yaml/toml/json errors, non-mapping front matter, limits
-        warnings.append((
-            "parse_error",
-            f"front matter could not be parsed ({_cause(exc)}); the file was ingested with "
-            "the front matter kept as text: fix the YAML between the '---' lines to get its fields",
-        ))
+        warnings.append(
+            (
+                "parse_error",
+                f"front matter could not be parsed ({_cause(exc)}); the file was ingested with "
+                "the front matter kept as text: fix the YAML between the '---' lines to get its fields",
+            )
+        )
     title = _prop(meta.get("title")) or _first_h1(body) or humanise(inp.path.stem)
     return _story(inp, title, body, "markdown", meta, warnings, empty="the Markdown file has no text")
 
@@ -199,7 +212,9 @@ def extract_html_file(inp: FileInput) -> list[Extracted]:
     except ExtractionError:
         raise
     except Exception as exc:
-        raise ExtractionError("corrupt", f"HTML could not be parsed: {_cause(exc)}; check the file opens in a browser")
+        raise ExtractionError(
+            "corrupt", f"HTML could not be parsed: {_cause(exc)}; check the file opens in a browser"
+        ) from exc
     ex.text, ex.source_type, ex.warnings = tidy(ex.text), "html", [*warnings, *ex.warnings]
     return [ex]
 
@@ -224,7 +239,7 @@ def _reflow(page: str) -> str:
         if cur and (
             not line
             or _BULLET.match(line)
-            or (prev[-1] in ".!?:\"”)" and len(prev) < 0.8 * width)
+            or (prev[-1] in '.!?:"”)' and len(prev) < 0.8 * width)
             or (len(prev) < 0.6 * width and line[:1].isupper())
         ):
             paras.append(cur)
@@ -252,21 +267,28 @@ def extract_pdf(inp: FileInput) -> list[Extracted]:
     except ExtractionError:
         raise
     except DependencyError as exc:
-        raise ExtractionError("encrypted", f"{locked} ({_cause(exc)})")
+        raise ExtractionError("encrypted", f"{locked} ({_cause(exc)})") from exc
     except Exception as exc:
-        raise ExtractionError("corrupt", f"PDF could not be read: {_cause(exc)}; re-export or re-save it")
+        raise ExtractionError("corrupt", f"PDF could not be read: {_cause(exc)}; re-export or re-save it") from exc
     texts: list[str] = []
     warnings: list[tuple[str, str]] = []
     for n, page in enumerate(pages, 1):
         try:
             texts.append(_reflow(page.extract_text() or ""))
         except Exception as exc:
-            warnings.append(("corrupt", f"page {n} of the PDF could not be read ({_cause(exc)}); it is missing from the text"))
+            warnings.append(
+                ("corrupt", f"page {n} of the PDF could not be read ({_cause(exc)}); it is missing from the text")
+            )
     if pages and len(warnings) == len(pages):
-        raise ExtractionError("corrupt", f"no page of the PDF could be read ({warnings[0][1]}); re-export or re-save it")
+        raise ExtractionError(
+            "corrupt", f"no page of the PDF could be read ({warnings[0][1]}); re-export or re-save it"
+        )
     meta: dict[str, Any] = {"pages": len(pages)}
     meta.update({k: v for k in ("title", "author", "subject") if (v := _prop(getattr(info, k, None)))})
-    empty = f"the PDF has {plural(len(pages), 'page')} but no text layer (probably scanned): run OCR first (e.g. ocrmypdf) and ingest it again"
+    empty = (
+        f"the PDF has {plural(len(pages), 'page')} but no text layer (probably scanned): run OCR first "
+        "(e.g. ocrmypdf) and ingest it again"
+    )
     return _story(inp, meta.get("title"), "\n\n".join(t for t in texts if t), "pdf", meta, warnings, empty=empty)
 
 
@@ -320,8 +342,9 @@ def extract_docx(inp: FileInput) -> list[Extracted]:
     except Exception as exc:
         raise ExtractionError(
             "corrupt",
-            f"Word document could not be read: {_cause(exc)}; open it in Word or LibreOffice and save it again as .docx",
-        )
+            f"Word document could not be read: {_cause(exc)}; open it in Word or LibreOffice and save it "
+            "again as .docx",
+        ) from exc
     if "keywords" in meta:
         meta["keywords"] = [k.strip() for k in re.split(r"[,;]", meta["keywords"]) if k.strip()]
     parts: list[str] = []
@@ -330,7 +353,9 @@ def extract_docx(inp: FileInput) -> list[Extracted]:
             parts.append("\n" if kind == "list" and blocks[i - 1][0] == "list" else "\n\n")
         parts.append(text)
     heading = next((t.lstrip("# ") for k, t in blocks if k == "heading"), None)
-    return _story(inp, meta.get("title") or heading, "".join(parts), "docx", meta, empty="the Word document has no text")
+    return _story(
+        inp, meta.get("title") or heading, "".join(parts), "docx", meta, empty="the Word document has no text"
+    )
 
 
 def _shape_texts(shapes: Any) -> list[str]:
@@ -378,8 +403,9 @@ def extract_pptx(inp: FileInput) -> list[Extracted]:
     except Exception as exc:
         raise ExtractionError(
             "corrupt",
-            f"PowerPoint file could not be read: {_cause(exc)}; open it in PowerPoint or LibreOffice and save it again as .pptx",
-        )
+            f"PowerPoint file could not be read: {_cause(exc)}; open it in PowerPoint or LibreOffice and save "
+            "it again as .pptx",
+        ) from exc
     text = "\n\n".join(sections) if any_text else ""
     title = meta.get("title") or next((t for t in titles if t), None) or humanise(inp.path.stem)
     return _story(inp, title, text, "pptx", meta, empty="the presentation has no text on its slides or in its notes")
@@ -419,7 +445,7 @@ def extract_transcript(inp: FileInput) -> list[Extracted]:
         if not captions.captions and "-->" in raw and fmt == "vtt":
             webvtt.from_buffer(raw.splitlines(), format=fmt, strict=True)  # only to learn why
     except Exception as exc:
-        raise ExtractionError("corrupt", f"captions could not be parsed ({_cause(exc)}); {hint}")
+        raise ExtractionError("corrupt", f"captions could not be parsed ({_cause(exc)}); {hint}") from exc
     cues = captions.captions
     if not cues:
         if "-->" in raw:
@@ -461,8 +487,15 @@ def extract_transcript(inp: FileInput) -> list[Extracted]:
     if speakers:
         meta["speakers"] = speakers
     text = "\n\n".join(" ".join(p) for p in paras)
-    return _story(inp, title or humanise(inp.path.stem), text, "transcript", meta, warnings,
-                  empty="the captions have cues but no text")
+    return _story(
+        inp,
+        title or humanise(inp.path.stem),
+        text,
+        "transcript",
+        meta,
+        warnings,
+        empty="the captions have cues but no text",
+    )
 
 
 EXTRACTORS: dict[str, Extractor] = {
@@ -476,6 +509,14 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 
 __all__ = [
-    "EXTRACTORS", "extract_docx", "extract_html_file", "extract_markdown", "extract_pdf",
-    "extract_plain_text", "extract_pptx", "extract_transcript", "humanise", "tidy",
+    "EXTRACTORS",
+    "extract_docx",
+    "extract_html_file",
+    "extract_markdown",
+    "extract_pdf",
+    "extract_plain_text",
+    "extract_pptx",
+    "extract_transcript",
+    "humanise",
+    "tidy",
 ]

@@ -28,7 +28,24 @@ if TYPE_CHECKING:
     from reffy.config import Settings
 
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml"})
-_BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "table", "ul", "ol")
+_BLOCK_TAGS = (
+    "p",
+    "div",
+    "br",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "tr",
+    "table",
+    "ul",
+    "ol",
+)
 
 
 @dataclass(slots=True)
@@ -124,10 +141,15 @@ def read_feed(
     parsed = _parse(data, content_type)
     if not parsed.entries:  # never "complete": an empty answer must not mark every entry removed
         if parsed.bozo or not parsed.version:
-            detail = f"{origin} is not a readable RSS/Atom feed ({_bozo_text(parsed)}); check that it points at the feed itself"
+            detail = (
+                f"{origin} is not a readable RSS/Atom feed ({_bozo_text(parsed)}); check that it points "
+                "at the feed itself"
+            )
             yield Problem(origin, "parse_error", detail)
         else:
-            yield Problem(origin, "empty", f"the feed {origin} has no entries; nothing was ingested or removed", "warning")
+            yield Problem(
+                origin, "empty", f"the feed {origin} has no entries; nothing was ingested or removed", "warning"
+            )
         return False
     complete = True
     if _is_malformed(parsed):
@@ -146,7 +168,7 @@ def read_feed(
         page = next(pages)[1] if entry.follow else None
         try:  # each entry in its own error boundary
             yield from _entry_items(origin, entry, page, fingerprint, settings, base_url)
-        except Exception as exc:  # noqa: BLE001 - a hostile entry must not stop the feed
+        except Exception as exc:
             reason, detail = describe_failure(exc, f"entry {entry.title!r}")
             yield Problem(origin, reason, detail, source_record_id=entry.rid)
     return complete
@@ -174,11 +196,18 @@ def extract_feed_file(inp: FileInput) -> Iterable[Extracted]:
             short += len(item.text) < inp.settings.feed_min_chars
             out.append(Extracted(item.title, item.text, item.meta, item.rid, item.link, "feed"))
     if not out:
-        raise ExtractionError("empty", "no feed entry has any text; ingest the feed by URL so entries are followed to their pages")
+        raise ExtractionError(
+            "empty", "no feed entry has any text; ingest the feed by URL so entries are followed to their pages"
+        )
     if short:
         holds = "holds" if short == 1 else "hold"
-        warnings.append(("empty", f"{plural(short, 'entry')} {holds} only a short summary; ingest the feed by URL to "
-                                  "fetch their full pages"))  # fmt: skip
+        warnings.append(
+            (
+                "empty",
+                f"{plural(short, 'entry')} {holds} only a short summary; ingest the feed by URL to "
+                "fetch their full pages",
+            )
+        )
     out[0].warnings.extend(warnings)
     return out
 
@@ -219,7 +248,7 @@ def _entries(
     for n, raw in enumerate(parsed.entries, 1):
         try:
             entry = _entry(raw, feed_title, settings, can_follow=can_follow, base_url=base_url)
-        except Exception as exc:  # noqa: BLE001 - one hostile entry must not stop the feed
+        except Exception as exc:
             reason, detail = describe_failure(exc, f"entry {n} of the feed")
             rid = raw.get("id") if isinstance(raw.get("id"), str) else None
             yield Problem(origin, reason, detail, source_record_id=rid)
@@ -227,14 +256,15 @@ def _entries(
         rid = entry.rid
         if rid is None or rid in seen:
             what = "has no id, link or title" if rid is None else f"repeats the id {rid}"
-            yield Problem(origin, "parse_error", f"an entry of the feed {what}; it was skipped, fix the feed", "warning", rid)
+            yield Problem(
+                origin, "parse_error", f"an entry of the feed {what}; it was skipped, fix the feed", "warning", rid
+            )
             continue
         seen.add(rid)
         yield entry
 
 
-def _entry(raw: Any, feed_title: str | None, settings: Settings, *, can_follow: bool,
-           base_url: str | None) -> _Entry:  # fmt: skip
+def _entry(raw: Any, feed_title: str | None, settings: Settings, *, can_follow: bool, base_url: str | None) -> _Entry:
     text = _entry_text(raw)
     link = urljoin(base_url, raw["link"]) if base_url and raw.get("link") else raw.get("link") or None
     title = _fragment_text(raw.get("title", "")) or first_line_title(text, link or "Untitled feed entry")
@@ -286,8 +316,12 @@ def _fragment_text(markup: str) -> str:
 
 
 def _entry_items(
-    origin: str, entry: _Entry, page: FetchResult | FetchError | None, fingerprint: str | None,
-    settings: Settings, base_url: str | None,
+    origin: str,
+    entry: _Entry,
+    page: FetchResult | FetchError | None,
+    fingerprint: str | None,
+    settings: Settings,
+    base_url: str | None,
 ) -> Iterator[SourceItem]:
     """The entry's record; ``meta['fetched_from']`` is where its text came from (the page
     after redirects, else the feed), which decides whether it may be public."""
@@ -302,7 +336,9 @@ def _entry_items(
                 detail = f"entry {entry.title!r} has no text in the feed and its page failed: {exc.detail}"
                 yield Problem(origin, exc.reason, detail, source_record_id=entry.rid)
                 return
-            detail = f"could not read the full story of {entry.title!r} ({exc.detail}); ingested the feed's summary only"
+            detail = (
+                f"could not read the full story of {entry.title!r} ({exc.detail}); ingested the feed's summary only"
+            )
             yield Problem(origin, exc.reason, detail, "warning", entry.rid)
         else:
             if len(extracted.text) > len(text):

@@ -30,7 +30,7 @@ from ingest.sources.base import (
     describe_failure,
     sniff,
 )
-from ingest.sources.formats import EXTRACTORS, EXPECTED_KIND, SUFFIX_FOR_KIND
+from ingest.sources.formats import EXPECTED_KIND, EXTRACTORS, SUFFIX_FOR_KIND
 from reffy.models import Problem, RawRecord, SourceItem, Unchanged, readable, utcnow
 
 IGNORE_FILE = ".reffyignore"
@@ -102,8 +102,12 @@ class FolderSource:
         completely, so nothing is marked removed because it was not seen."""
         self.scope = None
         where = readable(str(exc.filename or where))
-        return Problem(where, "unreadable", f"cannot list the folder {where} ({exc.strerror or exc}); its files "
-                       "were not read and nothing under the folder was marked removed: check its permissions")  # fmt: skip
+        return Problem(
+            where,
+            "unreadable",
+            f"cannot list the folder {where} ({exc.strerror or exc}); its files "
+            "were not read and nothing under the folder was marked removed: check its permissions",
+        )
 
     def estimate(self, default_excludes: list[str]) -> int:
         return sum(1 for _ in self.files(default_excludes))
@@ -116,7 +120,7 @@ class FolderSource:
                 continue
             try:  # each file in its own error boundary: one hostile file never stops the folder
                 yield from self._read_file(entry, ctx)
-            except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, parser bugs...
+            except Exception as exc:
                 reason, detail = describe_failure(exc, "the file")
                 yield Problem(readable(str(entry)), reason, detail)
 
@@ -127,13 +131,21 @@ class FolderSource:
         try:
             target = link.resolve()
         except (OSError, RuntimeError) as exc:  # a symlink loop
-            return Problem(readable(str(link)), "outside_root", f"symlink that cannot be resolved ({exc}); "
-                           "not followed: fix or remove the link", "warning")  # fmt: skip
+            return Problem(
+                readable(str(link)),
+                "outside_root",
+                f"symlink that cannot be resolved ({exc}); not followed: fix or remove the link",
+                "warning",
+            )
         if target.is_relative_to(boundary):
             return None
         what = "symlink to the folder" if kind == "folder" else "symlink to"
-        return Problem(readable(str(link)), "outside_root",
-                       f"{what} {readable(str(target))} leads outside {shown}; not followed", "warning")  # fmt: skip
+        return Problem(
+            readable(str(link)),
+            "outside_root",
+            f"{what} {readable(str(target))} leads outside {shown}; not followed",
+            "warning",
+        )
 
     # -- one file ---------------------------------------------------------------------
     def _read_file(self, path: Path, ctx: ReadContext) -> Iterator[SourceItem]:
@@ -147,8 +159,13 @@ class FolderSource:
         suffix = path.suffix.lower()
         if suffix not in EXTRACTORS:
             supported = ", ".join(sorted(EXTRACTORS))
-            yield Problem(origin, "unsupported", f"'{readable(suffix or path.name)}' files are not stories Reffy "
-                          f"reads (supported: {supported}); add it to {IGNORE_FILE} to silence this", "warning")  # fmt: skip
+            yield Problem(
+                origin,
+                "unsupported",
+                f"'{readable(suffix or path.name)}' files are not stories Reffy "
+                f"reads (supported: {supported}); add it to {IGNORE_FILE} to silence this",
+                "warning",
+            )
             return
         try:
             stat = path.stat()
@@ -156,8 +173,12 @@ class FolderSource:
             yield Problem(origin, "unreadable", f"cannot read the file: {exc.strerror or exc}")
             return
         if stat.st_size > settings.max_file_mb * 1024 * 1024:
-            yield Problem(origin, "too_large", f"{stat.st_size / 1048576:.1f} MB is over the {settings.max_file_mb:g} MB "
-                          "limit; split the file or raise REFFY_MAX_FILE_MB")  # fmt: skip
+            yield Problem(
+                origin,
+                "too_large",
+                f"{stat.st_size / 1048576:.1f} MB is over the {settings.max_file_mb:g} MB "
+                "limit; split the file or raise REFFY_MAX_FILE_MB",
+            )
             return
         if stat.st_size == 0:
             yield Problem(origin, "empty", "the file is empty (0 bytes)")
@@ -173,7 +194,9 @@ class FolderSource:
             return
         yield from self._extract(path, data, suffix, fingerprint, ctx)
 
-    def _extract(self, path: Path, data: bytes, suffix: str, fingerprint: str, ctx: ReadContext) -> Iterator[SourceItem]:
+    def _extract(
+        self, path: Path, data: bytes, suffix: str, fingerprint: str, ctx: ReadContext
+    ) -> Iterator[SourceItem]:
         origin = readable(str(path))
         if data.startswith(b"PK\x03\x04"):  # any zip, whatever its name: sized up before it is opened
             try:
@@ -187,15 +210,23 @@ class FolderSource:
         warnings: list[tuple[str, str]] = []
         if kind != expected:
             if kind == "ole":
-                yield Problem(origin, "unsupported", "legacy binary Office file (.doc/.ppt/.xls); "
-                              "save it as .docx/.pptx/.xlsx and ingest that")  # fmt: skip
+                yield Problem(
+                    origin,
+                    "unsupported",
+                    "legacy binary Office file (.doc/.ppt/.xls); save it as .docx/.pptx/.xlsx and ingest that",
+                )
                 return
             real_suffix = SUFFIX_FOR_KIND.get(kind)
             if real_suffix is None:
-                yield Problem(origin, "mislabelled", f"named {suffix} but the content is {_describe(kind)}; "
-                              "rename it with the right extension")  # fmt: skip
+                yield Problem(
+                    origin,
+                    "mislabelled",
+                    f"named {suffix} but the content is {_describe(kind)}; rename it with the right extension",
+                )
                 return
-            warnings.append(("mislabelled", f"named {suffix} but the content is {_describe(kind)}; read it as {real_suffix}"))
+            warnings.append(
+                ("mislabelled", f"named {suffix} but the content is {_describe(kind)}; read it as {real_suffix}")
+            )
             extractor = EXTRACTORS[real_suffix]
         fetched = utcnow()
         produced = False

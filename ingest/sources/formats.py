@@ -15,7 +15,7 @@ EXTRACTORS: dict[str, Extractor] = {
 }
 
 # What `sniff()` should report for each suffix; anything else is a mislabelled file.
-EXPECTED_KIND: dict[str, str] = {suffix: "text" for suffix in EXTRACTORS}
+EXPECTED_KIND: dict[str, str] = dict.fromkeys(EXTRACTORS, "text")
 EXPECTED_KIND.update({".pdf": "pdf", ".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx"})
 
 # Where a mislabelled file's real kind can still be read.

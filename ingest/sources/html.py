@@ -74,7 +74,7 @@ def login_wall(html: str, text: str) -> str | None:
     return None
 
 
-def story_page(html: str, url: str, settings: "Settings") -> Extracted:
+def story_page(html: str, url: str, settings: Settings) -> Extracted:
     """The story on a fetched page; raises ExtractionError ``login_wall`` for a sign-in form
     answered with HTTP 200, ``too_short`` below ``min_story_chars``, ``empty`` without text."""
     try:
@@ -97,5 +97,7 @@ def story_page(html: str, url: str, settings: "Settings") -> Extracted:
 
 
 def _login_detail(why: str, chars: int) -> str:
-    return (f"the page is a sign-in form, not a story ({why}; {chars} characters of text); it needs a login: "
-            "save it from a logged-in browser and ingest the HTML file")  # fmt: skip
+    return (
+        f"the page is a sign-in form, not a story ({why}; {chars} characters of text); it needs a login: "
+        "save it from a logged-in browser and ingest the HTML file"
+    )

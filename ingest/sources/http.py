@@ -18,6 +18,7 @@ host name that resolves differently the second time (DNS rebinding) is refused a
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import socket
@@ -133,8 +134,9 @@ class AddressGuard:
             try:
                 found = [ipaddress.ip_address(a.split("%", 1)[0]) for a in self.resolve(ascii_host, port)]
             except (OSError, UnicodeError, ValueError) as exc:
-                raise _Transient(FetchError("fetch_failed", f"could not resolve {host} ({exc}); check the URL and "
-                                            "your network")) from None  # fmt: skip
+                raise _Transient(
+                    FetchError("fetch_failed", f"could not resolve {host} ({exc}); check the URL and your network")
+                ) from None
             if not found:
                 raise _Transient(FetchError("fetch_failed", f"{host} has no address; check the URL"))
         for address in found:
@@ -158,10 +160,8 @@ class AddressGuard:
         except ValueError:
             raise FetchError("unsupported", f"{url} has an invalid port; check the URL") from None
         hosts = [parts.hostname or ""]
-        try:
+        with contextlib.suppress(httpx.InvalidURL, UnicodeError):  # httpx will refuse it too; urllib's is checked
             hosts.insert(0, httpx.URL(url).raw_host.decode("ascii"))
-        except (httpx.InvalidURL, UnicodeError):
-            pass  # httpx will refuse it too; the urllib reading is still checked
         if not any(hosts):
             raise FetchError("unsupported", f"{url} has no host; check the URL")
         try:
@@ -169,9 +169,12 @@ class AddressGuard:
                 self.addresses(host, port)
         except BlockedURL as exc:
             via = f"{start} redirects to {url}: " if start and start != url else f"{url}: "
-            raise BlockedURL("blocked_url", f"refused: {via}{sentence(exc.detail)} Reffy fetches only public addresses, so "
-                             "a link cannot reach services on this machine or network; if you trust this site, set "
-                             "REFFY_ALLOW_PRIVATE_URLS=true") from None  # fmt: skip
+            raise BlockedURL(
+                "blocked_url",
+                f"refused: {via}{sentence(exc.detail)} Reffy fetches only public addresses, so "
+                "a link cannot reach services on this machine or network; if you trust this site, set "
+                "REFFY_ALLOW_PRIVATE_URLS=true",
+            ) from None
 
 
 class _GuardedBackend(httpcore.SyncBackend):
@@ -181,13 +184,22 @@ class _GuardedBackend(httpcore.SyncBackend):
     def __init__(self, guard: AddressGuard) -> None:
         self._guard = guard
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:  # fmt: skip
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         try:
             address = self._guard.addresses(host, port)[0]
         except BlockedURL as exc:
-            raise BlockedURL("blocked_url", f"refused: {sentence(exc.detail)} Reffy fetches only public addresses; if you "
-                             "trust this site, set REFFY_ALLOW_PRIVATE_URLS=true") from None  # fmt: skip
+            raise BlockedURL(
+                "blocked_url",
+                f"refused: {sentence(exc.detail)} Reffy fetches only public addresses; if you "
+                "trust this site, set REFFY_ALLOW_PRIVATE_URLS=true",
+            ) from None
         except _Transient as exc:
             raise httpcore.ConnectError(exc.error.detail) from None
         return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
@@ -286,7 +298,9 @@ class Fetcher:
     def fetch(self, url: str, *, validator: str | None = None) -> FetchResult:
         """Fetch ``url``; raises FetchError (NotFound for 404/410). 304 only with a validator."""
         if not is_http_url(url):
-            raise FetchError("unsupported", f"{url} is not an http(s) URL; give a web address or ingest the file by path")
+            raise FetchError(
+                "unsupported", f"{url} is not an http(s) URL; give a web address or ingest the file by path"
+            )
         attempts = self.settings.http_retries + 1
         retrying = Retrying(
             stop=stop_after_attempt(attempts),
@@ -322,7 +336,7 @@ class Fetcher:
             return self.fetch(url, validator=validator)
         except FetchError as exc:
             return exc
-        except Exception as exc:  # noqa: BLE001 - one URL's surprise must not stop the others
+        except Exception as exc:
             from ingest.sources.base import describe_failure
 
             reason, detail = describe_failure(exc, "the answer")
@@ -339,15 +353,18 @@ class Fetcher:
         headers = {"User-Agent": self.settings.user_agent, **_conditional_headers(validator)}
         with self._slots:
             current = url
-            for hop in range(MAX_REDIRECTS + 1):
+            for _hop in range(MAX_REDIRECTS + 1):
                 if self._guard is not None:
                     self._guard.check(current, start=url)
                 result = self._get(url, current, headers, timeout)
                 if isinstance(result, FetchResult):
                     return result
                 current = result  # a redirect: the next hop, checked before it is requested
-            raise FetchError("fetch_failed", f"{url} redirected more than {MAX_REDIRECTS} times; open it in a browser "
-                             "to see where it leads and give that address")  # fmt: skip
+            raise FetchError(
+                "fetch_failed",
+                f"{url} redirected more than {MAX_REDIRECTS} times; open it in a browser "
+                "to see where it leads and give that address",
+            )
 
     def _get(self, url: str, current: str, headers: dict[str, str], timeout: float) -> FetchResult | str:
         """One request: the result, or the URL a redirect points to."""
@@ -357,8 +374,10 @@ class Fetcher:
                 if resp.status_code in _REDIRECT_STATUSES and location:
                     target = urljoin(str(resp.url), location.strip())
                     if not is_http_url(target):
-                        raise FetchError("unsupported", f"{url} redirects to {target}, which is not an http(s) "
-                                         "address; it cannot be fetched")  # fmt: skip
+                        raise FetchError(
+                            "unsupported",
+                            f"{url} redirects to {target}, which is not an http(s) address; it cannot be fetched",
+                        )
                     return target
                 _check_status(url, resp, self.settings.http_retries + 1)
                 content = b"" if resp.status_code == 304 else self._read_capped(url, resp)
@@ -373,21 +392,30 @@ class Fetcher:
                 )
         except httpx.TimeoutException:
             raise _Transient(
-                FetchError("fetch_failed", f"{url} did not answer within {timeout:g} s; retry later or raise REFFY_HTTP_TIMEOUT_S")
+                FetchError(
+                    "fetch_failed",
+                    f"{url} did not answer within {timeout:g} s; retry later or raise REFFY_HTTP_TIMEOUT_S",
+                )
             ) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise FetchError("unsupported", f"{current} cannot be fetched ({exc}); check the URL") from None
         except httpx.TransportError as exc:
             raise _Transient(
-                FetchError("fetch_failed", f"could not reach {current} ({type(exc).__name__}: {exc}); check the URL and your network")
+                FetchError(
+                    "fetch_failed",
+                    f"could not reach {current} ({type(exc).__name__}: {exc}); check the URL and your network",
+                )
             ) from None
         except httpx.HTTPError as exc:
-            raise FetchError("fetch_failed", f"fetching {current} failed ({type(exc).__name__}: {exc}); check the URL") from None
+            raise FetchError(
+                "fetch_failed", f"fetching {current} failed ({type(exc).__name__}: {exc}); check the URL"
+            ) from None
 
     def _read_capped(self, url: str, resp: httpx.Response) -> bytes:
         cap_mb = self.settings.max_page_mb
         too_large = FetchError(
-            "too_large", f"{url} is larger than {cap_mb:g} MB; raise REFFY_MAX_PAGE_MB or save the page and ingest the file"
+            "too_large",
+            f"{url} is larger than {cap_mb:g} MB; raise REFFY_MAX_PAGE_MB or save the page and ingest the file",
         )
         length = resp.headers.get("content-length", "")
         if length.isdigit() and int(length) > self._max_bytes:
@@ -408,7 +436,10 @@ def _check_status(url: str, resp: httpx.Response, attempts: int) -> None:
     if 200 <= status < 300 or status == 304:
         return
     if status in (404, 410):
-        raise NotFound("not_found", f"{url} answered HTTP {status} (not found); remove it from your list if the page was taken down")
+        raise NotFound(
+            "not_found",
+            f"{url} answered HTTP {status} (not found); remove it from your list if the page was taken down",
+        )
     if status == 429 or status >= 500:
         detail = f"{url} answered HTTP {status} {attempts} time(s); the site is failing or rate-limiting, retry later"
         error = FetchError("fetch_failed", detail)
@@ -416,7 +447,8 @@ def _check_status(url: str, resp: httpx.Response, attempts: int) -> None:
     if status in (401, 403):
         raise FetchError(
             "fetch_failed",
-            f"{url} answered HTTP {status}: it needs a login or refuses automated access; save the page as HTML and ingest the file",
+            f"{url} answered HTTP {status}: it needs a login or refuses automated access; save the page as "
+            "HTML and ingest the file",
         )
     raise FetchError("fetch_failed", f"{url} answered HTTP {status}; check the URL")
 
@@ -447,5 +479,15 @@ def _conditional_headers(validator: str | None) -> dict[str, str]:
     return {"etag": {"If-None-Match": value}, "last-modified": {"If-Modified-Since": value}}.get(kind, {})
 
 
-__all__ = ["AddressGuard", "BlockedURL", "FetchError", "FetchResult", "Fetcher", "NotFound", "is_http_url",
-           "literal_address", "non_public", "system_resolver"]
+__all__ = [
+    "AddressGuard",
+    "BlockedURL",
+    "FetchError",
+    "FetchResult",
+    "Fetcher",
+    "NotFound",
+    "is_http_url",
+    "literal_address",
+    "non_public",
+    "system_resolver",
+]

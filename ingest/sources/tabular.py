@@ -58,8 +58,7 @@ class FieldMap:
             hint = f"field '{explicit['text']}' is not there" if "text" in explicit else "no story-text field found"
             raise ExtractionError(
                 "parse_error",
-                f"{origin_desc}: {hint}; name it with --map text=FIELD "
-                f"(or REFFY_FIELD_MAP='{{\"text\": \"FIELD\"}}')",
+                f'{origin_desc}: {hint}; name it with --map text=FIELD (or REFFY_FIELD_MAP=\'{{"text": "FIELD"}}\')',
             )
         return text_field
 
@@ -90,15 +89,22 @@ def _rows_to_stories(
             continue
         try:
             story = _row_story(row, position, fmap, text_field, seen_ids, inp, source_type)
-        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the file
+        except Exception as exc:
             reason, detail = describe_failure(exc, position)
             yield RowProblem(reason, detail)
             continue
         yield story
 
 
-def _row_story(row: Mapping[str, Any], position: str, fmap: FieldMap, text_field: str, seen_ids: dict[str, int],
-               inp: FileInput, source_type: str) -> Extracted | RowProblem:  # fmt: skip
+def _row_story(
+    row: Mapping[str, Any],
+    position: str,
+    fmap: FieldMap,
+    text_field: str,
+    seen_ids: dict[str, int],
+    inp: FileInput,
+    source_type: str,
+) -> Extracted | RowProblem:
     record_id = _record_id(row, fmap, position, seen_ids)
     text = row.get(text_field)
     text = "" if text is None else str(text).strip()
@@ -166,8 +172,10 @@ def _too_deep(value: Any, limit: int) -> bool:
 
 
 def _deep_problem(what: str, limit: int) -> str:
-    return (f"{what}: nested more than {limit} levels deep (limit REFFY_MAX_JSON_DEPTH); refused as broken or "
-            "hostile: flatten or remove it")  # fmt: skip
+    return (
+        f"{what}: nested more than {limit} levels deep (limit REFFY_MAX_JSON_DEPTH); refused as broken or "
+        "hostile: flatten or remove it"
+    )
 
 
 def _value_error(exc: ValueError) -> str:
@@ -220,14 +228,19 @@ def extract_json(inp: FileInput) -> Iterator[Extracted | RowProblem]:
     try:
         doc = json.loads(text)
     except RecursionError:
-        raise ExtractionError("too_deep", "the JSON is nested too deeply to parse (hundreds of levels); refused as "
-                              "broken or hostile: export the stories again as a flat array of objects") from None
+        raise ExtractionError(
+            "too_deep",
+            "the JSON is nested too deeply to parse (hundreds of levels); refused as "
+            "broken or hostile: export the stories again as a flat array of objects",
+        ) from None
     except json.JSONDecodeError as exc:
         raise ExtractionError(
             "corrupt", f"not valid JSON ({exc.msg} at line {exc.lineno}); fix the file or export it again"
         ) from exc
     except ValueError as exc:  # e.g. an integer longer than Python's 4300-digit limit
-        raise ExtractionError("corrupt", f"not valid JSON ({_value_error(exc)}); fix the file or export it again") from exc
+        raise ExtractionError(
+            "corrupt", f"not valid JSON ({_value_error(exc)}); fix the file or export it again"
+        ) from exc
     if isinstance(doc, dict):
         lists = [v for v in doc.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
         doc = lists[0] if len(lists) == 1 else [doc]
@@ -280,7 +293,7 @@ def extract_csv(inp: FileInput) -> Iterator[Extracted | RowProblem]:
 def _sheet_rows(sheet: Any) -> tuple[list[str], Iterator[tuple[str, dict[str, Any]]]] | None:
     """(header, rows) of a sheet, rows streamed; None when no row has two values."""
     cells = sheet.iter_rows(values_only=True)
-    for header_at, first in enumerate(cells):
+    for header_at, first in enumerate(cells):  # noqa: B007 - the header's row number counts on below
         if sum(v is not None for v in first) >= 2:
             break
     else:
@@ -301,7 +314,7 @@ def extract_xlsx(inp: FileInput) -> Iterator[Extracted | RowProblem]:
     check_zip(inp.data, inp.settings, "workbook")
     try:
         wb = load_workbook(io.BytesIO(inp.data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - zipfile, lxml, openpyxl errors alike
+    except Exception as exc:
         raise ExtractionError("corrupt", f"the workbook could not be read ({exc}); re-save it as .xlsx") from exc
     produced = False
     problems: list[str] = []
@@ -324,7 +337,7 @@ def extract_xlsx(inp: FileInput) -> Iterator[Extracted | RowProblem]:
                         item.meta.setdefault("sheet", sheet.title)
                     produced = produced or isinstance(item, Extracted)
                     yield item
-            except Exception as exc:  # noqa: BLE001 - a broken sheet must not stop the others
+            except Exception as exc:
                 reason, detail = describe_failure(exc, f"sheet '{sheet.title}'")
                 yield RowProblem(reason, detail)
                 problems.append(f"sheet '{sheet.title}' could not be read")

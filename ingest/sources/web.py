@@ -47,7 +47,7 @@ class WebSource:
             for url, outcome in fetcher.fetch_many(self.urls, validators=validators):
                 try:  # each page in its own error boundary
                     yield from self._items(url, outcome, ctx, fetcher)
-                except Exception as exc:  # noqa: BLE001 - a hostile page must not stop the list
+                except Exception as exc:
                     reason, detail = describe_failure(exc, "the page")
                     yield Problem(url, reason, f"{url}: {detail}")
         finally:
@@ -112,9 +112,16 @@ def page_record(url: str, result: FetchResult, settings: Settings) -> RawRecord 
 def _unsupported(url: str, result: FetchResult, kind: str) -> Problem:
     if kind == "pdf":
         return Problem(
-            url, "unsupported", f"{url} is a PDF, not a web page; download it and ingest the file (reffy ingest file.pdf)", "warning"
+            url,
+            "unsupported",
+            f"{url} is a PDF, not a web page; download it and ingest the file (reffy ingest file.pdf)",
+            "warning",
         )
-    return Problem(url, "unsupported", f"{url} returned {kind}, not an HTML page or feed; only pages and feeds can be ingested by URL")
+    return Problem(
+        url,
+        "unsupported",
+        f"{url} returned {kind}, not an HTML page or feed; only pages and feeds can be ingested by URL",
+    )
 
 
 __all__ = ["WebSource", "page_kind", "page_record"]

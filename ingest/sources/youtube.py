@@ -31,18 +31,34 @@ _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
 _HOSTS = {"youtube.com", "youtube-nocookie.com", "youtu.be"}
 _VIDEO_PATHS = {"shorts", "embed", "live", "v", "e"}
 _MIX_PREFIXES = ("RD", "UL")  # auto-generated mixes: endless, so a v= next to them wins
-_INFO_OPTIONS = {"quiet": True, "no_warnings": True, "skip_download": True,
-                 "extract_flat": "in_playlist", "ignore_no_formats_error": True}
+_INFO_OPTIONS = {
+    "quiet": True,
+    "no_warnings": True,
+    "skip_download": True,
+    "extract_flat": "in_playlist",
+    "ignore_no_formats_error": True,
+}
 
 NO_CAPTIONS = "the video has no captions; download a transcript file (.vtt/.srt) and ingest that instead"
 BLOCKED = "YouTube is blocking requests from this IP; retry later, use a proxy, or ingest a transcript file"
 _ERRORS: list[tuple[tuple[type[Exception], ...], str, str]] = [
     ((yta.TranscriptsDisabled, yta.NoTranscriptFound), "no_captions", NO_CAPTIONS),
     ((yta.RequestBlocked,), "blocked", BLOCKED),  # IpBlocked is a RequestBlocked
-    ((yta.VideoUnavailable, yta.InvalidVideoId), "not_found", "the video is unavailable (deleted or private); remove it from your list"),
-    ((yta.AgeRestricted,), "unsupported", "the video is age-restricted and needs sign-in; ingest a transcript file instead"),
-    ((yta.VideoUnplayable,), "unsupported",
-     "the video cannot be played here (members-only, private or region-locked); ingest a transcript file instead"),
+    (
+        (yta.VideoUnavailable, yta.InvalidVideoId),
+        "not_found",
+        "the video is unavailable (deleted or private); remove it from your list",
+    ),
+    (
+        (yta.AgeRestricted,),
+        "unsupported",
+        "the video is age-restricted and needs sign-in; ingest a transcript file instead",
+    ),
+    (
+        (yta.VideoUnplayable,),
+        "unsupported",
+        "the video cannot be played here (members-only, private or region-locked); ingest a transcript file instead",
+    ),
 ]
 
 
@@ -141,7 +157,9 @@ def fetch_transcript(client: TranscriptClient, video_id: str, languages: Sequenc
         for classes, reason, detail in _ERRORS:
             if isinstance(exc, classes):
                 raise ExtractionError(reason, detail) from None
-        raise ExtractionError("fetch_failed", f"fetching the transcript failed ({type(exc).__name__}); retry later") from None
+        raise ExtractionError(
+            "fetch_failed", f"fetching the transcript failed ({type(exc).__name__}); retry later"
+        ) from None
 
 
 class YouTubeSource:
@@ -161,7 +179,9 @@ class YouTubeSource:
         try:
             self.ref = parse_youtube_url(url)
         except ValueError as exc:
-            raise SourceNotFound(f"{exc}; give a youtube.com/watch?v=, youtu.be/, /shorts/ or playlist?list= URL") from None
+            raise SourceNotFound(
+                f"{exc}; give a youtube.com/watch?v=, youtu.be/, /shorts/ or playlist?list= URL"
+            ) from None
         self.url = url
         self.languages = list(languages)
         self._api = transcript_api
@@ -197,7 +217,10 @@ class YouTubeSource:
             details = dict(info.extract_info(origin, download=False) or {})
         except Exception as exc:  # yt-dlp raises many types; metadata is optional
             details = {}
-            detail = f"{origin}: title and channel lookup failed ({_short(exc)}); ingested with a placeholder title, re-ingest later"
+            detail = (
+                f"{origin}: title and channel lookup failed ({_short(exc)}); ingested with a placeholder "
+                "title, re-ingest later"
+            )
             yield Problem(origin, "fetch_failed", detail, "warning", video_id)
         yield _record(origin, video_id, fetched, details)
 
@@ -208,7 +231,9 @@ class YouTubeSource:
             entries = [e for e in listing.get("entries") or [] if e and e.get("id")]
         except Exception as exc:  # yt-dlp raises many types
             gone = "does not exist" in str(exc)
-            detail = f"could not list the playlist {origin} ({_short(exc)}); check it exists and is public, or retry later"
+            detail = (
+                f"could not list the playlist {origin} ({_short(exc)}); check it exists and is public, or retry later"
+            )
             yield Problem(origin, "not_found" if gone else "fetch_failed", detail)
             if gone:
                 yield Gone(origin)
@@ -218,7 +243,10 @@ class YouTubeSource:
             video_id = entry["id"]
             if not isinstance(video_id, str) or not _VIDEO_ID.match(video_id):
                 # only ids are used: every request goes to YouTube itself, never to a listed URL
-                detail = f"the playlist {origin} lists an item {str(video_id)[:80]!r} that is not a YouTube video id; skipped"
+                detail = (
+                    f"the playlist {origin} lists an item {str(video_id)[:80]!r} that is not a YouTube "
+                    "video id; skipped"
+                )
                 yield Problem(origin, "parse_error", detail, "warning")
                 continue
             try:  # each video in its own error boundary
@@ -227,16 +255,20 @@ class YouTubeSource:
                 severity = "warning" if exc.reason == "not_found" else "error"
                 yield Problem(origin, exc.reason, f"{watch_url(video_id)}: {exc.detail}", severity, video_id)
                 if exc.reason == "blocked":
-                    yield Problem(origin, "blocked", f"stopped reading the playlist {origin} after YouTube blocked a request; retry later")
+                    yield Problem(
+                        origin,
+                        "blocked",
+                        f"stopped reading the playlist {origin} after YouTube blocked a request; retry later",
+                    )
                     return
                 continue
-            except Exception as exc:  # noqa: BLE001 - a surprise from one video must not stop the playlist
+            except Exception as exc:
                 reason, detail = describe_failure(exc, f"the transcript of {watch_url(video_id)}")
                 yield Problem(origin, reason, detail, source_record_id=video_id)
                 continue
             try:
                 record = _record(origin, video_id, fetched, {**entry, **extra})
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 reason, detail = describe_failure(exc, f"the transcript of {watch_url(video_id)}")
                 record = Problem(origin, reason, detail, source_record_id=video_id)
             yield record
@@ -246,7 +278,10 @@ class YouTubeSource:
 def _record(origin: str, video_id: str, fetched: Any, details: dict[str, Any]) -> RawRecord | Problem:
     text = transcript_paragraphs(fetched)
     if not text:
-        detail = f"{watch_url(video_id)}: the captions are empty; download a transcript file (.vtt/.srt) and ingest that instead"
+        detail = (
+            f"{watch_url(video_id)}: the captions are empty; download a transcript file (.vtt/.srt) and "
+            "ingest that instead"
+        )
         return Problem(origin, "no_captions", detail, source_record_id=video_id)
     upload = str(details.get("upload_date") or "")
     meta: dict[str, Any] = {
@@ -282,5 +317,12 @@ def _short(exc: Exception) -> str:
     return text[:200] or type(exc).__name__
 
 
-__all__ = ["YouTubeRef", "YouTubeSource", "fetch_transcript", "is_youtube_url", "parse_youtube_url",
-           "transcript_paragraphs", "watch_url"]
+__all__ = [
+    "YouTubeRef",
+    "YouTubeSource",
+    "fetch_transcript",
+    "is_youtube_url",
+    "parse_youtube_url",
+    "transcript_paragraphs",
+    "watch_url",
+]

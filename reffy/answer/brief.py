@@ -19,8 +19,11 @@ BRIEF_STORIES = 3
 
 
 # A section heading the text extractor glued to the sentence after it ("The challenge By 2022 ...").
-_HEADING = re.compile(r"^(?:the )?(?:challenge|problem|solution|results?|outcomes?|background|approach|what's next|"
-                      r"next steps|about [^.]{1,40}?|overview)\s+(?=[A-Z0-9])", re.IGNORECASE)
+_HEADING = re.compile(
+    r"^(?:the )?(?:challenge|problem|solution|results?|outcomes?|background|approach|what's next|"
+    r"next steps|about [^.]{1,40}?|overview)\s+(?=[A-Z0-9])",
+    re.IGNORECASE,
+)
 _LABELS = re.compile(r"\b[A-Z][\w ]{1,20}:\s")
 
 
@@ -41,11 +44,17 @@ def _summary_field(summary: str, name: str) -> str | None:
 
 def story_brief(story: ContextStory) -> str:
     hit, card = story.hit, story.card
-    where = ", ".join(str(x) for x in (card.get("industry_name") or hit.industry, card.get("country_name") or hit.country,
-                                        hit.year) if x)  # fmt: skip
+    where = ", ".join(
+        str(x)
+        for x in (card.get("industry_name") or hit.industry, card.get("country_name") or hit.country, hit.year)
+        if x
+    )
     head = f"**[{story.n}] {hit.customer or 'Unnamed customer'} — {hit.title}**"
-    facts = f" ({where}; score {hit.quality}/31; {hit.shareability or 'internal'})" if where else \
-        f" (score {hit.quality}/31; {hit.shareability or 'internal'})"  # fmt: skip
+    facts = (
+        f" ({where}; score {hit.quality}/31; {hit.shareability or 'internal'})"
+        if where
+        else f" (score {hit.quality}/31; {hit.shareability or 'internal'})"
+    )
     lines = [head + facts]
     said = Said()  # no sentence twice: an outcome that repeats the challenge, a quote that repeats an outcome
     summary = card.get("summary") or ""
@@ -62,8 +71,9 @@ def story_brief(story: ContextStory) -> str:
         if len(outcomes) == 3:
             break
     if outcomes:
-        lines.append("- Outcomes: " + " ".join(o if o.endswith((".", "!", "?")) else o + "." for o in outcomes)
-                     + f" [{story.n}]")  # fmt: skip
+        lines.append(
+            "- Outcomes: " + " ".join(o if o.endswith((".", "!", "?")) else o + "." for o in outcomes) + f" [{story.n}]"
+        )
     quote = next((q for q in card.get("quotes") or [] if q.get("text") and said.new(q["text"])), None)
     if quote:
         who = ", ".join(x for x in (quote.get("speaker"), quote.get("role")) if x)
@@ -74,7 +84,7 @@ def story_brief(story: ContextStory) -> str:
 def brief(stories: list[ContextStory], query: str) -> str:
     """The whole offline answer, as Markdown with [n] citations."""
     top = stories[:BRIEF_STORIES]
-    plain = query.translate({ord(c): None for c in "\"“”„«»"})  # a query in quotes is not a quotation to verify
+    plain = query.translate({ord(c): None for c in '"“”„«»'})  # a query in quotes is not a quotation to verify
     lead = "The strongest match" if len(top) == 1 else f"The {len(top)} strongest matches"
     intro = f"_{LABEL}_\n\n{lead} for: {plain}\n\n"
     return intro + "\n\n".join(story_brief(s) for s in top) + "\n"

@@ -38,8 +38,14 @@ class ContextStory:
         return self.hit.story_id
 
     def citation(self) -> dict[str, Any]:
-        return {"n": self.n, "story_id": self.story_id, "title": self.hit.title, "customer": self.hit.customer,
-                "source_link": self.hit.source_link, "shareability": self.hit.shareability}  # fmt: skip
+        return {
+            "n": self.n,
+            "story_id": self.story_id,
+            "title": self.hit.title,
+            "customer": self.hit.customer,
+            "source_link": self.hit.source_link,
+            "shareability": self.hit.shareability,
+        }
 
 
 def keyword_passage(query: str, chunks: dict[int, str]) -> int | None:
@@ -59,7 +65,9 @@ def keyword_passage(query: str, chunks: dict[int, str]) -> int | None:
     return best
 
 
-def build_context(hits: list[Hit], by_id: dict[str, dict[str, Any]], docstore: Any, query: str = "") -> list[ContextStory]:
+def build_context(
+    hits: list[Hit], by_id: dict[str, dict[str, Any]], docstore: Any, query: str = ""
+) -> list[ContextStory]:
     """Number the hits 1..n and attach what the answer needs from each story: its opening, the
     passage closest in meaning to the query and the one sharing most of its words."""
     stories = []
@@ -111,8 +119,10 @@ def story_fields(story: ContextStory) -> dict[str, Any]:
     outcomes = [o.get("text", o) if isinstance(o, dict) else o for o in card.get("outcomes") or []]
     if outcomes:
         fields["outcome_figures"] = [str(o) for o in outcomes[:6]]
-    quotes = [{"speaker": q.get("speaker") or "unattributed", "text": q.get("text", "")}
-              for q in (card.get("quotes") or [])[:2]]  # fmt: skip
+    quotes = [
+        {"speaker": q.get("speaker") or "unattributed", "text": q.get("text", "")}
+        for q in (card.get("quotes") or [])[:2]
+    ]
     if quotes:
         fields["quotes"] = quotes
     if story.passages:

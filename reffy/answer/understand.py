@@ -85,7 +85,9 @@ def _years(text: str, today: date) -> dict[str, int]:
     return {}
 
 
-def understand_filters(text: str, vendor: VendorProfile, taxonomy: Taxonomy, *, today: date | None = None) -> dict[str, Any]:
+def understand_filters(
+    text: str, vendor: VendorProfile, taxonomy: Taxonomy, *, today: date | None = None
+) -> dict[str, Any]:
     """The search filters one message names explicitly."""
     out: dict[str, Any] = {}
     if countries := _countries(text):
@@ -103,9 +105,14 @@ def understand_filters(text: str, vendor: VendorProfile, taxonomy: Taxonomy, *, 
 _ASKING = re.compile(
     r"\b(?:which|what|who|show me|find me|find|give me|list|do we have|have we got|is there|are there|can you|could you"
     r"|please|tell me about|any|some|good|best|great|strong|stories|story|case stud(?:y|ies)|references?|examples?"
-    r"|proofs?|prove|proves|proving|showing|shows|show|we|us|our|ours)\b\??", re.IGNORECASE)
-_AGAINST = re.compile(r"\b(?:beat|beats|beating|won against|win against|wins against|displac\w*|replac\w*"
-                      r"|switched from|switch from|moved off|migrated from|instead of|versus|vs\.?|against)\b", re.I)
+    r"|proofs?|prove|proves|proving|showing|shows|show|we|us|our|ours)\b\??",
+    re.IGNORECASE,
+)
+_AGAINST = re.compile(
+    r"\b(?:beat|beats|beating|won against|win against|wins against|displac\w*|replac\w*"
+    r"|switched from|switch from|moved off|migrated from|instead of|versus|vs\.?|against)\b",
+    re.I,
+)
 
 
 def search_text(message: str, understood: dict[str, Any] | None = None) -> str:
@@ -116,10 +123,19 @@ def search_text(message: str, understood: dict[str, Any] | None = None) -> str:
     if (understood or {}).get("competitor"):
         text = _AGAINST.sub(" ", text)
     for alias in sorted(regions(), key=len, reverse=True):
-        text = re.sub(rf"(?:\b(?:in|from|across|within)\s+(?:the\s+)?)?(?<![\w-]){re.escape(alias)}(?![\w-])", " ", text,
-                      flags=re.IGNORECASE)  # fmt: skip
-    text = re.sub(rf"\b(?:(?:since|after|from|before|in|during)\s+{_YEAR}|{_YEAR}\s*(?:-|–|to|and)\s*{_YEAR}"
-                  r"|(?:last|past)\s+(?:\d+|two|three|five)\s+years|this year)\b", " ", text, flags=re.IGNORECASE)
+        text = re.sub(
+            rf"(?:\b(?:in|from|across|within)\s+(?:the\s+)?)?(?<![\w-]){re.escape(alias)}(?![\w-])",
+            " ",
+            text,
+            flags=re.IGNORECASE,
+        )
+    text = re.sub(
+        rf"\b(?:(?:since|after|from|before|in|during)\s+{_YEAR}|{_YEAR}\s*(?:-|–|to|and)\s*{_YEAR}"
+        r"|(?:last|past)\s+(?:\d+|two|three|five)\s+years|this year)\b",
+        " ",
+        text,
+        flags=re.IGNORECASE,
+    )
     text = re.sub(r"\s+", " ", text).strip(" ,;?.!")
     if re.search(r"\w{3,}", text):
         return text
@@ -132,8 +148,15 @@ def is_follow_up(text: str) -> bool:
     return bool(_FOLLOW_UP.search(text)) and len(_WORD.findall(text)) <= 14
 
 
-def understand(message: str, vendor: VendorProfile, taxonomy: Taxonomy, *, previous: Request | None = None,
-               explicit: dict[str, Any] | None = None, today: date | None = None) -> Request:  # fmt: skip
+def understand(
+    message: str,
+    vendor: VendorProfile,
+    taxonomy: Taxonomy,
+    *,
+    previous: Request | None = None,
+    explicit: dict[str, Any] | None = None,
+    today: date | None = None,
+) -> Request:
     """The request for ``message``: its own filters, merged over the previous request's when
     it is a follow-up, then the caller's explicit filters (UI/API controls) over both."""
     understood = understand_filters(message, vendor, taxonomy, today=today)

@@ -105,12 +105,15 @@ class OutsideNames:
     grounded: set[_Name]
 
     def named_in(self, sentence: str) -> bool:
-        return any(name not in self.grounded and not self.names.stories[name] & self.context_ids
-                   for name in self.names.found_in(sentence))  # fmt: skip
+        return any(
+            name not in self.grounded and not self.names.stories[name] & self.context_ids
+            for name in self.names.found_in(sentence)
+        )
 
 
-def verify_text(text: str, texts: Mapping[int, str], *, cited_so_far: list[int] | None = None,
-                outside: OutsideNames | None = None) -> Verification:  # fmt: skip
+def verify_text(
+    text: str, texts: Mapping[int, str], *, cited_so_far: list[int] | None = None, outside: OutsideNames | None = None
+) -> Verification:
     """Verify one or more complete sentences against the context stories' texts (by number).
     ``outside``: names of stories not in the context; a sentence naming one is removed."""
     out = Verification(text="", cited=list(cited_so_far or []))
@@ -163,15 +166,24 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _open_quote(text: str) -> bool:
-    return text.count("“") > text.count("”") or text.count('"') % 2 == 1 or text.count("«") > text.count("»") \
-        or text.count("„") > text.count("“")  # fmt: skip
+    return (
+        text.count("“") > text.count("”")
+        or text.count('"') % 2 == 1
+        or text.count("«") > text.count("»")
+        or text.count("„") > text.count("“")
+    )
 
 
 class StreamVerifier:
     """Buffers streamed deltas and releases whole, verified sentences."""
 
-    def __init__(self, texts: Mapping[int, str], *, on_release: Callable[[str], None] | None = None,
-                 outside: OutsideNames | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        texts: Mapping[int, str],
+        *,
+        on_release: Callable[[str], None] | None = None,
+        outside: OutsideNames | None = None,
+    ) -> None:
         self.texts = texts
         self.outside = outside
         self.buffer = ""

@@ -58,22 +58,33 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),
-                    "type": str(err.get("type", ""))} for err in exc.errors()]  # fmt: skip
+        details = [
+            {
+                "loc": [str(p) for p in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+            for err in exc.errors()
+        ]
         summary = "; ".join(f"{'.'.join(d['loc'][1:] or d['loc'])}: {d['msg']}" for d in details[:5])
         return JSONResponse(error_body("invalid_request", f"Invalid request: {summary}", details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
-        return JSONResponse(error_body(codes.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail)),
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))  # fmt: skip
+        return JSONResponse(
+            error_body(codes.get(exc.status_code, f"http_{exc.status_code}"), str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error in the API", exc_info=exc)
-        return JSONResponse(error_body("internal_error", "Reffy hit an unexpected error; the server log has the "
-                                       "details."), status_code=500)  # fmt: skip
+        return JSONResponse(
+            error_body("internal_error", "Reffy hit an unexpected error; the server log has the details."),
+            status_code=500,
+        )
 
 
 class BodySizeLimit:
@@ -124,8 +135,13 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _reject_too_large(self, scope: Scope, send: Send) -> None:
-        await self._reject(scope, send, 413, "request_too_large",
-                           f"The request body is over {self.max_bytes // 1024} KB (REFFY_API_MAX_BODY_KB).")  # fmt: skip
+        await self._reject(
+            scope,
+            send,
+            413,
+            "request_too_large",
+            f"The request body is over {self.max_bytes // 1024} KB (REFFY_API_MAX_BODY_KB).",
+        )
 
     @staticmethod
     async def _reject(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
@@ -159,11 +175,22 @@ def create_app(service: Any | None = None, *, warm: bool = False) -> FastAPI:
 
     # fastapi-offline serves Swagger UI and ReDoc (/docs, /redoc) from the JS and CSS its wheel ships,
     # under DOCS_ASSETS, instead of FastAPI's CDN links: the docs work with no network.
-    app = FastAPIOffline(title="Reffy API", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-                         static_url=DOCS_ASSETS,
-                         openapi_tags=[{"name": "search"}, {"name": "answers"}, {"name": "stories"},
-                                       {"name": "conversations"}, {"name": "feedback"}, {"name": "analytics"},
-                                       {"name": "health"}])  # fmt: skip
+    app = FastAPIOffline(
+        title="Reffy API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        static_url=DOCS_ASSETS,
+        openapi_tags=[
+            {"name": "search"},
+            {"name": "answers"},
+            {"name": "stories"},
+            {"name": "conversations"},
+            {"name": "feedback"},
+            {"name": "analytics"},
+            {"name": "health"},
+        ],
+    )
     app.state.service = svc
     _install_error_handlers(app)
     app.include_router(router)
@@ -172,7 +199,11 @@ def create_app(service: Any | None = None, *, warm: bool = False) -> FastAPI:
     if settings.api_cors_origins:  # added last = outermost, so errors and 413s carry CORS headers too
         from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.api_cors_origins),
-                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type"], expose_headers=["X-Conversation-Id"])  # fmt: skip
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.api_cors_origins),
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["X-Conversation-Id"],
+        )
     return app

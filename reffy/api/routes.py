@@ -44,6 +44,7 @@ from reffy.api.schemas import (
 from reffy.auth import LOCAL_USER, User
 from reffy.errors import ReffyError
 
+
 def no_unknown_query_parameters(request: Request) -> None:
     """A misspelt query parameter (``?dayz=7``) fails loudly instead of being ignored, like body fields."""
     route = request.scope.get("route")
@@ -52,8 +53,12 @@ def no_unknown_query_parameters(request: Request) -> None:
     known = _query_names(route.dependant)
     unknown = sorted(set(request.query_params) - known)
     if unknown:
-        raise ApiError(422, "invalid_request", f"Unknown query parameter(s): {', '.join(unknown)}"
-                       f"{'; known: ' + ', '.join(sorted(known)) if known else ''}.")  # fmt: skip
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"Unknown query parameter(s): {', '.join(unknown)}"
+            f"{'; known: ' + ', '.join(sorted(known)) if known else ''}.",
+        )
 
 
 def _query_names(dependant: Any) -> set[str]:
@@ -102,12 +107,22 @@ def current_user(request: Request, creds: Annotated[HTTPAuthorizationCredentials
             raise ApiError(401, "invalid_token", "The Authorization header must be `Bearer <token>`.", _CHALLENGE)
         user = svc.token_user(creds.credentials.strip())
         if user is None:
-            raise ApiError(401, "invalid_token", "This API token is unknown or revoked; ask an admin for a new "
-                           "one (`reffy token add USER --role ROLE`).", _CHALLENGE)  # fmt: skip
+            raise ApiError(
+                401,
+                "invalid_token",
+                "This API token is unknown or revoked; ask an admin for a new "
+                "one (`reffy token add USER --role ROLE`).",
+                _CHALLENGE,
+            )
         return user
     if svc.api_auth_required():
-        raise ApiError(401, "missing_token", "This API needs `Authorization: Bearer <token>`; an admin creates "
-                       "tokens with `reffy token add USER --role ROLE`.", _CHALLENGE)  # fmt: skip
+        raise ApiError(
+            401,
+            "missing_token",
+            "This API needs `Authorization: Bearer <token>`; an admin creates "
+            "tokens with `reffy token add USER --role ROLE`.",
+            _CHALLENGE,
+        )
     return LOCAL_USER
 
 
@@ -151,55 +166,98 @@ def health(svc: Svc) -> HealthOut:
         if state == "ok":
             state = "not_ready"
         index = IndexState(ready=False, message=why(str(exc)))
-    return HealthOut(status=state, version=__version__, auth_required=auth, library=library, index=index,
-                     last_gold_build=str(built) if built else None, busy=busy)  # fmt: skip
+    return HealthOut(
+        status=state,
+        version=__version__,
+        auth_required=auth,
+        library=library,
+        index=index,
+        last_gold_build=str(built) if built else None,
+        busy=busy,
+    )
 
 
 # -- search and answers -------------------------------------------------------------------
-@router.post("/search", response_model=SearchResponse, tags=["search"], responses=errors(400, 403),
-             summary="Find customer stories")  # fmt: skip
+@router.post(
+    "/search",
+    response_model=SearchResponse,
+    tags=["search"],
+    responses=errors(400, 403),
+    summary="Find customer stories",
+)
 def search(body: SearchRequest, user: Caller, svc: Svc) -> Any:
     """Hybrid (BM25 + vectors) or keyword search with metadata filters. `no_answer` is true when nothing
     matches strongly: the hits are then only the closest stories, not recommendations."""
-    result = svc.search(body.query, filters=_filters(body.filters), k=body.k, mode=body.mode, fresh=body.fresh,
-                        user=user, audience=body.audience, channel=CHANNEL)  # fmt: skip
+    result = svc.search(
+        body.query,
+        filters=_filters(body.filters),
+        k=body.k,
+        mode=body.mode,
+        fresh=body.fresh,
+        user=user,
+        audience=body.audience,
+        channel=CHANNEL,
+    )
     return _plain(result)
 
 
-_SSE_DOC = ("With `stream: true`: `text/event-stream` of `delta` events (`{\"text\": ...}`), then one `answer` "
-            "event (the `AnswerOut` JSON) or one `error` event (the error shape).")  # fmt: skip
-
-
+_SSE_DOC = (
+    'With `stream: true`: `text/event-stream` of `delta` events (`{"text": ...}`), then one `answer` '
+    "event (the `AnswerOut` JSON) or one `error` event (the error shape)."
+)
 
 
 def _sse_event(name: str, payload: dict[str, Any]) -> dict[str, Any]:
     """One server-sent event as OpenAPI 3.1 describes it: its name, and JSON text in ``data``."""
-    return {"type": "object", "required": ["event", "data"],
-            "properties": {"event": {"const": name},
-                           "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": payload}}}  # fmt: skip
+    return {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"const": name},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": payload},
+        },
+    }
 
 
-SSE_EVENT_SCHEMA = {"oneOf": [
-    _sse_event("delta", {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}),
-    _sse_event("answer", {"$ref": "#/components/schemas/AnswerOut"}),
-    _sse_event("error", {"$ref": "#/components/schemas/ErrorOut"}),
-]}  # fmt: skip
+SSE_EVENT_SCHEMA = {
+    "oneOf": [
+        _sse_event("delta", {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}),
+        _sse_event("answer", {"$ref": "#/components/schemas/AnswerOut"}),
+        _sse_event("error", {"$ref": "#/components/schemas/ErrorOut"}),
+    ]
+}
 
 
-@router.post("/ask", response_model=AnswerOut, tags=["answers"], summary="Ask for a grounded, cited answer",
-             responses={200: {"description": "The answer as JSON. " + _SSE_DOC,
-                              "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}}},
-                        **errors(400, 403, 404, 502)})  # fmt: skip
+@router.post(
+    "/ask",
+    response_model=AnswerOut,
+    tags=["answers"],
+    summary="Ask for a grounded, cited answer",
+    responses={
+        200: {
+            "description": "The answer as JSON. " + _SSE_DOC,
+            "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
+        },
+        **errors(400, 403, 404, 502),
+    },
+)
 def ask(body: AskRequest, user: Caller, svc: Svc) -> Any:
     """Answers from the library's stories only, with `[n]` citations verified against them. Continue a
     conversation with `conversation_id`; the response header `X-Conversation-Id` names it either way."""
-    kwargs = dict(user=user, conversation_id=body.conversation_id, audience=body.audience,
-                  filters=_filters(body.filters), k=body.k, channel=CHANNEL)  # fmt: skip
+    kwargs = {
+        "user": user,
+        "conversation_id": body.conversation_id,
+        "audience": body.audience,
+        "filters": _filters(body.filters),
+        "k": body.k,
+        "channel": CHANNEL,
+    }
     if not body.stream:
         answer = _plain(svc.answer(body.question, **kwargs))
         headers = {"X-Conversation-Id": str(answer.get("conversation_id") or "")}
-        return Response(AnswerOut.model_validate(answer).model_dump_json(), media_type="application/json",
-                        headers=headers)  # fmt: skip
+        return Response(
+            AnswerOut.model_validate(answer).model_dump_json(), media_type="application/json", headers=headers
+        )
     stream = svc.ask(body.question, **kwargs)
     chunks = iter(stream)
     first = next(chunks, None)  # up-front failures raise here and get their status code
@@ -224,58 +282,114 @@ def _event_stream(stream: Any, first: str | None, rest: Iterator[str]) -> Respon
 
 
 # -- stories ------------------------------------------------------------------------------
-@router.get("/stories/{story_id}", response_model=StoryOut, tags=["stories"], responses=errors(400, 403, 404),
-            summary="One story with its scores, evidence and provenance")  # fmt: skip
-def story(story_id: Annotated[str, Path(min_length=1, max_length=200, description="A story id from search results, "
-                                       "or an unambiguous prefix of it (the CLI prints 12 characters).")],
-          user: Caller, svc: Svc,
-          audience: Annotated[AudienceName | None, Query(description=AUDIENCE_DOC)] = None) -> Any:  # fmt: skip
+@router.get(
+    "/stories/{story_id}",
+    response_model=StoryOut,
+    tags=["stories"],
+    responses=errors(400, 403, 404),
+    summary="One story with its scores, evidence and provenance",
+)
+def story(
+    story_id: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=200,
+            description="A story id from search results, "
+            "or an unambiguous prefix of it (the CLI prints 12 characters).",
+        ),
+    ],
+    user: Caller,
+    svc: Svc,
+    audience: Annotated[AudienceName | None, Query(description=AUDIENCE_DOC)] = None,
+) -> Any:
     """404 both when the story does not exist and when your audience may not see it; 400 when a shortened
     id is the start of several stories your audience may see (the message lists them)."""
     return svc.story(story_id, user=user, audience=audience)
 
 
 # -- conversations ------------------------------------------------------------------------
-@router.get("/conversations", response_model=list[ConversationOut], tags=["conversations"],
-            responses=errors(), summary="Your conversations, newest first")  # fmt: skip
+@router.get(
+    "/conversations",
+    response_model=list[ConversationOut],
+    tags=["conversations"],
+    responses=errors(),
+    summary="Your conversations, newest first",
+)
 def list_conversations(user: Caller, svc: Svc) -> Any:
     return svc.conversations(user)
 
 
-@router.post("/conversations", response_model=ConversationOut, status_code=201, tags=["conversations"],
-             responses=errors(400), summary="Start a conversation")  # fmt: skip
+@router.post(
+    "/conversations",
+    response_model=ConversationOut,
+    status_code=201,
+    tags=["conversations"],
+    responses=errors(400),
+    summary="Start a conversation",
+)
 def create_conversation(user: Caller, svc: Svc, body: ConversationCreate | None = None) -> Any:
     return svc.new_conversation(user, title=body.title if body else None)
 
 
-@router.get("/conversations/{conversation_id}", response_model=ConversationDetail, tags=["conversations"],
-            responses=errors(404), summary="A conversation with its messages")  # fmt: skip
+@router.get(
+    "/conversations/{conversation_id}",
+    response_model=ConversationDetail,
+    tags=["conversations"],
+    responses=errors(404),
+    summary="A conversation with its messages",
+)
 def get_conversation(conversation_id: ConversationId, user: Caller, svc: Svc) -> Any:
     return svc.conversation(user, conversation_id)
 
 
-@router.patch("/conversations/{conversation_id}", response_model=ConversationOut, tags=["conversations"],
-              responses=errors(400, 404), summary="Rename a conversation")  # fmt: skip
+@router.patch(
+    "/conversations/{conversation_id}",
+    response_model=ConversationOut,
+    tags=["conversations"],
+    responses=errors(400, 404),
+    summary="Rename a conversation",
+)
 def rename_conversation(conversation_id: ConversationId, body: ConversationPatch, user: Caller, svc: Svc) -> Any:
     return svc.rename_conversation(user, conversation_id, body.title)
 
 
-@router.delete("/conversations/{conversation_id}", status_code=204, response_class=Response,
-               tags=["conversations"], responses=errors(404), summary="Delete a conversation")  # fmt: skip
+@router.delete(
+    "/conversations/{conversation_id}",
+    status_code=204,
+    response_class=Response,
+    tags=["conversations"],
+    responses=errors(404),
+    summary="Delete a conversation",
+)
 def delete_conversation(conversation_id: ConversationId, user: Caller, svc: Svc) -> Response:
     svc.delete_conversation(user, conversation_id)
     return Response(status_code=204)
 
 
 # -- feedback and analytics ---------------------------------------------------------------
-@router.post("/feedback", response_model=FeedbackOut, status_code=201, tags=["feedback"],
-             responses=errors(400, 403, 404), summary="Rate an answer or a story")  # fmt: skip
+@router.post(
+    "/feedback",
+    response_model=FeedbackOut,
+    status_code=201,
+    tags=["feedback"],
+    responses=errors(400, 403, 404),
+    summary="Rate an answer or a story",
+)
 def feedback(body: FeedbackRequest, user: Caller, svc: Svc) -> Any:
-    return svc.feedback(user, rating=body.rating, message_id=body.message_id, story_id=body.story_id,
-                        comment=body.comment)  # fmt: skip
+    return svc.feedback(
+        user, rating=body.rating, message_id=body.message_id, story_id=body.story_id, comment=body.comment
+    )
 
 
-@router.get("/usage", response_model=UsageOut, tags=["analytics"], responses=errors(403),
-            summary="Usage analytics (analyst or admin)")  # fmt: skip
-def usage(user: Caller, svc: Svc, days: Annotated[int, Query(ge=1, le=366, description="Window, in days.")] = 30) -> Any:
+@router.get(
+    "/usage",
+    response_model=UsageOut,
+    tags=["analytics"],
+    responses=errors(403),
+    summary="Usage analytics (analyst or admin)",
+)
+def usage(
+    user: Caller, svc: Svc, days: Annotated[int, Query(ge=1, le=366, description="Window, in days.")] = 30
+) -> Any:
     return svc.usage(user, days=days)

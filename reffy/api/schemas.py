@@ -34,8 +34,10 @@ RubricScore = _json_int(ge=0, le=31)
 AnswerK = _json_int(ge=1, le=20)
 MessageId = _json_int(ge=1, le=2**53)  # row ids fit SQLite (64-bit) and JSON doubles exactly
 
-AUDIENCE_DOC = ("Who the result is for: `external` shows public stories only. Defaults to the server's setting; "
-                "a viewer token is always external, whatever is asked.")  # fmt: skip
+AUDIENCE_DOC = (
+    "Who the result is for: `external` shows public stories only. Defaults to the server's setting; "
+    "a viewer token is always external, whatever is asked."
+)
 
 
 class _Request(BaseModel):
@@ -58,8 +60,9 @@ class ErrorOut(BaseModel):
 
     error: ErrorBody
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"error": {"code": "not_found", "message": "No story 'abc' in this library."}}]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"error": {"code": "not_found", "message": "No story 'abc' in this library."}}]}
+    )
 
 
 # -- search -------------------------------------------------------------------------------
@@ -82,9 +85,13 @@ class Filters(_Request):
 
 
 class SearchRequest(_Request):
-    query: str = Field(min_length=1, max_length=2000, pattern=NOT_BLANK,
-                       description="What you are looking for, in your own words.",
-                       examples=["European bank that cut contact-centre cost with a chatbot"])  # fmt: skip
+    query: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=NOT_BLANK,
+        description="What you are looking for, in your own words.",
+        examples=["European bank that cut contact-centre cost with a chatbot"],
+    )
     filters: Filters | None = None
     k: JsonInt = Field(10, ge=1, le=50, description="How many stories.")
     mode: Mode = Field("hybrid", description="`keyword` (BM25 only, instant) or `hybrid` (BM25 + vectors).")
@@ -129,18 +136,26 @@ class SearchResponse(_Response):
     notes: list[str] = Field(default_factory=list, description="Operational notes (e.g. re-ranking is off).")
     timings_ms: dict[str, float] = Field(default_factory=dict)
     signals: dict[str, Any] = Field(default_factory=dict)
-    text: str = Field("", description="What was searched: the query less the words its filters already cover "
-                                      "(\"banks\" under industry=finance).")
+    text: str = Field(
+        "",
+        description="What was searched: the query less the words its filters already cover "
+        '("banks" under industry=finance).',
+    )
     below_threshold: list[BelowThresholdOut] = Field(
-        default_factory=list, description="Analyst and admin tokens, internal audience: stories under the library's "
-        "score threshold whose customer the query names. Never ranked; listed so a look-up by name finds them.")
+        default_factory=list,
+        description="Analyst and admin tokens, internal audience: stories under the library's "
+        "score threshold whose customer the query names. Never ranked; listed so a look-up by name finds them.",
+    )
 
 
 # -- answers ------------------------------------------------------------------------------
 class AskRequest(_Request):
-    question: str = Field(min_length=1, max_length=4000, pattern=NOT_BLANK, examples=["Which retailer cut returns with Quillon?"])
-    conversation_id: str | None = Field(None, max_length=200, description="Continue this conversation "
-                                        "(omit to start a new one).")  # fmt: skip
+    question: str = Field(
+        min_length=1, max_length=4000, pattern=NOT_BLANK, examples=["Which retailer cut returns with Quillon?"]
+    )
+    conversation_id: str | None = Field(
+        None, max_length=200, description="Continue this conversation (omit to start a new one)."
+    )
     stream: bool = Field(False, description="true: server-sent events (`delta` events, then one `answer` event).")
     filters: Filters | None = None
     k: AnswerK | None = Field(None, description="Stories given to the answer model (default: server's).")
@@ -169,8 +184,9 @@ class AnswerOut(_Response):
     conversation_id: str | None = None
     message_id: int | None = None
     hits: list[HitOut] = Field(default_factory=list, description="The stories the answer was written from.")
-    filters: dict[str, Any] = Field(default_factory=dict, description="Filters applied, incl. those understood "
-                                    "from the question.")  # fmt: skip
+    filters: dict[str, Any] = Field(
+        default_factory=dict, description="Filters applied, incl. those understood from the question."
+    )
     error: str | None = None
 
 
@@ -235,9 +251,14 @@ class ConversationPatch(_Request):
 class FeedbackRequest(_Request):
     """Rate one answer (`message_id`) or one story (`story_id`)."""
 
-    model_config = ConfigDict(json_schema_extra={"anyOf": [
-        {"required": ["message_id"], "properties": {"message_id": {"type": "integer"}}},
-        {"required": ["story_id"], "properties": {"story_id": {"type": "string"}}}]})  # fmt: skip
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["message_id"], "properties": {"message_id": {"type": "integer"}}},
+                {"required": ["story_id"], "properties": {"story_id": {"type": "string"}}},
+            ]
+        }
+    )
 
     rating: Literal[1, -1] = Field(description="1 (helpful) or -1 (not helpful).")
     message_id: MessageId | None = Field(None, description="The answer rated (from `AnswerOut.message_id`).")
@@ -282,11 +303,13 @@ class IndexState(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok", "starting", "not_ready"] = Field(
         description="ok: a search now is fast; starting: models and indexes are still loading; not_ready: "
-        "the library cannot serve (see index.message).")
+        "the library cannot serve (see index.message)."
+    )
     version: str
     auth_required: bool = Field(description="Whether requests need `Authorization: Bearer <token>`.")
     library: dict[str, int] = Field(default_factory=dict, description="Counts per layer (bronze, silver, gold).")
     index: IndexState
     last_gold_build: str | None = None
-    busy: bool = Field(False, description="An ingest or build holds the warehouse: library counts are omitted, "
-                       "search still serves.")
+    busy: bool = Field(
+        False, description="An ingest or build holds the warehouse: library counts are omitted, search still serves."
+    )

@@ -27,8 +27,17 @@ from reffy.domain.text import nfc
 
 # -- gazetteer data written for Reffy ----------------------------------------------------------
 ALIASES: dict[str, list[str]] = {
-    "GB": ["UK", "U.K.", "United Kingdom", "Great Britain", "Britain", "England", "Scotland", "Wales",
-           "Northern Ireland"],
+    "GB": [
+        "UK",
+        "U.K.",
+        "United Kingdom",
+        "Great Britain",
+        "Britain",
+        "England",
+        "Scotland",
+        "Wales",
+        "Northern Ireland",
+    ],
     "US": ["US", "U.S.", "USA", "U.S.A.", "United States", "United States of America", "the States"],
     "NL": ["Holland", "The Netherlands", "the Netherlands"],
     "CZ": ["Czechia", "Czech Republic"],
@@ -68,68 +77,300 @@ ALIASES: dict[str, list[str]] = {
 # Names that are also common first names, US states or ordinary words: they count only
 # after a place preposition and never directly before another capitalised word.
 WEAK_NAMES = {
-    "Jordan", "Chad", "Georgia", "Guinea", "Niger", "Mali", "Togo", "Dominica", "Israel", "Jersey",
-    "Guernsey", "Turkey", "Panama", "Cuba", "Oman", "Peru", "Emirates", "Wales", "Monaco",
-    "Congo", "Sudan", "Samoa", "Nauru", "Tonga", "Benin", "Gabon", "Malta", "Lebanon", "Bermuda",
-    "Victoria", "Macedonia", "Vatican", "Man", "Holland", "Brunei", "Palau", "Kiribati", "Fiji",
-    "Barbados", "Grenada", "Montserrat", "Aruba", "Antarctica", "Yemen",
+    "Jordan",
+    "Chad",
+    "Georgia",
+    "Guinea",
+    "Niger",
+    "Mali",
+    "Togo",
+    "Dominica",
+    "Israel",
+    "Jersey",
+    "Guernsey",
+    "Turkey",
+    "Panama",
+    "Cuba",
+    "Oman",
+    "Peru",
+    "Emirates",
+    "Wales",
+    "Monaco",
+    "Congo",
+    "Sudan",
+    "Samoa",
+    "Nauru",
+    "Tonga",
+    "Benin",
+    "Gabon",
+    "Malta",
+    "Lebanon",
+    "Bermuda",
+    "Victoria",
+    "Macedonia",
+    "Vatican",
+    "Man",
+    "Holland",
+    "Brunei",
+    "Palau",
+    "Kiribati",
+    "Fiji",
+    "Barbados",
+    "Grenada",
+    "Montserrat",
+    "Aruba",
+    "Antarctica",
+    "Yemen",
 }
 
 # Capitalised phrases containing a country word that are not about that country.
 BLOCKERS = [
-    "Bank of America", "North America", "South America", "Latin America", "Central America",
-    "Americas", "American Express", "American Airlines", "Georgia Tech", "Georgia Institute",
-    "New England", "New Guinea Pig", "Indian Ocean", "Native American",
-    "American Sign Language", "Mexican Standard", "French fries", "Swiss cheese", "Dutch auction",
-    "Turkish Airlines", "Chinese Wall", "Great Wall", "Greenland shark", "Canada goose", "Brazil nut",
-    "Jordan River", "Air Canada",
-    "English", "Old English", "Arabic", "Latin", "Hindi", "Mandarin", "Cantonese",
+    "Bank of America",
+    "North America",
+    "South America",
+    "Latin America",
+    "Central America",
+    "Americas",
+    "American Express",
+    "American Airlines",
+    "Georgia Tech",
+    "Georgia Institute",
+    "New England",
+    "New Guinea Pig",
+    "Indian Ocean",
+    "Native American",
+    "American Sign Language",
+    "Mexican Standard",
+    "French fries",
+    "Swiss cheese",
+    "Dutch auction",
+    "Turkish Airlines",
+    "Chinese Wall",
+    "Great Wall",
+    "Greenland shark",
+    "Canada goose",
+    "Brazil nut",
+    "Jordan River",
+    "Air Canada",
+    "English",
+    "Old English",
+    "Arabic",
+    "Latin",
+    "Hindi",
+    "Mandarin",
+    "Cantonese",
 ]
 
 # Demonyms and adjectives. Languages that are spoken in many countries (English, Arabic,
 # Spanish in Latin America) map to the country that names them only as weak evidence.
 DEMONYMS: dict[str, list[str]] = {
-    "AF": ["Afghan"], "AL": ["Albanian"], "DZ": ["Algerian"], "AR": ["Argentine", "Argentinian", "Argentinean"],
-    "AM": ["Armenian"], "AU": ["Australian", "Aussie"], "AT": ["Austrian"], "AZ": ["Azerbaijani"],
-    "BD": ["Bangladeshi"], "BY": ["Belarusian"], "BE": ["Belgian"], "BO": ["Bolivian"], "BR": ["Brazilian"],
-    "BG": ["Bulgarian"], "KH": ["Cambodian"], "CM": ["Cameroonian"], "CA": ["Canadian"], "CL": ["Chilean"],
-    "CN": ["Chinese"], "CO": ["Colombian"], "CR": ["Costa Rican"], "HR": ["Croatian"], "CU": ["Cuban"],
-    "CY": ["Cypriot"], "CZ": ["Czech"], "DK": ["Danish", "Dane"], "DO": ["Dominican"], "EC": ["Ecuadorian"],
-    "EG": ["Egyptian"], "EE": ["Estonian"], "ET": ["Ethiopian"], "FI": ["Finnish", "Finn"], "FR": ["French"],
-    "GE": ["Georgian"], "DE": ["German"], "GH": ["Ghanaian"], "GR": ["Greek"], "GT": ["Guatemalan"],
-    "HK": ["Hong Konger"], "HU": ["Hungarian"], "IS": ["Icelandic"], "IN": ["Indian"], "ID": ["Indonesian"],
-    "IR": ["Iranian"], "IQ": ["Iraqi"], "IE": ["Irish"], "IL": ["Israeli"], "IT": ["Italian"],
-    "JM": ["Jamaican"], "JP": ["Japanese"], "JO": ["Jordanian"], "KZ": ["Kazakh", "Kazakhstani"],
-    "KE": ["Kenyan"], "KR": ["South Korean", "Korean"], "KW": ["Kuwaiti"], "LV": ["Latvian"],
-    "LB": ["Lebanese"], "LT": ["Lithuanian"], "LU": ["Luxembourgish"], "MY": ["Malaysian"], "MT": ["Maltese"],
-    "MX": ["Mexican"], "MA": ["Moroccan"], "NP": ["Nepalese", "Nepali"], "NL": ["Dutch"], "NZ": ["Kiwi"],
-    "NG": ["Nigerian"], "NO": ["Norwegian"], "PK": ["Pakistani"], "PA": ["Panamanian"], "PY": ["Paraguayan"],
-    "PE": ["Peruvian"], "PH": ["Filipino", "Philippine"], "PL": ["Polish"], "PT": ["Portuguese"],
-    "QA": ["Qatari"], "RO": ["Romanian"], "RU": ["Russian"], "RW": ["Rwandan"], "SA": ["Saudi"],
-    "SN": ["Senegalese"], "RS": ["Serbian"], "SG": ["Singaporean"], "SK": ["Slovak", "Slovakian"],
-    "SI": ["Slovenian"], "ZA": ["South African"], "ES": ["Spanish", "Spaniard"], "LK": ["Sri Lankan"],
-    "SE": ["Swedish", "Swede"], "CH": ["Swiss"], "TW": ["Taiwanese"], "TZ": ["Tanzanian"], "TH": ["Thai"],
-    "TN": ["Tunisian"], "TR": ["Turkish"], "UG": ["Ugandan"], "UA": ["Ukrainian"], "AE": ["Emirati"],
-    "GB": ["British", "Scottish", "Welsh"], "US": ["American"], "UY": ["Uruguayan"], "UZ": ["Uzbek"],
-    "VE": ["Venezuelan"], "VN": ["Vietnamese"], "ZM": ["Zambian"], "ZW": ["Zimbabwean"],
+    "AF": ["Afghan"],
+    "AL": ["Albanian"],
+    "DZ": ["Algerian"],
+    "AR": ["Argentine", "Argentinian", "Argentinean"],
+    "AM": ["Armenian"],
+    "AU": ["Australian", "Aussie"],
+    "AT": ["Austrian"],
+    "AZ": ["Azerbaijani"],
+    "BD": ["Bangladeshi"],
+    "BY": ["Belarusian"],
+    "BE": ["Belgian"],
+    "BO": ["Bolivian"],
+    "BR": ["Brazilian"],
+    "BG": ["Bulgarian"],
+    "KH": ["Cambodian"],
+    "CM": ["Cameroonian"],
+    "CA": ["Canadian"],
+    "CL": ["Chilean"],
+    "CN": ["Chinese"],
+    "CO": ["Colombian"],
+    "CR": ["Costa Rican"],
+    "HR": ["Croatian"],
+    "CU": ["Cuban"],
+    "CY": ["Cypriot"],
+    "CZ": ["Czech"],
+    "DK": ["Danish", "Dane"],
+    "DO": ["Dominican"],
+    "EC": ["Ecuadorian"],
+    "EG": ["Egyptian"],
+    "EE": ["Estonian"],
+    "ET": ["Ethiopian"],
+    "FI": ["Finnish", "Finn"],
+    "FR": ["French"],
+    "GE": ["Georgian"],
+    "DE": ["German"],
+    "GH": ["Ghanaian"],
+    "GR": ["Greek"],
+    "GT": ["Guatemalan"],
+    "HK": ["Hong Konger"],
+    "HU": ["Hungarian"],
+    "IS": ["Icelandic"],
+    "IN": ["Indian"],
+    "ID": ["Indonesian"],
+    "IR": ["Iranian"],
+    "IQ": ["Iraqi"],
+    "IE": ["Irish"],
+    "IL": ["Israeli"],
+    "IT": ["Italian"],
+    "JM": ["Jamaican"],
+    "JP": ["Japanese"],
+    "JO": ["Jordanian"],
+    "KZ": ["Kazakh", "Kazakhstani"],
+    "KE": ["Kenyan"],
+    "KR": ["South Korean", "Korean"],
+    "KW": ["Kuwaiti"],
+    "LV": ["Latvian"],
+    "LB": ["Lebanese"],
+    "LT": ["Lithuanian"],
+    "LU": ["Luxembourgish"],
+    "MY": ["Malaysian"],
+    "MT": ["Maltese"],
+    "MX": ["Mexican"],
+    "MA": ["Moroccan"],
+    "NP": ["Nepalese", "Nepali"],
+    "NL": ["Dutch"],
+    "NZ": ["Kiwi"],
+    "NG": ["Nigerian"],
+    "NO": ["Norwegian"],
+    "PK": ["Pakistani"],
+    "PA": ["Panamanian"],
+    "PY": ["Paraguayan"],
+    "PE": ["Peruvian"],
+    "PH": ["Filipino", "Philippine"],
+    "PL": ["Polish"],
+    "PT": ["Portuguese"],
+    "QA": ["Qatari"],
+    "RO": ["Romanian"],
+    "RU": ["Russian"],
+    "RW": ["Rwandan"],
+    "SA": ["Saudi"],
+    "SN": ["Senegalese"],
+    "RS": ["Serbian"],
+    "SG": ["Singaporean"],
+    "SK": ["Slovak", "Slovakian"],
+    "SI": ["Slovenian"],
+    "ZA": ["South African"],
+    "ES": ["Spanish", "Spaniard"],
+    "LK": ["Sri Lankan"],
+    "SE": ["Swedish", "Swede"],
+    "CH": ["Swiss"],
+    "TW": ["Taiwanese"],
+    "TZ": ["Tanzanian"],
+    "TH": ["Thai"],
+    "TN": ["Tunisian"],
+    "TR": ["Turkish"],
+    "UG": ["Ugandan"],
+    "UA": ["Ukrainian"],
+    "AE": ["Emirati"],
+    "GB": ["British", "Scottish", "Welsh"],
+    "US": ["American"],
+    "UY": ["Uruguayan"],
+    "UZ": ["Uzbek"],
+    "VE": ["Venezuelan"],
+    "VN": ["Vietnamese"],
+    "ZM": ["Zambian"],
+    "ZW": ["Zimbabwean"],
 }
 
 # Major cities and regions (a modest, hand-written list; ambiguous ones left out).
 CITIES: dict[str, list[str]] = {
-    "US": ["New York City", "New York", "NYC", "San Francisco", "Silicon Valley", "Bay Area", "Los Angeles",
-           "Seattle", "Chicago", "Boston", "Austin, Texas", "Denver", "Atlanta", "Miami", "Houston", "Dallas",
-           "Philadelphia", "Pittsburgh", "San Diego", "San Jose", "Palo Alto", "Mountain View", "Menlo Park",
-           "Redmond", "Cupertino", "Sunnyvale", "Minneapolis", "Detroit", "Nashville", "Salt Lake City",
-           "Washington, D.C.", "Washington D.C.", "Washington, DC", "California", "Texas", "Massachusetts",
-           "Illinois", "Ohio", "Michigan", "Florida", "Colorado", "Minnesota", "Pennsylvania", "Virginia",
-           "North Carolina", "Oregon", "Arizona", "Utah", "Tennessee", "Wisconsin", "Connecticut", "Maryland",
-           "Missouri", "Indiana", "New Jersey", "New York State", "New Mexico"],
-    "GB": ["London", "Manchester", "Edinburgh", "Glasgow", "Bristol", "Leeds", "Liverpool", "Belfast",
-           "Cardiff", "Oxford"],
-    "CA": ["Toronto", "Montreal", "Montréal", "Vancouver", "Ottawa", "Calgary", "Ontario", "Quebec", "Québec",
-           "British Columbia", "Alberta", "Waterloo, Ontario"],
-    "DE": ["Berlin", "Munich", "München", "Hamburg", "Frankfurt", "Cologne", "Köln", "Stuttgart", "Düsseldorf",
-           "Bavaria"],
+    "US": [
+        "New York City",
+        "New York",
+        "NYC",
+        "San Francisco",
+        "Silicon Valley",
+        "Bay Area",
+        "Los Angeles",
+        "Seattle",
+        "Chicago",
+        "Boston",
+        "Austin, Texas",
+        "Denver",
+        "Atlanta",
+        "Miami",
+        "Houston",
+        "Dallas",
+        "Philadelphia",
+        "Pittsburgh",
+        "San Diego",
+        "San Jose",
+        "Palo Alto",
+        "Mountain View",
+        "Menlo Park",
+        "Redmond",
+        "Cupertino",
+        "Sunnyvale",
+        "Minneapolis",
+        "Detroit",
+        "Nashville",
+        "Salt Lake City",
+        "Washington, D.C.",
+        "Washington D.C.",
+        "Washington, DC",
+        "California",
+        "Texas",
+        "Massachusetts",
+        "Illinois",
+        "Ohio",
+        "Michigan",
+        "Florida",
+        "Colorado",
+        "Minnesota",
+        "Pennsylvania",
+        "Virginia",
+        "North Carolina",
+        "Oregon",
+        "Arizona",
+        "Utah",
+        "Tennessee",
+        "Wisconsin",
+        "Connecticut",
+        "Maryland",
+        "Missouri",
+        "Indiana",
+        "New Jersey",
+        "New York State",
+        "New Mexico",
+    ],
+    "GB": [
+        "London",
+        "Manchester",
+        "Edinburgh",
+        "Glasgow",
+        "Bristol",
+        "Leeds",
+        "Liverpool",
+        "Belfast",
+        "Cardiff",
+        "Oxford",
+    ],
+    "CA": [
+        "Toronto",
+        "Montreal",
+        "Montréal",
+        "Vancouver",
+        "Ottawa",
+        "Calgary",
+        "Ontario",
+        "Quebec",
+        "Québec",
+        "British Columbia",
+        "Alberta",
+        "Waterloo, Ontario",
+    ],
+    "DE": [
+        "Berlin",
+        "Munich",
+        "München",
+        "Hamburg",
+        "Frankfurt",
+        "Cologne",
+        "Köln",
+        "Stuttgart",
+        "Düsseldorf",
+        "Bavaria",
+    ],
     "FR": ["Paris", "Lyon", "Marseille", "Toulouse"],
     "NL": ["Amsterdam", "Rotterdam", "The Hague", "Utrecht", "Eindhoven"],
     "BE": ["Brussels", "Antwerp"],
@@ -157,8 +398,21 @@ CITIES: dict[str, list[str]] = {
     "NG": ["Lagos", "Abuja"],
     "KE": ["Nairobi"],
     "ZA": ["Cape Town", "Johannesburg", "Durban", "Pretoria"],
-    "IN": ["Mumbai", "Bombay", "Delhi", "New Delhi", "Bengaluru", "Bangalore", "Hyderabad", "Chennai", "Pune",
-           "Kolkata", "Gurugram", "Gurgaon", "Noida"],
+    "IN": [
+        "Mumbai",
+        "Bombay",
+        "Delhi",
+        "New Delhi",
+        "Bengaluru",
+        "Bangalore",
+        "Hyderabad",
+        "Chennai",
+        "Pune",
+        "Kolkata",
+        "Gurugram",
+        "Gurgaon",
+        "Noida",
+    ],
     "PK": ["Karachi", "Lahore"],
     "CN": ["Beijing", "Shanghai", "Shenzhen", "Hangzhou", "Guangzhou"],
     "JP": ["Tokyo", "Osaka", "Kyoto", "Yokohama"],
@@ -186,8 +440,24 @@ CITIES: dict[str, list[str]] = {
 }
 
 # Cities that are also people's or product names: treated like WEAK_NAMES.
-WEAK_CITIES = {"Perth", "Sydney", "Lima, Peru", "Porto", "Bergen", "Cork", "Oxford", "Virginia", "Indiana",
-               "Austin, Texas", "Denver", "Florence", "Paris", "Adelaide", "Wellington", "Victoria"}
+WEAK_CITIES = {
+    "Perth",
+    "Sydney",
+    "Lima, Peru",
+    "Porto",
+    "Bergen",
+    "Cork",
+    "Oxford",
+    "Virginia",
+    "Indiana",
+    "Austin, Texas",
+    "Denver",
+    "Florence",
+    "Paris",
+    "Adelaide",
+    "Wellington",
+    "Victoria",
+}
 
 _PLACE_PREP = re.compile(
     r"(?:\b(?:in|from|of|across|throughout|to|within|into|based|headquartered|located|around|outside|near|for)"
@@ -223,7 +493,7 @@ def _gazetteer() -> tuple[re.Pattern[str], dict[str, _Term]]:
 
     def add(term: str, code: str | None, kind: str) -> None:
         term = term.strip()
-        if not term or "," in term and code is not None and kind == "name":
+        if not term or ("," in term and code is not None and kind == "name"):
             return
         weak = term in WEAK_NAMES or term in WEAK_CITIES
         if term not in terms or (terms[term].code is None) or kind == "name":
@@ -250,9 +520,7 @@ def _gazetteer() -> tuple[re.Pattern[str], dict[str, _Term]]:
     for blocker in BLOCKERS:
         terms[blocker] = _Term(None, "blocker", False)
     alternatives = sorted(terms, key=len, reverse=True)
-    pattern = re.compile(
-        r"(?<![\w.\-/@])(" + "|".join(re.escape(t) for t in alternatives) + r")(?!\w)(?!\.\w)"
-    )
+    pattern = re.compile(r"(?<![\w.\-/@])(" + "|".join(re.escape(t) for t in alternatives) + r")(?!\w)(?!\.\w)")
     return pattern, terms
 
 
@@ -318,22 +586,25 @@ def _mentions(text: str) -> list[Mention]:
             continue
         if term == "US" and re.search(r"\b[A-Z]{2,}\s*$", before):
             continue  # an all-caps phrase ("CONTACT US", "LET US KNOW")
-        if info.weak:
-            if not _PLACE_PREP.search(before) or re.match(r"^\s+[A-Z][a-z]", after) or after.startswith("'s "):
-                continue
+        if info.weak and (
+            not _PLACE_PREP.search(before) or re.match(r"^\s+[A-Z][a-z]", after) or after.startswith("'s ")
+        ):
+            continue
         weight = {"name": 1.0, "alias": 1.0, "city": 0.8, "demonym": 0.45}[info.kind]
         if info.kind == "demonym":
             if _LANGUAGE_AFTER.match(after) or (_LANGUAGE_BEFORE.search(before) and not re.match(r"^\s+[A-Z]", after)):
                 weight = 0.05
             elif re.match(r"^\s+(?:and|or|to|,)\s", after):
                 weight = 0.2
-            elif re.search(r"\b(?:a|an|the|is|its|their|as)\s+(?:[\w-]+\s+)?$", before, re.IGNORECASE) and \
-                    re.match(r"^\s+(?:[a-z][\w-]*\s+){0,2}?(?:company|companies|firm|bank|insurer|retailer|"
-                             r"manufacturer|startup|start-up|operator|provider|group|business|brand|airline|"
-                             r"carrier|utility|university|hospital|government|agency|publisher|platform|"
-                             r"marketplace|leader|giant|maker|multinational|conglomerate|organi[sz]ation|"
-                             r"subsidiary|unicorn|scale-up|telco|broadcaster|chain|retail|e-commerce|fintech|"
-                             r"edtech|healthtech|insurtech|logistics|energy)\b", after):
+            elif re.search(r"\b(?:a|an|the|is|its|their|as)\s+(?:[\w-]+\s+)?$", before, re.IGNORECASE) and re.match(
+                r"^\s+(?:[a-z][\w-]*\s+){0,2}?(?:company|companies|firm|bank|insurer|retailer|"
+                r"manufacturer|startup|start-up|operator|provider|group|business|brand|airline|"
+                r"carrier|utility|university|hospital|government|agency|publisher|platform|"
+                r"marketplace|leader|giant|maker|multinational|conglomerate|organi[sz]ation|"
+                r"subsidiary|unicorn|scale-up|telco|broadcaster|chain|retail|e-commerce|fintech|"
+                r"edtech|healthtech|insurtech|logistics|energy)\b",
+                after,
+            ):
                 weight = 0.9  # "an Austrian manufacturer", "a Brazilian edtech startup"
         if _STRONG_BEFORE.search(before) or re.match(r"^-based\b|^\s+based\b", after):
             weight *= 3.0
@@ -440,8 +711,9 @@ def country_scores(title: str, text: str, customer: str | None = None) -> dict[s
     return dict(scores)
 
 
-def primary_country(title: str, text: str, meta: dict[str, Any] | None = None, customer: str | None = None,
-                    *, min_score: float = 1.6) -> str | None:
+def primary_country(
+    title: str, text: str, meta: dict[str, Any] | None = None, customer: str | None = None, *, min_score: float = 1.6
+) -> str | None:
     """The customer's country: metadata first (``country_code``/``country``, a code or a
     name), else the best-supported country in the text when the evidence is strong
     enough (one plain mention in the opening paragraphs is; one passing demonym is not)."""

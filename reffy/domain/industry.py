@@ -44,7 +44,7 @@ def concept_for(industry_id: str, name: str = "") -> str | None:
     return None
 
 
-def map_industry(label: Any, taxonomy: "Taxonomy") -> str | None:
+def map_industry(label: Any, taxonomy: Taxonomy) -> str | None:
     """The taxonomy id a metadata value names, or None. Tries the id, the name, known
     synonyms ("banking" -> finance, "public sector" -> government) and a fuzzy match."""
     if label is None or isinstance(label, bool):
@@ -85,7 +85,7 @@ def map_industry(label: Any, taxonomy: "Taxonomy") -> str | None:
     return None
 
 
-def industry_from_meta(meta: dict[str, Any] | None, taxonomy: "Taxonomy") -> str | None:
+def industry_from_meta(meta: dict[str, Any] | None, taxonomy: Taxonomy) -> str | None:
     for key in META_KEYS:
         hit = map_industry((meta or {}).get(key), taxonomy)
         if hit:

@@ -113,10 +113,55 @@ def prose(text: str, limit: int | None = None, overshoot: int = 0) -> str:
 
 # Abbreviations that end with a full stop but do not end a sentence.
 _ABBREV = {
-    "e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "prof", "inc", "ltd", "co", "corp", "jr", "sr",
-    "st", "no", "fig", "approx", "dept", "u.s", "u.k", "u.s.a", "e.u", "a.m", "p.m", "ph.d", "mt", "gen",
-    "sen", "rep", "gov", "est", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
-    "nov", "dec", "plc", "bros", "cf", "al",
+    "e.g",
+    "i.e",
+    "etc",
+    "vs",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "jr",
+    "sr",
+    "st",
+    "no",
+    "fig",
+    "approx",
+    "dept",
+    "u.s",
+    "u.k",
+    "u.s.a",
+    "e.u",
+    "a.m",
+    "p.m",
+    "ph.d",
+    "mt",
+    "gen",
+    "sen",
+    "rep",
+    "gov",
+    "est",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "plc",
+    "bros",
+    "cf",
+    "al",
 }
 _LAST_WORD = re.compile(r"([\w.]+)\.$")  # the word a full stop ends (searched between two offsets)
 _SENT_END = re.compile(r"([.!?])([\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
@@ -253,7 +298,7 @@ class CueGate:
     sentences. :func:`cue_gate` returns None when a word has no literal to test."""
 
     __slots__ = ("literals",)
-    ANY: "CueGate"  # admits everything (for a pattern with no literal to test)
+    ANY: CueGate  # admits everything (for a pattern with no literal to test)
 
     def __init__(self, literals: tuple[str, ...] | None) -> None:
         self.literals = literals
@@ -262,12 +307,9 @@ class CueGate:
         """``lowered``: the sentence's ``lower()``, or None when it has ASCII_FOLDS letters."""
         if lowered is None or self.literals is None:
             return True
-        for literal in self.literals:
-            if literal in lowered:
-                return True
-        return False
+        return any(literal in lowered for literal in self.literals)
 
-    def narrowed(self, lowered_text: str) -> "CueGate":
+    def narrowed(self, lowered_text: str) -> CueGate:
         """The gate for sentences whose lowered forms all occur in ``lowered_text``: only the
         literals that occur there can occur in them (one pass per document, so each sentence
         is tested against a handful of literals instead of dozens)."""
@@ -297,7 +339,7 @@ class _DigitGate(CueGate):
 DIGIT_GATE = _DigitGate()
 
 
-def cue_gate(words: "tuple[str, ...] | list[str]") -> CueGate | None:
+def cue_gate(words: tuple[str, ...] | list[str]) -> CueGate | None:
     literals: list[str] = []
     for word in words:
         alternatives = split_alternatives(word)

@@ -89,17 +89,23 @@ def quantile(values: list[float], q: float) -> float:
     return float(np.quantile(np.asarray(values, dtype=float), q, method="lower"))
 
 
-def fit(answerable: list[float], unanswerable: list[float], *,
-        max_false_flags: float = DEFAULT_MAX_FALSE_FLAGS) -> NoAnswerModel:  # fmt: skip
+def fit(
+    answerable: list[float], unanswerable: list[float], *, max_false_flags: float = DEFAULT_MAX_FALSE_FLAGS
+) -> NoAnswerModel:
     """The coverage threshold that flags at most ``max_false_flags`` of the answerable exam."""
     if len(answerable) < 20 or not unanswerable:
-        raise ValueError(f"too small an exam to calibrate on ({len(answerable)} answerable, "
-                         f"{len(unanswerable)} held-aside topics): a library needs a few dozen stories")  # fmt: skip
+        raise ValueError(
+            f"too small an exam to calibrate on ({len(answerable)} answerable, "
+            f"{len(unanswerable)} held-aside topics): a library needs a few dozen stories"
+        )
     threshold = quantile(answerable, max_false_flags)
     model = NoAnswerModel(threshold=round(threshold, 4), max_false_flags=max_false_flags)
-    model.facts = {"answerable": len(answerable), "unanswerable": len(unanswerable),
-                   "exam_false_flags": round(sum(c < model.threshold for c in answerable) / len(answerable), 4),
-                   "exam_recall": round(sum(c < model.threshold for c in unanswerable) / len(unanswerable), 4)}  # fmt: skip
+    model.facts = {
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "exam_false_flags": round(sum(c < model.threshold for c in answerable) / len(answerable), 4),
+        "exam_recall": round(sum(c < model.threshold for c in unanswerable) / len(unanswerable), 4),
+    }
     return model
 
 
@@ -110,8 +116,16 @@ def _strip(title: str, customer: str | None) -> str:
     return re.sub(r"\s+", " ", title).strip(" :-|,")
 
 
-def exam(engine: SearchEngine, *, answerable: int = 400, unanswerable: int = 120, max_df: int = 3,
-         drop: float = 0.3, noise: int = 2, seed: int = 7) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+def exam(
+    engine: SearchEngine,
+    *,
+    answerable: int = 400,
+    unanswerable: int = 120,
+    max_df: int = 3,
+    drop: float = 0.3,
+    noise: int = 2,
+    seed: int = 7,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(answerable, unanswerable) exam queries with the signals hybrid search gave each."""
     from reffy.retrieval.text import STOPWORDS, tokenize
 
@@ -165,23 +179,33 @@ def exam(engine: SearchEngine, *, answerable: int = 400, unanswerable: int = 120
     return positives, negatives
 
 
-def calibrate(engine: SearchEngine, *, max_false_flags: float = DEFAULT_MAX_FALSE_FLAGS,
-              **exam_args: Any) -> NoAnswerModel:  # fmt: skip
+def calibrate(
+    engine: SearchEngine, *, max_false_flags: float = DEFAULT_MAX_FALSE_FLAGS, **exam_args: Any
+) -> NoAnswerModel:
     """Sit the exam and fit the threshold. Writes nothing: :func:`layout.record_calibration` stores it."""
     from datetime import UTC, datetime
 
     started = time.perf_counter()
     positives, negatives = exam(engine, **exam_args)
-    model = fit([p["signals"]["coverage"] for p in positives], [n["signals"]["coverage"] for n in negatives],
-                max_false_flags=max_false_flags)  # fmt: skip
+    model = fit(
+        [p["signals"]["coverage"] for p in positives],
+        [n["signals"]["coverage"] for n in negatives],
+        max_false_flags=max_false_flags,
+    )
     model.stories = len(engine.docs)
     model.fitted_at = datetime.now(UTC).isoformat(timespec="seconds")
     cut = model.threshold
-    model.facts.update({"seconds": round(time.perf_counter() - started, 1),
-                        "combined_false_flags": round(sum(p["flagged_by_rule"] or p["signals"]["coverage"] < cut
-                                                          for p in positives) / len(positives), 4),
-                        "combined_recall": round(sum(n["flagged_by_rule"] or n["signals"]["coverage"] < cut
-                                                     for n in negatives) / len(negatives), 4),
-                        "built_in_rule_false_flags": round(sum(p["flagged_by_rule"] for p in positives) / len(positives), 4),
-                        "built_in_rule_recall": round(sum(n["flagged_by_rule"] for n in negatives) / len(negatives), 4)})  # fmt: skip
+    model.facts.update(
+        {
+            "seconds": round(time.perf_counter() - started, 1),
+            "combined_false_flags": round(
+                sum(p["flagged_by_rule"] or p["signals"]["coverage"] < cut for p in positives) / len(positives), 4
+            ),
+            "combined_recall": round(
+                sum(n["flagged_by_rule"] or n["signals"]["coverage"] < cut for n in negatives) / len(negatives), 4
+            ),
+            "built_in_rule_false_flags": round(sum(p["flagged_by_rule"] for p in positives) / len(positives), 4),
+            "built_in_rule_recall": round(sum(n["flagged_by_rule"] for n in negatives) / len(negatives), 4),
+        }
+    )
     return model

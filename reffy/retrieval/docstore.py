@@ -19,16 +19,22 @@ from typing import Any
 FILENAME = "stories.sqlite"
 
 
-def write_docstore(index_dir: Path, rows: Iterable[tuple[str, str, list[dict[str, Any]], list[tuple[int, str]]]]) -> None:
+def write_docstore(
+    index_dir: Path, rows: Iterable[tuple[str, str, list[dict[str, Any]], list[tuple[int, str]]]]
+) -> None:
     """Replace the docstore atomically with (story_id, text, score breakdown, chunks) rows."""
     tmp = index_dir / (FILENAME + ".tmp")
     tmp.unlink(missing_ok=True)
     con = sqlite3.connect(tmp)
     try:
-        con.execute("CREATE TABLE stories (story_id TEXT PRIMARY KEY, text TEXT NOT NULL, breakdown TEXT NOT NULL,"
-                    " chunks TEXT NOT NULL)")  # fmt: skip
-        con.executemany("INSERT INTO stories VALUES (?, ?, ?, ?)",
-                        ((sid, text, json.dumps(breakdown), json.dumps(chunks)) for sid, text, breakdown, chunks in rows))  # fmt: skip
+        con.execute(
+            "CREATE TABLE stories (story_id TEXT PRIMARY KEY, text TEXT NOT NULL, breakdown TEXT NOT NULL,"
+            " chunks TEXT NOT NULL)"
+        )
+        con.executemany(
+            "INSERT INTO stories VALUES (?, ?, ?, ?)",
+            ((sid, text, json.dumps(breakdown), json.dumps(chunks)) for sid, text, breakdown, chunks in rows),
+        )
         con.commit()
     finally:
         con.close()
@@ -54,7 +60,11 @@ class DocStore:
         return con
 
     def get(self, story_id: str) -> dict[str, Any] | None:
-        row = self._con().execute("SELECT text, breakdown, chunks FROM stories WHERE story_id = ?", (story_id,)).fetchone()
+        row = (
+            self._con()
+            .execute("SELECT text, breakdown, chunks FROM stories WHERE story_id = ?", (story_id,))
+            .fetchone()
+        )
         if row is None:
             return None
         return {"text": row[0], "breakdown": json.loads(row[1]), "chunks": [tuple(c) for c in json.loads(row[2])]}

@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 
 from reffy.config import Settings
-from reffy.retrieval import fusion
-from reffy.retrieval import layout
-from reffy.retrieval.layout import CHUNK, COLLECTIONS, INTRO, SUMMARY, IndexMissing, IndexStale, story_of
+from reffy.retrieval import fusion, layout
+from reffy.retrieval.layout import CHUNK, COLLECTIONS, INTRO, SUMMARY, IndexStale, story_of
 from reffy.retrieval.types import Hit, SearchFilters
 from reffy.wording import plural
 
@@ -82,7 +81,7 @@ _WORD = re.compile(r"[\w-]+", re.UNICODE)
 class SearchEngine:
     """Loaded once per process (models and indexes are expensive); thread-safe for queries."""
 
-    def __init__(self, settings: Settings, *, embedder=None, reranker=None, config: RankingConfig | None = None):  # noqa: ANN001
+    def __init__(self, settings: Settings, *, embedder=None, reranker=None, config: RankingConfig | None = None):
         from reffy.retrieval.keyword import KeywordIndex
         from reffy.retrieval.text import TOKENIZER_VERSION
 
@@ -93,13 +92,17 @@ class SearchEngine:
         self.manifest = layout.read_manifest(index_dir)
         layout.check_format(self.manifest, settings.home)
         if self.manifest.get("tokenizer") != TOKENIZER_VERSION:
-            raise IndexStale(f"The keyword index was built with tokenizer {self.manifest.get('tokenizer')}; this Reffy "
-                             f"uses {TOKENIZER_VERSION}. Run `reffy index --rebuild`.")  # fmt: skip
+            raise IndexStale(
+                f"The keyword index was built with tokenizer {self.manifest.get('tokenizer')}; this Reffy "
+                f"uses {TOKENIZER_VERSION}. Run `reffy index --rebuild`."
+            )
         from reffy.retrieval.docstore import DocStore
 
         self.docstore = DocStore(index_dir)
         if not self.docstore.exists:
-            raise IndexStale(f"The search index in {settings.home} predates story texts in the index: run `reffy index`.")
+            raise IndexStale(
+                f"The search index in {settings.home} predates story texts in the index: run `reffy index`."
+            )
         self.docs: list[dict[str, Any]] = json.loads((index_dir / layout.DOCS).read_text(encoding="utf-8"))
         self.by_id = {d["story_id"]: d for d in self.docs}
         # Whether any story serves only one audience (a duplicate group's internal canonical and
@@ -133,8 +136,10 @@ class SearchEngine:
 
             self._embedder = embedder_for(self.settings)
         if self.manifest.get("embedder") != self._embedder.model_id:
-            raise IndexStale(f"The vector index was built with {self.manifest.get('embedder')!r}; the embedding model "
-                             f"is now {self._embedder.model_id!r}. Run `reffy index --rebuild`.")  # fmt: skip
+            raise IndexStale(
+                f"The vector index was built with {self.manifest.get('embedder')!r}; the embedding model "
+                f"is now {self._embedder.model_id!r}. Run `reffy index --rebuild`."
+            )
         return self._embedder
 
     @property
@@ -144,7 +149,9 @@ class SearchEngine:
             if self._vectors is None:
                 from reffy.retrieval.vector import VectorIndex
 
-                self._vectors = {kind: VectorIndex(self.settings, collection=name) for kind, name in COLLECTIONS.items()}
+                self._vectors = {
+                    kind: VectorIndex(self.settings, collection=name) for kind, name in COLLECTIONS.items()
+                }
         return self._vectors
 
     def reranker(self):
@@ -175,10 +182,12 @@ class SearchEngine:
         """Whether hybrid search can use the vectors: complete, or an incremental update in
         progress (the stories it adds are found by keyword until it finishes)."""
         m = self.manifest
-        return layout.vectors_complete(m) or not (m.get("rebuilding") or m.get("stories_pending", 0) > len(self.docs) // 2)
+        return layout.vectors_complete(m) or not (
+            m.get("rebuilding") or m.get("stories_pending", 0) > len(self.docs) // 2
+        )
 
     @property
-    def taxonomy(self):  # noqa: ANN201
+    def taxonomy(self):
         if self._taxonomy is None:
             from reffy.rubric import load_taxonomy
 
@@ -186,7 +195,7 @@ class SearchEngine:
         return self._taxonomy
 
     @property
-    def vocabulary(self):  # noqa: ANN201 - filter_values.Vocabulary
+    def vocabulary(self):
         """The filter values this library holds (for resolving and checking filters)."""
         if self._vocabulary is None:
             from reffy.retrieval.filter_values import vocabulary
@@ -237,9 +246,18 @@ class SearchEngine:
             self._masks[filters] = cached
         return cached
 
-    def search(self, query: str, filters: SearchFilters | None = None, k: int = 10, mode: str = "hybrid", *,
-               usage: Mapping[str, int] | None = None, fatigue: float | None = None,
-               fresh: bool = False, exclude: frozenset[str] = frozenset()) -> SearchResult:  # fmt: skip
+    def search(
+        self,
+        query: str,
+        filters: SearchFilters | None = None,
+        k: int = 10,
+        mode: str = "hybrid",
+        *,
+        usage: Mapping[str, int] | None = None,
+        fatigue: float | None = None,
+        fresh: bool = False,
+        exclude: frozenset[str] = frozenset(),
+    ) -> SearchResult:
         """``exclude``: story ids searched as if the library did not hold them (the no-answer
         calibration asks about held-aside topics this way, without building a second index)."""
         if mode not in MODES:
@@ -254,7 +272,7 @@ class SearchEngine:
         result.text = query
         mask = self.mask(filters)
         if exclude:
-            mask = (np.ones(len(self.keyword), dtype=bool) if mask is None else mask.copy())
+            mask = np.ones(len(self.keyword), dtype=bool) if mask is None else mask.copy()
             mask[[self.keyword.doc_index(d) for d in exclude if d in self.by_id]] = False
         keyword = self.keyword.query(query, cfg.keyword_candidates, mask)
         profile = self.profile.query(query, cfg.keyword_candidates, mask)
@@ -268,18 +286,24 @@ class SearchEngine:
         if mode == "hybrid" and not self.vectors_ready:
             pending = self.manifest.get("stories_pending", 0)
             if layout.build_stopped(self.manifest):
-                result.notes.append(f"Meaning-based search is incomplete: the index build stopped before it finished "
-                                    f"({pending} of {plural(len(self.docs), 'story')} not embedded). These are keyword "
-                                    "results until the library is indexed again.")  # fmt: skip
+                result.notes.append(
+                    f"Meaning-based search is incomplete: the index build stopped before it finished "
+                    f"({pending} of {plural(len(self.docs), 'story')} not embedded). These are keyword "
+                    "results until the library is indexed again."
+                )
             else:
-                result.notes.append(f"Meaning-based search is still being built ({pending} of "
-                                    f"{plural(len(self.docs), 'story')} to embed): these are keyword results until "
-                                    "indexing finishes.")  # fmt: skip
+                result.notes.append(
+                    f"Meaning-based search is still being built ({pending} of "
+                    f"{plural(len(self.docs), 'story')} to embed): these are keyword results until "
+                    "indexing finishes."
+                )
             mode = "keyword"
         elif mode == "hybrid" and self.manifest.get("stories_pending"):
-            result.notes.append(f"{plural(self.manifest['stories_pending'], 'story')} added just now "
-                                f"{'is' if self.manifest['stories_pending'] == 1 else 'are'} found by keyword only "
-                                "until indexing finishes.")  # fmt: skip
+            result.notes.append(
+                f"{plural(self.manifest['stories_pending'], 'story')} added just now "
+                f"{'is' if self.manifest['stories_pending'] == 1 else 'are'} found by keyword only "
+                "until indexing finishes."
+            )
         if mode == "keyword":
             fused = fusion.rrf(keyword_rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_profile])
         else:
@@ -305,11 +329,15 @@ class SearchEngine:
                 best_chunk.setdefault(story_of(vid), vid)
             chunk_sims = dict(fusion.aggregate([(vid, sim) for vid, sim, _ in chunk_hits], story_of, cfg.chunk_decay))
             passages = best_chunk
-            rankings = [*keyword_rankings, sorted(summary_sims, key=summary_sims.get, reverse=True),
-                        sorted(intro_sims, key=intro_sims.get, reverse=True),
-                        [d for d, _ in sorted(chunk_sims.items(), key=lambda kv: -kv[1])]]  # fmt: skip
-            fused = fusion.rrf(rankings, k=cfg.rrf_k,
-                               weights=[cfg.w_keyword, cfg.w_profile, cfg.w_summary, cfg.w_intro, cfg.w_chunk])  # fmt: skip
+            rankings = [
+                *keyword_rankings,
+                sorted(summary_sims, key=summary_sims.get, reverse=True),
+                sorted(intro_sims, key=intro_sims.get, reverse=True),
+                [d for d, _ in sorted(chunk_sims.items(), key=lambda kv: -kv[1])],
+            ]
+            fused = fusion.rrf(
+                rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_profile, cfg.w_summary, cfg.w_intro, cfg.w_chunk]
+            )
         fused = [(d, s) for d, s in fused if d in self.by_id and d not in exclude]
         adjusted = []
         for doc_id, score in fused:
@@ -321,32 +349,40 @@ class SearchEngine:
                 s = fusion.freshness(s, uses, cfg.fresh_boost)
             adjusted.append((doc_id, s))
         adjusted.sort(key=lambda kv: (-kv[1], kv[0]))
-        ranked = fusion.diversify(adjusted, lambda d: (self.by_id[d].get("customer") or "").lower() or None,
-                                  penalty=cfg.diversity_penalty, free=cfg.diversity_free)  # fmt: skip
+        ranked = fusion.diversify(
+            adjusted,
+            lambda d: (self.by_id[d].get("customer") or "").lower() or None,
+            penalty=cfg.diversity_penalty,
+            free=cfg.diversity_free,
+        )
         ranked = self._rerank(query, ranked, result, timings)
         dfs = self.keyword.document_frequencies(query)
-        result.signals = {"top_keyword": keyword[0][1] if keyword else 0.0,
-                          "top_summary": max(summary_sims.values(), default=0.0),
-                          "top_chunk": max(chunk_sims.values(), default=0.0),
-                          "standout": fusion.standout(chunk_sims.values(), 10),
-                          # facet words the filters removed are met by every story in the pool
-                          "coverage": self.keyword.coverage(" ".join([query, *facet_words]), [d for d, _ in ranked[:3]],
-                                                            satisfied=" ".join(facet_words)),
-                          "unseen_terms": float(sum(1 for v in dfs.values() if v == 0)),
-                          "query_terms": float(len(dfs))}  # fmt: skip
+        result.signals = {
+            "top_keyword": keyword[0][1] if keyword else 0.0,
+            "top_summary": max(summary_sims.values(), default=0.0),
+            "top_chunk": max(chunk_sims.values(), default=0.0),
+            "standout": fusion.standout(chunk_sims.values(), 10),
+            # facet words the filters removed are met by every story in the pool
+            "coverage": self.keyword.coverage(
+                " ".join([query, *facet_words]), [d for d, _ in ranked[:3]], satisfied=" ".join(facet_words)
+            ),
+            "unseen_terms": float(sum(1 for v in dfs.values() if v == 0)),
+            "query_terms": float(len(dfs)),
+        }
         result.no_answer = self._no_answer(result.signals, mode)
         result.mode = mode
         from reffy.retrieval.text import STOPWORDS
 
         terms = {w.lower() for w in _WORD.findall(query) if len(w) > 2 and w.lower() not in STOPWORDS}
         for doc_id, score in ranked[:k]:
-            result.hits.append(self._hit(doc_id, score, terms, kw_scores, summary_sims, chunk_sims,
-                                         passages.get(doc_id), intro_sims))  # fmt: skip
+            result.hits.append(
+                self._hit(doc_id, score, terms, kw_scores, summary_sims, chunk_sims, passages.get(doc_id), intro_sims)
+            )
         result.notes = [*self.notes, *result.notes]
         result.timings_ms = {key: round(v, 2) for key, v in timings.items()}
         return result
 
-    def _rerank(self, query: str, ranked: list[tuple[str, float]], result: SearchResult, timings) -> list:  # noqa: ANN001
+    def _rerank(self, query: str, ranked: list[tuple[str, float]], result: SearchResult, timings) -> list:
         top = self.settings.rerank_top
         reranker = self.reranker() if top else None
         if reranker is None or not ranked:
@@ -380,12 +416,25 @@ class SearchEngine:
             return False
         return signals["top_chunk"] < cfg.no_answer_plausible or signals["standout"] < cfg.no_answer_standout
 
-    def _hit(self, doc_id: str, score: float, terms: set[str], kw: dict, summ: dict, chunk: dict,
-             passage_id: str | None, intro: dict) -> Hit:  # fmt: skip
+    def _hit(
+        self,
+        doc_id: str,
+        score: float,
+        terms: set[str],
+        kw: dict,
+        summ: dict,
+        chunk: dict,
+        passage_id: str | None,
+        intro: dict,
+    ) -> Hit:
         doc = self.by_id[doc_id]
-        parts = {"keyword": round(kw.get(doc_id, 0.0), 4), "summary": round(summ.get(doc_id, 0.0), 4),
-                 "intro": round(intro.get(doc_id, 0.0), 4), "chunk": round(chunk.get(doc_id, 0.0), 4),
-                 "final": round(score, 6)}  # fmt: skip
+        parts = {
+            "keyword": round(kw.get(doc_id, 0.0), 4),
+            "summary": round(summ.get(doc_id, 0.0), 4),
+            "intro": round(intro.get(doc_id, 0.0), 4),
+            "chunk": round(chunk.get(doc_id, 0.0), 4),
+            "final": round(score, 6),
+        }
         haystack = " ".join(str(doc.get(k) or "") for k in ("title", "summary", "customer", "industry_name")).lower()
         matched = sorted(t for t in terms if t in haystack)
         why = []
@@ -397,9 +446,20 @@ class SearchEngine:
             why.append(f"a passage close in meaning ({parts['chunk']:.2f})")
         if not why:
             why.append("best available match")
-        return Hit(story_id=doc_id, title=doc["title"], score=score, source_record_id=doc.get("source_record_id"),
-                   customer=doc.get("customer"), industry=doc.get("industry"), country=doc.get("country"),
-                   year=doc.get("year"), quality=doc.get("score"), shareability=doc.get("shareability"),
-                   source_uri=doc.get("source_uri"), source_link=doc.get("source_link"), parts=parts,
-                   why="; ".join(why), passage=passage_id)  # fmt: skip
-
+        return Hit(
+            story_id=doc_id,
+            title=doc["title"],
+            score=score,
+            source_record_id=doc.get("source_record_id"),
+            customer=doc.get("customer"),
+            industry=doc.get("industry"),
+            country=doc.get("country"),
+            year=doc.get("year"),
+            quality=doc.get("score"),
+            shareability=doc.get("shareability"),
+            source_uri=doc.get("source_uri"),
+            source_link=doc.get("source_link"),
+            parts=parts,
+            why="; ".join(why),
+            passage=passage_id,
+        )

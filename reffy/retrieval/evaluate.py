@@ -33,7 +33,7 @@ class EvalQuery:
     id: str
     kind: str
     query: str
-    filters: SearchFilters = SearchFilters()
+    filters: SearchFilters = field(default_factory=SearchFilters)
     relevant: dict[str, int] = field(default_factory=dict)
     notes: str = ""
 
@@ -189,10 +189,14 @@ class EvalReport:
         n_answerable = actual.count(False)
         false_flags = sum(1 for a, f in zip(actual, predicted) if f and not a)
         return {
-            "precision": p, "recall": rec, "n_no_answer": actual.count(True), "n_flagged": sum(predicted),
-            "n_answerable": n_answerable, "false_flags": false_flags,
+            "precision": p,
+            "recall": rec,
+            "n_no_answer": actual.count(True),
+            "n_flagged": sum(predicted),
+            "n_answerable": n_answerable,
+            "false_flags": false_flags,
             "false_flag_rate": false_flags / n_answerable if n_answerable else None,
-        }  # fmt: skip
+        }
 
     def latency(self) -> dict[str, float | None]:
         lat = [r.latency_ms for r in self.results]
@@ -205,10 +209,11 @@ class EvalReport:
         if not checked:
             return {"checked": False, "count": None, "queries_with_filters": None, "unknown_hits": None}
         return {
-            "checked": True, "count": sum(len(r.violations or []) for r in checked),
+            "checked": True,
+            "count": sum(len(r.violations or []) for r in checked),
             "queries_with_filters": sum(r.filtered for r in checked),
             "unknown_hits": sum(r.unknown for r in checked),
-        }  # fmt: skip
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able: the summary plus per-query scores (ids only, no query text)."""
@@ -219,11 +224,18 @@ class EvalReport:
             "latency_ms": self.latency(),
             "violations": self.violations(),
             "queries": [
-                {"id": r.id, "kind": r.kind, **r.scores, "latency_ms": round(r.latency_ms, 3),
-                 "no_answer_flag": r.flagged, "n_hits": len(r.ranked), "violations": r.violations}
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    **r.scores,
+                    "latency_ms": round(r.latency_ms, 3),
+                    "no_answer_flag": r.flagged,
+                    "n_hits": len(r.ranked),
+                    "violations": r.violations,
+                }
                 for r in self.results
             ],
-        }  # fmt: skip
+        }
 
     def to_table(self) -> str:
         return _table(self.to_dict())
@@ -275,10 +287,13 @@ def compare(report: EvalReport | dict[str, Any], baseline: dict[str, Any], *, mi
         base = baseline.get("rows", {}).get(kind, {})
         lines.append(f"{kind:<12}" + "".join(_delta(row[m], base.get(m), 17) for m in METRICS) + f"{row['n']:>5}")
     na, bna = cur["no_answer"], baseline.get("no_answer", {})
-    lines.append("no-answer   " + "  ".join(
-        f"{label}={_delta(na[key], bna.get(key), 0, 2)}"
-        for label, key in (("P", "precision"), ("R", "recall"), ("wrongly flagged", "false_flag_rate"))
-    ))  # fmt: skip
+    lines.append(
+        "no-answer   "
+        + "  ".join(
+            f"{label}={_delta(na[key], bna.get(key), 0, 2)}"
+            for label, key in (("P", "precision"), ("R", "recall"), ("wrongly flagged", "false_flag_rate"))
+        )
+    )
     lat, blat = cur["latency_ms"], baseline.get("latency_ms", {})
     lines.append("latency ms  " + "  ".join(f"{p}={_delta(lat[p], blat.get(p), 0, 1)}" for p in ("p50", "p95")))
     lines.append(f"violations  {cur['violations']['count']} (baseline {baseline.get('violations', {}).get('count')})")
@@ -292,12 +307,15 @@ def compare(report: EvalReport | dict[str, Any], baseline: dict[str, Any], *, mi
         if q["ndcg@10"] is not None and b.get("ndcg@10") is not None:
             diff = q["ndcg@10"] - b["ndcg@10"]
             if abs(diff) >= min_change:
-                moved.append((diff, f"  {q['id']:<10}{q['kind']:<12}{b['ndcg@10']:.3f} -> {q['ndcg@10']:.3f} ({diff:+.3f})"))
+                moved.append(
+                    (diff, f"  {q['id']:<10}{q['kind']:<12}{b['ndcg@10']:.3f} -> {q['ndcg@10']:.3f} ({diff:+.3f})")
+                )
         if q["no_answer_flag"] != b.get("no_answer_flag"):
-            flips.append(f"  {q['id']:<10}{q['kind']:<12}no-answer flag {b.get('no_answer_flag')} -> {q['no_answer_flag']}")
+            flips.append(
+                f"  {q['id']:<10}{q['kind']:<12}no-answer flag {b.get('no_answer_flag')} -> {q['no_answer_flag']}"
+            )
     if moved:
         lines.append(f"nDCG@10 changes >= {min_change}:")
         lines += [text for _, text in sorted(moved)]
     lines += flips
     return "\n".join(lines)
-

@@ -24,21 +24,78 @@ if TYPE_CHECKING:
     from reffy.rubric import Taxonomy
 
 # Industry words too ambiguous in a question to stand for an industry ("public", "services", "it").
-AMBIGUOUS = frozenset({
-    "it", "public", "services", "service", "power", "learning", "other", "others", "miscellaneous", "commerce",
-    "research", "delivery", "talent", "science", "internet", "financial", "investment", "streaming", "mobility",
-    "workforce", "shopping", "music", "film", "news", "transport", "health", "energy", "software", "technology",
-    "tech", "media", "communications", "payments", "industrial", "games", "wealth", "marketplace", "agency",
-    "agencies", "associations", "cars", "sports", "travel", "teaching", "federal", "law", "saas", "mining",
-})  # fmt: skip
+AMBIGUOUS = frozenset(
+    {
+        "it",
+        "public",
+        "services",
+        "service",
+        "power",
+        "learning",
+        "other",
+        "others",
+        "miscellaneous",
+        "commerce",
+        "research",
+        "delivery",
+        "talent",
+        "science",
+        "internet",
+        "financial",
+        "investment",
+        "streaming",
+        "mobility",
+        "workforce",
+        "shopping",
+        "music",
+        "film",
+        "news",
+        "transport",
+        "health",
+        "energy",
+        "software",
+        "technology",
+        "tech",
+        "media",
+        "communications",
+        "payments",
+        "industrial",
+        "games",
+        "wealth",
+        "marketplace",
+        "agency",
+        "agencies",
+        "associations",
+        "cars",
+        "sports",
+        "travel",
+        "teaching",
+        "federal",
+        "law",
+        "saas",
+        "mining",
+    }
+)
 # How people name an industry in a question, beyond the lexicon's own labels.
 EXTRA_INDUSTRY_WORDS = {
-    "banks": "bank", "retailers": "retailer", "retail chain": "retailer", "insurance company": "insurer",
-    "universities": "higher education", "university": "higher education", "hospitals": "hospital",
-    "telcos": "telco", "airline": "airlines", "manufacturers": "manufacturer", "utilities": "utility",
-    "councils": "public sector", "council": "public sector", "municipality": "municipal", "ministry": "government",
-    "law firm": "law firms", "pharma companies": "pharma",
-}  # fmt: skip
+    "banks": "bank",
+    "retailers": "retailer",
+    "retail chain": "retailer",
+    "insurance company": "insurer",
+    "universities": "higher education",
+    "university": "higher education",
+    "hospitals": "hospital",
+    "telcos": "telco",
+    "airline": "airlines",
+    "manufacturers": "manufacturer",
+    "utilities": "utility",
+    "councils": "public sector",
+    "council": "public sector",
+    "municipality": "municipal",
+    "ministry": "government",
+    "law firm": "law firms",
+    "pharma companies": "pharma",
+}
 _WORD = re.compile(r"[\w'’&-]+")
 # Glue left behind when a facet word goes: "inside banks and fintechs", "for the insurers".
 _LEAD = frozenset({"in", "inside", "at", "for", "from", "across", "within", "among", "by", "of", "the", "a", "an"})
@@ -113,9 +170,9 @@ def countries_of(gram: str) -> tuple[str, ...]:
     if alias in regions():
         return regions()[alias] if alias != "eu" or gram == "EU" else ()
     found = tuple(code for code, _ in find_countries(gram))
-    if found and " " in gram:  # the phrase must be the name ("New Zealand"), not contain one ("for Danish")
-        if find_countries(gram.split(" ", 1)[1]) or find_countries(gram.rsplit(" ", 1)[0]):
-            return ()
+    # the phrase must be the name ("New Zealand"), not contain one ("for Danish")
+    if found and " " in gram and (find_countries(gram.split(" ", 1)[1]) or find_countries(gram.rsplit(" ", 1)[0])):
+        return ()
     return found
 
 
@@ -147,8 +204,11 @@ def strip_filtered(text: str, filters: SearchFilters, taxonomy: Taxonomy | None)
         return text, []
     facet_words = [m.group(0) for m, c in zip(tokens, covered, strict=True) if c]
     # Glue: joiners next to a covered word, and leading prepositions/articles before a covered run.
-    joiners = [i for i, word in enumerate(lowered) if word in _JOIN and ((i > 0 and covered[i - 1])
-               or (i + 1 < len(tokens) and covered[i + 1]))]  # fmt: skip
+    joiners = [
+        i
+        for i, word in enumerate(lowered)
+        if word in _JOIN and ((i > 0 and covered[i - 1]) or (i + 1 < len(tokens) and covered[i + 1]))
+    ]
     for i in joiners:
         covered[i] = True
     for i in range(len(tokens) - 2, -1, -1):

@@ -60,8 +60,9 @@ def vocabulary(docs: Iterable[dict[str, Any]], taxonomy: Taxonomy) -> Vocabulary
         for key, seen in values.items():
             for v in doc.get(key) or []:
                 seen.setdefault(str(v).lower(), str(v))
-    return Vocabulary(industries, labels, countries, values["products"], values["competitors"], values["tags"],
-                      taxonomy)  # fmt: skip
+    return Vocabulary(
+        industries, labels, countries, values["products"], values["competitors"], values["tags"], taxonomy
+    )
 
 
 def _listing(options: Sequence[str]) -> str:
@@ -89,8 +90,9 @@ def _industry(value: str, vocab: Vocabulary) -> tuple[str, ...]:
         if found:
             return (found,)
     options = [f"{i} ({n})" for i, n in vocab.industries.items()]
-    raise UnknownFilterValue(f"Unknown industry {value!r}.{_suggest(value, vocab.industries)} Valid industries: "
-                             f"{_listing(options)}.")  # fmt: skip
+    raise UnknownFilterValue(
+        f"Unknown industry {value!r}.{_suggest(value, vocab.industries)} Valid industries: {_listing(options)}."
+    )
 
 
 def _country(value: str, vocab: Vocabulary) -> tuple[str, ...]:
@@ -110,15 +112,19 @@ def _country(value: str, vocab: Vocabulary) -> tuple[str, ...]:
     if codes:
         return codes
     options = [f"{c} ({n})" for c, n in sorted(vocab.countries.items())]
-    raise UnknownFilterValue(f"Unknown country {value!r}: use an ISO code or a country name. Countries in this "
-                             f"library: {_listing(options) or 'none yet'}.")  # fmt: skip
+    raise UnknownFilterValue(
+        f"Unknown country {value!r}: use an ISO code or a country name. Countries in this "
+        f"library: {_listing(options) or 'none yet'}."
+    )
 
 
 def _listed(value: str, known: dict[str, str], what: str) -> str:
     found = known.get(value.strip().lower())
     if found is None:
-        raise UnknownFilterValue(f"No story in this library has the {what} {value!r}.{_suggest(value, known.values())} "
-                                 f"Known {what}s: {_listing(sorted(known.values())) or 'none yet'}.")  # fmt: skip
+        raise UnknownFilterValue(
+            f"No story in this library has the {what} {value!r}.{_suggest(value, known.values())} "
+            f"Known {what}s: {_listing(sorted(known.values())) or 'none yet'}."
+        )
     return found
 
 
@@ -130,8 +136,12 @@ def resolve(filters: SearchFilters, vocab: Vocabulary) -> SearchFilters:
         changes["industry"] = tuple(dict.fromkeys(i for v in filters.industry for i in _industry(v, vocab)))
     if filters.country:
         changes["country"] = tuple(dict.fromkeys(c for v in filters.country for c in _country(v, vocab)))
-    for key, known, what in (("product", vocab.products, "product"), ("competitor", vocab.competitors, "competitor"),
-                             ("tags_any", vocab.tags, "tag"), ("tags_all", vocab.tags, "tag")):  # fmt: skip
+    for key, known, what in (
+        ("product", vocab.products, "product"),
+        ("competitor", vocab.competitors, "competitor"),
+        ("tags_any", vocab.tags, "tag"),
+        ("tags_all", vocab.tags, "tag"),
+    ):
         if getattr(filters, key):
             changes[key] = tuple(dict.fromkeys(_listed(v, known, what) for v in getattr(filters, key)))
     if filters.shareability is not None:

@@ -27,7 +27,7 @@ def minmax(scores: Mapping[str, float]) -> dict[str, float]:
         return {}
     lo, hi = min(scores.values()), max(scores.values())
     if hi == lo:
-        return {d: 1.0 for d in scores}
+        return dict.fromkeys(scores, 1.0)
     return {d: (s - lo) / (hi - lo) for d, s in scores.items()}
 
 
@@ -84,8 +84,13 @@ def freshness(score: float, recent_uses: int, boost: float) -> float:
     return score * (1.0 + boost / (1.0 + recent_uses))
 
 
-def diversify(ranked: Ranked, group: Callable[[str], Hashable | None], penalty: float = 0.5,
-              max_per_group: int | None = None, free: int = 1) -> Ranked:  # fmt: skip
+def diversify(
+    ranked: Ranked,
+    group: Callable[[str], Hashable | None],
+    penalty: float = 0.5,
+    max_per_group: int | None = None,
+    free: int = 1,
+) -> Ranked:
     """Keep one group (a company) from filling the page: the first ``free`` items of a group
     keep their score, the n-th after them (n from 1) is multiplied by ``penalty ** n``, and
     the list is re-sorted; with ``max_per_group`` further items of a group are dropped.

@@ -31,16 +31,12 @@ from reffy import __version__
 from reffy.config import Settings
 from reffy.embedder import Embedder
 from reffy.errors import ReffyError
-from reffy.store.warehouse import open_warehouse
-from reffy.wording import plural
-
-from reffy.retrieval.repetition import without_repetition
 from reffy.retrieval.layout import (
+    BELOW,
     BM25_FULL,
     BM25_PROFILE,
     CHUNK,
     COLLECTIONS,
-    BELOW,
     COMPATIBLE_FORMATS,
     DOCS,
     INDEX_FORMAT,
@@ -51,13 +47,16 @@ from reffy.retrieval.layout import (
     VECTORS_COMPLETE,
     IndexMissing,
     IndexStale,
-    kind_of,
     builder_stamp,
+    kind_of,
     read_manifest,
     story_of,
     vector_id,
     write_json,
 )
+from reffy.retrieval.repetition import without_repetition
+from reffy.store.warehouse import open_warehouse
+from reffy.wording import plural
 
 EMBED_BATCH = 64
 PROFILE_BODY_CHARS = 3000  # the opening of a story: who, what and why, before the details
@@ -65,8 +64,20 @@ PROFILE_BODY_CHARS = 3000  # the opening of a story: who, what and why, before t
 # repetition filter, the docstore or the BM25 views change, so a no-op index rebuilds them once.
 KEYWORD_SIDE_VERSION = 1
 
-__all__ = ["CHUNK", "COLLECTIONS", "INDEX_FORMAT", "INTRO", "SUMMARY", "IndexMissing", "IndexStale", "IndexSummary",
-           "kind_of", "story_of", "sync_indexes", "vector_id"]  # fmt: skip
+__all__ = [
+    "CHUNK",
+    "COLLECTIONS",
+    "INDEX_FORMAT",
+    "INTRO",
+    "SUMMARY",
+    "IndexMissing",
+    "IndexStale",
+    "IndexSummary",
+    "kind_of",
+    "story_of",
+    "sync_indexes",
+    "vector_id",
+]
 
 
 @dataclass(slots=True)
@@ -92,7 +103,7 @@ class VectorStores:
 
         self.by_kind = {kind: VectorIndex(settings, collection=name) for kind, name in COLLECTIONS.items()}
 
-    def _split(self, ids):  # noqa: ANN001, ANN202
+    def _split(self, ids):
         groups: dict[str, list[int]] = {kind: [] for kind in COLLECTIONS}
         for i, vid in enumerate(ids):
             groups[kind_of(vid)].append(i)
@@ -101,17 +112,17 @@ class VectorStores:
     def get_ids(self) -> list[str]:
         return [vid for index in self.by_kind.values() for vid in index.get_ids()]
 
-    def delete(self, ids) -> None:  # noqa: ANN001
+    def delete(self, ids) -> None:
         for kind, rows in self._split(ids).items():
             if rows:
                 self.by_kind[kind].delete(ids=[ids[i] for i in rows])
 
-    def upsert(self, ids, vectors, metadatas) -> None:  # noqa: ANN001
+    def upsert(self, ids, vectors, metadatas) -> None:
         for kind, rows in self._split(ids).items():
             if rows:
                 self.by_kind[kind].upsert([ids[i] for i in rows], vectors[rows], [metadatas[i] for i in rows])
 
-    def get_vectors(self, ids):  # noqa: ANN001, ANN201
+    def get_vectors(self, ids):
         import numpy as np
 
         got_ids, got = [], []
@@ -129,7 +140,7 @@ class VectorStores:
     def count(self) -> int:
         return sum(index.count() for index in self.by_kind.values())
 
-    def set_manifest(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def set_manifest(self, *args, **kwargs) -> None:
         for index in self.by_kind.values():
             index.set_manifest(*args, **kwargs)
 
@@ -140,21 +151,42 @@ class VectorStores:
 
 def keyword_text(doc: dict[str, Any], text: str) -> str:
     """What BM25 sees: the facts people search by, then the summary, then the whole story."""
-    facts = [doc.get("customer") or "", doc.get("industry_name") or "", doc.get("country_name") or "",
-             " ".join(t.replace("-", " ") for t in doc.get("tags") or []),
-             " ".join(doc.get("products") or []), " ".join(doc.get("competitors") or [])]  # fmt: skip
+    facts = [
+        doc.get("customer") or "",
+        doc.get("industry_name") or "",
+        doc.get("country_name") or "",
+        " ".join(t.replace("-", " ") for t in doc.get("tags") or []),
+        " ".join(doc.get("products") or []),
+        " ".join(doc.get("competitors") or []),
+    ]
     return "\n".join([*filter(None, facts), without_repetition(doc.get("summary") or ""), without_repetition(text)])
 
 
-def keyword_fingerprint(wanted: dict[str, Any], docs: list[dict[str, Any]], texts: dict[str, str],
-                        chunks: dict[str, list[tuple[int, str]]], breakdowns: dict[str, Any],
-                        below: list[dict[str, Any]] | None = None) -> str:  # fmt: skip
+def keyword_fingerprint(
+    wanted: dict[str, Any],
+    docs: list[dict[str, Any]],
+    texts: dict[str, str],
+    chunks: dict[str, list[tuple[int, str]]],
+    breakdowns: dict[str, Any],
+    below: list[dict[str, Any]] | None = None,
+) -> str:
     """A hash of everything the keyword side (docstore, BM25 views, story cards, the stories
     under the threshold) is computed from: the gold stories as loaded, their texts, chunks and
     evidence, and the code versions."""
-    digest = hashlib.sha256(json.dumps([KEYWORD_SIDE_VERSION, wanted.get("format"), wanted.get("tokenizer"),
-                                        wanted.get("chunker"), __version__, below or []],
-                                       sort_keys=True, default=str).encode())  # fmt: skip
+    digest = hashlib.sha256(
+        json.dumps(
+            [
+                KEYWORD_SIDE_VERSION,
+                wanted.get("format"),
+                wanted.get("tokenizer"),
+                wanted.get("chunker"),
+                __version__,
+                below or [],
+            ],
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
     for doc in docs:
         sid = doc["story_id"]
         digest.update(json.dumps([doc, breakdowns.get(sid), chunks.get(sid, [])], sort_keys=True, default=str).encode())
@@ -174,9 +206,14 @@ def _hash(value: Any) -> str:
 
 def _vector_meta(doc: dict[str, Any]) -> dict[str, Any]:
     """What the vector store filters on (changes here need no re-embedding)."""
-    return {**{k: doc.get(k) for k in ("industry", "country", "products", "competitors", "tags", "year", "score",
-                                        "shareability")}, "audience": doc.get("audience") or "all",
-            "story_id": doc["story_id"]}  # fmt: skip
+    return {
+        **{
+            k: doc.get(k)
+            for k in ("industry", "country", "products", "competitors", "tags", "year", "score", "shareability")
+        },
+        "audience": doc.get("audience") or "all",
+        "story_id": doc["story_id"],
+    }
 
 
 def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, list[tuple[int, str]]]]:
@@ -196,14 +233,18 @@ def load_gold(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, str],
         for row in cur.fetchall():
             doc = dict(zip(cols, row, strict=True))
             if doc["_intro"] is None or doc.pop("chunker") is None:
-                raise GoldOutdated("The library was built by an older Reffy, before gold recorded what search needs: "
-                                   "run `reffy build`, then `reffy index`.")  # fmt: skip
+                raise GoldOutdated(
+                    "The library was built by an older Reffy, before gold recorded what search needs: "
+                    "run `reffy build`, then `reffy index`."
+                )
             texts[doc["story_id"]] = doc.pop("text")
             for key in ("products", "competitors", "tags", "outcomes", "quotes", "_breakdown"):
                 doc[key] = json.loads(doc[key])
             docs.append(doc)
         chunks: dict[str, list[tuple[int, str]]] = {}
-        for sid, idx, text in con.execute("SELECT story_id, chunk_index, text FROM gold_chunks ORDER BY 1, 2").fetchall():
+        for sid, idx, text in con.execute(
+            "SELECT story_id, chunk_index, text FROM gold_chunks ORDER BY 1, 2"
+        ).fetchall():
             chunks.setdefault(sid, []).append((idx, text))
     return docs, texts, chunks
 
@@ -213,8 +254,9 @@ def load_below(settings: Settings) -> list[dict[str, Any]]:
     (analysts find them by it; search never ranks them). No server paths: the file is served."""
     cols = ("story_id", "title", "customer", "score", "min_score", "shareability")
     with open_warehouse(settings.db_path, must_exist=True) as con:
-        rows = con.execute(f"SELECT {', '.join(cols)} FROM gold_below WHERE customer IS NOT NULL"
-                           " ORDER BY story_id").fetchall()  # fmt: skip
+        rows = con.execute(
+            f"SELECT {', '.join(cols)} FROM gold_below WHERE customer IS NOT NULL ORDER BY story_id"
+        ).fetchall()
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
@@ -237,9 +279,14 @@ def build_manifest(settings: Settings, embedder: Embedder, chunker: str | None =
     side is published, so keyword search never waits for a model)."""
     from reffy.retrieval.text import TOKENIZER_VERSION
 
-    return {"format": INDEX_FORMAT, "embedder": embedder.model_id, "tokenizer": TOKENIZER_VERSION,
-            "chunker": chunker if chunker is not None else gold_chunker(settings),
-            "vector_chunks": settings.vector_chunks, "reffy_version": __version__}  # fmt: skip
+    return {
+        "format": INDEX_FORMAT,
+        "embedder": embedder.model_id,
+        "tokenizer": TOKENIZER_VERSION,
+        "chunker": chunker if chunker is not None else gold_chunker(settings),
+        "vector_chunks": settings.vector_chunks,
+        "reffy_version": __version__,
+    }
 
 
 def vector_chunks(chunks: dict[str, list[tuple[int, str]]], cap: int | None) -> dict[str, list[tuple[int, str]]]:
@@ -254,8 +301,11 @@ def vector_chunks(chunks: dict[str, list[tuple[int, str]]], cap: int | None) -> 
 
 def _embedder_facts(embedder: Embedder) -> dict[str, Any]:
     """Dimensions and exactly which computation made the vectors (backend and model artefact hash)."""
-    return {"dimensions": embedder.dimensions, "embedder_backend": getattr(embedder, "backend", ""),
-            "embedder_artifact": getattr(embedder, "artifact", "")}  # fmt: skip
+    return {
+        "dimensions": embedder.dimensions,
+        "embedder_backend": getattr(embedder, "backend", ""),
+        "embedder_artifact": getattr(embedder, "artifact", ""),
+    }
 
 
 def _same_setup(old: dict[str, Any], wanted: dict[str, Any]) -> bool:
@@ -264,9 +314,14 @@ def _same_setup(old: dict[str, Any], wanted: dict[str, Any]) -> bool:
     return old.get("format") in COMPATIBLE_FORMATS and all(old.get(k) == wanted[k] for k in ("embedder", "chunker"))
 
 
-def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = False,
-                 progress: Callable[[int, int], None] | None = None,
-                 on_keyword_ready: Callable[[], None] | None = None) -> IndexSummary:  # fmt: skip
+def sync_indexes(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    rebuild: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    on_keyword_ready: Callable[[], None] | None = None,
+) -> IndexSummary:
     """Bring BM25, the docstore and the vector collections in line with gold.
 
     The keyword side is written first and published (manifest ``vectors: building``), so keyword
@@ -290,7 +345,7 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     breakdowns = {d["story_id"]: d.pop("_breakdown") for d in docs}
     intros = {d["story_id"]: d.pop("_intro") for d in docs}
     fingerprint = keyword_fingerprint(wanted, docs, texts, chunks, breakdowns, below)
-    unchanged = (not rebuild and old.get("keyword_fingerprint") == fingerprint and _keyword_side_present(index_dir))
+    unchanged = not rebuild and old.get("keyword_fingerprint") == fingerprint and _keyword_side_present(index_dir)
     if not unchanged:
         _write_keyword_side(index_dir, docs, texts, chunks, breakdowns)
         write_json(index_dir / BELOW, below)
@@ -310,10 +365,19 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
                 summary.duration_s = time.perf_counter() - started
                 return summary
         generation += 1
-        write_json(index_dir / "manifest.json", {
-            **wanted, "stories": len(docs), "vectors": VECTORS_BUILDING if plan.todo else VECTORS_COMPLETE,
-            "stories_pending": len(plan.todo), "rebuilding": rebuild, "generation": generation, "built_at": _now(),
-            **(builder_stamp() if plan.todo else {})})
+        write_json(
+            index_dir / "manifest.json",
+            {
+                **wanted,
+                "stories": len(docs),
+                "vectors": VECTORS_BUILDING if plan.todo else VECTORS_COMPLETE,
+                "stories_pending": len(plan.todo),
+                "rebuilding": rebuild,
+                "generation": generation,
+                "built_at": _now(),
+                **(builder_stamp() if plan.todo else {}),
+            },
+        )
         if on_keyword_ready:
             on_keyword_ready()
         _apply_plan(plan, vectors, embedder, summary, progress=progress)
@@ -323,11 +387,22 @@ def sync_indexes(settings: Settings, embedder: Embedder, *, rebuild: bool = Fals
     finally:
         vectors.close()
     if summary.vectors_total != expected:  # never publish a hole: the next `reffy index` repairs it
-        raise IndexIncomplete(f"The vector store holds {plural(summary.vectors_total, 'vector')}, not the {expected} gold needs: "
-                              "run `reffy index` again (or `reffy index --rebuild`).")  # fmt: skip
-    write_json(index_dir / "manifest.json", {**wanted, "stories": len(docs), "vectors": VECTORS_COMPLETE,
-                                             "stories_pending": 0, "vector_count": summary.vectors_total,
-                                             "generation": generation + 1, "built_at": _now()})  # fmt: skip
+        raise IndexIncomplete(
+            f"The vector store holds {plural(summary.vectors_total, 'vector')}, not the {expected} gold needs: "
+            "run `reffy index` again (or `reffy index --rebuild`)."
+        )
+    write_json(
+        index_dir / "manifest.json",
+        {
+            **wanted,
+            "stories": len(docs),
+            "vectors": VECTORS_COMPLETE,
+            "stories_pending": 0,
+            "vector_count": summary.vectors_total,
+            "generation": generation + 1,
+            "built_at": _now(),
+        },
+    )
     summary.duration_s = time.perf_counter() - started
     return summary
 
@@ -342,8 +417,13 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _write_keyword_side(index_dir: Path, docs: list[dict[str, Any]], texts: dict[str, str],
-                        chunks: dict[str, list[tuple[int, str]]], breakdowns: dict[str, Any]) -> None:  # fmt: skip
+def _write_keyword_side(
+    index_dir: Path,
+    docs: list[dict[str, Any]],
+    texts: dict[str, str],
+    chunks: dict[str, list[tuple[int, str]]],
+    breakdowns: dict[str, Any],
+) -> None:
     """The docstore, two BM25 views and the story cards: everything keyword search needs.
     Two BM25 views: the full text (every detail, for known items) and the story's profile
     (facts, tags, summary and its opening), where long bodies cannot drown the theme."""
@@ -353,9 +433,11 @@ def _write_keyword_side(index_dir: Path, docs: list[dict[str, Any]], texts: dict
     ids, titles = [d["story_id"] for d in docs], [{"title": d["title"]} for d in docs]
     write_docstore(index_dir, ((sid, texts[sid], breakdowns[sid], chunks.get(sid, [])) for sid in ids))
     KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]]) for d in docs], fields=titles).save(
-        index_dir / BM25_FULL)
-    KeywordIndex().build(ids, [keyword_text(d, texts[d["story_id"]][:PROFILE_BODY_CHARS]) for d in docs],
-                         fields=titles).save(index_dir / BM25_PROFILE)  # fmt: skip
+        index_dir / BM25_FULL
+    )
+    KeywordIndex().build(
+        ids, [keyword_text(d, texts[d["story_id"]][:PROFILE_BODY_CHARS]) for d in docs], fields=titles
+    ).save(index_dir / BM25_PROFILE)
     write_json(index_dir / DOCS, docs)
 
 
@@ -370,8 +452,15 @@ class _VectorPlan:
     hashes: dict[str, dict[str, str]]  # story id -> {"content", "meta"} as they are now
 
 
-def _plan_vectors(settings: Settings, vectors: VectorStores, docs: list[dict[str, Any]], intros: dict[str, str],
-                  chunks: dict[str, list[tuple[int, str]]], *, rebuild: bool) -> _VectorPlan:  # fmt: skip
+def _plan_vectors(
+    settings: Settings,
+    vectors: VectorStores,
+    docs: list[dict[str, Any]],
+    intros: dict[str, str],
+    chunks: dict[str, list[tuple[int, str]]],
+    *,
+    rebuild: bool,
+) -> _VectorPlan:
     """What to embed (new or changed), relabel (only metadata changed) and delete (left gold).
 
     ``vectors.json`` maps each story to the hashes of its embedded content and metadata; it is
@@ -393,13 +482,21 @@ def _plan_vectors(settings: Settings, vectors: VectorStores, docs: list[dict[str
     for vid in vectors.get_ids():
         present.setdefault(story_of(vid), []).append(vid)
     by_id = {d["story_id"]: d for d in docs}
-    hashes = {sid: {"content": _hash([by_id[sid]["summary"], intros[sid], chunks.get(sid, [])]),
-                    "meta": _hash(_vector_meta(by_id[sid]))} for sid in by_id}  # fmt: skip
+    hashes = {
+        sid: {
+            "content": _hash([by_id[sid]["summary"], intros[sid], chunks.get(sid, [])]),
+            "meta": _hash(_vector_meta(by_id[sid])),
+        }
+        for sid in by_id
+    }
     gone = [sid for sid in present if sid not in by_id]
     todo, relabel = [], {}
     for sid in by_id:
-        expected = {vector_id(sid, SUMMARY), vector_id(sid, INTRO),
-                    *(vector_id(sid, CHUNK, n) for n, _ in chunks.get(sid, []))}  # fmt: skip
+        expected = {
+            vector_id(sid, SUMMARY),
+            vector_id(sid, INTRO),
+            *(vector_id(sid, CHUNK, n) for n, _ in chunks.get(sid, [])),
+        }
         complete = set(present.get(sid, ())) == expected
         seen = state.get(sid) if isinstance(state.get(sid), dict) and complete else None
         if seen is None and complete:
@@ -415,8 +512,13 @@ def _plan_vectors(settings: Settings, vectors: VectorStores, docs: list[dict[str
         meta = _vector_meta(by_id[sid])
         summary = without_repetition(by_id[sid]["summary"] or "") or by_id[sid]["title"]
         items.append((vector_id(sid, SUMMARY), summary, flatten_metadata({**meta, "kind": SUMMARY})))
-        items.append((vector_id(sid, INTRO), without_repetition(intros[sid]) or by_id[sid]["title"],
-                      flatten_metadata({**meta, "kind": INTRO})))  # fmt: skip
+        items.append(
+            (
+                vector_id(sid, INTRO),
+                without_repetition(intros[sid]) or by_id[sid]["title"],
+                flatten_metadata({**meta, "kind": INTRO}),
+            )
+        )
         for n, text in chunks.get(sid, []):
             items.append((vector_id(sid, CHUNK, n), text, flatten_metadata({**meta, "kind": CHUNK})))
     stale = [vid for sid in todo if sid in present for vid in present[sid]]
@@ -434,8 +536,14 @@ def _plan_vectors(settings: Settings, vectors: VectorStores, docs: list[dict[str
     return _VectorPlan(state_path, state, todo, relabel, gone, items, hashes)
 
 
-def _apply_plan(plan: _VectorPlan, vectors: VectorStores, embedder: Embedder, summary: IndexSummary, *,
-                progress: Callable[[int, int], None] | None) -> None:  # fmt: skip
+def _apply_plan(
+    plan: _VectorPlan,
+    vectors: VectorStores,
+    embedder: Embedder,
+    summary: IndexSummary,
+    *,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     """Embed and store the plan's items in batches, recording finished stories as it goes."""
     items, state = plan.items, plan.state
     t = time.perf_counter()

@@ -52,10 +52,11 @@ class _Postings:
     """The read side of a BM25 index: per term, the rows containing it and their BM25 values
     (bm25s's CSC layout: ``data[indptr[t]:indptr[t+1]]`` at rows ``indices[...]``)."""
 
-    __slots__ = ("data", "indices", "indptr", "vocab", "num_docs")
+    __slots__ = ("data", "indices", "indptr", "num_docs", "vocab")
 
-    def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocab: dict[str, int],
-                 num_docs: int) -> None:  # fmt: skip
+    def __init__(
+        self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, vocab: dict[str, int], num_docs: int
+    ) -> None:
         self.data, self.indices, self.indptr, self.vocab, self.num_docs = data, indices, indptr, vocab, num_docs
 
     @classmethod

@@ -146,5 +146,7 @@ def check_compatible(stored: dict[str, Any], wanted: dict[str, Any], keys: tuple
     """Raise IndexStale naming the first of ``keys`` on which the stored manifest differs."""
     for key in keys:
         if stored.get(key) != wanted.get(key):
-            raise IndexStale(f"The index was built with {key} {stored.get(key)!r}, not {wanted.get(key)!r}: "
-                             "run `reffy index --rebuild`.")  # fmt: skip
+            raise IndexStale(
+                f"The index was built with {key} {stored.get(key)!r}, not {wanted.get(key)!r}: "
+                "run `reffy index --rebuild`."
+            )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-__all__ = ["dcg_at_k", "ndcg_at_k", "mrr", "recall_at_k", "precision_recall", "percentile", "mean"]
+__all__ = ["dcg_at_k", "mean", "mrr", "ndcg_at_k", "percentile", "precision_recall", "recall_at_k"]
 
 
 def dcg_at_k(gains: Sequence[float], k: int | None) -> float:

@@ -37,13 +37,15 @@ class CrossEncoderReranker:
             if self._model is None:
                 self._model = CrossEncoder(self.model_id, device="cpu")
 
-    def scores(self, query: str, passages: list[str]) -> "np.ndarray":
+    def scores(self, query: str, passages: list[str]) -> np.ndarray:
         import numpy as np
 
         self.load()
         if not passages:
             return np.zeros(0, dtype=np.float32)
-        return np.asarray(self._model.predict([(query, p) for p in passages], show_progress_bar=False), dtype=np.float32)
+        return np.asarray(
+            self._model.predict([(query, p) for p in passages], show_progress_bar=False), dtype=np.float32
+        )
 
 
 _warned: set[str] = set()
@@ -80,8 +82,10 @@ def load_reranker(model: str | None) -> tuple[CrossEncoderReranker | None, str |
     try:
         reranker.load()
     except Exception as exc:  # missing weights offline, bad path: search goes on without it
-        note = (f"re-ranking is off: the cross-encoder {model!r} could not be loaded offline "
-                f"({type(exc).__name__}). Set REFFY_RERANKER_MODEL to a local model directory to enable it.")  # fmt: skip
+        note = (
+            f"re-ranking is off: the cross-encoder {model!r} could not be loaded offline "
+            f"({type(exc).__name__}). Set REFFY_RERANKER_MODEL to a local model directory to enable it."
+        )
         if model not in _warned:
             _warned.add(model)
             log.warning(note)

@@ -76,9 +76,7 @@ class SearchFilters:
             return False
         if self.shareability and doc.get("shareability") != self.shareability:
             return False
-        if self.audience and doc.get("audience") not in (None, "all", self.audience):
-            return False
-        return True
+        return not (self.audience and doc.get("audience") not in (None, "all", self.audience))
 
 
 _RANGES = {"year_min": (1900, 2100), "year_max": (1900, 2100), "min_score": (0, 31)}

@@ -16,6 +16,7 @@ for free. The encoding is checked against :meth:`SearchFilters.matches` in the t
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -216,10 +217,8 @@ class VectorIndex:
 
     def reset(self) -> None:
         """Drop the collection (vectors, metadata, manifest) and start an empty one."""
-        try:
+        with contextlib.suppress(Exception):  # already gone (e.g. another process reset it)
             self.client.delete_collection(self.name)
-        except Exception:  # already gone (e.g. another process reset it)
-            pass
         self._collection = self._open()
 
     # -- reading ------------------------------------------------------------------------

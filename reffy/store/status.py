@@ -10,13 +10,14 @@ if TYPE_CHECKING:
     import duckdb
 
 
-def _dicts(cur: "duckdb.DuckDBPyConnection") -> list[dict[str, Any]]:
+def _dicts(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-def library_status(con: "duckdb.DuckDBPyConnection", home: str, *, runs: int = 5, errors: int = 10,
-                   held_limit: int = 50) -> LibraryStatus:  # fmt: skip
+def library_status(
+    con: duckdb.DuckDBPyConnection, home: str, *, runs: int = 5, errors: int = 10, held_limit: int = 50
+) -> LibraryStatus:
     layers = dict(
         zip(
             ["bronze records", "bronze stories (after duplicates)", "bronze versions", "removed records"],
@@ -42,9 +43,7 @@ def library_status(con: "duckdb.DuckDBPyConnection", home: str, *, runs: int = 5
         )
     )
     by_type = dict(
-        con.execute(
-            "SELECT source_type, count(*) FROM bronze_current GROUP BY 1 ORDER BY 2 DESC, 1"
-        ).fetchall()
+        con.execute("SELECT source_type, count(*) FROM bronze_current GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
     )
     recent_runs = _dicts(
         con.execute(
@@ -63,7 +62,8 @@ def library_status(con: "duckdb.DuckDBPyConnection", home: str, *, runs: int = 5
     last_run = recent_runs[0]["id"] if recent_runs else None
     by_reason = dict(
         con.execute(
-            "SELECT severity || ': ' || reason, count(*) FROM ingest_errors WHERE run_id = ? GROUP BY 1 ORDER BY 2 DESC",
+            "SELECT severity || ': ' || reason, count(*) FROM ingest_errors WHERE run_id = ? GROUP BY 1 ORDER "
+            "BY 2 DESC",
             [last_run],
         ).fetchall()
     )
@@ -81,13 +81,27 @@ def library_status(con: "duckdb.DuckDBPyConnection", home: str, *, runs: int = 5
             " coalesce(not_stories, 0) AS not_stories, stories, chunks FROM gold_builds ORDER BY id DESC LIMIT 1"
         )
     )
-    held = _dicts(con.execute("SELECT story_id, title, customer, score, reason, source_uri FROM gold_held"
-                              " ORDER BY score DESC, title LIMIT ?", [held_limit]))  # fmt: skip
-    return LibraryStatus(home, layers, by_type, recent_runs, recent_errors, by_reason, scoring, builds[0] if builds else None,
-                         held_back=held)  # fmt: skip
+    held = _dicts(
+        con.execute(
+            "SELECT story_id, title, customer, score, reason, source_uri FROM gold_held"
+            " ORDER BY score DESC, title LIMIT ?",
+            [held_limit],
+        )
+    )
+    return LibraryStatus(
+        home,
+        layers,
+        by_type,
+        recent_runs,
+        recent_errors,
+        by_reason,
+        scoring,
+        builds[0] if builds else None,
+        held_back=held,
+    )
 
 
-def run_problems(con: "duckdb.DuckDBPyConnection", run_id: int, limit: int = 200) -> list[dict[str, Any]]:
+def run_problems(con: duckdb.DuckDBPyConnection, run_id: int, limit: int = 200) -> list[dict[str, Any]]:
     """The problems one ingest run recorded, errors first, in the order they happened."""
     return _dicts(
         con.execute(

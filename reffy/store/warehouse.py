@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+
 import duckdb
 
 from reffy.errors import WarehouseError, WarehouseLocked

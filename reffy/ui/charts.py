@@ -28,29 +28,46 @@ def label(row: dict[str, Any], key: str, missing: str = "unknown") -> str:
 
 def score_caption(threshold: int | None) -> str:
     """What the marks of :func:`score_distribution` mean, for the line under it."""
-    text = ("Each tick is one story, coloured by who may see it (blue: public, may go to customers; red: internal "
-            "only). The black diamond ◆ is the median score of the row.")  # fmt: skip
+    text = (
+        "Each tick is one story, coloured by who may see it (blue: public, may go to customers; red: internal "
+        "only). The black diamond ◆ is the median score of the row."
+    )
     if threshold is not None:
-        text += (f" The dashed line is the library threshold: a story needs {threshold} of {MAX_SCORE} points to "
-                 "enter the library.")  # fmt: skip
+        text += (
+            f" The dashed line is the library threshold: a story needs {threshold} of {MAX_SCORE} points to "
+            "enter the library."
+        )
     return text
 
 
 def score_distribution(rows: list[dict[str, Any]], by: str, *, threshold: int | None = None) -> alt.Chart:
     """One tick per story on the 0-31 scale, a row per ``by`` value (industry, source_type);
     the median of each row as a diamond, the library threshold as a dashed line."""
-    data = [{"customer": r.get("customer"), "title": r.get("title"), "score": r.get("score"), by: label(r, by),
-             "shown to": "public" if r.get("shareability") == "public" else "internal only"} for r in rows]  # fmt: skip
+    data = [
+        {
+            "customer": r.get("customer"),
+            "title": r.get("title"),
+            "score": r.get("score"),
+            by: label(r, by),
+            "shown to": "public" if r.get("shareability") == "public" else "internal only",
+        }
+        for r in rows
+    ]
     base = alt.Chart(pd.DataFrame(data))
-    x = alt.X("score:Q", title=f"score (of {MAX_SCORE})",
-              scale=alt.Scale(domain=[0, MAX_SCORE], nice=False, clamp=True), axis=alt.Axis(values=SCORE_TICKS))  # fmt: skip
+    x = alt.X(
+        "score:Q",
+        title=f"score (of {MAX_SCORE})",
+        scale=alt.Scale(domain=[0, MAX_SCORE], nice=False, clamp=True),
+        axis=alt.Axis(values=SCORE_TICKS),
+    )
     ticks = base.mark_tick(thickness=3, size=16, opacity=0.9).encode(
         x=x,
         y=alt.Y(f"{by}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=LABEL_LIMIT)),
-        color=alt.Color("shown to:N", title="who may see it",
-                        scale=alt.Scale(domain=SHARE_DOMAIN, range=SHARE_COLOURS)),
+        color=alt.Color(
+            "shown to:N", title="who may see it", scale=alt.Scale(domain=SHARE_DOMAIN, range=SHARE_COLOURS)
+        ),
         tooltip=["customer:N", "title:N", "score:Q", f"{by}:N", "shown to:N"],
-    )  # fmt: skip
+    )
     median = base.mark_point(shape=MEDIAN_SHAPE, size=80, color="black", filled=True).encode(
         x="median(score):Q", y=alt.Y(f"{by}:N", sort="-x"), tooltip=[alt.Tooltip("median(score):Q", title="median")]
     )
@@ -63,17 +80,23 @@ def score_distribution(rows: list[dict[str, Any]], by: str, *, threshold: int | 
 
 def coverage_grid(rows: list[dict[str, Any]]) -> alt.Chart:
     """Industry x country heat map of strong stories, with the count in each cell (whole numbers)."""
-    data = [{"industry": label(r, "industry"), "country": label(r, "country", "?"), "strong": int(r.get("strong", 0))}
-            for r in rows]  # fmt: skip
+    data = [
+        {"industry": label(r, "industry"), "country": label(r, "country", "?"), "strong": int(r.get("strong", 0))}
+        for r in rows
+    ]
     base = alt.Chart(pd.DataFrame(data)).encode(
         x=alt.X("country:N", title="country", axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("industry:N", title="industry", axis=alt.Axis(labelLimit=LABEL_LIMIT)),
     )
     cells = base.mark_rect().encode(
-        color=alt.Color("strong:Q", title="strong stories", scale=alt.Scale(scheme="greens"),
-                        legend=alt.Legend(format="d", tickMinStep=1)),
+        color=alt.Color(
+            "strong:Q",
+            title="strong stories",
+            scale=alt.Scale(scheme="greens"),
+            legend=alt.Legend(format="d", tickMinStep=1),
+        ),
         tooltip=["industry:N", "country:N", alt.Tooltip("strong:Q", title="strong stories", format="d")],
-    )  # fmt: skip
+    )
     labels = base.mark_text(baseline="middle").encode(text=alt.Text("strong:Q", format="d"))
     return (cells + labels).properties(height=alt.Step(24))
 
@@ -94,8 +117,11 @@ def per_day(rows: list[dict[str, Any]], value: str, title: str) -> alt.Chart:
 
 def split(rows: list[dict[str, Any]], category: str, title: str, *, colour: str | None = None) -> alt.Chart:
     """Counts per category (e.g. search vs answer, keyword vs hybrid) as horizontal bars."""
-    enc: dict[str, Any] = {"x": alt.X("n:Q", title="count", axis=alt.Axis(tickMinStep=1, format="d")),
-                           "y": alt.Y(f"{category}:N", title=title), "tooltip": [f"{category}:N", "n:Q"]}  # fmt: skip
+    enc: dict[str, Any] = {
+        "x": alt.X("n:Q", title="count", axis=alt.Axis(tickMinStep=1, format="d")),
+        "y": alt.Y(f"{category}:N", title=title),
+        "tooltip": [f"{category}:N", "n:Q"],
+    }
     if colour:
         enc["color"] = alt.Color(f"{colour}:N")
     return alt.Chart(pd.DataFrame(rows)).mark_bar().encode(**enc).properties(height=alt.Step(24))

@@ -18,8 +18,11 @@ MAX_SCORE = 31
 OVERRIDE_FIELDS = ("customer", "title", "industry", "country", "products", "competitors", "shareability")
 _FIGURE = re.compile(r"\d")
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
-_RESULT = re.compile(r"%|\b(down|up|fell|rose|cut|saved|saving|reduced|lower|higher|faster|halved|doubled|"
-                     r"increased|decreased|from .{1,40} to)\b", re.IGNORECASE)
+_RESULT = re.compile(
+    r"%|\b(down|up|fell|rose|cut|saved|saving|reduced|lower|higher|faster|halved|doubled|"
+    r"increased|decreased|from .{1,40} to)\b",
+    re.IGNORECASE,
+)
 _CONTEXT = re.compile(r"\b(challenge|wanted|pressure|competition|favourite|goal|target)\b", re.IGNORECASE)
 
 
@@ -191,8 +194,7 @@ def search_filters(
     A year range equal to the whole library's span is not a filter: applying it would drop
     every story with no known year."""
     out: dict[str, Any] = {}
-    for key, values in (("industry", industry), ("country", country), ("product", product),
-                        ("competitor", competitor)):  # fmt: skip
+    for key, values in (("industry", industry), ("country", country), ("product", product), ("competitor", competitor)):
         if values:
             out[key] = list(values)
     if years and years != year_bounds:
@@ -243,12 +245,15 @@ def when(iso: str | None, *, now: datetime | None = None, tz: str | None = None)
     return f"{day} {clock}" if moment.year == now.year else f"{day} {moment.year}"
 
 
-def conversation_labels(conversations: list[dict[str, Any]], *, now: datetime | None = None,
-                        tz: str | None = None) -> list[str]:  # fmt: skip
+def conversation_labels(
+    conversations: list[dict[str, Any]], *, now: datetime | None = None, tz: str | None = None
+) -> list[str]:
     """Sidebar labels for conversations: the title and when it was last active, and a number
     when two would still read the same ('Which bank … · today 14:05 (2)')."""
-    labels = [f"{short(c.get('title') or 'New conversation', 48)} · {when(c.get('updated_at'), now=now, tz=tz)}"
-              for c in conversations]  # fmt: skip
+    labels = [
+        f"{short(c.get('title') or 'New conversation', 48)} · {when(c.get('updated_at'), now=now, tz=tz)}"
+        for c in conversations
+    ]
     seen: dict[str, int] = {}
     out = []
     for label in labels:
@@ -298,7 +303,11 @@ def explorer_links(story: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
     services stories' -> {'industry': 'finance'}. The query carries the id the filters resolve."""
     links = []
     if story.get("industry"):
-        links.append((f"More {story.get('industry_name') or story['industry']} stories", {"industry": str(story["industry"])}))
+        links.append(
+            (f"More {story.get('industry_name') or story['industry']} stories", {"industry": str(story["industry"])})
+        )
     if story.get("country"):
-        links.append((f"More stories from {story.get('country_name') or story['country']}", {"country": str(story["country"])}))
+        links.append(
+            (f"More stories from {story.get('country_name') or story['country']}", {"country": str(story["country"])})
+        )
     return links

@@ -38,8 +38,7 @@ def app_script() -> Path:
     return APP
 
 
-def run_app(service: ReffyService, *, host: str = "127.0.0.1", port: int = 8501,
-            on_ready: object = None) -> None:  # fmt: skip
+def run_app(service: ReffyService, *, host: str = "127.0.0.1", port: int = 8501, on_ready: object = None) -> None:
     """Warm ``service``, then serve the app on ``host:port`` until interrupted (blocking).
     ``on_ready(seconds)`` is called once the models are loaded, before the server starts."""
     from streamlit import config as st_config

@@ -34,8 +34,9 @@ COOKIE_KEY = "reffy_cookie_write"  # (token, max age) to write into the cookie, 
 AUDIENCE_KEY = "audience"
 AUDIENCES = ("internal", "external")
 CHANNEL = "app"
-NOT_AVAILABLE = ("The story library is not available right now. An admin can see why on the Library status page "
-                 "and fix it.")  # fmt: skip
+NOT_AVAILABLE = (
+    "The story library is not available right now. An admin can see why on the Library status page and fix it."
+)
 
 
 _preloaded: ReffyService | None = None
@@ -151,8 +152,9 @@ def cookie_js(name: str, token: str | None, max_age_s: int) -> str:
     import json
 
     value = f"{name}={token or ''}; Path=/; Max-Age={max_age_s if token else 0}; SameSite=Lax"
-    return (f"<script>document.cookie = {json.dumps(value)} + "
-            "(location.protocol === 'https:' ? '; Secure' : '');</script>")  # fmt: skip
+    return (
+        f"<script>document.cookie = {json.dumps(value)} + (location.protocol === 'https:' ? '; Secure' : '');</script>"
+    )
 
 
 def write_cookie(svc: ReffyService) -> None:
@@ -173,10 +175,13 @@ def audience_control(svc: ReffyService, user: User) -> str:
     if user.role is Role.viewer or st.session_state.get(AUDIENCE_KEY) not in AUDIENCES:
         st.session_state[AUDIENCE_KEY] = "external" if user.role is Role.viewer else svc.settings.audience
     chosen = st.sidebar.radio(
-        "Audience", AUDIENCES, key=AUDIENCE_KEY, horizontal=True,
+        "Audience",
+        AUDIENCES,
+        key=AUDIENCE_KEY,
+        horizontal=True,
         disabled=user.role is Role.viewer,
         help="External shows only stories cleared for customers. Viewers always see external.",
-    )  # fmt: skip
+    )
     return user.audience(chosen)
 
 

@@ -41,13 +41,17 @@ def story_card(svc: ReffyService, user: User, card: present.Card, *, key: str, r
         head, badges = st.columns([5, 2], vertical_alignment="top")
         with head:
             prefix = f"{rank}. " if rank is not None else ""
-            st.markdown(f"**{prefix}{present.md(card.customer or 'Unknown customer')}**"
-                        + (f" · {present.md(present.facts_line(card))}" if present.facts_line(card) else ""))  # fmt: skip
+            st.markdown(
+                f"**{prefix}{present.md(card.customer or 'Unknown customer')}**"
+                + (f" · {present.md(present.facts_line(card))}" if present.facts_line(card) else "")
+            )
             st.markdown(f"##### {present.md(card.title)}")
         with badges:
             share, share_colour = present.share_label(card.shareability)
-            st.markdown(f":{present.score_colour(card.quality)}-badge[{present.score_badge(card.quality)}] "
-                        f":{share_colour}-badge[{share}]")  # fmt: skip
+            st.markdown(
+                f":{present.score_colour(card.quality)}-badge[{present.score_badge(card.quality)}] "
+                f":{share_colour}-badge[{share}]"
+            )
         if card.outcome:
             st.markdown(f":material/trending_up: **{present.md(present.short(card.outcome, 180))}**")
         quote = present.quote_line(card.quote)
@@ -65,8 +69,15 @@ def story_card(svc: ReffyService, user: User, card: present.Card, *, key: str, r
         feedback_form(svc, user, key=f"story_{key}", story_id=card.story_id, label="Useful story?")
 
 
-def feedback_form(svc: ReffyService, user: User, *, key: str, message_id: int | None = None,
-                  story_id: str | None = None, label: str = "Was this helpful?") -> None:  # fmt: skip
+def feedback_form(
+    svc: ReffyService,
+    user: User,
+    *,
+    key: str,
+    message_id: int | None = None,
+    story_id: str | None = None,
+    label: str = "Was this helpful?",
+) -> None:
     """Thumbs up/down plus an optional comment, sent together as one feedback record."""
     sent_key = f"feedback_sent_{key}"
     if sent_key in st.session_state:
@@ -76,16 +87,22 @@ def feedback_form(svc: ReffyService, user: User, *, key: str, message_id: int | 
         cols = st.columns([1, 3, 1], vertical_alignment="center")
         with cols[0]:
             thumbs = st.feedback("thumbs", key=f"thumbs_{key}")
-        comment = cols[1].text_input(label, key=f"comment_{key}", placeholder="Comment (optional)",
-                                     label_visibility="collapsed")  # fmt: skip
+        comment = cols[1].text_input(
+            label, key=f"comment_{key}", placeholder="Comment (optional)", label_visibility="collapsed"
+        )
         submitted = cols[2].form_submit_button("Send feedback", key=f"send_{key}")
     if submitted:
         if thumbs is None:
             st.warning("Pick thumbs up or thumbs down first.")
             return
         with shown_errors():
-            svc.feedback(user, rating=1 if thumbs == 1 else -1, message_id=message_id, story_id=story_id,
-                         comment=comment.strip() or None)  # fmt: skip
+            svc.feedback(
+                user,
+                rating=1 if thumbs == 1 else -1,
+                message_id=message_id,
+                story_id=story_id,
+                comment=comment.strip() or None,
+            )
         st.session_state[sent_key] = True
         st.rerun()
 
@@ -97,28 +114,43 @@ def filter_sidebar(svc: ReffyService, user: User, audience: str) -> dict[str, An
         names = svc.facet_names(user=user, audience=audience)
     with st.sidebar.expander("Filters", icon=":material/filter_list:", expanded=True):
         chosen: dict[str, Any] = {}
-        for name, label in (("industry", "Industry"), ("country", "Country"), ("product", "Product"),
-                            ("competitor", "Competitor")):  # fmt: skip
+        for name, label in (
+            ("industry", "Industry"),
+            ("country", "Country"),
+            ("product", "Product"),
+            ("competitor", "Competitor"),
+        ):
             shown = names.get(name) or {}
             options = sorted((str(v) for v in facets.get(name) or []), key=lambda v: shown.get(v, v).lower())
             key = f"filter_{name}"
             if any(v not in options for v in st.session_state.get(key) or []):
                 st.session_state[key] = [v for v in st.session_state[key] if v in options]  # audience changed
-            chosen[name] = st.multiselect(label, options, key=key, placeholder="Any", persist_state="session",
-                                          format_func=lambda v, shown=shown: shown.get(v, v))  # the value stays the id
+            chosen[name] = st.multiselect(
+                label,
+                options,
+                key=key,
+                placeholder="Any",
+                persist_state="session",
+                format_func=lambda v, shown=shown: shown.get(v, v),
+            )  # the value stays the id
         years = sorted(int(y) for y in facets.get("year") or [] if y is not None)
         bounds = (years[0], years[-1]) if years else None
         span = None
         if bounds and bounds[0] < bounds[1]:
             span = st.slider("Year", bounds[0], bounds[1], bounds, key="filter_years", persist_state="session")
-        min_score = st.slider("Minimum score (of 31)", 0, present.MAX_SCORE, 0, key="filter_min_score",
-                              persist_state="session")  # fmt: skip
+        min_score = st.slider(
+            "Minimum score (of 31)", 0, present.MAX_SCORE, 0, key="filter_min_score", persist_state="session"
+        )
     return present.search_filters(**chosen, years=span, year_bounds=bounds, min_score=min_score)
 
 
-JOB_LOOK = {"running": ("running", "blue", ":material/sync:"), "completed": ("completed", "green", ":material/check_circle:"),
-            "partial": ("finished with problems", "orange", ":material/warning:"),
-            "failed": ("stopped", "red", ":material/error:"), "interrupted": ("interrupted", "red", ":material/error:")}  # fmt: skip
+JOB_LOOK = {
+    "running": ("running", "blue", ":material/sync:"),
+    "completed": ("completed", "green", ":material/check_circle:"),
+    "partial": ("finished with problems", "orange", ":material/warning:"),
+    "failed": ("stopped", "red", ":material/error:"),
+    "interrupted": ("interrupted", "red", ":material/error:"),
+}
 
 
 def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
@@ -143,8 +175,10 @@ def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
         label, colour, icon = JOB_LOOK.get(job.status, (job.status, "gray", ":material/info:"))
         tz = st.context.timezone if isinstance(st.context.timezone, str) else None
         with st.container(border=True, key=f"job_{key}"):
-            st.markdown(f":{colour}-badge[{icon} {label}] **Pipeline run {job.id}** · started by "
-                        f"{present.md(job.user)} {present.when(job.started_at, tz=tz)}")  # fmt: skip
+            st.markdown(
+                f":{colour}-badge[{icon} {label}] **Pipeline run {job.id}** · started by "
+                f"{present.md(job.user)} {present.when(job.started_at, tz=tz)}"
+            )
             if job.running:
                 st.progress(job.fraction, text=job.message)
                 st.caption("This run belongs to the server: leave this page or close the browser, it keeps going.")
@@ -152,17 +186,21 @@ def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
                 st.markdown(f"- {present.md(line)}")
             if job.error:
                 st.error(job.error, icon=":material/error:")
-                if user.can("ingest") and st.button("Resume this run", key=f"job_resume_{key}",
-                                                    icon=":material/replay:"):  # fmt: skip
+                if user.can("ingest") and st.button(
+                    "Resume this run", key=f"job_resume_{key}", icon=":material/replay:"
+                ):
                     with shown_errors():
                         svc.resume_job(user, job.id)
                     st.rerun()
             problems = svc.job_problems(user, job) if not job.running or job.run_id else []
             if problems:
                 st.markdown(f"**{plural(len(problems), 'problem')}**")
-                st.dataframe([status_words.problem_row(p) for p in problems], hide_index=True,
-                             key=f"job_problems_{key}_{job.id}",
-                             column_config={"details": st.column_config.TextColumn("details", width="large")})  # fmt: skip
+                st.dataframe(
+                    [status_words.problem_row(p) for p in problems],
+                    hide_index=True,
+                    key=f"job_problems_{key}_{job.id}",
+                    column_config={"details": st.column_config.TextColumn("details", width="large")},
+                )
             elif not job.running:
                 st.caption("No problems: every item was read.")
 

@@ -25,8 +25,11 @@ def ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))
-    order = [c for c in FIRST if c in columns] + [c for c in columns if c not in FIRST and c not in LAST] + \
-        [c for c in LAST if c in columns]  # fmt: skip
+    order = (
+        [c for c in FIRST if c in columns]
+        + [c for c in columns if c not in FIRST and c not in LAST]
+        + [c for c in LAST if c in columns]
+    )
     return [{c: row.get(c) for c in order} for row in rows]
 
 
@@ -50,8 +53,15 @@ def table(title: str, rows: list[dict[str, Any]], key: str, *, empty: str = "Not
         return
     rows = ordered(rows)
     st.dataframe(rows, hide_index=True, key=f"table_{key}")
-    st.download_button("Download CSV", to_csv(rows), file_name=f"reffy-{key}.csv", mime="text/csv",
-                       key=f"csv_{key}", on_click="ignore", icon=":material/download:")  # fmt: skip
+    st.download_button(
+        "Download CSV",
+        to_csv(rows),
+        file_name=f"reffy-{key}.csv",
+        mime="text/csv",
+        key=f"csv_{key}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
 
 
 def latency_metric(column: Any, label: str, stats: dict[str, Any] | None, what: str) -> None:
@@ -60,8 +70,11 @@ def latency_metric(column: Any, label: str, stats: dict[str, Any] | None, what: 
     if not stats.get("n"):
         column.metric(f"{label} time (median)", "–", help=f"No {plural_of(what)} in this period.")
         return
-    column.metric(f"{label} time (median)", charts.duration(stats["p50"]),
-                  help=f"Half of the {plural_of(what)} took at most this long.")  # fmt: skip
+    column.metric(
+        f"{label} time (median)",
+        charts.duration(stats["p50"]),
+        help=f"Half of the {plural_of(what)} took at most this long.",
+    )
     column.caption(f"95% within {charts.duration(stats['p95'])} · {plural(int(stats['n']), what)}")
 
 
@@ -83,7 +96,12 @@ with quality:
         st.markdown("**Scores by content type**")
         st.altair_chart(charts.score_distribution(scores, "source_type", threshold=threshold), key="chart_type")
         st.caption("Ticks, diamonds and the dashed line as above.")
-    table("Every story in the library", scores, "scores", empty="No gold stories yet: run the pipeline on the Ingest page.")
+    table(
+        "Every story in the library",
+        scores,
+        "scores",
+        empty="No gold stories yet: run the pipeline on the Ingest page.",
+    )
 with coverage:
     strong = st.slider("A strong story scores at least", 0, charts.MAX_SCORE, 20, key="coverage_min")
     with shown_errors():
@@ -92,15 +110,18 @@ with coverage:
         st.altair_chart(charts.coverage_grid(grid), key="chart_coverage")
     table("Strong stories per industry and country", grid, "coverage", empty="No story reaches this score.")
 with usage:
-    days = st.segmented_control("Period", [7, 30, 90], default=30, required=True, key="usage_days",
-                                format_func=lambda d: f"{d} days")  # fmt: skip
+    days = st.segmented_control(
+        "Period", [7, 30, 90], default=30, required=True, key="usage_days", format_func=lambda d: f"{d} days"
+    )
     with shown_errors():
         stats = svc.usage(user, days=int(days))
     totals = stats.get("totals") or {}
     cols = st.columns(4)
     dau = stats.get("daily_active_users") or []
     cols[0].metric("Active users (latest day)", dau[-1]["users"] if dau else 0)
-    cols[1].metric("Queries", totals.get("queries", sum(r.get("queries", 0) for r in stats.get("queries_per_day") or [])))
+    cols[1].metric(
+        "Queries", totals.get("queries", sum(r.get("queries", 0) for r in stats.get("queries_per_day") or []))
+    )
     latency = stats.get("latency") or {}
     latency_metric(cols[2], "Search", latency.get("search"), "search")
     latency_metric(cols[3], "Answer", latency.get("ask"), "answer")
@@ -127,5 +148,9 @@ with usage:
     with right:
         table("Overused references", stats.get("overused") or [], "overused")
         table("Thumbs-down", stats.get("thumbs_down") or [], "thumbs-down", empty="No thumbs-down.")
-    table("Content gaps: asked for vs strong stories available", stats.get("content_gaps") or [], "content-gaps",
-          empty="No gaps: every facet people asked for has strong stories.")  # fmt: skip
+    table(
+        "Content gaps: asked for vs strong stories available",
+        stats.get("content_gaps") or [],
+        "content-gaps",
+        empty="No gaps: every facet people asked for has strong stories.",
+    )

@@ -66,20 +66,33 @@ def conversation_sidebar(svc: ReffyService, user: User) -> dict[str, Any] | None
         st.session_state[CONV_KEY] = None
     with st.sidebar:
         st.subheader("Conversations")
-        st.button("New conversation", key="conv_new", icon=":material/add:", on_click=_new, args=(svc, user),
-                  width="stretch")  # fmt: skip
+        st.button(
+            "New conversation", key="conv_new", icon=":material/add:", on_click=_new, args=(svc, user), width="stretch"
+        )
         shown = conversations[:40]
         tz = st.context.timezone if isinstance(st.context.timezone, str) else None
         for conv, label in zip(shown, present.conversation_labels(shown, tz=tz), strict=True):
             is_current = current is not None and conv["id"] == current["id"]
-            st.button(label, key=f"conv_{conv['id']}", on_click=_open, args=(str(conv["id"]),),
-                      type="primary" if is_current else "tertiary", width="stretch")  # fmt: skip
+            st.button(
+                label,
+                key=f"conv_{conv['id']}",
+                on_click=_open,
+                args=(str(conv["id"]),),
+                type="primary" if is_current else "tertiary",
+                width="stretch",
+            )
         if current is not None:
             with st.expander("Rename or delete", icon=":material/edit:"):
                 st.text_input("Title", value=current.get("title") or "", key="conv_title")
                 st.button("Rename", key="conv_rename", on_click=_rename, args=(svc, user, str(current["id"])))
-                st.button("Delete conversation", key="conv_delete", on_click=_delete,
-                          args=(svc, user, str(current["id"])), type="secondary", icon=":material/delete:")  # fmt: skip
+                st.button(
+                    "Delete conversation",
+                    key="conv_delete",
+                    on_click=_delete,
+                    args=(svc, user, str(current["id"])),
+                    type="secondary",
+                    icon=":material/delete:",
+                )
     return current
 
 
@@ -104,15 +117,18 @@ def render_answer(svc: ReffyService, user: User, message: dict[str, Any]) -> Non
         for c in citations:
             if c.get("story_id"):
                 story_link(str(c["story_id"]), present.citation_label(c), icon=":material/format_quote:")
-    meta = [m for m in (message.get("model"), f"{message['latency_ms']:.0f} ms" if message.get("latency_ms") else None) if m]
+    meta = [
+        m for m in (message.get("model"), f"{message['latency_ms']:.0f} ms" if message.get("latency_ms") else None) if m
+    ]
     if meta:
         st.caption(" · ".join(meta))
     if message.get("id") is not None:
         feedback_form(svc, user, key=f"msg_{message['id']}", message_id=int(message["id"]))
 
 
-def conversation_view(svc: ReffyService, user: User, conversation: dict[str, Any] | None,
-                      filters: dict[str, Any], audience: str) -> None:  # fmt: skip
+def conversation_view(
+    svc: ReffyService, user: User, conversation: dict[str, Any] | None, filters: dict[str, Any], audience: str
+) -> None:
     if conversation is not None:
         with shown_errors():
             try:
@@ -135,8 +151,14 @@ def conversation_view(svc: ReffyService, user: User, conversation: dict[str, Any
     with st.chat_message("user"):
         st.markdown(present.md(question))
     with st.chat_message("assistant"), shown_errors():
-        stream = svc.ask(question, user=user, conversation_id=st.session_state.get(CONV_KEY), audience=audience,
-                         filters=filters or None, channel=CHANNEL)  # fmt: skip
+        stream = svc.ask(
+            question,
+            user=user,
+            conversation_id=st.session_state.get(CONV_KEY),
+            audience=audience,
+            filters=filters or None,
+            channel=CHANNEL,
+        )
         st.session_state[CONV_KEY] = str(stream.conversation_id)
         st.write_stream(stream)
     st.rerun()  # show the stored, verified answer with its citations and feedback
@@ -150,8 +172,9 @@ def search_view(svc: ReffyService, user: User, filters: dict[str, Any], audience
     started = time.perf_counter()
     if query:
         with shown_errors():
-            result = svc.search(query, filters=filters, k=RESULTS, mode="hybrid", user=user, audience=audience,
-                                channel=CHANNEL)  # fmt: skip
+            result = svc.search(
+                query, filters=filters, k=RESULTS, mode="hybrid", user=user, audience=audience, channel=CHANNEL
+            )
         st.session_state[SEARCH_KEY] = {"result": result, "ms": None}
     last = st.session_state.get(SEARCH_KEY)
     if last is None:
@@ -164,22 +187,32 @@ def search_view(svc: ReffyService, user: User, filters: dict[str, Any], audience
         return
     cards = [present.build_card(hit, story_details(svc, hit.story_id, user, audience)) for hit in result.hits]
     if result.no_answer:
-        st.warning("No strong match: none of these stories fits the search well. The closest ones are below.",
-                   icon=":material/search_off:")  # fmt: skip
+        st.warning(
+            "No strong match: none of these stories fits the search well. The closest ones are below.",
+            icon=":material/search_off:",
+        )
     for rank, card in enumerate(cards, start=1):
         story_card(svc, user, card, key=card.story_id, rank=rank)
     if query:
         last["ms"] = (time.perf_counter() - started) * 1000
-    done = f"{plural(len(cards), 'story')} for “{present.md(result.query)}”" + (f" in {last['ms']:.0f} ms" if last["ms"] else "")
+    done = f"{plural(len(cards), 'story')} for “{present.md(result.query)}”" + (
+        f" in {last['ms']:.0f} ms" if last["ms"] else ""
+    )
     st.caption(" · ".join([*result.notes, done]))
+
 
 svc, user, audience = page_context()
 filters = filter_sidebar(svc, user, audience)
 conversation = conversation_sidebar(svc, user)
 st.title("Find customer stories")
 st.session_state.setdefault("mode", MODES[0])  # opening a conversation switches it to Answer
-mode = st.segmented_control("Mode", MODES, required=True, key="mode",
-                            help="Quick search lists stories; Answer writes a short brief with citations.")  # fmt: skip
+mode = st.segmented_control(
+    "Mode",
+    MODES,
+    required=True,
+    key="mode",
+    help="Quick search lists stories; Answer writes a short brief with citations.",
+)
 if mode == "Answer":
     conversation_view(svc, user, conversation, filters, audience)
 else:

@@ -10,8 +10,18 @@ from reffy.ui.session import page_context, shown_errors
 from reffy.ui.widgets import STORY_PAGE, filter_sidebar
 from reffy.wording import plural
 
-COLUMNS = ["customer", "title", "score", "industry", "country", "year", "shareability", "source_type", "products",
-           "competitors"]  # fmt: skip
+COLUMNS = [
+    "customer",
+    "title",
+    "score",
+    "industry",
+    "country",
+    "year",
+    "shareability",
+    "source_type",
+    "products",
+    "competitors",
+]
 NAMED = ("industry", "country")  # shown by name (Banking & financial services, Denmark), filtered by id
 
 LINKED = ("industry", "country", "product", "competitor")  # filters a link may carry: /explorer?industry=finance
@@ -29,8 +39,9 @@ if linked and st.session_state.get("explorer_linked") != linked:
     if st.session_state.get("explorer_linked") != linked:
         st.caption("The link's filters were not applied: every story is listed. Pick filters in the sidebar.")
 filters = filter_sidebar(svc, user, audience)
-text = st.text_input("Search", key="explorer_text", placeholder="Customer, title or any word in the story",
-                     icon=":material/search:")  # fmt: skip
+text = st.text_input(
+    "Search", key="explorer_text", placeholder="Customer, title or any word in the story", icon=":material/search:"
+)
 with shown_errors():
     rows = svc.stories(user=user, audience=audience, filters=filters or None, text=text.strip() or None)
 st.caption(plural(len(rows), "story") + (" (external audience: public stories only)" if audience == "external" else ""))
@@ -40,21 +51,31 @@ if not rows:
 
 table = [{c: (row.get(f"{c}_name") or row.get(c)) if c in NAMED else row.get(c) for c in COLUMNS} for row in rows]
 event = st.dataframe(
-    table, key="explorer_table", hide_index=True, on_select="rerun", selection_mode="single-row",
+    table,
+    key="explorer_table",
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
     column_config={
         "score": st.column_config.ProgressColumn("score", min_value=0, max_value=present.MAX_SCORE, format="%d"),
         "year": st.column_config.NumberColumn("year", format="%d"),
         "products": st.column_config.ListColumn("products"),
         "competitors": st.column_config.ListColumn("competitors"),
     },
-)  # fmt: skip
+)
 if event.selection.rows:
     st.switch_page(STORY_PAGE, query_params={"id": rows[event.selection.rows[0]]["story_id"]})
 
 ids = [row["story_id"] for row in rows]
 titles = {row["story_id"]: f"{row.get('customer') or '?'}: {row['title']}" for row in rows}
 pick, go = st.columns([4, 1], vertical_alignment="bottom")
-chosen = pick.selectbox("Open a story", ids, format_func=titles.__getitem__, key="explorer_pick", index=None,
-                        placeholder="Pick a story (or click a row)")  # fmt: skip
+chosen = pick.selectbox(
+    "Open a story",
+    ids,
+    format_func=titles.__getitem__,
+    key="explorer_pick",
+    index=None,
+    placeholder="Pick a story (or click a row)",
+)
 if go.button("Open", key="explorer_open", disabled=chosen is None) and chosen:
     st.switch_page(STORY_PAGE, query_params={"id": chosen})

@@ -13,8 +13,25 @@ import streamlit as st
 from reffy.ui.session import page_context, shown_errors
 from reffy.ui.widgets import job_panel
 
-FILE_TYPES = ["md", "txt", "html", "htm", "pdf", "docx", "pptx", "vtt", "srt", "json", "jsonl", "csv", "tsv", "xlsx",
-              "rss", "atom", "xml"]  # fmt: skip
+FILE_TYPES = [
+    "md",
+    "txt",
+    "html",
+    "htm",
+    "pdf",
+    "docx",
+    "pptx",
+    "vtt",
+    "srt",
+    "json",
+    "jsonl",
+    "csv",
+    "tsv",
+    "xlsx",
+    "rss",
+    "atom",
+    "xml",
+]
 LIBRARY_PAGE = "reffy/ui/pages/library.py"
 
 svc, user, audience = page_context()
@@ -25,16 +42,23 @@ if not user.can("ingest"):
 
 with st.form("ingest", border=True):
     files = st.file_uploader("Upload files", type=FILE_TYPES, accept_multiple_files=True, key="ingest_files")
-    urls = st.text_area("Web pages, feeds, YouTube videos or playlists (one web address per line)", key="ingest_urls",
-                        placeholder="https://blog.example.com/feed\nhttps://www.youtube.com/watch?v=…")  # fmt: skip
-    full = st.checkbox("Then score, build the library and index it (needed before new stories are searchable)",
-                       value=True, key="ingest_full")  # fmt: skip
+    urls = st.text_area(
+        "Web pages, feeds, YouTube videos or playlists (one web address per line)",
+        key="ingest_urls",
+        placeholder="https://blog.example.com/feed\nhttps://www.youtube.com/watch?v=…",
+    )
+    full = st.checkbox(
+        "Then score, build the library and index it (needed before new stories are searchable)",
+        value=True,
+        key="ingest_full",
+    )
     submitted = st.form_submit_button("Ingest", type="primary", icon=":material/upload:")
 if submitted:
     job = None
     with shown_errors(stop=False):  # refused (another run is going): its progress still shows below
-        job = svc.start_pipeline(user, urls=urls or "", uploads=[(f.name, f.getvalue()) for f in files or []],
-                                 full=full)  # fmt: skip
+        job = svc.start_pipeline(
+            user, urls=urls or "", uploads=[(f.name, f.getvalue()) for f in files or []], full=full
+        )
     if job is not None:
         st.toast(f"Pipeline run {job.id} started. It keeps running if you leave this page.", icon=":material/sync:")
 

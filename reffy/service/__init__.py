@@ -22,8 +22,8 @@ from reffy.wording import sentence
 if TYPE_CHECKING:
     from reffy.answer.pipeline import Answer, AnswerStream
     from reffy.history import HistoryStore
-    from reffy.retrieval.engine import SearchResult
     from reffy.jobs import Job, JobRunner
+    from reffy.retrieval.engine import SearchResult
     from reffy.sessions import SessionStore, SignedIn
 
 USAGE_CACHE_S = 30.0
@@ -63,8 +63,10 @@ class ReffyService:
         from ingest.pipeline import run_ingest
         from ingest.sources import resolve_sources
 
-        resolved = list(sources) if sources is not None else resolve_sources(
-            specs, include=include, exclude=exclude, url_lists=url_lists
+        resolved = (
+            list(sources)
+            if sources is not None
+            else resolve_sources(specs, include=include, exclude=exclude, url_lists=url_lists)
         )
         labels = [*specs, *(str(p) for p in url_lists)] or [s.name for s in resolved]
         return run_ingest(self.settings, resolved, labels=labels, progress=progress, extra_meta=extra_meta)
@@ -101,8 +103,9 @@ class ReffyService:
         settings = self.settings if model is None else self.settings.model_copy(update={"llm_model": model})
         setup = load_setup(settings)
         scorer = make_scorer(settings, setup)
-        return score_library(settings, scorer, setup.rubric, limit=limit, dry_run=dry_run, max_cost=max_cost,
-                             progress=progress)  # fmt: skip
+        return score_library(
+            settings, scorer, setup.rubric, limit=limit, dry_run=dry_run, max_cost=max_cost, progress=progress
+        )
 
     def build(self):
         """Rebuild gold from silver (LLM scores where present, offline scores otherwise)."""
@@ -112,20 +115,36 @@ class ReffyService:
         setup = load_setup(self.settings)
         key, prompt_version = active_key(self.settings)
         fallback = active_key(self.settings.model_copy(update={"llm_model": None})) if self.settings.llm_model else None
-        return build_gold(self.settings, setup.rubric, setup.taxonomy, scorer_key=key, prompt_version=prompt_version,
-                          fallback=fallback)  # fmt: skip
+        return build_gold(
+            self.settings,
+            setup.rubric,
+            setup.taxonomy,
+            scorer_key=key,
+            prompt_version=prompt_version,
+            fallback=fallback,
+        )
 
     # -- search -------------------------------------------------------------------------
-    def index(self, *, rebuild: bool = False, progress: Callable[[int, int], None] | None = None,
-              on_keyword_ready: Callable[[], None] | None = None):  # fmt: skip
+    def index(
+        self,
+        *,
+        rebuild: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        on_keyword_ready: Callable[[], None] | None = None,
+    ):
         """Bring the keyword and vector indexes in line with gold (incremental). Keyword search
         works from ``on_keyword_ready`` on, while the vectors are still being computed."""
         from reffy.embedder import embedder_for
         from reffy.retrieval.indexer import sync_indexes
 
         self._close_engine()  # (not the history store: other threads of a server keep using it)
-        return sync_indexes(self.settings, embedder_for(self.settings, bulk=True), rebuild=rebuild,
-                            progress=progress, on_keyword_ready=on_keyword_ready)  # fmt: skip
+        return sync_indexes(
+            self.settings,
+            embedder_for(self.settings, bulk=True),
+            rebuild=rebuild,
+            progress=progress,
+            on_keyword_ready=on_keyword_ready,
+        )
 
     def tune(self, *, max_false_flags: float | None = None):
         """Calibrate the no-answer signal on this library (see :mod:`reffy.retrieval.calibrate`)
@@ -138,8 +157,9 @@ class ReffyService:
         engine = SearchEngine(self.settings)
         try:
             if not engine.vectors_ready:
-                raise ConfigError("The search index is still being built: run `reffy index` to the end, then "
-                                  "`reffy tune`.")  # fmt: skip
+                raise ConfigError(
+                    "The search index is still being built: run `reffy index` to the end, then `reffy tune`."
+                )
             model = calibrate(engine, max_false_flags=max_false_flags or self.settings.no_answer_false_flags)
         except ValueError as exc:  # an exam too small to fit on
             raise ConfigError(sentence(f"Cannot tune yet: {exc}")) from exc
@@ -184,8 +204,9 @@ class ReffyService:
 
         return resolve(parsed, self.engine.vocabulary)
 
-    def resolve_filters(self, filters: dict[str, Any], *, user: User = LOCAL_USER,
-                        audience: str | None = None) -> dict[str, list[str]]:  # fmt: skip
+    def resolve_filters(
+        self, filters: dict[str, Any], *, user: User = LOCAL_USER, audience: str | None = None
+    ) -> dict[str, list[str]]:
         """Filter values as people type or paste them (``{"industry": ["Banking"]}``), in the
         library's own terms (``{"industry": ["finance"]}``); raises UnknownFilterValue listing the
         valid values when one names nothing here (a mistyped link must not show an empty page)."""
@@ -205,9 +226,20 @@ class ReffyService:
             self._usage = (now, self.history.usage_counts(self.settings.usage_window_days))
         return self._usage[1]
 
-    def search(self, query: str, *, filters: Any = None, k: int = 10, mode: str = "hybrid", fresh: bool = False,
-               usage: dict[str, int] | None = None, user: User = LOCAL_USER, audience: str | None = None,
-               channel: str = "cli", log: bool = True) -> SearchResult:  # fmt: skip
+    def search(
+        self,
+        query: str,
+        *,
+        filters: Any = None,
+        k: int = 10,
+        mode: str = "hybrid",
+        fresh: bool = False,
+        usage: dict[str, int] | None = None,
+        user: User = LOCAL_USER,
+        audience: str | None = None,
+        channel: str = "cli",
+        log: bool = True,
+    ) -> SearchResult:
         """Stories for a query. ``filters``: a SearchFilters or a dict of filter values.
         External audience (and every viewer) sees public stories only; each search is logged."""
         user.require("search")
@@ -222,15 +254,25 @@ class ReffyService:
         if audience == "external":  # defence in depth: the retrievers already filtered
             result.hits = [hit_view(h, audience) for h in result.hits if h.shareability == "public"]
             if not result.hits and self._hidden_by_audience(parsed):
-                result.notes.append("Stories outside your audience are not shown: only public stories are "
-                                    "searched for the external audience.")  # fmt: skip
+                result.notes.append(
+                    "Stories outside your audience are not shown: only public stories are "
+                    "searched for the external audience."
+                )
         if audience == "internal" and user.can("analytics"):
             result.below_threshold = self._below_threshold(query, parsed)
         if log:
-            self.history.log_query(user.name, query, kind="search", mode=mode, audience=audience, channel=channel,
-                                   filters=_filter_dict(parsed), hit_ids=[h.story_id for h in result.hits],
-                                   no_answer=result.no_answer or not result.hits,
-                                   latency_ms=(time.perf_counter() - started) * 1000)  # fmt: skip
+            self.history.log_query(
+                user.name,
+                query,
+                kind="search",
+                mode=mode,
+                audience=audience,
+                channel=channel,
+                filters=_filter_dict(parsed),
+                hit_ids=[h.story_id for h in result.hits],
+                no_answer=result.no_answer or not result.hits,
+                latency_ms=(time.perf_counter() - started) * 1000,
+            )
         return result
 
     def _below_threshold(self, query: str, filters: Any) -> list[dict[str, Any]]:
@@ -260,9 +302,12 @@ class ReffyService:
         queries = load_queries(queries_path)
         engine = self.engine
         engine.warm()
-        report = run_eval(queries, lambda q, f, n: engine.search(q, replace(f, audience="internal"), k=n, mode=mode),
-                          k=k,
-                          doc_meta={d.get("source_record_id"): d for d in engine.docs if d.get("source_record_id")})  # fmt: skip
+        report = run_eval(
+            queries,
+            lambda q, f, n: engine.search(q, replace(f, audience="internal"), k=n, mode=mode),
+            k=k,
+            doc_meta={d.get("source_record_id"): d for d in engine.docs if d.get("source_record_id")},
+        )
         known = {str(d.get("source_record_id") or d["story_id"]) for d in engine.docs}
         labelled = {str(i) for q in queries for i in q.relevant}
         report.labelled_in_library = len(labelled & known) / len(labelled) if labelled else None
@@ -288,8 +333,9 @@ class ReffyService:
         from reffy.store.warehouse import open_warehouse
 
         with open_warehouse(self.settings.db_path, must_exist=True) as con:
-            return set_override(con, story, field, value, load_rubric(self.settings.rubric_path), author=author,
-                                reason=reason)  # fmt: skip
+            return set_override(
+                con, story, field, value, load_rubric(self.settings.rubric_path), author=author, reason=reason
+            )
 
     def remove_override(self, story: str, field: str) -> bool:
         from ingest.overrides import remove_override
@@ -310,23 +356,26 @@ class ReffyService:
         """Counts per layer, recent runs and problems, the index: for analysts and admins (it names
         paths, settings and commands), and the CLI."""
         user.require("analytics")
-        from reffy.store.status import library_status
-        from reffy.store.warehouse import open_warehouse
-
         from reffy.retrieval.layout import build_stopped, read_manifest, vectors_complete
         from reffy.retrieval.rerank import reranker_state
+        from reffy.store.status import library_status
+        from reffy.store.warehouse import open_warehouse
 
         with open_warehouse(self.settings.db_path, must_exist=True) as con:
             st = library_status(con, str(self.settings.home), runs=runs, errors=errors)
         manifest = read_manifest(self.settings.index_dir)
-        st.search_index = {**manifest, "complete": vectors_complete(manifest),
-                           "stopped": build_stopped(manifest)} if manifest else {}  # fmt: skip
+        st.search_index = (
+            {**manifest, "complete": vectors_complete(manifest), "stopped": build_stopped(manifest)} if manifest else {}
+        )
         if manifest:
             from reffy.retrieval.calibrate import from_manifest, grown_since
 
             tuned = from_manifest(manifest)
-            st.search_index["retune"] = bool(tuned and manifest.get("stories")
-                                             and grown_since(tuned, manifest["stories"]) >= self.settings.retune_growth)  # fmt: skip
+            st.search_index["retune"] = bool(
+                tuned
+                and manifest.get("stories")
+                and grown_since(tuned, manifest["stories"]) >= self.settings.retune_growth
+            )
         st.reranker = reranker_state(self.settings.reranker_model, self.settings.rerank_top)
         return st
 
@@ -358,8 +407,9 @@ class ReffyService:
             paths.append(str(target))
         return paths
 
-    def start_pipeline(self, user: User, *, urls: str = "", uploads: Sequence[tuple[str, bytes]] = (),
-                       full: bool = True) -> Job:  # fmt: skip
+    def start_pipeline(
+        self, user: User, *, urls: str = "", uploads: Sequence[tuple[str, bytes]] = (), full: bool = True
+    ) -> Job:
         """Start ingest (then, with ``full``, score, build and index) on uploaded files and pasted
         web addresses, in the background; returns the job at once. Each pasted line that is not an
         http(s) address is recorded as a problem of its own while the rest is read. Refused with
@@ -396,8 +446,10 @@ class ReffyService:
         web addresses among them), or, before its ingest run exists, the refused lines."""
         user.require("analytics")
         if job.run_id is None:
-            return [{"severity": "error", "reason": p["reason"], "origin": p["line"], "detail": p["detail"]}
-                    for p in job.problems]  # fmt: skip
+            return [
+                {"severity": "error", "reason": p["reason"], "origin": p["line"], "detail": p["detail"]}
+                for p in job.problems
+            ]
         from reffy.errors import WarehouseError
         from reffy.store.status import run_problems
         from reffy.store.warehouse import open_warehouse
@@ -406,8 +458,10 @@ class ReffyService:
             with open_warehouse(self.settings.db_path, must_exist=True) as con:
                 return run_problems(con, job.run_id, limit)
         except WarehouseError:  # another process is writing: the refused lines are still known
-            return [{"severity": "error", "reason": p["reason"], "origin": p["line"], "detail": p["detail"]}
-                    for p in job.problems]  # fmt: skip
+            return [
+                {"severity": "error", "reason": p["reason"], "origin": p["line"], "detail": p["detail"]}
+                for p in job.problems
+            ]
 
     # -- identity -----------------------------------------------------------------------
     @property
@@ -515,10 +569,16 @@ class ReffyService:
         self.sessions.revoke_user(name)  # signed in in the app: out now, not at the session's expiry
         if role is None and not revoked:
             where = f"in {path}" if path is not None else "(single-user mode: there is no users file)"
-            raise NotFound(f"No user {name!r} {where} and no API token for them: `reffy user list` shows the users, "
-                           "`reffy token list` the tokens.")  # fmt: skip
-        return {"name": name, "role": role.value if role else None, "users_file": str(path) if role else None,
-                "tokens_revoked": revoked}  # fmt: skip
+            raise NotFound(
+                f"No user {name!r} {where} and no API token for them: `reffy user list` shows the users, "
+                "`reffy token list` the tokens."
+            )
+        return {
+            "name": name,
+            "role": role.value if role else None,
+            "users_file": str(path) if role else None,
+            "tokens_revoked": revoked,
+        }
 
     def list_tokens(self) -> list[dict[str, Any]]:
         return self.history.list_tokens()
@@ -597,8 +657,9 @@ class ReffyService:
         if doc is not None and self._visible(doc, audience):
             return doc  # the common case (cards of a result list): one dictionary lookup
         visible = [d["story_id"] for d in engine.docs if self._visible(d, audience)]
-        story_id = resolve_prefix(ref, visible, label=lambda i: str(engine.by_id[i].get("title") or ""),
-                                  scope=f"for the {audience} audience")  # fmt: skip
+        story_id = resolve_prefix(
+            ref, visible, label=lambda i: str(engine.by_id[i].get("title") or ""), scope=f"for the {audience} audience"
+        )
         return engine.by_id[story_id]
 
     def resolve_story_id(self, ref: str, *, user: User = LOCAL_USER, audience: str | None = None) -> str:
@@ -629,14 +690,29 @@ class ReffyService:
         dims = {c.id: c.dimension for c in setup_rubric.criteria}
         names = {c.id: c.label for c in setup_rubric.criteria}
         dim_names = {d.id: d.name for d in setup_rubric.dimensions}
-        criteria = [{"id": c.get("criterion_id"), "name": names.get(c.get("criterion_id"), c.get("criterion_id")),
-                     "dimension": dims.get(c.get("criterion_id")),
-                     "dimension_name": dim_names.get(dims.get(c.get("criterion_id"), ""), ""), "points": c.get("points"),
-                     "max_points": c.get("max_points"), "evidence": c.get("evidence"),
-                     "withdrawn": bool(c.get("claimed_points")) and (c.get("claimed_points") or 0) > (c.get("points") or 0),
-                     "overridden": bool(c.get("overridden"))} for c in stored["breakdown"]]  # fmt: skip
-        detail = {**{k: v for k, v in doc.items()}, "text": stored["text"], "criteria": criteria,
-                  "max_score": setup_rubric.total, "duplicates": [], "versions": [], "overrides": []}  # fmt: skip
+        criteria = [
+            {
+                "id": c.get("criterion_id"),
+                "name": names.get(c.get("criterion_id"), c.get("criterion_id")),
+                "dimension": dims.get(c.get("criterion_id")),
+                "dimension_name": dim_names.get(dims.get(c.get("criterion_id"), ""), ""),
+                "points": c.get("points"),
+                "max_points": c.get("max_points"),
+                "evidence": c.get("evidence"),
+                "withdrawn": bool(c.get("claimed_points")) and (c.get("claimed_points") or 0) > (c.get("points") or 0),
+                "overridden": bool(c.get("overridden")),
+            }
+            for c in stored["breakdown"]
+        ]
+        detail = {
+            **dict(doc.items()),
+            "text": stored["text"],
+            "criteria": criteria,
+            "max_score": setup_rubric.total,
+            "duplicates": [],
+            "versions": [],
+            "overrides": [],
+        }
         if audience == "internal":  # the warehouse holds only internal annotations: not even asked
             detail.update(self._warehouse_detail(doc))
         return story_view(detail, audience)
@@ -651,8 +727,9 @@ class ReffyService:
         except WarehouseError:
             return {}
 
-    def stories(self, *, user: User = LOCAL_USER, audience: str | None = None, filters: Any = None,
-                text: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def stories(
+        self, *, user: User = LOCAL_USER, audience: str | None = None, filters: Any = None, text: str | None = None
+    ) -> list[dict[str, Any]]:
         """Gold stories for the explorer table, best first."""
         user.require("read_story")
         audience = self.audience_for(user, audience)
@@ -662,19 +739,50 @@ class ReffyService:
         for doc in self.engine.docs:
             if not parsed.matches(doc):
                 continue
-            if needle and needle not in " ".join(str(doc.get(k) or "") for k in ("title", "customer", "summary")).lower():
+            if (
+                needle
+                and needle not in " ".join(str(doc.get(k) or "") for k in ("title", "customer", "summary")).lower()
+            ):
                 continue
-            rows.append(story_view({k: doc.get(k) for k in (
-                "story_id", "title", "customer", "industry", "industry_name", "country", "country_name", "year",
-                "score", "shareability", "source_type", "products", "competitors", "tags", "source_link",
-                "source_record_id")}, audience))  # fmt: skip
+            rows.append(
+                story_view(
+                    {
+                        k: doc.get(k)
+                        for k in (
+                            "story_id",
+                            "title",
+                            "customer",
+                            "industry",
+                            "industry_name",
+                            "country",
+                            "country_name",
+                            "year",
+                            "score",
+                            "shareability",
+                            "source_type",
+                            "products",
+                            "competitors",
+                            "tags",
+                            "source_link",
+                            "source_record_id",
+                        )
+                    },
+                    audience,
+                )
+            )
         return sorted(rows, key=lambda r: (-(r["score"] or 0), r["title"]))
 
     def facets(self, *, user: User = LOCAL_USER, audience: str | None = None) -> dict[str, list[Any]]:
         """The filter values present in the library (for filter widgets)."""
         rows = self.stories(user=user, audience=audience)
-        out: dict[str, set[Any]] = {"industry": set(), "country": set(), "product": set(), "competitor": set(),
-                                    "year": set(), "tags": set()}  # fmt: skip
+        out: dict[str, set[Any]] = {
+            "industry": set(),
+            "country": set(),
+            "product": set(),
+            "competitor": set(),
+            "year": set(),
+            "tags": set(),
+        }
         for row in rows:
             for key, field in (("industry", "industry"), ("country", "country"), ("year", "year")):
                 if row.get(field) is not None:
@@ -699,8 +807,10 @@ class ReffyService:
         if self._setup is None:
             from reffy.rubric import load_rubric, load_taxonomy, load_vendor
 
-            self._setup = (load_rubric(self.settings.rubric_path), (load_vendor(self.settings.vendor_path),
-                                                                    load_taxonomy(self.settings.taxonomy_path)))  # fmt: skip
+            self._setup = (
+                load_rubric(self.settings.rubric_path),
+                (load_vendor(self.settings.vendor_path), load_taxonomy(self.settings.taxonomy_path)),
+            )
         return self._setup
 
     def chat_model(self) -> Any:
@@ -713,9 +823,17 @@ class ReffyService:
             self._chat_model = LiteLLMChatModel(self.settings)
         return self._chat_model
 
-    def ask(self, question: str, *, user: User = LOCAL_USER, conversation_id: str | None = None,
-            audience: str | None = None, filters: dict[str, Any] | None = None, k: int | None = None,
-            channel: str = "cli") -> AnswerStream:  # fmt: skip
+    def ask(
+        self,
+        question: str,
+        *,
+        user: User = LOCAL_USER,
+        conversation_id: str | None = None,
+        audience: str | None = None,
+        filters: dict[str, Any] | None = None,
+        k: int | None = None,
+        channel: str = "cli",
+    ) -> AnswerStream:
         """Answer a question from the library, streamed. The user's message is stored before
         anything can fail; the answer (or the error) after."""
         from reffy.answer import pipeline
@@ -740,8 +858,14 @@ class ReffyService:
         if conversation.get("audience") != audience:
             history.set_conversation_audience(user, conversation_id, audience)
         earlier = history.recent_messages(user, conversation_id, max(self.settings.history_turns, 2) * 2)
-        previous = next((Request(**m["meta"]["request"]) for m in reversed(earlier)
-                         if m["role"] == "assistant" and (m.get("meta") or {}).get("request")), None)  # fmt: skip
+        previous = next(
+            (
+                Request(**m["meta"]["request"])
+                for m in reversed(earlier)
+                if m["role"] == "assistant" and (m.get("meta") or {}).get("request")
+            ),
+            None,
+        )
         _, (vendor, taxonomy) = self._scoring_setup()
         if filters is not None and not isinstance(filters, dict):
             filters = _filter_dict(filters)  # a SearchFilters
@@ -749,11 +873,13 @@ class ReffyService:
         request = understand(question, vendor, taxonomy, previous=previous, explicit=explicit)
         # Earlier turns go to the model only when written for this audience: after a switch to
         # external, internal answers (which may quote internal stories) stay out of the context.
-        turns = [{"role": m["role"], "content": m["content"]} for m in earlier
-                 if m["content"] and not m.get("error") and (audience == "internal" or m.get("audience") == "external")]
-        turns = turns[-self.settings.history_turns:] if self.settings.history_turns else []  # fmt: skip
-        history.add_message(user, conversation_id, "user", question, audience=audience,
-                            filters=request.filters or None)  # fmt: skip
+        turns = [
+            {"role": m["role"], "content": m["content"]}
+            for m in earlier
+            if m["content"] and not m.get("error") and (audience == "internal" or m.get("audience") == "external")
+        ]
+        turns = turns[-self.settings.history_turns :] if self.settings.history_turns else []
+        history.add_message(user, conversation_id, "user", question, audience=audience, filters=request.filters or None)
         engine = self.engine
         k = k or self.settings.answer_k
 
@@ -761,12 +887,23 @@ class ReffyService:
             return self.search(query, filters=f, k=n, user=user, audience=audience, channel=channel, log=False)
 
         model = self.chat_model()
-        gen = pipeline.run(question, request, search=search, by_id=engine.by_id, docstore=engine.docstore,
-                           model=model, history=turns, audience=audience, vendor=vendor.name, k=k,
-                           max_tokens=self.settings.answer_max_tokens,
-                           names=self._story_names(engine) if model is not None else None)  # fmt: skip
-        return pipeline.AnswerStream(self._recorded(gen, user, conversation_id, question, request, audience, channel),
-                                     conversation_id)  # fmt: skip
+        gen = pipeline.run(
+            question,
+            request,
+            search=search,
+            by_id=engine.by_id,
+            docstore=engine.docstore,
+            model=model,
+            history=turns,
+            audience=audience,
+            vendor=vendor.name,
+            k=k,
+            max_tokens=self.settings.answer_max_tokens,
+            names=self._story_names(engine) if model is not None else None,
+        )
+        return pipeline.AnswerStream(
+            self._recorded(gen, user, conversation_id, question, request, audience, channel), conversation_id
+        )
 
     def _story_names(self, engine: Any) -> Any:
         """The verifier's index of story names, built once per loaded index (a new index
@@ -778,8 +915,9 @@ class ReffyService:
             cached = self._names = (engine, StoryNames(engine.docs))
         return cached[1]
 
-    def _recorded(self, gen: Any, user: User, conversation_id: str, question: str, request: Any, audience: str,
-                  channel: str) -> Any:  # fmt: skip
+    def _recorded(
+        self, gen: Any, user: User, conversation_id: str, question: str, request: Any, audience: str, channel: str
+    ) -> Any:
         from dataclasses import asdict
 
         started = time.perf_counter()
@@ -789,26 +927,58 @@ class ReffyService:
             from reffy.errors import ReffyError
 
             message = str(exc) if isinstance(exc, ReffyError) else f"{type(exc).__name__}: {exc}"
-            self.history.add_message(user, conversation_id, "assistant", "", audience=audience,
-                                     mode="answer", error=message, meta={"request": asdict(request)})  # fmt: skip
+            self.history.add_message(
+                user,
+                conversation_id,
+                "assistant",
+                "",
+                audience=audience,
+                mode="answer",
+                error=message,
+                meta={"request": asdict(request)},
+            )
             raise
         answer.conversation_id = conversation_id
         latency = (time.perf_counter() - started) * 1000
         answer.latency_ms = max(answer.latency_ms, latency)
         row = self.history.add_message(
-            user, conversation_id, "assistant", answer.text, mode="offline" if answer.offline else "answer",
-            latency_ms=answer.latency_ms, cited=answer.cited_ids, model=answer.model, tokens_in=answer.tokens_in,
-            tokens_out=answer.tokens_out, cost_usd=answer.cost_usd, audience=audience, filters=answer.filters or None,
+            user,
+            conversation_id,
+            "assistant",
+            answer.text,
+            mode="offline" if answer.offline else "answer",
+            latency_ms=answer.latency_ms,
+            cited=answer.cited_ids,
+            model=answer.model,
+            tokens_in=answer.tokens_in,
+            tokens_out=answer.tokens_out,
+            cost_usd=answer.cost_usd,
+            audience=audience,
+            filters=answer.filters or None,
             no_answer=answer.no_answer,
-            meta={"request": asdict(request), "citations": answer.citations, "removed": answer.removed,
-                  "hit_ids": [h.story_id for h in answer.hits], "prompt_version": answer.prompt_version,
-                  **({"llm_error": answer.error} if answer.error else {})},
-        )  # fmt: skip
+            meta={
+                "request": asdict(request),
+                "citations": answer.citations,
+                "removed": answer.removed,
+                "hit_ids": [h.story_id for h in answer.hits],
+                "prompt_version": answer.prompt_version,
+                **({"llm_error": answer.error} if answer.error else {}),
+            },
+        )
         answer.message_id = row["id"]
-        self.history.log_query(user.name, question, kind="ask", mode="offline" if answer.offline else "answer",
-                               audience=audience, channel=channel, filters=answer.filters or None,
-                               hit_ids=[h.story_id for h in answer.hits], no_answer=answer.no_answer,
-                               latency_ms=answer.latency_ms, cited=answer.cited_ids)  # fmt: skip
+        self.history.log_query(
+            user.name,
+            question,
+            kind="ask",
+            mode="offline" if answer.offline else "answer",
+            audience=audience,
+            channel=channel,
+            filters=answer.filters or None,
+            hit_ids=[h.story_id for h in answer.hits],
+            no_answer=answer.no_answer,
+            latency_ms=answer.latency_ms,
+            cited=answer.cited_ids,
+        )
         return answer
 
     def answer(self, question: str, **kwargs: Any) -> Answer:
@@ -843,8 +1013,15 @@ class ReffyService:
         if not self.history.delete_conversation(user, conversation_id):
             raise NotFound(f"No conversation {conversation_id!r} for {user.name}.")
 
-    def feedback(self, user: User, *, rating: int, message_id: int | None = None, story_id: str | None = None,
-                 comment: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def feedback(
+        self,
+        user: User,
+        *,
+        rating: int,
+        message_id: int | None = None,
+        story_id: str | None = None,
+        comment: str | None = None,
+    ) -> dict[str, Any]:
         user.require("feedback")
         if rating not in (1, -1):
             raise ConfigError("rating must be 1 (thumbs up) or -1 (thumbs down).")
@@ -861,8 +1038,9 @@ class ReffyService:
             asked = [m for m in conv["messages"] if m["role"] == "user" and m["id"] < message_id]
             query = asked[-1]["content"] if asked else None
         self.history.ensure_user(user.name, user.role.value)
-        return self.history.add_feedback(user, rating, message_id=message_id, story_id=story_id,
-                                         comment=(comment or "").strip() or None, query=query)  # fmt: skip
+        return self.history.add_feedback(
+            user, rating, message_id=message_id, story_id=story_id, comment=(comment or "").strip() or None, query=query
+        )
 
     # -- analytics ----------------------------------------------------------------------
     def usage(self, user: User, *, days: int = 30) -> dict[str, Any]:
@@ -876,8 +1054,9 @@ class ReffyService:
             row["title"] = (by_id.get(row["story_id"]) or {}).get("title")
         stats["overused"] = analytics.overused(stats.get("most_cited", []), len(by_id))
         once = [d for d in self.engine.docs if d.get("audience") != "external"]  # each duplicate group once
-        stats["content_gaps"] = analytics.content_gaps(stats.get("requested_facets", []),
-                                                       analytics.strong_by_facet(once))  # fmt: skip
+        stats["content_gaps"] = analytics.content_gaps(
+            stats.get("requested_facets", []), analytics.strong_by_facet(once)
+        )
         return stats
 
     def score_table(self, user: User) -> list[dict[str, Any]]:
@@ -890,8 +1069,12 @@ class ReffyService:
 
         user.require("analytics")
         rows = self.stories(user=user, audience="internal")
-        names = {(key, r.get(key)): r.get(f"{key}_name") for r in rows for key in ("industry", "country")
-                 if r.get(f"{key}_name")}  # fmt: skip
+        names = {
+            (key, r.get(key)): r.get(f"{key}_name")
+            for r in rows
+            for key in ("industry", "country")
+            if r.get(f"{key}_name")
+        }
         cells = analytics.coverage(rows, analytics.STRONG_SCORE if min_score is None else min_score)
         for cell in cells:  # people's names beside the ids, for the chart
             for key in ("industry", "country"):
