@@ -666,7 +666,7 @@ def _fenced(prompt: str, boundary: str) -> bool:
 def _scoring_prompts(work: Path) -> dict[str, tuple[str, str]]:
     """The scoring prompt for a story whose title, each metadata value, a metadata key and the
     body carry the injection: {probe: (user message, its boundary)}."""
-    from ingest.llm_scorer import LLMScorer
+    from ingest.scoring.llm import LLMScorer
     from reffy.config import load_settings
     from reffy.models import StoryInput
     from reffy.rubric import load_rubric, load_taxonomy, load_vendor

@@ -11,8 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
-from ingest.score_eval import evaluate_scoring, load_corpus
-from ingest.scorers import ScoringSetup, offline_scorer
+from ingest.scoring.evaluate import evaluate_scoring, load_corpus
+from ingest.scoring.factory import ScoringSetup, offline_scorer
 from reffy.config import load_settings
 from reffy.rubric import load_rubric, load_taxonomy, load_vendor
 

@@ -29,8 +29,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from ingest.scoring.base import Scorer, ScoringFailure
 from reffy.config import Settings
 from reffy.models import ScoreResult, StoryInput, utcnow
 from reffy.rubric import Criterion, Rubric
@@ -41,28 +42,6 @@ FLUSH_SECONDS = 1.0  # and none waits longer than this for its commit
 POOL_CHUNK = 4  # stories sent to a worker process at a time
 POOL_MIN_STORIES = 100  # one worker process per this many stories at most: starting the pool costs
 # about 1.5 s, which a few hundred stories at ~16 ms each win back on two idle cores
-
-
-class Scorer(Protocol):
-    scorer_key: str
-    prompt_version: str
-    concurrency: int
-
-    def score(self, story: StoryInput, criteria: list[Criterion], want_metadata: bool) -> ScoreResult: ...
-
-    def estimate(self, story: StoryInput, criteria: list[Criterion]) -> tuple[int, float | None]: ...
-
-
-class ScoringFailure(Exception):
-    """Raised by a scorer for one story: recorded, counted, retried next run."""
-
-    def __init__(self, reason: str, detail: str, tokens_in: int = 0, tokens_out: int = 0, cost_usd: float = 0.0):
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
-        self.tokens_in, self.tokens_out, self.cost_usd = tokens_in, tokens_out, cost_usd
-
-    def __reduce__(self):  # travels back from a worker process intact
-        return type(self), (self.reason, self.detail, self.tokens_in, self.tokens_out, self.cost_usd)
 
 
 @dataclass(slots=True)
@@ -166,9 +145,8 @@ def score_library(
                 _estimate(jobs, scorer, summary)
                 summary.status = "dry_run"
             else:
-                prepare = getattr(scorer, "prepare", None)
-                if prepare is not None and jobs:  # batch work a scorer can share (embeddings)
-                    prepare([job.story for job in jobs])
+                if jobs:  # batch work a scorer can share (embeddings)
+                    scorer.prepare([job.story for job in jobs])
                 _run(con, jobs, scorer, summary, max_cost, progress)
         except BaseException:
             summary.status = "interrupted"
@@ -198,7 +176,7 @@ def _run(
 ) -> None:
     # stories that cost money (LLM calls) are committed one by one, as they finish; a scorer
     # whose stories cost milliseconds asks for batches (``batch_commits``)
-    batch = FLUSH_STORIES if getattr(scorer, "batch_commits", False) else 1
+    batch = FLUSH_STORIES if scorer.batch_commits else 1
     recorder = _Recorder(con, summary, len(jobs), progress, batch)
     try:
         workers = min(_workers(scorer), len(jobs) // POOL_MIN_STORIES)
@@ -219,9 +197,9 @@ def _run(
 
 def _workers(scorer: Scorer) -> int:
     """Worker processes a scorer asks for (1: score in this process)."""
-    if getattr(scorer, "worker_setup", None) is None:
+    if not scorer.parallel:
         return 1
-    return max(1, int(getattr(scorer, "workers", 1) or 1))
+    return max(1, scorer.workers)
 
 
 def _run_threads(

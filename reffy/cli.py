@@ -450,11 +450,7 @@ def run(
     home: HomeOpt = None,
 ) -> None:
     """Ingest, score and build gold in one go."""
-    service = _service(home)
-    _print_summary(_run_ingest(service, sources, [], [], [], extra_meta=_pairs(meta or [], "--meta")))
-    _print_score(_run_score(service, model=model, max_cost=max_cost))
-    _print_build(service.build())
-    _print_index(_run_index(service))
+    _refresh(_service(home), sources, extra_meta=_pairs(meta or [], "--meta"), model=model, max_cost=max_cost)
 
 
 @app.command()
@@ -464,6 +460,68 @@ def index(
 ) -> None:
     """Sync the keyword (BM25) and vector (Chroma) indexes with gold. Incremental."""
     _print_index(_run_index(_service(home), rebuild=rebuild))
+
+
+def _refresh(service, specs: list[str], **options: Any) -> dict[str, Any]:
+    """The whole pipeline (the service's ``refresh``), each stage with its progress bar and summary."""
+    from reffy.service.library import RefreshHooks
+
+    console = _console()
+    printers = {"ingest": _print_summary, "score": _print_score, "build": _print_build, "index": _print_index}
+
+    class Bars(RefreshHooks):
+        def __init__(self) -> None:
+            self.bar: Any = None
+            self.task: Any = None
+            self.origins: set[Any] = set()
+            self.started_at = 0.0
+
+        def started(self, stage: str, total: int | None) -> None:
+            import time
+
+            self.started_at = time.perf_counter()
+            if stage == "build":
+                return
+            label, unit = {
+                "ingest": ("ingest", "sources"),
+                "score": ("score", "stories"),
+                "index": ("embed", "vectors"),
+            }[stage]
+            self.bar = _bar(label, unit)
+            self.bar.start()
+            self.task = self.bar.add_task(label, total=total)
+
+        def item(self, source: Any, item: Any) -> None:
+            origin = getattr(item, "origin", None)
+            if origin not in self.origins:
+                self.origins.add(origin)
+                self.bar.update(self.task, advance=1)
+
+        def progress(self, stage: str, done: int, total: int | None) -> None:
+            self.bar.update(self.task, completed=done, total=total)
+
+        def keyword_ready(self) -> None:
+            import time
+
+            self.bar.console.print(
+                f"Keyword search is ready ({time.perf_counter() - self.started_at:.1f}s); hybrid search "
+                "follows when the vectors are done.",
+                highlight=False,
+            )
+
+        def finished(self, stage: str, summary: Any) -> None:
+            if self.bar is not None:
+                self.bar.stop()
+                self.bar = None
+            printers[stage](summary)
+
+    hooks = Bars()
+    try:
+        return service.refresh(specs, hooks=hooks, **options)
+    finally:
+        if hooks.bar is not None:
+            hooks.bar.stop()
+        console.file.flush()
 
 
 def _run_index(service, *, rebuild: bool = False):
@@ -932,10 +990,7 @@ def demo(
     console = _console()
     console.print(f"Building the demo library from [bold]{data}[/] into [bold]{home}[/]")
     service = _service(home)
-    _print_summary(_run_ingest(service, [str(data)], [], [], []))
-    _print_score(_run_score(service))
-    _print_build(service.build())
-    _print_index(_run_index(service))
+    _refresh(service, [str(data)])
     status(home=home, runs=3, errors=5, as_json=False)
     console.print(f'\nTry: [bold]REFFY_HOME={home} reffy search "bank that cut call handling time"[/]')
     if not no_app:

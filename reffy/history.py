@@ -146,13 +146,13 @@ def title_from(text: str) -> str:
 
 
 def _v1(db: sqlite_utils.Database) -> None:
-    db["users"].create(
+    db.table("users").create(
         {"name": str, "role": str, "created_at": str, "last_seen": str},
         pk="name",
         not_null={"created_at"},
         if_not_exists=True,
     )
-    db["conversations"].create(
+    db.table("conversations").create(
         {
             "id": str,
             "user": str,
@@ -167,7 +167,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         not_null={"user", "audience", "created_at", "updated_at"},
         if_not_exists=True,
     )
-    db["messages"].create(
+    db.table("messages").create(
         {
             "id": int,
             "conversation_id": str,
@@ -192,7 +192,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         not_null={"conversation_id", "role", "created_at"},
         if_not_exists=True,
     )
-    db["feedback"].create(
+    db.table("feedback").create(
         {
             "id": int,
             "user": str,
@@ -207,7 +207,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         not_null={"user", "rating", "created_at"},
         if_not_exists=True,
     )
-    db["query_log"].create(
+    db.table("query_log").create(
         {
             "id": int,
             "user": str,
@@ -227,7 +227,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         not_null={"user", "query", "kind", "created_at"},
         if_not_exists=True,
     )
-    db["api_tokens"].create(
+    db.table("api_tokens").create(
         {
             "id": int,
             "user": str,
@@ -260,7 +260,7 @@ def _v2(db: sqlite_utils.Database) -> None:
     was staff's (viewers only ever get the external audience); otherwise the role the name was
     last seen with decides, staff when unknown - a viewer may lose sight of an old external
     conversation, but no viewer is handed a member's."""
-    db["conversations"].add_column("owner", str)
+    db.table("conversations").add_column("owner", str)
     db.execute(
         "UPDATE conversations SET owner = CASE"
         " WHEN audience = 'internal' OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id"
@@ -268,12 +268,12 @@ def _v2(db: sqlite_utils.Database) -> None:
         " WHEN (SELECT role FROM users u WHERE u.name = conversations.user) = 'viewer' THEN 'viewer:' || user"
         " ELSE 'staff:' || user END"
     )
-    db["conversations"].create_index(["owner", "updated_at"], if_not_exists=True)
+    db.table("conversations").create_index(["owner", "updated_at"], if_not_exists=True)
 
 
 def _v3(db: sqlite_utils.Database) -> None:
     """App sessions (signed in across refreshes, ended by logout) and pipeline jobs run by the server."""
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "id": int,
             "token_hash": str,
@@ -288,9 +288,9 @@ def _v3(db: sqlite_utils.Database) -> None:
         not_null={"token_hash", "user", "role", "created_at", "expires_at"},
         if_not_exists=True,
     )
-    db["sessions"].create_index(["token_hash"], unique=True, if_not_exists=True)
-    db["sessions"].create_index(["user"], if_not_exists=True)
-    db["jobs"].create(
+    db.table("sessions").create_index(["token_hash"], unique=True, if_not_exists=True)
+    db.table("sessions").create_index(["user"], if_not_exists=True)
+    db.table("jobs").create(
         {
             "id": int,
             "kind": str,
@@ -316,7 +316,7 @@ def _v3(db: sqlite_utils.Database) -> None:
         not_null={"kind", "user", "status", "created_at", "updated_at"},
         if_not_exists=True,
     )
-    db["jobs"].create_index(["status"], if_not_exists=True)
+    db.table("jobs").create_index(["status"], if_not_exists=True)
 
 
 # Ordered schema steps: version -> step. Add new steps; never edit a shipped one.
@@ -451,9 +451,9 @@ class HistoryStore:
 
         def write(db: sqlite_utils.Database) -> dict:
             now = self._now()
-            db["users"].insert({"name": name, "role": role, "created_at": now, "last_seen": now}, ignore=True)
-            db["users"].update(name, {"last_seen": now} | ({"role": role} if role is not None else {}))
-            return db["users"].get(name)
+            db.table("users").insert({"name": name, "role": role, "created_at": now, "last_seen": now}, ignore=True)
+            db.table("users").update(name, {"last_seen": now} | ({"role": role} if role is not None else {}))
+            return db.table("users").get(name)
 
         return self._write(write)
 
@@ -481,7 +481,7 @@ class HistoryStore:
 
         def write(db: sqlite_utils.Database) -> dict:
             now = self._now()
-            db["users"].insert({"name": name, "created_at": now, "last_seen": now}, ignore=True)
+            db.table("users").insert({"name": name, "created_at": now, "last_seen": now}, ignore=True)
             row = {
                 "id": uuid.uuid4().hex,
                 "user": name,
@@ -490,7 +490,7 @@ class HistoryStore:
                 "created_at": now,
                 "updated_at": now,
             }
-            db["conversations"].insert({**row, "owner": principal})
+            db.table("conversations").insert({**row, "owner": principal})
             return row
 
         return self._write(write)
@@ -518,7 +518,7 @@ class HistoryStore:
         def write(db: sqlite_utils.Database) -> dict | None:
             if self._owned(user, conversation_id) is None:
                 return None
-            db["conversations"].update(conversation_id, {"title": title.strip() or None})
+            db.table("conversations").update(conversation_id, {"title": title.strip() or None})
             return self._owned(user, conversation_id)
 
         return self._write(write)
@@ -529,7 +529,7 @@ class HistoryStore:
         def write(db: sqlite_utils.Database) -> bool:
             if self._owned(user, conversation_id) is None:
                 return False
-            db["conversations"].update(conversation_id, {"deleted_at": self._now(), "title": None})
+            db.table("conversations").update(conversation_id, {"deleted_at": self._now(), "title": None})
             db.execute(
                 "UPDATE messages SET content = '', cited = NULL, filters = NULL, error = NULL, meta = NULL "
                 "WHERE conversation_id = ?",
@@ -546,7 +546,7 @@ class HistoryStore:
 
         def write(db: sqlite_utils.Database) -> None:
             self._require(user, conversation_id)
-            db["conversations"].update(conversation_id, {"audience": audience})
+            db.table("conversations").update(conversation_id, {"audience": audience})
 
         self._write(write)
 
@@ -598,12 +598,12 @@ class HistoryStore:
                 "meta": _dumps(meta),
                 "created_at": now,
             }
-            message_id = db["messages"].insert(row).last_pk
+            message_id = db.table("messages").insert(row).last_pk
             update = {"updated_at": now}
             if role == "user" and not conversation["title"] and content.strip():
                 update["title"] = title_from(content)
-            db["conversations"].update(conversation_id, update)
-            return _decode(db["messages"].get(message_id))
+            db.table("conversations").update(conversation_id, update)
+            return _decode(db.table("messages").get(message_id))
 
         return self._write(write)
 
@@ -675,7 +675,7 @@ class HistoryStore:
                 "query": asked,
                 "created_at": self._now(),
             }
-            row["id"] = db["feedback"].insert(row).last_pk
+            row["id"] = db.table("feedback").insert(row).last_pk
             return row
 
         return self._write(write)
@@ -798,7 +798,7 @@ class HistoryStore:
         """A new API token: (plaintext, shown once; its row without the hash)."""
         token = new_token()
         row = {"user": user, "role": role, "label": label, "token_hash": hash_token(token), "created_at": self._now()}
-        token_id = self._write(lambda db: db["api_tokens"].insert(row).last_pk)
+        token_id = self._write(lambda db: db.table("api_tokens").insert(row).last_pk)
         return token, self._token_row(token_id)
 
     def _token_row(self, token_id: int) -> dict:
@@ -817,7 +817,7 @@ class HistoryStore:
             )
             if not rows:
                 return None
-            db["api_tokens"].update(rows[0]["id"], {"last_used": self._now()})
+            db.table("api_tokens").update(rows[0]["id"], {"last_used": self._now()})
             return rows[0]["user"], rows[0]["role"]
 
         return self._write(write)

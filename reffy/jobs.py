@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from reffy.errors import JobRunning, ReffyError
 from reffy.history import HistoryStore, _iso
 from reffy.models import Problem
+from reffy.service.library import RefreshHooks
 from reffy.wording import plural
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ class JobStore:
                 "started_at": now,
                 "updated_at": now,
             }
-            return db["jobs"].insert(row).last_pk
+            return db.table("jobs").insert(row).last_pk
 
         job_id = self.history._write(write)
         rows = self.history._rows("SELECT * FROM jobs WHERE id = ?", [job_id])
@@ -212,7 +213,7 @@ class JobStore:
             if key in fields:
                 fields[key] = json.dumps(fields[key])
         fields["updated_at"] = self._now()
-        self.history._write(lambda db: db["jobs"].update(job_id, fields))
+        self.history._write(lambda db: db.table("jobs").update(job_id, fields))
 
     def reconcile(self) -> int:
         """Mark running jobs whose process is gone as interrupted; how many were."""
@@ -270,6 +271,52 @@ class _Progress:
         self.store.update(self.job_id, stage=stage, done=done, total=total, message=message)
 
 
+# What each step records in the job's result, and how its progress reads.
+_RECORDED = {
+    "ingest": ("run_id", "status", "seen", "new", "updated", "unchanged", "removed", "errors", "warnings"),
+    "score": ("status", "scored", "cached", "failed"),
+    "build": ("stories", "public", "internal", "below_threshold", "min_score"),
+    "index": ("stories", "embedded_stories", "stories_removed"),
+}
+_VERBS = {
+    "score": ("Scoring", "stories"),
+    "build": ("Building the library", ""),
+    "index": ("Indexing for search", "stories"),
+}
+
+
+class _JobHooks(RefreshHooks):
+    """A pipeline run's progress and counts, written to its job row as the service's refresh goes."""
+
+    def __init__(self, store: JobStore, job_id: int, progress: _Progress, result: dict[str, Any]) -> None:
+        self.store, self.job_id, self.write, self.result = store, job_id, progress, result
+        self.total: int | None = None
+        self.seen = 0
+
+    def started(self, stage: str, total: int | None) -> None:
+        if stage == "ingest":
+            self.total = total
+            self.write("ingest", 0, total, "Reading sources…", force=True)
+        else:
+            self.write(stage, 0, None, f"{_VERBS[stage][0]}…", force=True)
+
+    def item(self, source: Any, item: Any) -> None:
+        self.seen += 1
+        known = f" of {self.total}" if self.total else ""
+        self.write("ingest", self.seen, self.total, f"Reading sources: {self.seen}{known} items")
+
+    def progress(self, stage: str, done: int, total: int | None) -> None:
+        verb, unit = _VERBS[stage]
+        self.write(stage, done, total, f"{verb}: {done} of {total} {unit}".rstrip())
+
+    def finished(self, stage: str, summary: Any) -> None:
+        self.result[stage] = {k: getattr(summary, k) for k in _RECORDED[stage]}
+        if stage == "ingest":
+            self.store.update(self.job_id, run_id=summary.run_id, result=self.result)
+        else:
+            self.store.update(self.job_id, result=self.result)
+
+
 class JobRunner:
     """Starts pipeline runs on threads of this process and records them in a :class:`JobStore`
     with its own connection to the history file (a service's ``close()`` cannot cut it)."""
@@ -283,12 +330,15 @@ class JobRunner:
             job = self.store.create(user.name, specs, {"full": full}, refused)
             _ACTIVE.add((str(self.store.history.path), job.id))
         thread = threading.Thread(
-            target=self._run, args=(job.id, list(specs), list(refused), full), name=f"reffy-job-{job.id}", daemon=True
+            target=self._run,
+            args=(user, job.id, list(specs), list(refused), full),
+            name=f"reffy-job-{job.id}",
+            daemon=True,
         )
         thread.start()
         return job
 
-    def _run(self, job_id: int, specs: list[str], refused: list[Problem], full: bool) -> None:
+    def _run(self, user: User, job_id: int, specs: list[str], refused: list[Problem], full: bool) -> None:
         stop = threading.Event()
         threading.Thread(
             target=self._heartbeat, args=(job_id, stop), name=f"reffy-job-{job_id}-beat", daemon=True
@@ -296,7 +346,7 @@ class JobRunner:
         progress = _Progress(self.store, job_id)
         result: dict[str, Any] = {}
         try:
-            self._steps(job_id, specs, refused, full, progress, result)
+            self._steps(user, job_id, specs, refused, full, progress, result)
             partial = bool(refused) or result["ingest"]["errors"] > 0 or result.get("score", {}).get("failed", 0) > 0
             self.store.update(
                 job_id,
@@ -325,6 +375,7 @@ class JobRunner:
 
     def _steps(
         self,
+        user: User,
         job_id: int,
         specs: list[str],
         refused: list[Problem],
@@ -332,60 +383,16 @@ class JobRunner:
         progress: _Progress,
         result: dict[str, Any],
     ) -> None:
-        """Run each step in turn, recording its counts as soon as it is done."""
+        """Run each step in turn (the service's one pipeline), recording its counts as soon as it is done."""
         from ingest.sources import RefusedInput
 
-        svc = self.service
-        sources = svc.resolve(specs) if specs else []
-        total = svc.estimate(sources) if sources else 0
-        seen = {"n": 0}
-
-        def on_item(source: Any, item: Any) -> None:
-            seen["n"] += 1
-            known = f" of {total}" if total else ""
-            progress("ingest", seen["n"], total, f"Reading sources: {seen['n']}{known} items")
-
-        progress("ingest", 0, total, "Reading sources…", force=True)
-        summary = svc.ingest(specs, sources=[*sources, *([RefusedInput(refused)] if refused else [])], progress=on_item)
-        result["ingest"] = {
-            k: getattr(summary, k)
-            for k in ("run_id", "status", "seen", "new", "updated", "unchanged", "removed", "errors", "warnings")
-        }
-        self.store.update(job_id, run_id=summary.run_id, result=result)
-        if not full:
-            return
-        steps: list[tuple[str, str, str, Callable[..., Any], tuple[str, ...]]] = [
-            (
-                "score",
-                "Scoring",
-                "stories",
-                lambda cb: svc.score(progress=cb),
-                ("status", "scored", "cached", "failed"),
-            ),
-            (
-                "build",
-                "Building the library",
-                "",
-                lambda cb: svc.build(),
-                ("stories", "public", "internal", "below_threshold", "min_score"),
-            ),
-            (
-                "index",
-                "Indexing for search",
-                "stories",
-                lambda cb: svc.index(progress=cb),
-                ("stories", "embedded_stories", "stories_removed"),
-            ),
-        ]
-        for name, verb, unit, run, keys in steps:
-            progress(name, 0, None, f"{verb}…", force=True)
-
-            def step_progress(done: int, total: int, name: str = name, verb: str = verb, unit: str = unit) -> None:
-                progress(name, done, total, f"{verb}: {done} of {total} {unit}".rstrip())
-
-            outcome = run(step_progress)
-            result[name] = {k: getattr(outcome, k) for k in keys}
-            self.store.update(job_id, result=result)
+        self.service.refresh(
+            user=user,
+            stages=FULL if full else ("ingest",),
+            sources=self.service.resolve(specs) if specs else [],
+            unestimated=[RefusedInput(refused)] if refused else [],
+            hooks=_JobHooks(self.store, job_id, progress, result),
+        )
 
     def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
         while not stop.wait(HEARTBEAT_S):

@@ -66,7 +66,7 @@ class SessionStore:
             "created_at": _iso(now),
             "expires_at": _iso(now + timedelta(hours=hours)),
         }
-        session_id = self.history._write(lambda db: db["sessions"].insert(row).last_pk)
+        session_id = self.history._write(lambda db: db.table("sessions").insert(row).last_pk)
         return token, Session(session_id, user, role, via, row["created_at"], row["expires_at"])
 
     def resolve(self, token: str | None) -> Session | None:

@@ -48,10 +48,7 @@ def build_library(settings: Any, sources: list[Path]) -> None:
 
     svc = ReffyService(settings)
     try:
-        svc.ingest([str(s) for s in sources])
-        svc.score()
-        svc.build()
-        svc.index()
+        svc.refresh([str(s) for s in sources])
     finally:
         svc.close()
 

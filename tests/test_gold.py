@@ -10,6 +10,7 @@ from helpers import STORY, query, scalar, story
 from ingest import shareability
 from ingest.gold import build_gold, build_intro, build_summary, chunk_text, opening
 from ingest.overrides import OverrideError
+from ingest.scoring.base import Scorer
 from ingest.silver import score_library
 from reffy.models import CriterionScore, Quote, ScoreResult, StoryMetadata
 from reffy.rubric import load_rubric, load_taxonomy
@@ -18,7 +19,7 @@ from reffy.service import ReffyService
 RUBRIC = load_rubric()
 
 
-class FixedScorer:
+class FixedScorer(Scorer):
     """Gives each story the total in its front matter ('score: N'), spread over criteria."""
 
     scorer_key, prompt_version, concurrency = "llm:test", "t1", 1

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from llmstub import LLMStub, error, ok
 
-from ingest.llm_scorer import PROMPTS, LLMScorer, ScoringFailed, load_prompt
+from ingest.scoring.llm import PROMPTS, LLMScorer, ScoringFailed, load_prompt
 from reffy.config import load_settings
 from reffy.errors import ReffyError
 from reffy.llm import LiteLLMChatModel, LLMError
@@ -471,8 +471,8 @@ def test_metadata_only(tmp_path: Path, llm_stub: LLMStub) -> None:
 
 
 def test_fits_the_silver_orchestrator(tmp_path: Path, llm_stub: LLMStub) -> None:
-    from ingest.scorers import active_key
-    from ingest.silver import ScoringFailure
+    from ingest.scoring.base import ScoringFailure
+    from ingest.scoring.factory import active_key
 
     scorer, _ = make_scorer(tmp_path, llm_stub, llm_concurrency=3)
     assert (scorer.scorer_key, scorer.prompt_version) == active_key(scorer.settings)

@@ -186,8 +186,8 @@ def _stories(home: Path, n: int) -> list[Any]:
 
 def test_llm_scoring_ends_in_valid_scores_or_recorded_failures(server: str, demo_home: Path, calls: Calls) -> None:
     """The real scorer (prompt, bounded schema, parse, validate, evidence check) on demo stories."""
-    from ingest.llm_scorer import LLMScorer, ScoringFailed, extract_json
-    from ingest.scorers import load_setup
+    from ingest.scoring.factory import load_setup
+    from ingest.scoring.llm import LLMScorer, ScoringFailed, extract_json
 
     settings = llm_settings(demo_home, server, llm_repair_attempts=1, llm_timeout_s=300)
     setup = load_setup(settings)

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from helpers import STORY
 
-from ingest.offline_scorer import OFFLINE_VERSION, OfflineScorer
-from ingest.score_eval import degrade
-from ingest.scorers import ScoringSetup, offline_scorer
+from ingest.scoring.evaluate import degrade
+from ingest.scoring.factory import ScoringSetup, offline_scorer
+from ingest.scoring.offline import OFFLINE_VERSION, OfflineScorer
 from reffy.config import load_settings
 from reffy.models import StoryInput
 from reffy.rubric import load_rubric, load_taxonomy, load_vendor
@@ -121,7 +121,7 @@ def test_evidence_is_the_whole_sentence_never_cut_mid_sentence(scorer):
 
 
 def test_only_a_run_on_sentence_past_the_cap_is_cut_and_at_a_word():
-    from ingest.offline_scorer import EVIDENCE_CHARS, _ev
+    from ingest.scoring.offline import EVIDENCE_CHARS, _ev
 
     words = "word " * (EVIDENCE_CHARS // 4)
     cut = _ev(words.strip())

@@ -17,8 +17,9 @@ from conftest import DATA
 from helpers import query, scalar, write_jsonl
 
 import ingest.silver as silver
-from ingest.scorers import load_setup, offline_scorer
-from ingest.silver import ScoringFailure, score_library
+from ingest.scoring.base import ScoringFailure
+from ingest.scoring.factory import load_setup, offline_scorer
+from ingest.silver import score_library
 from reffy.config import load_settings
 
 # every output column of silver (not the run ids, timestamps and latencies)
@@ -111,7 +112,7 @@ def test_workers_that_cannot_start_leave_the_scoring_to_this_process(demo_librar
     home = unscored_copy(demo_library, tmp_path / "home")
     script = (
         "import ingest.silver as silver\n"
-        "from ingest.scorers import load_setup, offline_scorer\n"
+        "from ingest.scoring.factory import load_setup, offline_scorer\n"
         "from reffy.config import load_settings\n"
         "silver.POOL_MIN_STORIES = 8\n"
         f"settings = load_settings(home={str(home)!r}, vendor_path={str(DATA / 'vendor.yaml')!r}, score_workers=2)\n"

@@ -9,13 +9,14 @@ import pytest
 import yaml
 from helpers import query, scalar, story
 
-from ingest.silver import ScoringFailure, score_library
+from ingest.scoring.base import Scorer, ScoringFailure
+from ingest.silver import score_library
 from reffy.models import CriterionScore, ScoreResult, StoryMetadata
 from reffy.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from reffy.service import ReffyService
 
 
-class CountingScorer:
+class CountingScorer(Scorer):
     """Awards each criterion points from the story length; fails on stories titled 'FAIL'."""
 
     scorer_key = "llm:test-model"

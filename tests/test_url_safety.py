@@ -14,6 +14,7 @@ import pytest
 from helpers import query, story
 from httpserver import LocalServer, Reply, make_fetcher, proxy_fetcher, read_all, serve
 
+from ingest.scoring.base import Scorer
 from ingest.sources.feeds import FeedSource
 from ingest.sources.http import MAX_REDIRECTS, Fetcher
 from ingest.sources.web import WebSource
@@ -235,7 +236,7 @@ def test_login_walls_and_short_pages_are_problems_not_stories(server: LocalServe
     assert "REFFY_MIN_STORY_CHARS" in items[2].detail and "minimum 400" in items[2].detail
 
 
-class _Scorer:
+class _Scorer(Scorer):
     """Every story gets full points: only shareability is under test."""
 
     scorer_key, prompt_version, concurrency = "llm:test", "t1", 1

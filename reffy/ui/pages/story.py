@@ -19,11 +19,10 @@ from reffy.ui.session import page_context, shown_errors
 EXPLORER_PAGE = "reffy/ui/pages/explorer.py"
 
 
-def _apply(svc: ReffyService) -> None:
+def _apply(svc: ReffyService, user: User) -> None:
     """Rebuild gold and sync the indexes so an override shows in search and here."""
     with st.spinner("Applying: rebuilding gold and indexes…"):
-        svc.build()
-        svc.index()
+        svc.apply_overrides(user=user)
 
 
 def override_editor(svc: ReffyService, user: User, story: dict[str, Any]) -> None:
@@ -45,8 +44,8 @@ def override_editor(svc: ReffyService, user: User, story: dict[str, Any]) -> Non
             st.warning("Enter a value.")
         else:
             with shown_errors():
-                svc.set_override(story["story_id"], field, value.strip(), author=user.name, reason=reason.strip())
-                _apply(svc)
+                svc.set_override(story["story_id"], field, value.strip(), reason=reason.strip(), user=user)
+                _apply(svc, user)
             st.toast(f"Override saved: {field} = {value.strip()}")
             st.rerun()
     for i, ov in enumerate(story.get("overrides") or []):
@@ -57,8 +56,8 @@ def override_editor(svc: ReffyService, user: User, story: dict[str, Any]) -> Non
         )
         if cols[1].button("Remove", key=f"override_remove_{i}", icon=":material/delete:"):
             with shown_errors():
-                svc.remove_override(story["story_id"], ov["field"])
-                _apply(svc)
+                svc.remove_override(story["story_id"], ov["field"], user=user)
+                _apply(svc, user)
             st.rerun()
 
 

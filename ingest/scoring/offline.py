@@ -19,6 +19,7 @@ from typing import Any
 
 from ingest.extract import extract_metadata
 from ingest.extract.outcomes import spelled_figures
+from ingest.scoring.base import Scorer
 from reffy.domain.text import ASCII_FOLDS, DIGIT_GATE, CueGate, cue_gate
 from reffy.models import CriterionScore, ScoreResult, StoryInput, StoryMetadata
 from reffy.rubric import Criterion, Rubric, VendorProfile
@@ -519,7 +520,7 @@ RULES: dict[str, Rule] = {
 }
 
 
-class OfflineScorer:
+class OfflineScorer(Scorer):
     """Deterministic rubric scoring and metadata extraction without an LLM.
 
     The work is pure-Python text processing, so :func:`ingest.silver.score_library` runs it in
@@ -530,6 +531,7 @@ class OfflineScorer:
     scorer_key = "offline"
     prompt_version = OFFLINE_VERSION
     concurrency = 1
+    parallel = True
     batch_commits = True  # a story takes milliseconds: commit them in batches, not one by one
 
     def __init__(self, rubric: Rubric, vendor: VendorProfile, classifier, workers: int = 1) -> None:
@@ -593,7 +595,7 @@ class OfflineScorer:
         return 0, 0.0
 
     # -- worker processes -----------------------------------------------------------------------
-    def worker_setup(self) -> tuple[Callable[..., None], tuple, Callable[[list], list]]:
+    def worker_setup(self) -> tuple[Callable[..., None], tuple[Any, ...], Callable[[list[Any]], list[Any]]]:
         """(initializer, its arguments, task runner) for a pool of worker processes."""
         classifier = self.classifier.deciding_copy() if self.classifier is not None else None
         return _init_worker, (self.rubric, self.vendor, classifier), _score_tasks

@@ -23,7 +23,7 @@ def load_setup(settings: Settings) -> ScoringSetup:
 
 def offline_scorer(settings: Settings, setup: ScoringSetup):
     from ingest.extract.industry import IndustryClassifier
-    from ingest.offline_scorer import OfflineScorer
+    from ingest.scoring.offline import OfflineScorer
     from reffy.embedder import get_embedder
 
     classifier = IndustryClassifier(setup.taxonomy, get_embedder(settings.embedding_model))
@@ -33,7 +33,7 @@ def offline_scorer(settings: Settings, setup: ScoringSetup):
 def make_scorer(settings: Settings, setup: ScoringSetup):
     if not settings.llm_model:
         return offline_scorer(settings, setup)
-    from ingest.llm_scorer import LLMScorer
+    from ingest.scoring.llm import LLMScorer
 
     return LLMScorer(settings, setup.rubric, setup.vendor, setup.taxonomy)
 
@@ -41,9 +41,9 @@ def make_scorer(settings: Settings, setup: ScoringSetup):
 def active_key(settings: Settings) -> tuple[str, str]:
     """(scorer_key, prompt_version) whose silver rows gold is built from."""
     if not settings.llm_model:
-        from ingest.offline_scorer import OFFLINE_VERSION
+        from ingest.scoring.offline import OFFLINE_VERSION
 
         return "offline", OFFLINE_VERSION
-    from ingest.llm_scorer import prompt_version
+    from ingest.scoring.llm import prompt_version
 
     return f"llm:{settings.llm_model}", prompt_version()

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import json_repair
 from pydantic import BaseModel, ValidationError, field_validator
 
-from ingest.silver import ScoringFailure
+from ingest.scoring.base import Scorer, ScoringFailure
 from reffy.config import Settings
 from reffy.domain.evidence import evidence_found
 from reffy.errors import ReffyError
@@ -49,7 +49,7 @@ from reffy.models import CriterionScore, Quote, ScoreResult, StoryInput, StoryMe
 from reffy.rubric import Criterion, Rubric, Taxonomy, VendorProfile
 from reffy.wording import plural, sentence
 
-PROMPTS = Path(__file__).resolve().parent / "prompts"
+PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 DEFAULT_PROMPT = "score_v2"
 _SECTION = re.compile(r"^=== (\w+) ===$", re.M)
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
@@ -341,7 +341,7 @@ class ScoreTrace:
         return ScoringFailed(reason, detail, self.tokens_in, self.tokens_out, self.cost_usd)
 
 
-class LLMScorer:
+class LLMScorer(Scorer):
     """Implements the ``ingest.silver.Scorer`` protocol (scorer_key, prompt_version, concurrency)."""
 
     scorer = "llm"
