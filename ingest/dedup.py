@@ -160,8 +160,10 @@ def regroup(con: duckdb.DuckDBPyConnection, threshold: float) -> int:
                 match, sim = "exact", 1.0
             else:
                 match = "near"
-                sim = similarity.get(frozenset((th, cth)))
-                if sim is None:
+                known = similarity.get(frozenset((th, cth)))
+                if known is not None:
+                    sim = known
+                else:
                     sim = minhashes[th].jaccard(minhashes[cth]) if th in minhashes and cth in minhashes else 0.0
             duplicates += key != canonical
             out.append((key, canonical, key == canonical, match, float(sim)))

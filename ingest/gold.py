@@ -319,14 +319,17 @@ def build_gold(
                     "similarity": round(sim, 3),
                 }
             )
-        stories, chunks, held, below = [], [], [], []
+        stories: list[tuple[Any, ...]] = []
+        chunks: list[tuple[Any, ...]] = []
+        held: list[tuple[Any, ...]] = []
+        below: list[tuple[Any, ...]] = []
         placed: dict[str, int] = {}  # group -> index in stories of its canonical's row
         summary.candidates = sum(1 for r in records if r[10])
         for sid, key, group, title, text, meta_json, origin, stype, uri, srid, canonical in records:
             used_key = scorer_key
             if sid in active:
                 criteria, meta = active[sid]
-            elif sid in backup:
+            elif sid in backup and fallback is not None:
                 (criteria, meta), used_key = backup[sid], fallback[0]
                 summary.fallback_offline += canonical
             else:
@@ -437,11 +440,13 @@ def build_gold(
                     json.dumps(others),
                     _year(source_meta),
                     json.dumps(_tags(source_meta)),
-                    build_summary(meta.get("title") or title, meta, source_meta, industry_names.get(industry)),
+                    build_summary(meta.get("title") or title, meta, source_meta, industry_names.get(industry or "")),
                     text,
                     json.dumps(sorted(ov)),
-                    build_intro(meta.get("title") or title, meta, source_meta, industry_names.get(industry), text),
-                    industry_names.get(industry),
+                    build_intro(
+                        meta.get("title") or title, meta, source_meta, industry_names.get(industry or ""), text
+                    ),
+                    industry_names.get(industry or ""),
                     country_name(meta.get("country")),
                     _source_industry(source_meta),
                     CHUNKER_VERSION,

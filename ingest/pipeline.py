@@ -66,7 +66,7 @@ def run_ingest(
         run_id = con.execute(
             "INSERT INTO ingest_runs (started_at, status, sources) VALUES (?, 'running', ?) RETURNING id",
             [now, json.dumps(list(labels or [s.name for s in sources]))],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         summary = IngestSummary(run_id=run_id, sources=list(labels or [s.name for s in sources]))
         writer = BronzeWriter(con, run_id, now, batch_size=settings.batch_size)
         fingerprints = dict(con.execute("SELECT origin, fingerprint FROM source_origins").fetchall())
@@ -80,7 +80,7 @@ def run_ingest(
             else:
                 summary.duplicates = con.execute(
                     "SELECT count(*) FROM duplicate_groups WHERE NOT is_canonical"
-                ).fetchone()[0]
+                ).fetchall()[0][0]
             summary.status = final_status(summary)
         except BaseException:
             summary.status = "interrupted"
@@ -108,7 +108,7 @@ def _ingest_source(
     def close_origin() -> None:
         # every record of the previous origin is buffered: its fingerprint may be stored
         if origin_in_flight and origin_in_flight[1] and origin_in_flight[0] not in scan.failed_origins:
-            writer.remember_fingerprint(*origin_in_flight)
+            writer.remember_fingerprint(origin_in_flight[0], origin_in_flight[1])
 
     complete = True
     meta_limit = int(ctx.settings.max_meta_kb * 1024)
@@ -217,7 +217,7 @@ def _storable(item: SourceItem) -> SourceItem:
         value = getattr(item, name, None)
         if isinstance(value, str) and (clean := readable(value)) is not value:
             changes[name] = clean
-    return dataclasses.replace(item, **changes) if changes else item
+    return dataclasses.replace(item, **changes) if changes else item  # type: ignore[arg-type]  # fields named above
 
 
 def _prepare(record: RawRecord, extra_meta: dict[str, Any], limit: int) -> tuple[RawRecord, Problem | None]:

@@ -132,7 +132,7 @@ def score_library(
             "INSERT INTO scoring_runs (started_at, status, scorer_key, rubric_version, prompt_version, max_cost_usd)"
             " VALUES (?, 'running', ?, ?, ?, ?) RETURNING id",
             [utcnow(), scorer.scorer_key, rubric.version, scorer.prompt_version, max_cost],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         summary = ScoringSummary(run_id, scorer.scorer_key, rubric.version, scorer.prompt_version)
         jobs, summary.cached = pending_jobs(
             con, rubric, scorer.scorer_key, scorer.prompt_version, settings.public_domains

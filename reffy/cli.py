@@ -141,17 +141,18 @@ def _run_ingest(service, specs, include, exclude, url_lists, *, quiet: bool = Fa
     )
     with progress:
         task = progress.add_task("ingest", total=total, records=0)
-        counts = {"records": 0, "origins": set()}
+        records = [0]
+        origins: set[Any] = set()
 
         def on_item(_source, item) -> None:
             origin = getattr(item, "origin", None)
             if isinstance(item, RawRecord):
-                counts["records"] += 1
-            if origin not in counts["origins"]:
-                counts["origins"].add(origin)
-                progress.update(task, advance=1, records=counts["records"])
+                records[0] += 1
+            if origin not in origins:
+                origins.add(origin)
+                progress.update(task, advance=1, records=records[0])
             else:
-                progress.update(task, records=counts["records"])
+                progress.update(task, records=records[0])
 
         return service.ingest(specs, url_lists=url_lists, sources=resolved, progress=on_item, extra_meta=extra_meta)
 

@@ -328,7 +328,7 @@ def load_settings(**overrides: Any) -> Settings:
         settings = Settings(**overrides)
         home_file = settings.home / HOME_ENV_FILE
         if home_file.is_file():  # the library's own settings; ./.env and the environment still win
-            settings = Settings(_env_file=(home_file, ENV_FILE), **overrides)
+            settings = Settings(_env_file=(home_file, ENV_FILE), **overrides)  # type: ignore[call-arg]  # pydantic-settings' own keyword
     except ValidationError as exc:
         problems = "; ".join(
             f"{ENV_PREFIX}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']} (got {err.get('input')!r})"

@@ -38,9 +38,11 @@ BACKENDS: tuple[str, ...] = ("auto", "onnx", "sentence-transformers")
 
 class Embedder(Protocol):
     model_id: str
-    dimensions: int
     backend: str  # "sentence-transformers", "onnx" or "onnx-int8"
     artifact: str  # short sha256 of the ONNX graph; "" for sentence-transformers
+
+    @property
+    def dimensions(self) -> int: ...
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-normalised float32 vectors, one row per text."""
@@ -170,7 +172,7 @@ def _cache_path(cache_dir: Path | str | None) -> Path:
 
 
 @lru_cache(maxsize=8)
-def _cached(model: str, backend: str, quantized: bool, cache_dir: Path | None) -> Embedder:
+def _cached(model: str, backend: str, quantized: bool, cache_dir: Path) -> Embedder:
     """Decides the backend and says why once per process: ``onnx`` asked for but impossible is a
     warning; under ``auto`` sentence-transformers is the normal path for, e.g., hub models."""
     choice, why = resolve_backend(model, backend)

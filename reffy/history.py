@@ -88,7 +88,7 @@ def _import_sqlite_utils():
     ):
         import sqlite_utils
     else:
-        sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` raises ImportError
+        sys.modules["pandas"] = None  # type: ignore[assignment,unused-ignore]  # `import pandas` raises ImportError
         try:
             import sqlite_utils
         finally:
@@ -251,7 +251,7 @@ def _v1(db: sqlite_utils.Database) -> None:
     }
     for table, column_sets in indexes.items():
         for columns in column_sets:
-            db[table].create_index(columns, if_not_exists=True, unique=table == "api_tokens")
+            db.table(table).create_index(columns, if_not_exists=True, unique=table == "api_tokens")
 
 
 def _v2(db: sqlite_utils.Database) -> None:
@@ -418,6 +418,7 @@ class HistoryStore:
                     self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
+            assert rowid is not None  # an INSERT sets it
             return int(rowid)
 
         return self._retry(attempt)
@@ -598,7 +599,7 @@ class HistoryStore:
                 "meta": _dumps(meta),
                 "created_at": now,
             }
-            message_id = db.table("messages").insert(row).last_pk
+            message_id = int(db.table("messages").insert(row).last_pk or 0)
             update = {"updated_at": now}
             if role == "user" and not conversation["title"] and content.strip():
                 update["title"] = title_from(content)
@@ -798,7 +799,7 @@ class HistoryStore:
         """A new API token: (plaintext, shown once; its row without the hash)."""
         token = new_token()
         row = {"user": user, "role": role, "label": label, "token_hash": hash_token(token), "created_at": self._now()}
-        token_id = self._write(lambda db: db.table("api_tokens").insert(row).last_pk)
+        token_id = self._write(lambda db: int(db.table("api_tokens").insert(row).last_pk or 0))
         return token, self._token_row(token_id)
 
     def _token_row(self, token_id: int) -> dict:

@@ -35,7 +35,7 @@ from reffy.wording import plural
 
 if TYPE_CHECKING:
     from reffy.auth import User
-    from reffy.service import ReffyService
+    from reffy.service.library import LibraryOps
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,16 @@ class JobStore:
     def _now(self) -> str:
         return _iso(self.history._clock())
 
+    def _mark_interrupted(self, job_id: int, error: str) -> None:
+        now = self._now()
+        self.history._write(
+            lambda db: db.execute(
+                "UPDATE jobs SET status = 'interrupted', error = ?, finished_at = ?, updated_at = ? "
+                "WHERE id = ? AND status = 'running'",
+                [error, now, now, job_id],
+            )
+        )
+
     def get(self, job_id: int) -> Job | None:
         self.reconcile()
         rows = self.history._rows("SELECT * FROM jobs WHERE id = ?", [job_id])
@@ -230,26 +240,17 @@ class JobStore:
             if not alive:
                 dead.append(row)
         for row in dead:
-            self.history._write(
-                lambda db, row=row: db.execute(
-                    "UPDATE jobs SET status = 'interrupted', error = ?, finished_at = ?, updated_at = ? "
-                    "WHERE id = ? AND status = 'running'",
-                    [
-                        f"The server stopped during the {row['stage'] or 'first'} step. Resume the run: what "
-                        "was already "
-                        "read and scored is kept.",
-                        self._now(),
-                        self._now(),
-                        row["id"],
-                    ],
-                )
+            error = (
+                f"The server stopped during the {row['stage'] or 'first'} step. Resume the run: "
+                "what was already read and scored is kept."
             )
+            self._mark_interrupted(row["id"], error)
         return len(dead)
 
 
 def _busy(job: Job) -> str:
     return (
-        f"A pipeline run is already going (started by {job.user} at {job.started_at[11:16]} UTC, now: "
+        f"A pipeline run is already going (started by {job.user} at {(job.started_at or '')[11:16]} UTC, now: "
         f"{job.message.rstrip('.…')}). Wait for it to finish: its progress is on the Ingest page."
     )
 
@@ -321,7 +322,7 @@ class JobRunner:
     """Starts pipeline runs on threads of this process and records them in a :class:`JobStore`
     with its own connection to the history file (a service's ``close()`` cannot cut it)."""
 
-    def __init__(self, service: ReffyService) -> None:
+    def __init__(self, service: LibraryOps) -> None:
         self.service = service
         self.store = JobStore(HistoryStore(service.settings.history_path))
 

@@ -106,9 +106,13 @@ class ChatResponse:
 
 
 class ChatModel(Protocol):
-    """What scorers and answerers need from an LLM."""
+    """What scorers and answerers need from an LLM: one ``complete`` call (JSON-shaped, streamed
+    or with tools) and whether tools may be offered. :class:`LiteLLMChatModel` is the one
+    implementation; tests drive it against a local fake provider."""
 
     model: str
+
+    def supports_tools(self) -> bool: ...
 
     @overload
     def complete(
@@ -118,7 +122,9 @@ class ChatModel(Protocol):
         json_schema: dict[str, Any] | None = ...,
         stream: Literal[False] = ...,
         temperature: float | None = ...,
+        tools: list[dict[str, Any]] | None = ...,
         max_tokens: int | None = ...,
+        tool_choice: str | dict[str, Any] | None = ...,
     ) -> ChatResponse: ...
 
     @overload
@@ -129,18 +135,10 @@ class ChatModel(Protocol):
         json_schema: dict[str, Any] | None = ...,
         stream: Literal[True],
         temperature: float | None = ...,
+        tools: list[dict[str, Any]] | None = ...,
         max_tokens: int | None = ...,
+        tool_choice: str | dict[str, Any] | None = ...,
     ) -> Iterator[str]: ...
-
-    def complete(
-        self,
-        messages: Messages,
-        *,
-        json_schema: dict[str, Any] | None = None,
-        stream: bool = False,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-    ) -> ChatResponse | Iterator[str]: ...
 
 
 def _cost(lib: Any, response: Any) -> tuple[float, bool]:
@@ -237,6 +235,32 @@ class LiteLLMChatModel:
         except Exception:
             return False
 
+    @overload
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        json_schema: dict[str, Any] | None = ...,
+        stream: Literal[False] = ...,
+        temperature: float | None = ...,
+        tools: list[dict[str, Any]] | None = ...,
+        max_tokens: int | None = ...,
+        tool_choice: str | dict[str, Any] | None = ...,
+    ) -> ChatResponse: ...
+
+    @overload
+    def complete(
+        self,
+        messages: Messages,
+        *,
+        json_schema: dict[str, Any] | None = ...,
+        stream: Literal[True],
+        temperature: float | None = ...,
+        tools: list[dict[str, Any]] | None = ...,
+        max_tokens: int | None = ...,
+        tool_choice: str | dict[str, Any] | None = ...,
+    ) -> Iterator[str]: ...
+
     def complete(
         self,
         messages: Messages,
@@ -247,7 +271,7 @@ class LiteLLMChatModel:
         tools: list[dict[str, Any]] | None = None,
         max_tokens: int | None = None,
         tool_choice: str | dict[str, Any] | None = None,
-    ) -> Any:
+    ) -> ChatResponse | Iterator[str]:
         lib = _lib()
         kwargs: dict[str, Any] = {
             "model": self.model,
@@ -287,7 +311,7 @@ class LiteLLMChatModel:
                 self._mode = "json_schema" if lib.supports_response_schema(model=self.model) else "json_object"
             except Exception:
                 self._mode = "json_object"
-        return self._mode  # type: ignore[return-value]
+        return self._mode
 
     def _call_with_format(self, lib: Any, kwargs: dict[str, Any], json_schema: dict[str, Any] | None) -> Any:
         """Ask for structured output; a server that refuses the format gets a weaker one (prompt asks for JSON)."""
@@ -332,7 +356,9 @@ class LiteLLMChatModel:
             wait=_wait,
             sleep=self._sleep,
             reraise=True,
-            before_sleep=lambda rs: log.info("LLM retry %d: %s", rs.attempt_number, rs.outcome.exception()),
+            before_sleep=lambda rs: log.info(
+                "LLM retry %d: %s", rs.attempt_number, rs.outcome.exception() if rs.outcome else None
+            ),
         )
         try:
             return retrying(lib.completion, **kwargs)

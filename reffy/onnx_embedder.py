@@ -19,7 +19,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reffy.errors import ConfigError
 
@@ -57,7 +57,7 @@ class ModelSpec:
     normalize: bool  # the model's own Normalize module; vectors are unit length either way
 
 
-def _read_json(path: Path) -> dict | list:
+def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -139,8 +139,8 @@ class OnnxEmbedder:
         self.artifact = artifact
         self.batch_size = batch_size
         self.dimensions = spec.dimensions
-        self._sessions: tuple | None = None  # (main, short) InferenceSessions; short may be main
-        self._tokenizer = None
+        self._sessions: tuple[Any, Any] | None = None  # (main, short) InferenceSessions; short may be main
+        self._tokenizer: Any = None
         self._lock = threading.Lock()
 
     def _load(self) -> None:
@@ -163,7 +163,9 @@ class OnnxEmbedder:
         order = np.argsort(-lengths, kind="stable")  # similar lengths share a batch: little padding
         short = lengths[order] <= (SHORT_TOKENS if self.short_path else 0)
         out = np.empty((len(texts), self.dimensions), dtype=np.float32)
-        for rows, session in ((order[~short], self._sessions[0]), (order[short], self._sessions[1])):
+        sessions = self._sessions
+        assert sessions is not None  # set by _load()
+        for rows, session in ((order[~short], sessions[0]), (order[short], sessions[1])):
             for start in range(0, len(rows), self.batch_size):
                 batch = rows[start : start + self.batch_size]
                 out[batch] = _embed_batch(session, [encodings[i].ids for i in batch])

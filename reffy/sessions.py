@@ -67,6 +67,7 @@ class SessionStore:
             "expires_at": _iso(now + timedelta(hours=hours)),
         }
         session_id = self.history._write(lambda db: db.table("sessions").insert(row).last_pk)
+        assert session_id is not None  # an insert into a rowid table has one
         return token, Session(session_id, user, role, via, row["created_at"], row["expires_at"])
 
     def resolve(self, token: str | None) -> Session | None:

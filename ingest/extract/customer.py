@@ -2283,9 +2283,9 @@ def _candidates(title: str, text: str) -> dict[str, _Candidate]:
     # acronyms defined in parentheses ("Mercado Libre (MELI)") join their full name
     alias: dict[str, str] = {}
     for mention in mentions:
-        m = _ACRONYM_AFTER.match(mention.after)
-        if m and mention.key not in person_keys:
-            for short in m.groups():
+        acronym = _ACRONYM_AFTER.match(mention.after)
+        if acronym and mention.key not in person_keys:
+            for short in acronym.groups():
                 if short and normalise_name(short) != mention.key:
                     alias[normalise_name(short)] = mention.key
     full_names = {m.key for m in mentions if len(m.key.split()) >= 2}
@@ -2486,8 +2486,8 @@ def _best(title: str, text: str, vendor: VendorProfile | None) -> tuple[str | No
     for key in keys:
         toks = key.split()
         parent = None
-        for n in range(len(toks) - 1, 0, -1):
-            prefix = " ".join(toks[:n])
+        for size in range(len(toks) - 1, 0, -1):
+            prefix = " ".join(toks[:size])
             if prefix in cands:
                 parent = root.get(prefix, prefix)
                 break

@@ -170,9 +170,9 @@ def evaluate_corpus(
     n = len(rows)
     correct_ind = sum(p == g for p, g in zip(pred_ind, gold_ind))
     majority, majority_n = Counter(gold_ind).most_common(1)[0] if rows else (None, 0)
-    per_class: dict[str, dict[str, Any]] = {}
-    confusions: Counter[tuple[str, str]] = Counter()
-    by_gold: dict[str, list[str | None]] = defaultdict(list)
+    per_class: dict[str | None, dict[str, Any]] = {}
+    confusions: Counter[tuple[str | None, str | None]] = Counter()
+    by_gold: dict[str | None, list[str | None]] = defaultdict(list)
     for p, g in zip(pred_ind, gold_ind):
         by_gold[g].append(p)
         if p != g:
@@ -294,7 +294,7 @@ def evaluate_demo(
         started = time.perf_counter()
         metas = extract_many(inputs, vendor=vendor, classifier=classifier)
         elapsed = time.perf_counter() - started
-        rows = []
+        rows: list[dict[str, Any]] = []
         for (key, _), meta in zip(stories, metas):
             entry = catalog.get(key)
             if entry is None:
@@ -302,7 +302,7 @@ def evaluate_demo(
             gold_industry = map_industry(entry["industry"], taxonomy)
             competitor = entry.get("competitor")
             rows.append(
-                {
+                {  # a row of mixed values: the sums below read the bools
                     "source": key,
                     "customer_ok": customer_matches(meta.customer, entry["customer"]),
                     "country_ok": meta.country == str(entry["country"]),

@@ -37,7 +37,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from reffy.domain.industry import FOLDABLE, META_KEYS, concept_for, industry_from_meta, map_industry  # noqa: F401 - the pipeline's names
 from reffy.domain.lexicon import CONCEPTS
@@ -111,21 +111,18 @@ class _PhraseIndex:
                 window[-1].startswith(rest[-1]) if stem_last else window[-1] == rest[-1]
             ):
                 return n + 1, value
-        found = self._stem_matches.get(token, _UNSEEN)
-        if found is _UNSEEN:
-            found = None
-            for k in range(min(len(token), self.max_stem), 1, -1):
-                value = self.stems.get(token[:k])
-                if value is not None:
-                    found = (1, value)
-                    break
-            if len(self._stem_matches) >= 200_000:
-                self._stem_matches.clear()
-            self._stem_matches[token] = found
+        if token in self._stem_matches:
+            return self._stem_matches[token]
+        found: tuple[int, Any] | None = None  # the longest stem match, remembered (bounded)
+        for k in range(min(len(token), self.max_stem), 1, -1):
+            value = self.stems.get(token[:k])
+            if value is not None:
+                found = (1, value)
+                break
+        if len(self._stem_matches) >= 200_000:
+            self._stem_matches.clear()
+        self._stem_matches[token] = found
         return found
-
-
-_UNSEEN = object()
 
 
 @dataclass(frozen=True)
@@ -279,6 +276,7 @@ class IndustryClassifier:
                 for proto in [ind.name, *sentences(" ".join(ind.description.split()))]:
                     texts.append(proto)
                     owners.append(index)
+            assert self.embedder is not None  # checked by the caller
             vectors = self.embedder.embed(texts)
             owner_arr = np.array(owners)
             self._prototypes = np.stack([vectors[owner_arr == i].mean(axis=0) for i in range(len(self.ids))])
@@ -307,7 +305,9 @@ class IndustryClassifier:
                 total[i] += weight * math.log1p(hits[i])
         return total
 
-    def _decide(self, keyword: list[float], sims: Sequence[float]) -> tuple[str | None, float, list[float]]:
+    def _decide(
+        self, keyword: list[float], sims: Sequence[float] | np.ndarray
+    ) -> tuple[str | None, float, list[float]]:
         scores = [self.embed_weight * float(s) + k for s, k in zip(sims, keyword)]
         top = max(range(len(scores)), key=lambda i: scores[i])
         peak = scores[top]
@@ -372,7 +372,7 @@ class IndustryClassifier:
     def deciding_copy(self) -> IndustryClassifier:
         """This classifier without its model, for :meth:`decide` in a worker process."""
         clone = copy.copy(self)
-        clone.embedder, clone._prototypes = NoEmbedder(), None
+        clone.embedder, clone._prototypes = cast("Embedder", NoEmbedder()), None
         return clone
 
     def explain(self, title: str, text: str) -> dict[str, dict[str, float]]:

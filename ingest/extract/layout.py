@@ -58,7 +58,7 @@ def ends_on_fragment_word(text: str) -> bool:
     """Whether the text ends on a word a whole statement does not end on ("... onboarding with")."""
     tail = text[-40:].rstrip()
     m = _LAST_WORD.search(tail)
-    return bool(m) and m.group(1).lower() in _FRAGMENT_WORDS
+    return m is not None and m.group(1).lower() in _FRAGMENT_WORDS
 
 
 _ROLLOUT = re.compile(

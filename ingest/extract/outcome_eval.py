@@ -174,8 +174,12 @@ def evaluate(
     by_story: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         by_story.setdefault((row["set"], row["story"]), []).append(row)
-    drift, unlocated, unlabelled, wrong, missed = [], [], [], [], []
-    counts: dict[str, dict[str, int]] = {}
+    drift: list[dict[str, Any]] = []
+    unlocated: list[dict[str, Any]] = []
+    unlabelled: list[dict[str, Any]] = []
+    wrong: list[dict[str, Any]] = []
+    missed: list[dict[str, Any]] = []
+    counts: dict[str, dict[str, Any]] = {}
     orphans = [{"set": s, "story": k} for s, k in by_story if (s, k) not in stories and s in {x for x, _ in stories}]
     for skey, story in sorted(stories.items()):
         story_rows = by_story.get(skey, [])
@@ -195,17 +199,17 @@ def evaluate(
             if span is None:
                 unlocated.append({"story": story.key, "line": line if story.set == "demo" else None})
                 continue
-            row = labels.get(span)
-            if row is None:
+            labelled = labels.get(span)
+            if labelled is None:
                 unlabelled.append(
                     {"set": story.set, "story": story.key, "start": span[0], "end": span[1], "sha": words.sha(*span)}
                 )
                 continue
             c["labelled"] += 1
-            c["correct"] += bool(row["outcome"])
-            shown.append((span[0], span[1], bool(row["outcome"])))
-            if not row["outcome"]:
-                wrong.append({"story": story.key, "start": span[0], "end": span[1], "why": row.get("why")})
+            c["correct"] += bool(labelled["outcome"])
+            shown.append((span[0], span[1], bool(labelled["outcome"])))
+            if not labelled["outcome"]:
+                wrong.append({"story": story.key, "start": span[0], "end": span[1], "why": labelled.get("why")})
         for row in story_rows:
             if not row["outcome"]:
                 continue

@@ -178,7 +178,7 @@ def _bounded(node: Any, name: str | None = None) -> Any:
         return [_bounded(v, name) for v in node]
     if not isinstance(node, dict):
         return node
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in node.items():
         if key in ("properties", "$defs"):
             out[key] = {k: _bounded(v, k) for k, v in value.items()}

@@ -86,8 +86,11 @@ class Source(Protocol):
     means the source cannot tell absence from not-looked-at (a single URL).
     """
 
-    name: str
-    scope: str | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def scope(self) -> str | None: ...
 
     def read(self, ctx: ReadContext) -> Iterator[SourceItem]: ...
 

@@ -317,8 +317,9 @@ def _docx_blocks(doc: Any) -> list[tuple[str, str]]:
             continue
         style = (item.style.name if item.style is not None else "") or ""
         num = item._p.pPr.numPr if item._p.pPr is not None else None
-        if style == "Title" or (m := re.fullmatch(r"Heading (\d)", style)):
-            level = 1 if style == "Title" else min(int(m.group(1)) + 1, 6)
+        heading = re.fullmatch(r"Heading (\d)", style)
+        if style == "Title" or heading:
+            level = 1 if heading is None else min(int(heading.group(1)) + 1, 6)
             blocks.append(("heading", f"{'#' * level} {text}"))
         elif num is not None or style.startswith("List"):
             depth = num.ilvl.val if num is not None and num.ilvl is not None else 0
@@ -338,7 +339,9 @@ def extract_docx(inp: FileInput) -> list[Extracted]:
         doc = docx.Document(io.BytesIO(data))
         blocks = _docx_blocks(doc)
         props = doc.core_properties
-        meta = {k: v for k in ("title", "author", "subject", "keywords") if (v := _prop(getattr(props, k)))}
+        meta: dict[str, Any] = {
+            k: v for k in ("title", "author", "subject", "keywords") if (v := _prop(getattr(props, k)))
+        }
     except Exception as exc:
         raise ExtractionError(
             "corrupt",

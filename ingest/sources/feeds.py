@@ -8,6 +8,7 @@ is kept with a warning. feedparser only ever parses bytes we hand it: it never f
 
 from __future__ import annotations
 
+import calendar
 import io
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ _BLOCK_TAGS = (
 
 @dataclass(slots=True)
 class _Entry:
-    rid: str
+    rid: str | None  # None: the entry has no id, link or title (reported and skipped)
     title: str
     link: str | None
     text: str
@@ -266,10 +267,10 @@ def _entries(
 
 def _entry(raw: Any, feed_title: str | None, settings: Settings, *, can_follow: bool, base_url: str | None) -> _Entry:
     text = _entry_text(raw)
-    link = urljoin(base_url, raw["link"]) if base_url and raw.get("link") else raw.get("link") or None
+    link: str | None = urljoin(base_url, raw["link"]) if base_url and raw.get("link") else raw.get("link") or None
     title = _fragment_text(raw.get("title", "")) or first_line_title(text, link or "Untitled feed entry")
     rid = raw.get("id") or link or (f"title:{title}" if raw.get("title") else None)
-    follow = can_follow and bool(link) and is_http_url(link) and len(text) < settings.feed_min_chars
+    follow = can_follow and link is not None and is_http_url(link) and len(text) < settings.feed_min_chars
     return _Entry(rid, title, link, text, _entry_meta(raw, feed_title, link), follow)
 
 
@@ -277,7 +278,7 @@ def _entry_meta(raw: Any, feed_title: str | None, link: str | None) -> dict[str,
     stamp = raw.get("published_parsed") or raw.get("updated_parsed")
     meta: dict[str, Any] = {
         "author": raw.get("author"),
-        "published": datetime(*stamp[:6], tzinfo=UTC).isoformat() if stamp else None,
+        "published": datetime.fromtimestamp(calendar.timegm(stamp), UTC).isoformat() if stamp else None,
         "tags": [t.get("term") for t in raw.get("tags", []) if t.get("term")],
         "feed_title": feed_title,
         "link": link,

@@ -53,7 +53,7 @@ class FolderSource:
     def __post_init__(self) -> None:
         self.root = Path(os.path.abspath(self.root))
         self.name = str(self.root)
-        self.scope = str(self.root)
+        self.scope: str | None = str(self.root)
 
     # -- walking ----------------------------------------------------------------------
     def files(self, default_excludes: list[str]) -> Iterator[Path]:

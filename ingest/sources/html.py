@@ -40,8 +40,8 @@ def extract_html(html: str, url: str | None = None, *, fallback_title: str = "Un
         include_comments=False,
         include_tables=True,
     )
-    text = (doc.text or "").strip() if doc is not None else ""
-    if not text:
+    text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    if doc is None or not text:
         raise ExtractionError(
             "empty",
             "no main text found in the HTML (empty page, login wall or JavaScript-only page)",
@@ -55,7 +55,7 @@ def extract_html(html: str, url: str | None = None, *, fallback_title: str = "Un
     tags = getattr(doc, "tags", None) or []
     if categories or tags:
         meta["tags"] = [*categories, *tags]
-    title = (doc.title or "").strip() or first_line_title(text, fallback_title)
+    title = (getattr(doc, "title", None) or "").strip() or first_line_title(text, fallback_title)
     return Extracted(title=title, text=text, meta=meta, source_type="html")
 
 

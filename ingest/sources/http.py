@@ -68,7 +68,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to, as the connection would see them."""
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 _NUMERIC_HOST = re.compile(r"[0-9a-fA-FxX.]+")

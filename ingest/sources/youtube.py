@@ -252,8 +252,11 @@ class YouTubeSource:
             try:  # each video in its own error boundary
                 fetched = fetch_transcript(api, video_id, self.languages)
             except ExtractionError as exc:
-                severity = "warning" if exc.reason == "not_found" else "error"
-                yield Problem(origin, exc.reason, f"{watch_url(video_id)}: {exc.detail}", severity, video_id)
+                detail = f"{watch_url(video_id)}: {exc.detail}"
+                if exc.reason == "not_found":
+                    yield Problem(origin, exc.reason, detail, "warning", video_id)
+                else:
+                    yield Problem(origin, exc.reason, detail, "error", video_id)
                 if exc.reason == "blocked":
                     yield Problem(
                         origin,

@@ -37,7 +37,7 @@ from reffy.answer.context import ContextStory, build_context, new_boundary, rend
 from reffy.answer.prompts import load_prompt
 from reffy.answer.understand import Request
 from reffy.answer.verify import StoryNames, StreamVerifier, verify_text
-from reffy.llm import LLMError, LLMTimeout, LLMUnavailable, LLMUnreachable
+from reffy.llm import ChatModel, LLMError, LLMTimeout, LLMUnavailable, LLMUnreachable
 from reffy.retrieval.engine import SearchResult
 from reffy.retrieval.filter_values import UnknownFilterValue
 
@@ -49,7 +49,7 @@ AUDIENCE_TEXT = {
     "internal": "internal: colleagues at the vendor",
 }
 TOOL_FILTERS = ("industry", "country", "product", "competitor", "year_min", "year_max", "min_score")
-SEARCH_TOOL = {
+SEARCH_TOOL: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "search_stories",
@@ -174,7 +174,7 @@ def _describe(filters: dict[str, Any]) -> str:
 
 
 def _tool_searches(
-    model: Any, messages: list[dict[str, Any]], request: Request, search: SearchFn, k: int
+    model: ChatModel, messages: list[dict[str, Any]], request: Request, search: SearchFn, k: int
 ) -> tuple[list[SearchResult], Any]:
     """One planning round: the model's ``search_stories`` calls, run through ``search``."""
     response = model.complete(messages, tools=[SEARCH_TOOL], temperature=0, max_tokens=PLANNING_MAX_TOKENS)
@@ -215,7 +215,7 @@ def run(
     search: SearchFn,
     by_id: dict[str, dict[str, Any]],
     docstore: Any,
-    model: Any | None,
+    model: ChatModel | None,
     history: list[dict[str, str]],
     audience: str,
     vendor: str,
@@ -243,7 +243,7 @@ def run(
     planning = None
     results: list[SearchResult] = []
     failed: LLMUnavailable | None = None  # the model cannot answer: the brief stands in
-    if model is not None and getattr(model, "supports_tools", lambda: False)():
+    if model is not None and model.supports_tools():
         planning_messages = [{"role": "system", "content": system}, *history, {"role": "user", "content": question}]
         try:
             results, planning = _tool_searches(model, planning_messages, request, search, k)
@@ -286,6 +286,7 @@ def run(
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
+    assert model is not None  # every path without a model returned above
     answer.model, answer.prompt_version = model.model, prompt.version
     messages = [
         {"role": "system", "content": system},

@@ -23,16 +23,13 @@ def _json_integer(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _json_int(**bounds: int) -> Any:
-    # Bounds before the validator: pydantic then writes them into the schema as minimum/maximum.
-    return Annotated[int, Field(**bounds), BeforeValidator(_json_integer)]
-
-
-JsonInt = _json_int()
-Year = _json_int(ge=1900, le=2100)  # the range search filters take (reffy.retrieval.types)
-RubricScore = _json_int(ge=0, le=31)
-AnswerK = _json_int(ge=1, le=20)
-MessageId = _json_int(ge=1, le=2**53)  # row ids fit SQLite (64-bit) and JSON doubles exactly
+# Bounds before the validator: pydantic then writes them into the schema as minimum/maximum.
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+Year = Annotated[int, Field(ge=1900, le=2100), BeforeValidator(_json_integer)]  # as search filters take them
+RubricScore = Annotated[int, Field(ge=0, le=31), BeforeValidator(_json_integer)]
+AnswerK = Annotated[int, Field(ge=1, le=20), BeforeValidator(_json_integer)]
+# row ids fit SQLite (64-bit) and JSON doubles exactly
+MessageId = Annotated[int, Field(ge=1, le=2**53), BeforeValidator(_json_integer)]
 
 AUDIENCE_DOC = (
     "Who the result is for: `external` shows public stories only. Defaults to the server's setting; "

@@ -17,7 +17,7 @@ name count more; demonyms ("Danish") count less than names, and language uses
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -693,7 +693,7 @@ def country_from_meta(meta: dict[str, Any] | None) -> str | None:
 def country_scores(title: str, text: str, customer: str | None = None) -> dict[str, float]:
     """Weighted evidence per country code (see the module docstring for the weights)."""
     title, text = nfc(title), nfc(text)
-    scores: Counter[str] = Counter()
+    scores: dict[str, float] = defaultdict(float)
     for mention in _mentions(title):
         scores[mention.code] += 2.0 * mention.weight
     customer_spans: list[int] = []

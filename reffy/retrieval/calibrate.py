@@ -159,7 +159,8 @@ def exam(
         holders[term] = engine.keyword.ids_with(term)
     topics = [t for t, ids in holders.items() if 1 <= len(ids) <= max_df]
     rng.shuffle(topics)
-    negatives, used = [], set()
+    negatives: list[dict[str, Any]] = []
+    used: set[str] = set()
     for term in topics:
         if len(negatives) >= unanswerable:
             break

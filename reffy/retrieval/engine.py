@@ -331,8 +331,8 @@ class SearchEngine:
             passages = best_chunk
             rankings = [
                 *keyword_rankings,
-                sorted(summary_sims, key=summary_sims.get, reverse=True),
-                sorted(intro_sims, key=intro_sims.get, reverse=True),
+                sorted(summary_sims, key=lambda d: summary_sims[d], reverse=True),
+                sorted(intro_sims, key=lambda d: intro_sims[d], reverse=True),
                 [d for d, _ in sorted(chunk_sims.items(), key=lambda kv: -kv[1])],
             ]
             fused = fusion.rrf(

@@ -32,7 +32,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -61,11 +61,13 @@ class _Postings:
 
     @classmethod
     def load(cls, path: Path, mmap: bool) -> _Postings:
-        mode = "r" if mmap else None
-        arrays = [np.load(path / f"{name}.csc.index.npy", mmap_mode=mode) for name in ("data", "indices", "indptr")]
+        mode: Literal["r"] | None = "r" if mmap else None
+        data, indices, indptr = (
+            np.load(path / f"{name}.csc.index.npy", mmap_mode=mode) for name in ("data", "indices", "indptr")
+        )
         vocab = json.loads((path / "vocab.index.json").read_text(encoding="utf-8"))
         params = json.loads((path / "params.index.json").read_text(encoding="utf-8"))
-        return cls(*arrays, vocab, int(params["num_docs"]))
+        return cls(data, indices, indptr, vocab, int(params["num_docs"]))
 
     def term_ids(self, terms: Sequence[str]) -> list[int]:
         vocab = self.vocab
@@ -217,6 +219,7 @@ class KeywordIndex:
     def _scores(self, term_ids: list[int]) -> np.ndarray:
         if self._bm25 is not None and self.method not in _SUMMED_METHODS:
             return self._bm25.get_scores(term_ids)
+        assert self._post is not None  # one of the two is loaded
         return self._post.scores(term_ids)
 
     def document_frequencies(self, text: str) -> dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,7 +24,7 @@ class CrossEncoderReranker:
 
     def __init__(self, model: str) -> None:
         self.model_id = model
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -43,9 +43,9 @@ class CrossEncoderReranker:
         self.load()
         if not passages:
             return np.zeros(0, dtype=np.float32)
-        return np.asarray(
-            self._model.predict([(query, p) for p in passages], show_progress_bar=False), dtype=np.float32
-        )
+        model = self._model
+        assert model is not None  # load() set it
+        return np.asarray(model.predict([(query, p) for p in passages], show_progress_bar=False), dtype=np.float32)
 
 
 _warned: set[str] = set()

@@ -114,6 +114,8 @@ def _client(path: str | None, url: str | None):
         return chromadb.HttpClient(
             host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=chroma_settings
         )
+    if path is None:
+        raise ConfigError("A local vector index needs a path (or set REFFY_CHROMA_URL to a Chroma server).")
     return chromadb.PersistentClient(path=path, settings=chroma_settings)
 
 

@@ -54,9 +54,10 @@ class AnswerOps(SearchOps, StoryOps):
         if conversation_id is None:
             conversation = history.create_conversation(user, audience=audience)
         else:
-            conversation = history.get_conversation(user, conversation_id)
-            if conversation is None:
+            found = history.get_conversation(user, conversation_id)
+            if found is None:
                 raise NotFound(f"No conversation {conversation_id!r} for {user.name}: start a new one.")
+            conversation = found
             if requested is None and user.role is not Role.viewer:
                 audience = conversation.get("audience") or audience
         conversation_id = conversation["id"]

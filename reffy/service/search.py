@@ -115,7 +115,7 @@ class SearchOps(ServiceBase):
             queries,
             lambda q, f, n: engine.search(q, replace(f, audience="internal"), k=n, mode=mode),
             k=k,
-            doc_meta={d.get("source_record_id"): d for d in engine.docs if d.get("source_record_id")},
+            doc_meta={str(d["source_record_id"]): d for d in engine.docs if d.get("source_record_id")},
         )
         known = {str(d.get("source_record_id") or d["story_id"]) for d in engine.docs}
         labelled = {str(i) for q in queries for i in q.relevant}

@@ -28,7 +28,7 @@ def library_status(
                 " count(*),"
                 " count(*) FILTER (WHERE superseded_at IS NULL AND removed_at IS NOT NULL)"
                 " FROM bronze_records"
-            ).fetchone(),
+            ).fetchall()[0],
             strict=True,
         )
     )
@@ -38,7 +38,7 @@ def library_status(
             con.execute(
                 "SELECT (SELECT count(DISTINCT story_id) FROM silver_metadata), count(*),"
                 " count(*) FILTER (WHERE shareability = 'public'), (SELECT count(*) FROM gold_chunks) FROM gold_stories"
-            ).fetchone(),
+            ).fetchall()[0],
             strict=True,
         )
     )

@@ -40,7 +40,9 @@ def score_caption(threshold: int | None) -> str:
     return text
 
 
-def score_distribution(rows: list[dict[str, Any]], by: str, *, threshold: int | None = None) -> alt.Chart:
+def score_distribution(
+    rows: list[dict[str, Any]], by: str, *, threshold: int | None = None
+) -> alt.LayerChart | alt.FacetChart:
     """One tick per story on the 0-31 scale, a row per ``by`` value (industry, source_type);
     the median of each row as a diamond, the library threshold as a dashed line."""
     data = [

@@ -182,7 +182,7 @@ def audience_control(svc: ReffyService, user: User) -> str:
         disabled=user.role is Role.viewer,
         help="External shows only stories cleared for customers. Viewers always see external.",
     )
-    return user.audience(chosen)
+    return user.audience("external" if chosen == "external" else "internal")
 
 
 @contextmanager

@@ -4,6 +4,7 @@ back for feedback; wording comes from :mod:`reffy.ui.present`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -121,7 +122,7 @@ def filter_sidebar(svc: ReffyService, user: User, audience: str) -> dict[str, An
             ("competitor", "Competitor"),
         ):
             shown = names.get(name) or {}
-            options = sorted((str(v) for v in facets.get(name) or []), key=lambda v: shown.get(v, v).lower())
+            options = sorted((str(v) for v in facets.get(name) or []), key=lambda v: (shown.get(v) or v).lower())
             key = f"filter_{name}"
             if any(v not in options for v in st.session_state.get(key) or []):
                 st.session_state[key] = [v for v in st.session_state[key] if v in options]  # audience changed
@@ -131,7 +132,7 @@ def filter_sidebar(svc: ReffyService, user: User, audience: str) -> dict[str, An
                 key=key,
                 placeholder="Any",
                 persist_state="session",
-                format_func=lambda v, shown=shown: shown.get(v, v),
+                format_func=_namer(shown),
             )  # the value stays the id
         years = sorted(int(y) for y in facets.get("year") or [] if y is not None)
         bounds = (years[0], years[-1]) if years else None
@@ -205,3 +206,8 @@ def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
                 st.caption("No problems: every item was read.")
 
     panel()
+
+
+def _namer(names: dict[str, str]) -> Callable[[str], str]:
+    """A widget's ``format_func``: people's name for an id, the id itself when it has none."""
+    return lambda value: names.get(value) or value
