@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from reffy.errors import AmbiguousId, ReffyError
+from reffy.errors import AmbiguousId, OverrideError
 from reffy.ids import MAX_LISTED, distinct_prefixes, is_prefix, resolve_prefix
 from reffy.models import utcnow
 from reffy.rubric import Rubric
@@ -16,10 +16,6 @@ from reffy.wording import plural
 
 METADATA_FIELDS = {"customer", "country", "industry", "products", "competitors", "shareability", "title", "gold"}
 LIST_FIELDS = {"products", "competitors"}
-
-
-class OverrideError(ReffyError):
-    exit_code = 2
 
 
 def parse_value(field: str, raw: str, rubric: Rubric) -> Any:

@@ -128,7 +128,8 @@ def resolve_backend(model: str, backend: str = "auto") -> tuple[str, str]:
         )
     if backend == "sentence-transformers":
         return backend, "asked for"
-    from reffy.onnx_embedder import NotExportable, read_spec
+    from reffy.errors import NotExportable
+    from reffy.onnx_embedder import read_spec
 
     try:
         read_spec(resolve_model_path(model))

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, overload
 
 from reffy.config import Settings
-from reffy.errors import ReffyError
+from reffy.errors import LLMError, LLMInputError, LLMTimeout, LLMUnavailable, LLMUnreachable
 from reffy.wording import plural, sentence
 
 log = logging.getLogger(__name__)
@@ -64,32 +64,6 @@ def _lib() -> Any:
                 litellm.disable_hf_tokenizer_download = True
                 _litellm = litellm
     return _litellm
-
-
-class LLMError(ReffyError):
-    """The provider cannot serve requests as configured (key, model, URL): stop and fix settings."""
-
-    def __init__(self, message: str, *, status: int | None = None, attempts: int = 1) -> None:
-        super().__init__(message)
-        self.status = status
-        self.attempts = attempts  # requests sent before giving up
-
-
-class LLMUnavailable(LLMError):
-    """Transient failures (rate limits, 5xx, network) outlasted every retry."""
-
-
-class LLMUnreachable(LLMUnavailable):
-    """Nothing answers at the LLM's address (connection refused, no such host): not retried,
-    since a server that is not running does not start between two attempts."""
-
-
-class LLMTimeout(LLMUnavailable):
-    """The LLM did not answer within REFFY_LLM_TIMEOUT_S, twice."""
-
-
-class LLMInputError(LLMError):
-    """The provider refused this particular input (too long, content policy); others may pass."""
 
 
 @dataclass(slots=True)

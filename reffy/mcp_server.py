@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field, SecretStr
 from reffy.api.errors import error_body, reffy_error_payload
 from reffy.api.schemas import AnswerOut, Filters, SearchResponse, StoryOut
 from reffy.auth import LOCAL_USER, User
-from reffy.errors import ConfigError, PermissionDenied, ReffyError
+from reffy.errors import ConfigError, ReffyError, Unauthorized
 
 CHANNEL = "mcp"
 INSTRUCTIONS = """\
@@ -48,10 +48,6 @@ def env_token(settings: Any) -> str | None:
     if isinstance(value, SecretStr):
         value = value.get_secret_value()
     return value.strip() or None if value else None
-
-
-class Unauthorized(PermissionDenied):
-    """No valid token where the library requires one."""
 
 
 class Governance:

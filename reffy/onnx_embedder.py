@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reffy.errors import ConfigError
+from reffy.errors import ConfigError, NotExportable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,10 +40,6 @@ MEAN_ONLY = {
     "pooling_mode_max_tokens": False,
     "pooling_mode_mean_sqrt_len_tokens": False,
 }
-
-
-class NotExportable(ConfigError):
-    """A model directory this runtime cannot reproduce exactly (use sentence-transformers)."""
 
 
 @dataclass(frozen=True)

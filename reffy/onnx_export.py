@@ -34,8 +34,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reffy.embedder import hf_offline, resolve_model_path
-from reffy.errors import ConfigError
-from reffy.onnx_embedder import ModelSpec, NotExportable, load_tokenizer, mean_pool, pad_batch, read_spec, run_graph
+from reffy.errors import ConfigError, NotExportable
+from reffy.onnx_embedder import ModelSpec, load_tokenizer, mean_pool, pad_batch, read_spec, run_graph
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,7 @@ from llmstub import LLMStub, StubReply, error, ok
 from reffy.answer.verify import REMOVED_QUOTE
 from reffy.auth import LOCAL_USER, Role, User
 from reffy.config import load_settings
-from reffy.errors import NotFound
-from reffy.llm import LLMError
+from reffy.errors import LLMError, NotFound
 from reffy.service import ReffyService
 
 DATA = Path(__file__).resolve().parent.parent / "data"

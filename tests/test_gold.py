@@ -9,9 +9,9 @@ from helpers import STORY, query, scalar, story
 
 from ingest import shareability
 from ingest.gold import build_gold, build_intro, build_summary, chunk_text, opening
-from ingest.overrides import OverrideError
 from ingest.scoring.base import Scorer
 from ingest.silver import score_library
+from reffy.errors import OverrideError
 from reffy.models import CriterionScore, Quote, ScoreResult, StoryMetadata
 from reffy.rubric import load_rubric, load_taxonomy
 from reffy.service import ReffyService
@@ -446,7 +446,7 @@ def test_gold_carries_what_search_reads_and_an_older_gold_asks_for_a_build(demo_
     import duckdb
 
     from reffy.config import load_settings
-    from reffy.retrieval.indexer import GoldOutdated
+    from reffy.errors import GoldOutdated
     from reffy.service import ReffyService
 
     [(intro, industry_name, country, chunker)] = query(

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi, BM25Plus
 
-from reffy.retrieval.keyword import KeywordIndex, KeywordIndexStale
+from reffy.errors import KeywordIndexStale
+from reffy.retrieval.keyword import KeywordIndex
 from reffy.retrieval.text import STOPWORDS, TOKENIZER_VERSION, tokenize
 
 DOCS = {

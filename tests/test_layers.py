@@ -31,4 +31,6 @@ def test_a_reach_across_breaks_the_build(tmp_path: Path) -> None:
         'source_modules = ["reffy.service"]\nforbidden_modules = ["ingest"]\n'
     )
     run = subprocess.run([*LINT, "--config", str(config)], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 1 and "BROKEN" in run.stdout and "reffy.service.library -> ingest" in run.stdout, run.stdout
+    assert run.returncode == 1 and "BROKEN" in run.stdout and "reffy.service.library -> ingest" in run.stdout, (
+        run.stdout
+    )

@@ -11,19 +11,8 @@ import pytest
 from llmstub import LLMStub, StubReply, error, ok
 
 from reffy.config import Settings, load_settings
-from reffy.errors import ReffyError
-from reffy.llm import (
-    ChatResponse,
-    LiteLLMChatModel,
-    LLMError,
-    LLMInputError,
-    LLMTimeout,
-    LLMUnavailable,
-    LLMUnreachable,
-    TextStream,
-    estimate_cost,
-    retry_after_s,
-)
+from reffy.errors import LLMError, LLMInputError, LLMTimeout, LLMUnavailable, LLMUnreachable, ReffyError
+from reffy.llm import ChatResponse, LiteLLMChatModel, TextStream, estimate_cost, retry_after_s
 
 MESSAGES = [{"role": "system", "content": "Answer in JSON."}, {"role": "user", "content": "Say hi."}]
 SCHEMA = {"title": "greeting", "type": "object", "properties": {"hi": {"type": "string"}}, "required": ["hi"]}

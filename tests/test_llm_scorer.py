@@ -13,8 +13,8 @@ from llmstub import LLMStub, error, ok
 
 from ingest.scoring.llm import PROMPTS, LLMScorer, ScoringFailed, load_prompt
 from reffy.config import load_settings
-from reffy.errors import ReffyError
-from reffy.llm import LiteLLMChatModel, LLMError
+from reffy.errors import LLMError, ReffyError
+from reffy.llm import LiteLLMChatModel
 from reffy.models import StoryInput
 from reffy.rubric import Criterion, Industry, NamedThing, Taxonomy, VendorProfile, load_rubric
 
@@ -311,7 +311,7 @@ def test_timeout_fails_the_story_as_a_timeout_after_one_retry(tmp_path: Path, ll
 def test_unreachable_server_stops_scoring_instead_of_failing_each_story(tmp_path: Path) -> None:
     import socket
 
-    from reffy.llm import LLMUnreachable
+    from reffy.errors import LLMUnreachable
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -28,7 +28,8 @@ import pytest
 from helpers import query, stop_process
 
 from reffy.config import Settings, load_settings
-from reffy.llm import LiteLLMChatModel, LLMUnreachable, _lib
+from reffy.errors import LLMUnreachable
+from reffy.llm import LiteLLMChatModel, _lib
 from reffy.service import ReffyService
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("llama-server")]

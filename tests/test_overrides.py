@@ -14,8 +14,7 @@ import pytest
 from conftest import DATA
 from helpers import query, story
 
-from ingest.overrides import OverrideError
-from reffy.errors import AmbiguousId
+from reffy.errors import AmbiguousId, OverrideError
 from reffy.service import ReffyService
 
 

@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 from helpers import stop_process
 
+from reffy.errors import VectorIndexMismatch
 from reffy.retrieval.types import SearchFilters
-from reffy.retrieval.vector import VectorIndex, VectorIndexMismatch, flatten_metadata, where_for
+from reffy.retrieval.vector import VectorIndex, flatten_metadata, where_for
 
 DIMS = 8
 INDUSTRIES = ["finance", "healthcare", "retail", "tech"]

@@ -33,18 +33,8 @@ from pydantic import BaseModel, ValidationError, field_validator
 from ingest.scoring.base import Scorer, ScoringFailure
 from reffy.config import Settings
 from reffy.domain.evidence import evidence_found
-from reffy.errors import ReffyError
-from reffy.llm import (
-    ChatModel,
-    ChatResponse,
-    LiteLLMChatModel,
-    LLMInputError,
-    LLMTimeout,
-    LLMUnavailable,
-    LLMUnreachable,
-    Messages,
-    estimate_cost,
-)
+from reffy.errors import LLMInputError, LLMTimeout, LLMUnavailable, LLMUnreachable, ReffyError
+from reffy.llm import ChatModel, ChatResponse, LiteLLMChatModel, Messages, estimate_cost
 from reffy.models import CriterionScore, Quote, ScoreResult, StoryInput, StoryMetadata
 from reffy.rubric import Criterion, Rubric, Taxonomy, VendorProfile
 from reffy.wording import plural, sentence

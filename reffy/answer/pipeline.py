@@ -37,9 +37,9 @@ from reffy.answer.context import ContextStory, build_context, new_boundary, rend
 from reffy.answer.prompts import load_prompt
 from reffy.answer.understand import Request
 from reffy.answer.verify import StoryNames, StreamVerifier, verify_text
-from reffy.llm import ChatModel, LLMError, LLMTimeout, LLMUnavailable, LLMUnreachable
+from reffy.errors import LLMError, LLMTimeout, LLMUnavailable, LLMUnreachable, UnknownFilterValue
+from reffy.llm import ChatModel
 from reffy.retrieval.engine import SearchResult
-from reffy.retrieval.filter_values import UnknownFilterValue
 
 log = logging.getLogger(__name__)
 

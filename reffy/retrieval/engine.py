@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from reffy.config import Settings
+from reffy.errors import IndexStale
 from reffy.retrieval import fusion, layout
-from reffy.retrieval.layout import CHUNK, COLLECTIONS, INTRO, SUMMARY, IndexStale, story_of
+from reffy.retrieval.layout import CHUNK, COLLECTIONS, INTRO, SUMMARY, story_of
 from reffy.retrieval.types import Hit, SearchFilters
 from reffy.wording import plural
 

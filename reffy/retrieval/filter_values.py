@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from reffy.errors import ConfigError
+from reffy.errors import UnknownFilterValue
 from reffy.retrieval.types import SearchFilters
 
 if TYPE_CHECKING:
@@ -29,10 +29,6 @@ if TYPE_CHECKING:
 
 SHAREABILITY = ("public", "internal")
 MAX_LISTED = 25
-
-
-class UnknownFilterValue(ConfigError):
-    """A filter value that names nothing in this library (the message lists the valid ones)."""
 
 
 @dataclass(slots=True)

@@ -30,7 +30,7 @@ from typing import Any
 from reffy import __version__
 from reffy.config import Settings
 from reffy.embedder import Embedder
-from reffy.errors import ReffyError
+from reffy.errors import GoldOutdated, IndexIncomplete, IndexMissing, IndexStale
 from reffy.retrieval.layout import (
     BELOW,
     BM25_FULL,
@@ -45,8 +45,6 @@ from reffy.retrieval.layout import (
     VECTOR_STATE,
     VECTORS_BUILDING,
     VECTORS_COMPLETE,
-    IndexMissing,
-    IndexStale,
     builder_stamp,
     kind_of,
     read_manifest,
@@ -267,12 +265,6 @@ def gold_chunker(settings: Settings) -> str | None:
     return row[0] if row else None
 
 
-class GoldOutdated(ReffyError):
-    """Gold was built before it carried every column search reads."""
-
-    for_operators = True
-
-
 def build_manifest(settings: Settings, embedder: Embedder, chunker: str | None = None) -> dict[str, Any]:
     """What this build is made of (``chunker``: how gold's chunks were cut, as gold records it).
     Reads no model: the embedder's dimensions are added once it has loaded (after the keyword
@@ -405,12 +397,6 @@ def sync_indexes(
     )
     summary.duration_s = time.perf_counter() - started
     return summary
-
-
-class IndexIncomplete(ReffyError):
-    """The vector store does not hold what gold needs (a killed or failed build)."""
-
-    for_operators = True
 
 
 def _now() -> str:

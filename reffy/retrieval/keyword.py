@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from reffy.errors import ReffyError
+from reffy.errors import KeywordIndexStale
 from reffy.retrieval.text import TOKENIZER_VERSION, tokenize
 
 FORMAT = 1
@@ -85,12 +85,6 @@ class _Postings:
     def rows_with(self, term: str) -> np.ndarray:
         t = self.vocab.get(term)
         return self.indices[self.indptr[t] : self.indptr[t + 1]] if t is not None else np.empty(0, dtype=np.int64)
-
-
-class KeywordIndexStale(ReffyError):
-    """A saved keyword index was built by another tokenizer or format: it must be rebuilt."""
-
-    for_operators = True
 
 
 class KeywordIndex:

@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from reffy.errors import ReffyError
+from reffy.errors import IndexMissing, IndexStale
 
 # 2: summaries and chunks in two collections (unfiltered queries take HNSW's fast path)
 # 3: a third collection of story introductions (title, facts, abstract or opening paragraphs)
@@ -42,18 +42,6 @@ BM25_FULL = "bm25"
 BM25_PROFILE = "bm25_profile"
 
 VECTORS_BUILDING, VECTORS_COMPLETE = "building", "complete"
-
-
-class IndexMissing(ReffyError):
-    """No search index yet."""
-
-    for_operators = True
-
-
-class IndexStale(ReffyError):
-    """The index was built with other settings than the current ones."""
-
-    for_operators = True
 
 
 def vector_id(story_id: str, kind: str, n: int = 0) -> str:

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from reffy.errors import ConfigError, ReffyError
+from reffy.errors import ConfigError, ReffyError, VectorIndexMismatch
 from reffy.retrieval.types import SearchFilters
 from reffy.wording import sentence
 
@@ -34,10 +34,6 @@ MANIFEST_KEY = "reffy_manifest"  # collection metadata: JSON, so it travels with
 LIST_KEYS = {"products": "products", "competitors": "competitors", "tags": "tags"}
 _SCALARS = (str, int, float, bool)
 _DEFAULT_BATCH = 5000
-
-
-class VectorIndexMismatch(ReffyError):
-    """Vectors do not fit the collection (another embedding model built it)."""
 
 
 def flatten_metadata(doc: dict[str, Any]) -> dict[str, Any]:
