@@ -1,0 +1,5 @@
+"""``python -m reffy.cli``."""
+
+from reffy.cli import main
+
+main()
