@@ -79,6 +79,26 @@ class SearchResult:
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
 
 
+@dataclass(slots=True)
+class _Candidates:
+    """What the retrieval stages of one search found, per story."""
+
+    keyword: list[tuple[str, float]]  # BM25 over the story text, best first
+    profile: list[tuple[str, float]]  # BM25 over the facts view
+    summary: dict[str, float] = field(default_factory=dict)  # cosine to the retrieval summary
+    intro: dict[str, float] = field(default_factory=dict)  # cosine to the introduction
+    chunk: dict[str, float] = field(default_factory=dict)  # aggregated passage similarity
+    passages: dict[str, str] = field(default_factory=dict)  # story -> its best passage's vector id
+
+    @property
+    def keyword_scores(self) -> dict[str, float]:
+        return dict(self.keyword)
+
+    @property
+    def keyword_rankings(self) -> list[list[str]]:
+        return [[d for d, _ in self.keyword], [d for d, _ in self.profile]]
+
+
 class SearchEngine:
     """Loaded once per process (models and indexes are expensive); thread-safe for queries."""
 
@@ -259,31 +279,65 @@ class SearchEngine:
         fresh: bool = False,
         exclude: frozenset[str] = frozenset(),
     ) -> SearchResult:
-        """``exclude``: story ids searched as if the library did not hold them (the no-answer
+        """Stories for ``query``, composed of stages: keyword, dense, fuse, adjust (quality,
+        fatigue, freshness), diversify, rerank, then the no-answer signals and the hits.
+        ``exclude``: story ids searched as if the library did not hold them (the no-answer
         calibration asks about held-aside topics this way, without building a second index)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         from reffy.retrieval.facets import strip_filtered
 
         filters = self._effective(filters or SearchFilters())
-        cfg, timings = self.config, {}
+        timings: dict[str, float] = {}
         result = SearchResult(query, mode, [])
-        t = time.perf_counter()
         query, facet_words = strip_filtered(query, filters, self.taxonomy)
         result.text = query
+        found = self._keyword_stage(query, filters, exclude, timings)
+        mode = self._available_mode(mode, result)
+        if mode == "hybrid":
+            self._dense_stage(query, filters, exclude, found, timings)
+        ranked = self._rerank(query, self._rank(found, mode, exclude, usage, fatigue, fresh), result, timings)
+        result.signals = self._signals(query, facet_words, found, ranked)
+        result.no_answer = self._no_answer(result.signals, mode)
+        result.mode = mode
+        from reffy.retrieval.text import STOPWORDS
+
+        terms = {w.lower() for w in _WORD.findall(query) if len(w) > 2 and w.lower() not in STOPWORDS}
+        keyword_scores = found.keyword_scores
+        for doc_id, score in ranked[:k]:
+            result.hits.append(
+                self._hit(
+                    doc_id,
+                    score,
+                    terms,
+                    keyword_scores,
+                    found.summary,
+                    found.chunk,
+                    found.passages.get(doc_id),
+                    found.intro,
+                )
+            )
+        result.notes = [*self.notes, *result.notes]
+        result.timings_ms = {key: round(v, 2) for key, v in timings.items()}
+        return result
+
+    # -- the stages of a search --------------------------------------------------------------
+    def _keyword_stage(
+        self, query: str, filters: SearchFilters, exclude: frozenset[str], timings: dict[str, float]
+    ) -> _Candidates:
+        """BM25 over the story text and over the profile (facts) view, within the filters."""
+        t = time.perf_counter()
         mask = self.mask(filters)
         if exclude:
             mask = np.ones(len(self.keyword), dtype=bool) if mask is None else mask.copy()
             mask[[self.keyword.doc_index(d) for d in exclude if d in self.by_id]] = False
-        keyword = self.keyword.query(query, cfg.keyword_candidates, mask)
-        profile = self.profile.query(query, cfg.keyword_candidates, mask)
+        n = self.config.keyword_candidates
+        found = _Candidates(self.keyword.query(query, n, mask), self.profile.query(query, n, mask))
         timings["keyword"] = (time.perf_counter() - t) * 1000
-        kw_scores = dict(keyword)
-        summary_sims: dict[str, float] = {}
-        intro_sims: dict[str, float] = {}
-        chunk_sims: dict[str, float] = {}
-        passages: dict[str, str] = {}
-        keyword_rankings = [[d for d, _ in keyword], [d for d, _ in profile]]
+        return found
+
+    def _available_mode(self, mode: str, result: SearchResult) -> str:
+        """``keyword`` while the vectors are incomplete (said in the notes), else ``mode``."""
         if mode == "hybrid" and not self.vectors_ready:
             pending = self.manifest.get("stories_pending", 0)
             if layout.build_stopped(self.manifest):
@@ -298,71 +352,100 @@ class SearchEngine:
                     f"{plural(len(self.docs), 'story')} to embed): these are keyword results until "
                     "indexing finishes."
                 )
-            mode = "keyword"
-        elif mode == "hybrid" and self.manifest.get("stories_pending"):
+            return "keyword"
+        if mode == "hybrid" and self.manifest.get("stories_pending"):
             result.notes.append(
                 f"{plural(self.manifest['stories_pending'], 'story')} added just now "
                 f"{'is' if self.manifest['stories_pending'] == 1 else 'are'} found by keyword only "
                 "until indexing finishes."
             )
-        if mode == "keyword":
-            fused = fusion.rrf(keyword_rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_profile])
-        else:
-            from reffy.retrieval.vector import where_for
+        return mode
 
-            t = time.perf_counter()
-            qv = self.embedder.embed([query])[0]
-            timings["embed"] = (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
-            where = where_for(filters)
-            for vid, sim, _ in self.vectors[SUMMARY].query(qv, cfg.dense_candidates, where):
-                summary_sims[story_of(vid)] = sim
-            for vid, sim, _ in self.vectors[INTRO].query(qv, cfg.dense_candidates, where):
-                intro_sims[story_of(vid)] = sim
-            chunk_hits = self.vectors[CHUNK].query(qv, cfg.chunk_candidates, where)
-            if exclude:
-                summary_sims = {d: v for d, v in summary_sims.items() if d not in exclude}
-                intro_sims = {d: v for d, v in intro_sims.items() if d not in exclude}
-                chunk_hits = [h for h in chunk_hits if story_of(h[0]) not in exclude]
-            timings["dense"] = (time.perf_counter() - t) * 1000
-            best_chunk: dict[str, str] = {}
-            for vid, _sim, _ in chunk_hits:
-                best_chunk.setdefault(story_of(vid), vid)
-            chunk_sims = dict(fusion.aggregate([(vid, sim) for vid, sim, _ in chunk_hits], story_of, cfg.chunk_decay))
-            passages = best_chunk
+    def _dense_stage(
+        self,
+        query: str,
+        filters: SearchFilters,
+        exclude: frozenset[str],
+        found: _Candidates,
+        timings: dict[str, float],
+    ) -> None:
+        """The query's vector against summaries, introductions and passages (chunk similarities
+        aggregated per story), within the filters; fills ``found``."""
+        from reffy.retrieval.vector import where_for
+
+        cfg = self.config
+        t = time.perf_counter()
+        qv = self.embedder.embed([query])[0]
+        timings["embed"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        where = where_for(filters)
+        for vid, sim, _ in self.vectors[SUMMARY].query(qv, cfg.dense_candidates, where):
+            found.summary[story_of(vid)] = sim
+        for vid, sim, _ in self.vectors[INTRO].query(qv, cfg.dense_candidates, where):
+            found.intro[story_of(vid)] = sim
+        chunk_hits = self.vectors[CHUNK].query(qv, cfg.chunk_candidates, where)
+        if exclude:
+            found.summary = {d: v for d, v in found.summary.items() if d not in exclude}
+            found.intro = {d: v for d, v in found.intro.items() if d not in exclude}
+            chunk_hits = [h for h in chunk_hits if story_of(h[0]) not in exclude]
+        timings["dense"] = (time.perf_counter() - t) * 1000
+        for vid, _sim, _ in chunk_hits:
+            found.passages.setdefault(story_of(vid), vid)
+        found.chunk = dict(fusion.aggregate([(vid, sim) for vid, sim, _ in chunk_hits], story_of, cfg.chunk_decay))
+
+    def _rank(
+        self,
+        found: _Candidates,
+        mode: str,
+        exclude: frozenset[str],
+        usage: Mapping[str, int] | None,
+        fatigue: float | None,
+        fresh: bool,
+    ) -> list[tuple[str, float]]:
+        """Fuse the rankings (RRF), adjust each story (quality prior, fatigue, freshness) and
+        diversify by customer."""
+        cfg = self.config
+        if mode == "keyword":
+            fused = fusion.rrf(found.keyword_rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_profile])
+        else:
             rankings = [
-                *keyword_rankings,
-                sorted(summary_sims, key=lambda d: summary_sims[d], reverse=True),
-                sorted(intro_sims, key=lambda d: intro_sims[d], reverse=True),
-                [d for d, _ in sorted(chunk_sims.items(), key=lambda kv: -kv[1])],
+                *found.keyword_rankings,
+                sorted(found.summary, key=lambda d: found.summary[d], reverse=True),
+                sorted(found.intro, key=lambda d: found.intro[d], reverse=True),
+                [d for d, _ in sorted(found.chunk.items(), key=lambda kv: -kv[1])],
             ]
-            fused = fusion.rrf(
-                rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_profile, cfg.w_summary, cfg.w_intro, cfg.w_chunk]
-            )
-        fused = [(d, s) for d, s in fused if d in self.by_id and d not in exclude]
+            weights = [cfg.w_keyword, cfg.w_profile, cfg.w_summary, cfg.w_intro, cfg.w_chunk]
+            fused = fusion.rrf(rankings, k=cfg.rrf_k, weights=weights)
+        strength = self.settings.fatigue_strength if fatigue is None else fatigue
         adjusted = []
         for doc_id, score in fused:
-            doc = self.by_id[doc_id]
-            s = fusion.quality_prior(score, doc.get("score"), cfg.quality_weight)
+            if doc_id not in self.by_id or doc_id in exclude:
+                continue
+            s = fusion.quality_prior(score, self.by_id[doc_id].get("score"), cfg.quality_weight)
             uses = (usage or {}).get(doc_id, 0)
-            s = fusion.fatigue(s, uses, self.settings.fatigue_strength if fatigue is None else fatigue)
+            s = fusion.fatigue(s, uses, strength)
             if fresh:
                 s = fusion.freshness(s, uses, cfg.fresh_boost)
             adjusted.append((doc_id, s))
         adjusted.sort(key=lambda kv: (-kv[1], kv[0]))
-        ranked = fusion.diversify(
+        return fusion.diversify(
             adjusted,
             lambda d: (self.by_id[d].get("customer") or "").lower() or None,
             penalty=cfg.diversity_penalty,
             free=cfg.diversity_free,
         )
-        ranked = self._rerank(query, ranked, result, timings)
+
+    def _signals(
+        self, query: str, facet_words: list[str], found: _Candidates, ranked: list[tuple[str, float]]
+    ) -> dict[str, float]:
+        """What the no-answer decision reads: best scores, how far the top passage stands out,
+        and how much of the query the top stories cover."""
         dfs = self.keyword.document_frequencies(query)
-        result.signals = {
-            "top_keyword": keyword[0][1] if keyword else 0.0,
-            "top_summary": max(summary_sims.values(), default=0.0),
-            "top_chunk": max(chunk_sims.values(), default=0.0),
-            "standout": fusion.standout(chunk_sims.values(), 10),
+        return {
+            "top_keyword": found.keyword[0][1] if found.keyword else 0.0,
+            "top_summary": max(found.summary.values(), default=0.0),
+            "top_chunk": max(found.chunk.values(), default=0.0),
+            "standout": fusion.standout(found.chunk.values(), 10),
             # facet words the filters removed are met by every story in the pool
             "coverage": self.keyword.coverage(
                 " ".join([query, *facet_words]), [d for d, _ in ranked[:3]], satisfied=" ".join(facet_words)
@@ -370,18 +453,6 @@ class SearchEngine:
             "unseen_terms": float(sum(1 for v in dfs.values() if v == 0)),
             "query_terms": float(len(dfs)),
         }
-        result.no_answer = self._no_answer(result.signals, mode)
-        result.mode = mode
-        from reffy.retrieval.text import STOPWORDS
-
-        terms = {w.lower() for w in _WORD.findall(query) if len(w) > 2 and w.lower() not in STOPWORDS}
-        for doc_id, score in ranked[:k]:
-            result.hits.append(
-                self._hit(doc_id, score, terms, kw_scores, summary_sims, chunk_sims, passages.get(doc_id), intro_sims)
-            )
-        result.notes = [*self.notes, *result.notes]
-        result.timings_ms = {key: round(v, 2) for key, v in timings.items()}
-        return result
 
     def _rerank(self, query: str, ranked: list[tuple[str, float]], result: SearchResult, timings) -> list:
         top = self.settings.rerank_top
