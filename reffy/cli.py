@@ -21,7 +21,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer
 
-from reffy import __version__
+from reffy import __version__, cli_sources
 from reffy.errors import ReffyError
 from reffy.wording import plural, plural_of, sentence
 
@@ -1112,6 +1112,8 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print as J
     if not exports:
         typer.echo("  (empty)")
     typer.echo(f"{settings.embedding_model} with backend {settings.embedding_backend} -> {backend}: {why}")
+
+cli_sources.register(app)  # `reffy sources ...` and `reffy sync`
 
 
 def main() -> None:

@@ -58,3 +58,10 @@ class JobRunning(ReffyError):
     """A background pipeline run is already going; a second one would fight it for the warehouse."""
 
     exit_code = 1
+
+
+class SyncRunning(ReffyError):
+    """Another `reffy sync` (or a source removal) holds the sync lock; two would fight over the
+    same pages and the same warehouse. The message names its process and when it started."""
+
+    exit_code = 5
