@@ -29,12 +29,32 @@ from reffy.models import Gone, Problem, RawRecord, SourceItem, Unchanged
 from reffy.wording import plural
 
 NOT_A_STORY = frozenset({"too_short", "empty"})
+INDEX_LINK_SHARE = 0.6  # a page whose text is at least this much link text is a listing, not a story
 
 
 def path_prefix(url: str) -> str:
     """The folder of the start page: ``/customers/`` for ``/customers/`` and ``/customers/index.html``."""
     path = urlsplit(url).path or "/"
     return path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
+
+
+def is_index_page(result: FetchResult, link_share: float = INDEX_LINK_SHARE) -> bool:
+    """True for a page whose text is mostly link text (a listing of stories, a tag page): the
+    crawl follows it but it is not a story, however long its list."""
+    from lxml import etree, html
+
+    try:
+        doc = html.fromstring(result.content)
+    except (etree.ParserError, ValueError):
+        return False
+    for bad in doc.xpath("//script|//style|//nav|//footer|//header"):
+        bad.drop_tree()
+    body = doc.find("body")
+    text = " ".join((body if body is not None else doc).text_content().split())
+    if not text:
+        return False
+    linked = sum(len(" ".join(a.text_content().split())) for a in doc.iter("a"))
+    return linked / len(text) >= link_share
 
 
 class CrawlSource:
@@ -176,6 +196,10 @@ class CrawlSource:
             yield Problem(url, "unsupported", f"{url} returned {kind}, not an HTML page", "warning")
             return
         links = page_links(outcome)
+        if is_index_page(outcome):
+            self.state[url] = ItemState(url, None, outcome.validator, links, ok=True)
+            yield Problem(url, "too_short", f"{url} is a list of links, not a story", "warning")
+            return
         item = page_record(url, outcome, settings)  # type: ignore[arg-type]
         self.state[url] = ItemState(url, None, outcome.validator, links, ok=isinstance(item, RawRecord))
         yield item
