@@ -163,8 +163,7 @@ def classify(spec: str, kind: str = "auto") -> tuple[str, str]:
     path = Path(spec).expanduser()
     if not path.exists():
         raise SourceNotFound(
-            f"No such file, folder or URL: {spec!r}. Give a path, an http(s) URL, a feed, a sitemap "
-            "or a YouTube link."
+            f"No such file, folder or URL: {spec!r}. Give a path, an http(s) URL, a feed, a sitemap or a YouTube link."
         )
     return "folder", str(path.resolve())
 
@@ -209,9 +208,7 @@ def check_name(name: str) -> str:
 
 
 # -- rows ----------------------------------------------------------------------------------
-_COLUMNS = (
-    "name, kind, spec, options, every_s, added_at, added_by, last_sync_at, last_status, last_run_id, last_counts"
-)
+_COLUMNS = "name, kind, spec, options, every_s, added_at, added_by, last_sync_at, last_status, last_run_id, last_counts"
 
 
 def _row(values: Sequence[Any]) -> RegisteredSource:
@@ -283,9 +280,7 @@ def items_of(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, ItemState]:
     return {o: ItemState(o, lm, v, json.loads(links) if links else [], ok) for o, lm, v, links, ok in rows}
 
 
-def save_items(
-    con: duckdb.DuckDBPyConnection, name: str, states: Mapping[str, ItemState], *, replace: bool
-) -> None:
+def save_items(con: duckdb.DuckDBPyConnection, name: str, states: Mapping[str, ItemState], *, replace: bool) -> None:
     """Record what the source listed. ``replace``: the listing was complete, so items not in it
     are forgotten (they were marked removed by the run); otherwise only the ones read are updated."""
     now = utcnow()
@@ -350,9 +345,7 @@ def owned_origins(con: duckdb.DuckDBPyConnection, source: RegisteredSource) -> l
         mine.update(r[0] for r in rows)
     elif source.kind in ("web", "youtube"):
         mine.add(source.spec)
-    others = {
-        r[0] for r in con.execute("SELECT origin FROM source_items WHERE source <> ?", [source.name]).fetchall()
-    }
+    others = {r[0] for r in con.execute("SELECT origin FROM source_items WHERE source <> ?", [source.name]).fetchall()}
     return sorted(mine - others)
 
 
@@ -361,7 +354,7 @@ def start_sync_run(con: duckdb.DuckDBPyConnection, names: Sequence[str], pid: in
     con.execute("UPDATE sync_runs SET status = 'interrupted' WHERE status = 'running'")
     return con.execute(
         "INSERT INTO sync_runs (started_at, status, sources, pid) VALUES (?, 'running', ?, ?) RETURNING id",
-        [utcnow(), json.dumps({n: None for n in names}), pid],
+        [utcnow(), json.dumps(dict.fromkeys(names)), pid],
     ).fetchone()[0]
 
 

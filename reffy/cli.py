@@ -1113,6 +1113,7 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print as J
         typer.echo("  (empty)")
     typer.echo(f"{settings.embedding_model} with backend {settings.embedding_backend} -> {backend}: {why}")
 
+
 cli_sources.register(app)  # `reffy sources ...` and `reffy sync`
 
 

@@ -92,7 +92,9 @@ def sources_list(as_json: JsonOpt = False, home: HomeOpt = None) -> None:
     if not rows:
         typer.echo("No source registered yet: `reffy sources add PATH-OR-URL`.")
         return
-    typer.echo(f"{'name':<24} {'kind':<8} {'last sync (UTC)':<17} {'status':<13} {'stories':>7} {'problems':>8}  next due")
+    typer.echo(
+        f"{'name':<24} {'kind':<8} {'last sync (UTC)':<17} {'status':<13} {'stories':>7} {'problems':>8}  next due"
+    )
     for r in rows:
         last = (r["last_sync_at"] or "never")[:16].replace("T", " ")
         due = r["next_due_at"][:16].replace("T", " ")
@@ -121,7 +123,9 @@ def sources_remove(
 
 def sync(
     names: Annotated[list[str] | None, typer.Argument(help="Sources to sync (default: all).")] = None,
-    due: Annotated[bool, typer.Option("--due", help="Only sources whose --every says they are due (for cron).")] = False,
+    due: Annotated[
+        bool, typer.Option("--due", help="Only sources whose --every says they are due (for cron).")
+    ] = False,
     watch: Annotated[
         bool, typer.Option("--watch", help="Stay in the foreground and sync each source when it is due.")
     ] = False,

@@ -234,9 +234,7 @@ class Site:
         return "User-agent: *\nDisallow: /customers/internal/\n\nSitemap: /sitemap_index.xml\n"
 
     def sitemap_index(self, base: str) -> str:
-        entries = "".join(
-            f"<sitemap><loc>{base}/sitemaps/stories-{i}.xml.gz</loc></sitemap>" for i in (1, 2)
-        )
+        entries = "".join(f"<sitemap><loc>{base}/sitemaps/stories-{i}.xml.gz</loc></sitemap>" for i in (1, 2))
         return (
             '<?xml version="1.0" encoding="UTF-8"?>'
             f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</sitemapindex>'

@@ -216,7 +216,9 @@ class ChannelSource:
         complete = True
         for video in chosen:
             if not _VIDEO_ID.match(video.id):
-                yield Problem(origin, "parse_error", f"{origin} lists {video.id[:80]!r}, not a video id; skipped", "warning")
+                yield Problem(
+                    origin, "parse_error", f"{origin} lists {video.id[:80]!r}, not a video id; skipped", "warning"
+                )
                 continue
             item_origin = watch_url(video.id)
             known = self.known.get(item_origin)
@@ -246,13 +248,15 @@ class ChannelSource:
         if complete:
             for item_origin in self.known:
                 if item_origin not in self.state:
-                    yield Gone(item_origin, f"no longer listed on {origin}" + (" under the filter" if self.match else ""))
+                    yield Gone(
+                        item_origin, f"no longer listed on {origin}" + (" under the filter" if self.match else "")
+                    )
         self.complete = complete
 
 
 __all__ = [
-    "ChannelListing",
     "ChannelLister",
+    "ChannelListing",
     "ChannelRef",
     "ChannelSource",
     "ChannelVideo",

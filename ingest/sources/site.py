@@ -72,7 +72,11 @@ class Pace:
     """Spaces requests to one site: ``wait()`` before each one."""
 
     def __init__(
-        self, delay_s: float, *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+        self,
+        delay_s: float,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.delay_s = max(0.0, delay_s)
         self._sleep = sleep

@@ -25,6 +25,7 @@ STATUS_BY_ERROR: dict[str, int] = {
     "WarehouseLocked": 503,  # a writer holds the library; retry shortly
     "WarehouseError": 503,
     "JobRunning": 409,  # a pipeline run is already going: wait for it, or resume it
+    "SyncRunning": 409,  # another process holds the sync lock (`reffy sync` in a terminal or cron)
     "IndexMissing": 503,  # the server's library is not indexed yet: an operator runs `reffy index`
     "IndexStale": 503,
     "IndexIncomplete": 503,  # a killed build: an operator reruns `reffy index`

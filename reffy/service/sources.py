@@ -101,11 +101,13 @@ class SourceOps:
         user.require("ingest")
         found_kind, canonical = registry.classify(spec, kind)
         if match is not None and found_kind != "channel":
-            raise ConfigError("--match filters a YouTube channel's videos by title or description; this is not a channel.")
+            raise ConfigError(
+                "--match filters a YouTube channel's videos by title or description; this is not a channel."
+            )
         compile_match(match)
         if (max_pages is not None or max_depth is not None) and found_kind != "crawl":
             raise ConfigError("--max-pages and --max-depth bound a crawl: add the start page with --kind crawl.")
-        if max_pages is not None and max_pages < 1 or max_depth is not None and max_depth < 0:
+        if (max_pages is not None and max_pages < 1) or (max_depth is not None and max_depth < 0):
             raise ConfigError("--max-pages must be at least 1 and --max-depth at least 0.")
         every_s = registry.parse_every(every) if every else None
         options: dict[str, Any] = {
@@ -312,7 +314,12 @@ class SourceOps:
 
     def start_sync(self, user: User, names: Sequence[str] = ()) -> Job:
         """Run :meth:`sync` as a background job of this process (the app's Ingest page)."""
+        from ingest.registry import list_sources
+        from reffy.store.warehouse import open_warehouse
+
         user.require("ingest")
+        with open_warehouse(self.settings.db_path) as con:
+            self._chosen(list_sources(con), names, False)  # an unknown name is refused now, not in the job
         self.job_runner.store.refuse_if_running()
 
         def task(progress: Callable[[str, int, int | None, str], None]) -> dict[str, Any]:
@@ -325,7 +332,12 @@ class SourceOps:
 
     def start_remove_source(self, user: User, name: str, *, keep_stories: bool = False) -> Job:
         """Run :meth:`remove_source` as a background job (the app)."""
+        from ingest.registry import get_source
+        from reffy.store.warehouse import open_warehouse
+
         user.require("ingest")
+        with open_warehouse(self.settings.db_path) as con:
+            get_source(con, name)  # NotFound now, not in the job
         self.job_runner.store.refuse_if_running()
 
         def task(progress: Callable[[str, int, int | None, str], None]) -> dict[str, Any]:
@@ -348,11 +360,13 @@ def source_line(done: Any) -> str:
 
 
 def step_line(name: str, values: Mapping[str, Any]) -> str:
+    v = {k: values.get(k) or 0 for k in ("scored", "cached", "failed", "stories", "public", "embedded_stories")}
     if name == "score":
-        return f"score: {values.get('scored', 0)} scored, {values.get('cached', 0)} cached, {values.get('failed', 0)} failed"
+        return f"score: {v['scored']} scored, {v['cached']} cached, {v['failed']} failed"
     if name == "build":
-        return f"build: {values.get('stories', 0)} gold stories ({values.get('public', 0)} public)"
-    return f"index: {values.get('stories', 0)} stories, {values.get('embedded_stories', 0)} embedded, {values.get('stories_removed', 0)} removed"
+        return f"build: {v['stories']} gold stories ({v['public']} public)"
+    removed = values.get("stories_removed") or 0
+    return f"index: {v['stories']} stories, {v['embedded_stories']} embedded, {removed} removed"
 
 
 def sync_line(done: SyncReport) -> str:
