@@ -49,7 +49,11 @@ def _run(kind: str, spec_path: str, home: Path) -> dict:
         if kind == "crawl":
             options |= {"max_pages": 500, "max_depth": 3}
         svc.add_source(LOCAL_USER, server.url(spec_path), **options)
-        out: dict = {"kind": kind, "allowed_pages": len(site.allowed_paths), "disallowed_pages": len(site.disallowed_paths)}
+        out: dict = {
+            "kind": kind,
+            "allowed_pages": len(site.allowed_paths),
+            "disallowed_pages": len(site.disallowed_paths),
+        }
 
         first, seconds = _sync(svc, kind)
         counts = first["sources"][kind]

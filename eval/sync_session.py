@@ -30,9 +30,7 @@ def main() -> None:
         def run(command: str, note: str = "") -> None:
             shown = command.replace(base, "http://127.0.0.1:8800")
             print(f"$ {shown}" + (f"   # {note}" if note else ""))
-            out = subprocess.run(
-                shlex.split(command), env=env, cwd=REPO, capture_output=True, text=True, timeout=900
-            )
+            out = subprocess.run(shlex.split(command), env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
             text = (out.stdout + out.stderr).replace(base, "http://127.0.0.1:8800").rstrip()
             if text:
                 print(text)

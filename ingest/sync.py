@@ -71,6 +71,11 @@ class SyncLock:
         )
         return self
 
+    def check(self) -> None:
+        """SyncRunning now if the lock is held (before starting a background job that needs it)."""
+        with self:
+            pass
+
     def __exit__(self, *exc: object) -> None:
         try:
             self.info.unlink(missing_ok=True)

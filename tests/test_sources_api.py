@@ -81,3 +81,19 @@ def test_register_sync_and_remove_through_the_api(svc: ReffyService, client: Tes
     assert job.result["remove"]["removed"] == 1
     assert client.get("/v1/sources", headers=analyst).json() == []
     assert not svc.search("Nordvik", mode="keyword", log=False).hits
+
+
+def test_a_sync_running_elsewhere_is_a_409(svc: ReffyService, client: TestClient, tmp_path: Path) -> None:
+    from ingest.sync import SyncLock
+
+    folder = tmp_path / "decks"
+    folder.mkdir()
+    story_file(folder, "nordvik", "Nordvik Bank", 38)
+    admin = auth(svc, Role.admin)
+    assert client.post("/v1/sources", json={"spec": str(folder), "name": "decks"}, headers=admin).status_code == 201
+    with SyncLock(svc.settings, "sync all"):  # as `reffy sync` in a terminal holds it
+        busy = client.post("/v1/sources/sync", json={}, headers=admin)
+        assert busy.status_code == 409 and busy.json()["error"]["code"] == "sync_running"
+        assert "A sync is already running" in busy.json()["error"]["message"]
+        assert client.delete("/v1/sources/decks", headers=admin).status_code == 409
+    assert svc.job_runner.store.recent(1) == []  # no job was started

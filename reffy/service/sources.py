@@ -206,6 +206,9 @@ class SourceOps:
             with open_warehouse(self.settings.db_path) as con:
                 chosen = self._chosen(registry.list_sources(con), names, due)
                 was_pending = registry.get_state(con, PENDING) == "true"
+                if not chosen and not was_pending:  # `--due` from cron with nothing due: no run to record
+                    say("No source is due.")
+                    return SyncReport(0, duration_s=time.perf_counter() - started)
                 run_id = registry.start_sync_run(con, [s.name for s in chosen], os.getpid())
                 if chosen:
                     registry.set_state(con, PENDING, "true")
@@ -315,12 +318,14 @@ class SourceOps:
     def start_sync(self, user: User, names: Sequence[str] = ()) -> Job:
         """Run :meth:`sync` as a background job of this process (the app's Ingest page)."""
         from ingest.registry import list_sources
+        from ingest.sync import SyncLock
         from reffy.store.warehouse import open_warehouse
 
         user.require("ingest")
         with open_warehouse(self.settings.db_path) as con:
             self._chosen(list_sources(con), names, False)  # an unknown name is refused now, not in the job
         self.job_runner.store.refuse_if_running()
+        SyncLock(self.settings, "a check").check()  # a sync in a terminal or cron: refused now too
 
         def task(progress: Callable[[str, int, int | None, str], None]) -> dict[str, Any]:
             def on_line(line: str) -> None:
@@ -333,12 +338,14 @@ class SourceOps:
     def start_remove_source(self, user: User, name: str, *, keep_stories: bool = False) -> Job:
         """Run :meth:`remove_source` as a background job (the app)."""
         from ingest.registry import get_source
+        from ingest.sync import SyncLock
         from reffy.store.warehouse import open_warehouse
 
         user.require("ingest")
         with open_warehouse(self.settings.db_path) as con:
             get_source(con, name)  # NotFound now, not in the job
         self.job_runner.store.refuse_if_running()
+        SyncLock(self.settings, "a check").check()
 
         def task(progress: Callable[[str, int, int | None, str], None]) -> dict[str, Any]:
             def on_line(line: str) -> None:
@@ -370,6 +377,8 @@ def step_line(name: str, values: Mapping[str, Any]) -> str:
 
 
 def sync_line(done: SyncReport) -> str:
+    if not done.run_id:
+        return "Nothing to sync: no source is due"
     n = len(done.sources) + len(done.failed)
     return f"Sync {done.run_id} {done.status} in {done.duration_s:.1f}s: {n} source(s)" + (
         "" if done.downstream else ", nothing to rebuild"
