@@ -139,3 +139,42 @@ def test_full_sync_updates_search_and_a_noop_sync_skips_the_rebuild(tmp_path: Pa
         runs = svc.sync_runs(LOCAL_USER)
         assert [r["status"] for r in runs] == ["completed"] * 3
         assert runs[0]["sources"]["site"]["removed"] == 1 and runs[1]["downstream"] is None
+
+
+def rss(*entries: tuple[str, str]) -> str:
+    items = "".join(
+        f"<item><guid>{guid}</guid><title>{guid} story</title><link>https://stories.example/{guid}</link>"
+        f"<description>{text}</description></item>"
+        for guid, text in entries
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Stories</title>{items}</channel></rss>'
+
+
+def test_a_feed_source_removes_the_entry_gone_from_the_feed(tmp_path: Path) -> None:
+    from httpserver import Reply, serve
+
+    long = "Globex rebuilt its claims pipeline on Quillon and cut processing time from nine days to two. " * 3
+    with serve() as server:
+        url = server.route(
+            "/feed.xml",
+            Reply(
+                rss(("globex", long), ("initech", long.replace("Globex", "Initech"))),
+                content_type="application/rss+xml",
+                headers={"ETag": '"v1"'},
+            ),
+        )
+        settings = site_settings(tmp_path, feed_min_chars=100)
+        add(settings, url, name="feed")
+        first = sync_once(settings, "feed")
+        assert first.counts["new"] == 2 and first.complete
+        server.route(
+            "/feed.xml", Reply(rss(("globex", long)), content_type="application/rss+xml", headers={"ETag": '"v2"'})
+        )
+        second = sync_once(settings, "feed")
+        assert (second.counts["unchanged"], second.counts["removed"]) == (1, 1)
+        assert server.requests[-1][1].get("if-none-match") == '"v1"'  # asked conditionally
+    with open_warehouse(settings.db_path) as con:
+        [count] = con.execute(
+            "SELECT count(*) FROM bronze_records WHERE superseded_at IS NULL AND removed_at IS NULL"
+        ).fetchone()
+    assert count == 1
