@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ingest.registry import ItemState
@@ -27,6 +28,9 @@ from ingest.sources.site import Pace, PathFilter, fetch_robots, page_links, same
 from ingest.sources.web import page_kind, page_record
 from reffy.models import Gone, Problem, RawRecord, SourceItem, Unchanged
 from reffy.wording import plural
+
+if TYPE_CHECKING:
+    from reffy.config import Settings
 
 NOT_A_STORY = frozenset({"too_short", "empty"})
 INDEX_LINK_SHARE = 0.6  # a page whose text is at least this much link text is a listing, not a story
@@ -172,7 +176,7 @@ class CrawlSource:
         self.complete = complete
 
     def _page(
-        self, url: str, outcome: FetchResult | FetchError, known: ItemState | None, settings: object
+        self, url: str, outcome: FetchResult | FetchError, known: ItemState | None, settings: Settings
     ) -> Iterator[SourceItem]:
         old_links = known.links if known is not None else []
         if isinstance(outcome, FetchError):
@@ -200,7 +204,7 @@ class CrawlSource:
             self.state[url] = ItemState(url, None, outcome.validator, links, ok=True)
             yield Problem(url, "too_short", f"{url} is a list of links, not a story", "warning")
             return
-        item = page_record(url, outcome, settings)  # type: ignore[arg-type]
+        item = page_record(url, outcome, settings)
         self.state[url] = ItemState(url, None, outcome.validator, links, ok=isinstance(item, RawRecord))
         yield item
 

@@ -5,7 +5,7 @@ job (202), whose outcome shows in ``GET /v1/sources`` and ``GET /v1/sources/runs
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,12 +24,14 @@ class SourceIn(BaseModel):
     spec: str = Field(
         min_length=1,
         max_length=2000,
-        description="A folder or file on the server, a page or feed URL, a sitemap, a YouTube video, "
-        "playlist or channel.",
+        description="A page or feed URL, a sitemap, a crawl's start page, a YouTube video, playlist or "
+        "channel (folders of the server are added from its command line).",
         examples=["https://vendor.example/sitemap.xml"],
     )
     name: str | None = Field(None, max_length=64, description="What to call it (default: from the spec).")
-    kind: str = Field("auto", description="auto, page, feed, sitemap or crawl.")
+    kind: Literal["auto", "page", "feed", "sitemap", "crawl"] = Field(
+        "auto", description="What a URL is: decided from it (auto), or said."
+    )
     include: list[str] = Field(default_factory=list, description="Globs of files, or of URL paths, to keep.")
     exclude: list[str] = Field(default_factory=list, description="Globs of files or URL paths to skip.")
     meta: dict[str, str] = Field(default_factory=dict, description="Metadata for every story (shareability=public).")

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from reffy.auth import User
-from reffy.errors import ConfigError, ReffyError, SyncRunning
+from reffy.auth import LOCAL_USER, User
+from reffy.errors import ConfigError, PermissionDenied, ReffyError, SyncRunning
 from reffy.models import utcnow
 
 if TYPE_CHECKING:
@@ -100,6 +100,12 @@ class SourceOps:
 
         user.require("ingest")
         found_kind, canonical = registry.classify(spec, kind)
+        if found_kind == "folder" and user != LOCAL_USER:
+            raise PermissionDenied(
+                f"{user.name} cannot register a folder of the server: folders are added from the server's "
+                "command line (`reffy sources add PATH`). Through the app or the API give a web address "
+                "(a page, feed, sitemap or YouTube link), or upload files on the Ingest page."
+            )
         if match is not None and found_kind != "channel":
             raise ConfigError(
                 "--match filters a YouTube channel's videos by title or description; this is not a channel."
@@ -174,8 +180,9 @@ class SourceOps:
             if origins:
                 summary = remove_stories(self.settings, name, origins)
                 out["removed"] = summary.removed
-                say(f"Marked {summary.removed} stories of {name} removed; rebuilding the library and its index.")
-                out["downstream"] = self._downstream(say)
+                if summary.removed:
+                    say(f"Marked {summary.removed} stories of {name} removed; rebuilding the library and its index.")
+                    out["downstream"] = self._downstream(say)
             with open_warehouse(self.settings.db_path) as con:
                 registry.delete_source(con, name)
                 if origins:
