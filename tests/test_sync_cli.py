@@ -249,3 +249,28 @@ def test_kill_9_mid_sync_then_rerun_loses_and_duplicates_nothing(home: Path, tmp
     assert report["sources"]["site"]["new"] + report["sources"]["site"]["unchanged"] == len(expected)
     assert report["downstream"]["index"]["stories"] == gold == len(expected)
     shutil.rmtree(home / "index", ignore_errors=True)  # (large; tmp_path is cleaned by pytest anyway)
+
+
+def test_a_row_gone_from_a_sheet_export_is_removed(home: Path, tmp_path: Path) -> None:
+    from ingest import registry
+    from ingest.sync import read_source
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    text = "{} cut claims handling time by {}% after moving its intake to Quillon Flow across {} regional offices."
+    rows = [("r1", "Globex Insurance", 41, 12), ("r2", "Initech Bank", 27, 8), ("r3", "Umbrella Retail", 33, 5)]
+
+    def export(kept: list[tuple[str, str, int, int]]) -> None:
+        lines = ["id,title,text"] + [f'{i},{name},"{text.format(name, a, b)}"' for i, name, a, b in kept]
+        (folder / "crm.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    export(rows)
+    settings = load_settings(home=home)
+    svc = ReffyService(settings)
+    svc.add_source(LOCAL_USER, str(folder), name="crm")
+    with open_warehouse(settings.db_path) as con:
+        source = registry.get_source(con, "crm")
+    assert read_source(settings, source).counts["new"] == 3
+    export([rows[0], rows[2]])  # the sheet lost a row
+    done = read_source(settings, source)
+    assert (done.counts["removed"], done.counts["unchanged"], done.counts["records"]) == (1, 2, 2)
