@@ -454,7 +454,7 @@ def build_source(
             include=include,
             exclude=exclude,
             max_pages=opts.get("max_pages") or settings.crawl_max_pages,
-            max_depth=opts.get("max_depth") if opts.get("max_depth") is not None else settings.crawl_max_depth,
+            max_depth=int(opts["max_depth"]) if opts.get("max_depth") is not None else settings.crawl_max_depth,
             fetcher=clients.get("fetcher"),
         )
     raise ConfigError(f"Source {source.name!r} has an unknown kind {source.kind!r}; remove and add it again.")

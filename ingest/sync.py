@@ -156,7 +156,7 @@ class GoneSource:
     """Every origin given, reported gone: how removing a registered source removes its stories
     through the pipeline (marked removed, duplicates regrouped, the run recorded)."""
 
-    scope = None
+    scope: str | None = None
 
     def __init__(self, name: str, origins: Sequence[str]) -> None:
         self.name = name

@@ -169,7 +169,7 @@ class ChannelSource:
     """One channel; ``state``/``complete`` describe the listing once :meth:`read` is done."""
 
     name = "channel"
-    scope = None
+    scope: str | None = None
 
     def __init__(
         self,

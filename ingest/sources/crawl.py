@@ -65,7 +65,7 @@ class CrawlSource:
     """A crawl from one start URL; ``state``/``complete`` describe what it reached."""
 
     name = "crawl"
-    scope = None
+    scope: str | None = None
 
     def __init__(
         self,

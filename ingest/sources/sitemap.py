@@ -43,7 +43,7 @@ class SitemapSource:
     was listed once :meth:`read` is done."""
 
     name = "sitemap"
-    scope = None  # removals are yielded as Gone items: pages are origins of their own
+    scope: str | None = None  # removals are yielded as Gone items: pages are origins of their own
 
     def __init__(
         self,

@@ -14,7 +14,9 @@ from reffy.api.routes import Caller, Svc, errors, no_unknown_query_parameters
 from reffy.api.schemas import ErrorOut
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(no_unknown_query_parameters)], tags=["sources"])
-BUSY = {409: {"model": ErrorOut, "description": "A sync or pipeline run is already going: wait for it."}}
+BUSY: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "A sync or pipeline run is already going: wait for it."}
+}
 SourceName = Annotated[str, Path(min_length=1, max_length=64, description="The source's name.")]
 
 

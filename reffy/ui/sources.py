@@ -14,7 +14,7 @@ from reffy.service import ReffyService
 from reffy.ui import present
 from reffy.ui.session import shown_errors
 
-KINDS = {
+KINDS: dict[str, str] = {
     "auto": "Decide from the address",
     "page": "A page or feed",
     "sitemap": "A sitemap",
@@ -64,7 +64,7 @@ def sources_admin(svc: ReffyService, user: User) -> None:
         spec = st.text_input("Folder on the server, web page, feed, sitemap or YouTube link", key="source_spec")
         cols = st.columns(3)
         name = cols[0].text_input("Name (optional)", key="source_name")
-        kind = cols[1].selectbox("Kind", list(KINDS), format_func=KINDS.get, key="source_kind")
+        kind = cols[1].selectbox("Kind", list(KINDS), format_func=lambda k: KINDS[k], key="source_kind") or "auto"
         every = cols[2].text_input("Every (e.g. 6h; empty: the default)", key="source_every")
         include = st.text_input("Only paths like (e.g. /customers/*; optional)", key="source_include")
         match = st.text_input("YouTube channels: only videos matching (e.g. customer|case study)", key="source_match")
@@ -84,18 +84,18 @@ def sources_admin(svc: ReffyService, user: User) -> None:
     if not sources:
         return
     names = [s["name"] for s in sources]
-    cols = st.columns([2, 1, 1, 1])
-    chosen = cols[0].selectbox("Source", names, key="source_chosen", label_visibility="collapsed")
-    if cols[1].button("Sync all", icon=":material/sync:", key="source_sync_all"):
+    actions = st.columns([2, 1, 1, 1])
+    chosen = actions[0].selectbox("Source", names, key="source_chosen", label_visibility="collapsed")
+    if actions[1].button("Sync all", icon=":material/sync:", key="source_sync_all"):
         with shown_errors(stop=False):
             job = svc.start_sync(user)
             st.toast(f"Sync started (run {job.id}); it goes on if you leave this page.", icon=":material/sync:")
-    if cols[2].button("Sync this one", icon=":material/sync:", key="source_sync_one"):
+    if actions[2].button("Sync this one", icon=":material/sync:", key="source_sync_one"):
         with shown_errors(stop=False):
-            job = svc.start_sync(user, [chosen])
+            job = svc.start_sync(user, [str(chosen)])
             st.toast(f"Syncing {chosen} (run {job.id}).", icon=":material/sync:")
     keep = st.checkbox("Keep its stories when removing", key="source_keep")
-    if cols[3].button("Remove", icon=":material/delete:", key="source_remove"):
+    if actions[3].button("Remove", icon=":material/delete:", key="source_remove"):
         with shown_errors(stop=False):
-            job = svc.start_remove_source(user, chosen, keep_stories=keep)
+            job = svc.start_remove_source(user, str(chosen), keep_stories=keep)
             st.toast(f"Removing {chosen} (run {job.id}).", icon=":material/delete:")
