@@ -119,6 +119,24 @@ class Settings(BaseSettings):
         "ingested as a story (index pages, cookie walls, error pages).",
     )
 
+    # sources that stay in sync (`reffy sources`, `reffy sync`)
+    crawl_delay_s: float = Field(
+        0.5,
+        ge=0,
+        description="Polite pause between two requests to one site while reading a sitemap's pages or "
+        "crawling (a robots.txt Crawl-delay, up to 30 s, wins when longer).",
+    )
+    crawl_max_pages: int = Field(200, ge=1, description="Pages a crawl source reads at most per sync.")
+    crawl_max_depth: int = Field(3, ge=0, description="Links a crawl follows from its start page at most.")
+    sitemap_max_urls: int = Field(
+        50_000, ge=1, description="Page URLs read from one sitemap source at most (its index and every sitemap)."
+    )
+    sync_default_every: str = Field(
+        "24h",
+        description="How often `reffy sync --due`/`--watch` re-reads a source added without --every "
+        "(e.g. 30m, 6h, 1d).",
+    )
+
     # scoring (silver)
     rubric_path: Path | None = Field(None, description="Your own rubric YAML (default: Reffy's 31-point rubric).")
     vendor_path: Path | None = Field(

@@ -78,6 +78,14 @@ class JobRunning(ReffyError):
     http_status = 409
 
 
+class SyncRunning(ReffyError):
+    """Another `reffy sync` (or a source removal) holds the sync lock; two would fight over the
+    same pages and the same warehouse. The message names its process and when it started."""
+
+    exit_code = 5
+    http_status = 409
+
+
 # -- the operator's move (503): a command or a file on the server ------------------------------
 class WarehouseError(ReffyError):
     """The DuckDB warehouse cannot be opened or migrated."""

@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -119,6 +119,19 @@ class Job:
                 f"Library: {plural(gold['stories'], 'story')} ({gold['public']} public, "
                 f"{gold['internal']} internal); {gold['below_threshold']} below {gold['min_score']}/31."
             )
+        if sync := self.result.get("sync"):
+            for name, counts in (sync.get("sources") or {}).items():
+                lines.append(
+                    f"{name}: {counts.get('new', 0)} new, {counts.get('updated', 0)} updated, "
+                    f"{counts.get('unchanged', 0)} unchanged, {counts.get('removed', 0)} removed, "
+                    f"{plural(counts.get('errors', 0) + counts.get('warnings', 0), 'problem')}."
+                )
+            for name, why in (sync.get("failed") or {}).items():
+                lines.append(f"{name}: not read ({why})")
+            if not sync.get("downstream"):
+                lines.append("Nothing changed: the library was not rebuilt.")
+        if removed := self.result.get("remove"):
+            lines.append(f"Removed source {removed['name']}: {plural(removed['removed'], 'story')} removed.")
         if index := self.result.get("index"):
             lines.append(
                 f"Searchable: {plural(index['stories'], 'story')} ({index['embedded_stories']} newly indexed)."
@@ -188,7 +201,14 @@ class JobStore:
         if (job := self.running()) is not None:
             raise JobRunning(_busy(job))
 
-    def create(self, user: str, specs: Sequence[str], options: dict[str, Any], problems: Sequence[Problem]) -> Job:
+    def create(
+        self,
+        user: str,
+        specs: Sequence[str],
+        options: dict[str, Any],
+        problems: Sequence[Problem],
+        kind: str = "pipeline",
+    ) -> Job:
         """A new running job, unless one is running already (then :class:`JobRunning`)."""
         self.reconcile()
 
@@ -198,10 +218,10 @@ class JobStore:
                 raise JobRunning(_busy(_job(running[0])))
             now = self._now()
             row = {
-                "kind": "pipeline",
+                "kind": kind,
                 "user": user,
                 "status": "running",
-                "stage": "ingest",
+                "stage": "ingest" if kind == "pipeline" else kind.split()[0],
                 "done": 0,
                 "message": "Reading sources…",
                 "specs": json.dumps(list(specs)),
@@ -338,6 +358,51 @@ class JobRunner:
         )
         thread.start()
         return job
+
+    def start_task(
+        self, user: User, kind: str, specs: Sequence[str], task: Callable[[_Progress], dict[str, Any]]
+    ) -> Job:
+        """Run ``task(progress)`` as a job of its own ``kind`` (a source sync, a source removal):
+        one run at a time with the pipeline's, its returned dict stored as the job's result."""
+        with _ACTIVE_LOCK:
+            job = self.store.create(user.name, specs, {"full": False}, (), kind=kind)
+            _ACTIVE.add((str(self.store.history.path), job.id))
+        thread = threading.Thread(target=self._run_task, args=(job.id, task), name=f"reffy-job-{job.id}", daemon=True)
+        thread.start()
+        return job
+
+    def _run_task(self, job_id: int, task: Callable[[_Progress], dict[str, Any]]) -> None:
+        stop = threading.Event()
+        threading.Thread(
+            target=self._heartbeat, args=(job_id, stop), name=f"reffy-job-{job_id}-beat", daemon=True
+        ).start()
+        progress = _Progress(self.store, job_id)
+        try:
+            result = task(progress)
+            partial = (result.get("sync") or {}).get("status") == "partial"
+            self.store.update(
+                job_id,
+                status="partial" if partial else "completed",
+                stage="done",
+                result=result,
+                message="Done",
+                finished_at=_iso(self.store.history._clock()),
+            )
+        except Exception as exc:
+            if not isinstance(exc, ReffyError):
+                log.exception("job %s failed", job_id)
+            detail = str(exc) if isinstance(exc, ReffyError) else f"{type(exc).__name__}: {exc}"
+            self.store.update(
+                job_id,
+                status="failed",
+                message="Stopped",
+                error=f"The run stopped: {detail}",
+                finished_at=_iso(self.store.history._clock()),
+            )
+        finally:
+            stop.set()
+            with _ACTIVE_LOCK:
+                _ACTIVE.discard((str(self.store.history.path), job_id))
 
     def _run(self, user: User, job_id: int, specs: list[str], refused: list[Problem], full: bool) -> None:
         stop = threading.Event()

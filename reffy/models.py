@@ -102,7 +102,8 @@ class Problem:
     ``reason`` is a short stable code (``corrupt``, ``empty``, ``too_large``, ``encoding``,
     ``mislabelled``, ``unsupported``, ``fetch_failed``, ``no_captions``, ``blocked``,
     ``outside_root``, ``parse_error``, ``zip_bomb``, ``too_deep``, ``meta_too_large``, ``blocked_url``,
-    ``login_wall``, ``too_short``, ``not_a_url``, ``internal``); ``detail`` is a sentence a person can act on.
+    ``login_wall``, ``too_short``, ``not_a_url``, ``disallowed`` (robots.txt), ``off_site``, ``internal``);
+    ``detail`` is a sentence a person can act on.
     """
 
     origin: str

@@ -66,6 +66,8 @@ REASON_WORDS: dict[str, str] = {
     "too_short": "it has too little text to be a story",
     "not_a_url": "it is not a web address",
     "not_found": "it no longer exists at the source",
+    "disallowed": "the site's robots.txt does not allow reading it (not fetched)",
+    "off_site": "it points to another site (not followed)",
     "internal": "an unexpected error stopped this item",
 }
 

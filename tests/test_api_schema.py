@@ -70,16 +70,23 @@ OPERATIONS = [
     ("DELETE", "/v1/conversations/{conversation_id}"),
     ("POST", "/v1/feedback"),
     ("GET", "/v1/usage"),
+    ("GET", "/v1/sources"),
+    ("POST", "/v1/sources"),
+    ("GET", "/v1/sources/runs"),
 ]
+# Not fuzzed: they start background jobs that fetch the registered sites or rebuild the library
+# (tests/test_sources_api.py drives them against a local server); still documented and checked.
+NOT_FUZZED = [("POST", "/v1/sources/sync"), ("DELETE", "/v1/sources/{name}")]
 
 
 def test_every_operation_is_fuzzed(api_schema) -> None:
     found = {(op.ok().method.upper(), op.ok().path) for op in api_schema.get_all_operations()}
-    assert found == set(OPERATIONS)
+    assert found == set(OPERATIONS) | set(NOT_FUZZED)
 
 
 LIBRARY_VALUES = {"/v1/search", "/v1/ask"}  # operations whose filters take the library's own values
 STORY_IDS = {"/v1/stories/{story_id}", "/v1/feedback"}  # operations that take a story id, or a prefix of one
+SOURCE_SPECS = {"/v1/sources"}  # a schema-valid string is rarely a source: refused with the fix
 CASES = [
     (m, p, mode)
     for m, p in OPERATIONS
@@ -121,6 +128,15 @@ def test_api_conforms_to_its_schema(api_schema, method: str, path: str, mode: Ge
             if response.status_code == 400:
                 error = response.json()["error"]
                 assert error["code"] == "ambiguous_id" and "Give more characters" in error["message"], error
+            return
+        if path in SOURCE_SPECS and method == "POST" and mode is GenerationMode.POSITIVE:
+            # A schema-valid spec is any string, and most strings are no page, feed, sitemap or channel:
+            # refused with 400 saying what to give (or 403 for a folder of the server, which only its
+            # command line registers). Every other check still runs.
+            response = case.call_and_validate(excluded_checks=[positive_data_acceptance])
+            if response.status_code in (400, 403):
+                error = response.json()["error"]
+                assert error["code"] in ("source_not_found", "config_error", "permission_denied"), error
             return
         case.call_and_validate()
 

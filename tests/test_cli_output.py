@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from reffy.cli import stream_markdown
+from reffy.cli.search import stream_markdown
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 PIECES = [

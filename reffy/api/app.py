@@ -160,6 +160,7 @@ def create_app(service: Any | None = None, *, warm: bool = False) -> FastAPI:
     serve``), so the first request is as fast as the tenth; `/v1/health` says ``starting`` until
     then. A service passed in stays the caller's to close; one created here is closed on shutdown."""
     from reffy.api.routes import router
+    from reffy.api.sources_routes import router as sources_router
     from reffy.service import ReffyService
 
     owned = service is None
@@ -188,12 +189,14 @@ def create_app(service: Any | None = None, *, warm: bool = False) -> FastAPI:
             {"name": "conversations"},
             {"name": "feedback"},
             {"name": "analytics"},
+            {"name": "sources"},
             {"name": "health"},
         ],
     )
     app.state.service = svc
     _install_error_handlers(app)
     app.include_router(router)
+    app.include_router(sources_router)  # /v1/sources: the registry and background syncs
     settings = svc.settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_kb * 1024)
     if settings.api_cors_origins:  # added last = outermost, so errors and 413s carry CORS headers too

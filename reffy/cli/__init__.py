@@ -12,9 +12,11 @@ import sys
 import typer
 
 # Each module registers its commands on ``app``; the order here is the order of ``reffy --help``.
-from reffy.cli import pipeline, search, inspect, access, servers  # noqa: F401
+from reffy.cli import pipeline, search, inspect, access, servers, sources  # noqa: F401
 from reffy.cli.common import app
 from reffy.errors import ReffyError
+
+sources.register(app)  # `reffy sources ...` and `reffy sync`
 
 __all__ = ["app", "main"]
 

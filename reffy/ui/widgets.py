@@ -154,6 +154,9 @@ JOB_LOOK = {
 }
 
 
+_RUN_NAMES = {"pipeline": "Pipeline", "sync": "Sync", "remove source": "Source removal"}
+
+
 def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
     """The running or last pipeline run: progress while it runs (this part of the page redraws
     every second, whatever page started the run), then what each step did and every problem,
@@ -177,7 +180,7 @@ def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
         tz = st.context.timezone if isinstance(st.context.timezone, str) else None
         with st.container(border=True, key=f"job_{key}"):
             st.markdown(
-                f":{colour}-badge[{icon} {label}] **Pipeline run {job.id}** · started by "
+                f":{colour}-badge[{icon} {label}] **{_RUN_NAMES.get(job.kind, 'Pipeline')} run {job.id}** · started by "
                 f"{present.md(job.user)} {present.when(job.started_at, tz=tz)}"
             )
             if job.running:
@@ -187,8 +190,10 @@ def job_panel(svc: ReffyService, user: User, *, key: str) -> None:
                 st.markdown(f"- {present.md(line)}")
             if job.error:
                 st.error(job.error, icon=":material/error:")
-                if user.can("ingest") and st.button(
-                    "Resume this run", key=f"job_resume_{key}", icon=":material/replay:"
+                if (
+                    user.can("ingest")
+                    and job.kind == "pipeline"
+                    and st.button("Resume this run", key=f"job_resume_{key}", icon=":material/replay:")
                 ):
                     with shown_errors():
                         svc.resume_job(user, job.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from reffy.ui.session import page_context, shown_errors
+from reffy.ui.sources import sources_admin
 from reffy.ui.widgets import job_panel
 
 FILE_TYPES = [
@@ -61,6 +62,9 @@ if submitted:
         )
     if job is not None:
         st.toast(f"Pipeline run {job.id} started. It keeps running if you leave this page.", icon=":material/sync:")
+
+st.subheader("Sources kept in sync")
+sources_admin(svc, user)
 
 st.subheader("Pipeline run")
 job_panel(svc, user, key="ingest")

@@ -11,6 +11,7 @@ import streamlit as st
 from reffy import status_words as words
 from reffy.ui import present
 from reffy.ui.session import page_context, shown_errors
+from reffy.ui.sources import sources_table
 from reffy.ui.widgets import job_panel
 
 PER_ROW = 4
@@ -29,6 +30,9 @@ def when(moment: Any) -> str:
 
 st.subheader("Pipeline run")
 job_panel(svc, user, key="library")
+
+st.subheader("Sources")
+sources_table(svc, user, key="library")
 
 st.subheader("What the library holds")
 counts = words.layer_counts(status)
