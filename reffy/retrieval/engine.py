@@ -127,6 +127,7 @@ class SearchEngine:
         from reffy.retrieval.calibrate import from_manifest
 
         self.calibration = from_manifest(self.manifest)  # None: the built-in no-answer rule
+        self.ranker = None  # a trained learned.LearnedRanker reorders hybrid candidates; None: stock fusion
 
     # -- lazily loaded backends ----------------------------------------------------------
     @property
@@ -328,6 +329,9 @@ class SearchEngine:
             for vid, _sim, _ in chunk_hits:
                 best_chunk.setdefault(story_of(vid), vid)
             chunk_sims = dict(fusion.aggregate([(vid, sim) for vid, sim, _ in chunk_hits], story_of, cfg.chunk_decay))
+            chunk_count: dict[str, int] = {}
+            for vid, _sim, _ in chunk_hits:
+                chunk_count[story_of(vid)] = chunk_count.get(story_of(vid), 0) + 1
             passages = best_chunk
             rankings = [
                 *keyword_rankings,
@@ -339,6 +343,22 @@ class SearchEngine:
                 rankings, k=cfg.rrf_k, weights=[cfg.w_keyword, cfg.w_profile, cfg.w_summary, cfg.w_intro, cfg.w_chunk]
             )
         fused = [(d, s) for d, s in fused if d in self.by_id and d not in exclude]
+        if mode == "hybrid":
+            from reffy.retrieval import learned
+            from reffy.retrieval.text import tokenize
+
+            candidates = learned.Candidates(
+                query,
+                fused,
+                keyword,
+                profile,
+                summary_sims,
+                intro_sims,
+                chunk_sims,
+                chunk_count,
+                len(set(tokenize(query))),
+            )
+            fused = learned.stage(self.ranker, candidates, self.by_id, cfg.rrf_k)
         adjusted = []
         for doc_id, score in fused:
             doc = self.by_id[doc_id]
