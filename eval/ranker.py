@@ -224,6 +224,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "residual": {"kinds": {"known", "passage", "topic"}, "residual": True},
     "residual-topic": {"kinds": {"topic"}, "residual": True},
     "residual-strong": {"kinds": {"known", "passage", "topic"}, "residual": True, "alpha": 20.0},
+    "mixed-noquery": {"kinds": {"known", "passage", "topic"}, "drop": ("q_terms", "q_top_chunk")},
+    "known+topic-noquery": {"kinds": {"known", "topic"}, "drop": ("q_terms", "q_top_chunk")},
+    "mixed-dense-noquery": {
+        "kinds": {"known", "passage", "topic"},
+        "drop": ("q_terms", "q_top_chunk", "kw", "kw_rank", "profile", "profile_rank"),
+    },
     "mixed-small": {"kinds": {"known", "passage", "topic"}, "trees": 60, "leaves": 7},
 }
 
