@@ -25,7 +25,6 @@ def _candidates() -> Candidates:
         intro={"b": 0.6},
         chunk={"a": 0.4, "b": 0.3, "c": 0.2},
         chunk_count={"a": 2, "c": 1},
-        query_terms=2,
     )
 
 

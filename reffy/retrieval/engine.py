@@ -345,18 +345,9 @@ class SearchEngine:
         fused = [(d, s) for d, s in fused if d in self.by_id and d not in exclude]
         if mode == "hybrid":
             from reffy.retrieval import learned
-            from reffy.retrieval.text import tokenize
 
             candidates = learned.Candidates(
-                query,
-                fused,
-                keyword,
-                profile,
-                summary_sims,
-                intro_sims,
-                chunk_sims,
-                chunk_count,
-                len(set(tokenize(query))),
+                query, fused, keyword, profile, summary_sims, intro_sims, chunk_sims, chunk_count
             )
             fused = learned.stage(self.ranker, candidates, self.by_id, cfg.rrf_k)
         adjusted = []

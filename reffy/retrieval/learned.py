@@ -65,7 +65,6 @@ class Candidates:
     intro: dict[str, float]
     chunk: dict[str, float]  # best passage per story
     chunk_count: dict[str, int] = field(default_factory=dict)
-    query_terms: int = 0
 
 
 def _ranks(scores: Mapping[str, float]) -> dict[str, float]:
@@ -75,7 +74,10 @@ def _ranks(scores: Mapping[str, float]) -> dict[str, float]:
 
 def features(c: Candidates, docs: Mapping[str, Mapping[str, Any]], depth: int = DEPTH) -> tuple[list[str], np.ndarray]:
     """(story ids, one row of :data:`FEATURES` per story) for the first ``depth`` fused candidates."""
+    from reffy.retrieval.text import tokenize
+
     ids = [d for d, _ in c.fused[:depth]]
+    query_terms = len(set(tokenize(c.query)))
     kw, prof = dict(c.keyword), dict(c.profile)
     kw_top, prof_top = max(kw.values(), default=0.0) or 1.0, max(prof.values(), default=0.0) or 1.0
     ranks = {name: _ranks(v) for name, v in (("kw", kw), ("profile", prof))}
@@ -96,7 +98,7 @@ def features(c: Candidates, docs: Mapping[str, Mapping[str, Any]], depth: int = 
             ]
         quality = docs.get(doc, {}).get("score")
         row += [float(c.chunk_count.get(doc, 0)), np.nan if quality is None else float(quality)]
-        row += [float(c.query_terms), tops["chunk"]]
+        row += [float(query_terms), tops["chunk"]]
         rows[i] = row
     return ids, rows
 
