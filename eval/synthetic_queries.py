@@ -101,7 +101,7 @@ def generate(
     for sid, title in titles.items():
         for t in terms(title):
             holders.setdefault(t, set()).add(sid)
-    themes = [t for t, ids in holders.items() if min_df <= len(ids) <= max_df]
+    themes = sorted(t for t, ids in holders.items() if min_df <= len(ids) <= max_df)  # sorted: sets vary by hash seed
     rng.shuffle(themes)
     title_df = Counter(t for title in titles.values() for t in set(tokenize(title)))
     raw_word = {}
@@ -120,16 +120,16 @@ def generate(
         parts = set(theme.split())
         lift = sorted(
             (t for t, n in inside.items() if n >= 2 and t not in parts),
-            key=lambda t: -(inside[t] / len(owners)) / (title_df[t] / len(titles)) ** 0.5,
+            key=lambda t: (-(inside[t] / len(owners)) / (title_df[t] / len(titles)) ** 0.5, t),
         )
         related = [raw_word.get(t, t) for t in lift[:4]]
         words = rng.sample(related, min(len(related), rng.randint(2, 3)))
         if rng.random() < 0.5 or len(words) < 2:
             words += [raw_word.get(p, p) for p in theme.split()]
         rng.shuffle(words)
-        relevant = dict.fromkeys(owners, 2)
+        relevant = dict.fromkeys(sorted(owners), 2)
         if len(parts) == 1:
-            for sid in engine.keyword.ids_with(theme) - owners:
+            for sid in sorted(engine.keyword.ids_with(theme) - owners):
                 if counts(sid)[theme] >= 3:
                     relevant[sid] = 1
         out.append(SyntheticQuery(f"t{len(out)}", "topic", " ".join(words), relevant))
