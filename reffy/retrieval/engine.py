@@ -89,6 +89,7 @@ class _Candidates:
     intro: dict[str, float] = field(default_factory=dict)  # cosine to the introduction
     chunk: dict[str, float] = field(default_factory=dict)  # aggregated passage similarity
     passages: dict[str, str] = field(default_factory=dict)  # story -> its best passage's vector id
+    chunk_count: dict[str, int] = field(default_factory=dict)  # story -> passages among the candidates
 
     @property
     def keyword_scores(self) -> dict[str, float]:
@@ -148,6 +149,7 @@ class SearchEngine:
         from reffy.retrieval.calibrate import from_manifest
 
         self.calibration = from_manifest(self.manifest)  # None: the built-in no-answer rule
+        self.ranker = None  # a trained learned.LearnedRanker reorders hybrid candidates; None: stock fusion
 
     # -- lazily loaded backends ----------------------------------------------------------
     @property
@@ -296,7 +298,7 @@ class SearchEngine:
         mode = self._available_mode(mode, result)
         if mode == "hybrid":
             self._dense_stage(query, filters, exclude, found, timings)
-        ranked = self._rerank(query, self._rank(found, mode, exclude, usage, fatigue, fresh), result, timings)
+        ranked = self._rerank(query, self._rank(query, found, mode, exclude, usage, fatigue, fresh), result, timings)
         result.signals = self._signals(query, facet_words, found, ranked)
         result.no_answer = self._no_answer(result.signals, mode)
         result.mode = mode
@@ -391,10 +393,12 @@ class SearchEngine:
         timings["dense"] = (time.perf_counter() - t) * 1000
         for vid, _sim, _ in chunk_hits:
             found.passages.setdefault(story_of(vid), vid)
+            found.chunk_count[story_of(vid)] = found.chunk_count.get(story_of(vid), 0) + 1
         found.chunk = dict(fusion.aggregate([(vid, sim) for vid, sim, _ in chunk_hits], story_of, cfg.chunk_decay))
 
     def _rank(
         self,
+        query: str,
         found: _Candidates,
         mode: str,
         exclude: frozenset[str],
@@ -416,6 +420,9 @@ class SearchEngine:
             ]
             weights = [cfg.w_keyword, cfg.w_profile, cfg.w_summary, cfg.w_intro, cfg.w_chunk]
             fused = fusion.rrf(rankings, k=cfg.rrf_k, weights=weights)
+            fused = self._learned_stage(
+                query, found, [(d, s) for d, s in fused if d in self.by_id and d not in exclude]
+            )
         strength = self.settings.fatigue_strength if fatigue is None else fatigue
         adjusted = []
         for doc_id, score in fused:
@@ -434,6 +441,17 @@ class SearchEngine:
             penalty=cfg.diversity_penalty,
             free=cfg.diversity_free,
         )
+
+    def _learned_stage(self, query: str, found: _Candidates, fused: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """A trained ranker's reordering of the fused candidates; with none (the stock engine: no
+        ranker has won an evaluation yet, see eval/README.md) the fused list as it is. The stage
+        is also where eval/ranker.py records exactly what search saw."""
+        from reffy.retrieval import learned
+
+        candidates = learned.Candidates(
+            query, fused, found.keyword, found.profile, found.summary, found.intro, found.chunk, found.chunk_count
+        )
+        return learned.stage(self.ranker, candidates, self.by_id, self.config.rrf_k)
 
     def _signals(
         self, query: str, facet_words: list[str], found: _Candidates, ranked: list[tuple[str, float]]
