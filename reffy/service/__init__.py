@@ -16,6 +16,7 @@ from reffy.auth import LOCAL_USER, Role, User
 from reffy.config import Settings, load_settings
 from reffy.errors import ConfigError, NotFound
 from reffy.models import IngestSummary, LibraryStatus
+from reffy.service.insights import InsightOps
 from reffy.views import hit_view, story_view
 from reffy.wording import sentence
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 USAGE_CACHE_S = 30.0
 
 
-class ReffyService:
+class ReffyService(InsightOps):
     """Reffy's operations over one ``REFFY_HOME``. One instance per process; thread-safe."""
 
     def __init__(self, settings: Settings | None = None) -> None:
