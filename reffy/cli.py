@@ -1114,6 +1114,11 @@ def models_list(as_json: Annotated[bool, typer.Option("--json", help="Print as J
     typer.echo(f"{settings.embedding_model} with backend {settings.embedding_backend} -> {backend}: {why}")
 
 
+import reffy.cli_insights  # noqa: E402 - the review and insights commands, registered beside the others
+
+reffy.cli_insights.register(app)
+
+
 def main() -> None:
     try:
         app()

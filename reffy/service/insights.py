@@ -9,6 +9,7 @@ named) and withholds the text of answers written for the internal audience.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -168,14 +169,34 @@ class InsightOps:
     ) -> dict[str, Any]:
         """Themes of the questions of the last ``days`` (against the ``days`` before), gaps,
         products and competitors named, and the review queue's summary. Analysts only. With an
-        LLM configured and ``summaries``, each theme gets one line by the model (cached, costed)."""
-        from reffy.insights import digest
-        from reffy.insights.questions import questions
-
+        LLM configured and ``summaries``, each theme gets one line by the model (cached, costed).
+        The same digest is served again for DIGEST_CACHE_S while nothing new was logged."""
         user.require("analytics")
         if not 1 <= days <= 366:
             raise ConfigError(f"The period is 1 to 366 days, not {days}.")
         audience = self.audience_for(user, audience)
+        key = (days, audience, summaries, method, now, self._log_stamp(), id(self.engine))
+        cached = getattr(self, "_digest_cache", None)
+        if cached is not None and cached[0] == key and time.monotonic() - cached[1] < DIGEST_CACHE_S:
+            return copy.deepcopy(cached[2])
+        report = self._digest(user, days, audience, summaries, method, now)
+        self._digest_cache = (key, time.monotonic(), copy.deepcopy(report))
+        return report
+
+    def _log_stamp(self) -> tuple[Any, ...]:
+        """What a digest depends on in the history: a new search, answer, feedback or mark changes it."""
+        row = self.history._rows(
+            "SELECT (SELECT MAX(id) FROM query_log) AS q, (SELECT MAX(id) FROM feedback) AS f,"
+            " (SELECT MAX(updated_at) FROM review_marks) AS r, (SELECT MAX(id) FROM messages) AS m"
+        )[0]
+        return tuple(row.values())
+
+    def _digest(
+        self, user: User, days: int, audience: str, summaries: bool, method: str, now: datetime | None
+    ) -> dict[str, Any]:
+        from reffy.insights import digest
+        from reffy.insights.questions import questions
+
         started = time.perf_counter()
         until = now or self.history._clock()
         since = until - timedelta(days=days)
@@ -204,17 +225,31 @@ class InsightOps:
 
     def insights_report(self, user: User, *, days: int = 30, fmt: str = "markdown", **kwargs: Any) -> str:
         """The digest as ``markdown``, ``csv`` (one row per theme) or ``json`` text."""
-        from reffy.insights import digest
+        self._check_format(fmt)
+        return self.insights_render(self.insights(user, days=days, **kwargs), fmt)
 
+    @staticmethod
+    def _check_format(fmt: str) -> None:
         formats = ("markdown", "csv", "json")
         if fmt not in formats:
             raise ConfigError(f"Unknown format {fmt!r}: use one of {', '.join(formats)}.")
-        report = self.insights(user, days=days, **kwargs)
+
+    def insights_render(self, report: dict[str, Any], fmt: str) -> str:
+        """A digest :meth:`insights` returned, as ``markdown``, ``csv`` or ``json`` text."""
+        from reffy.insights import digest
+
+        self._check_format(fmt)
         if fmt == "markdown":
             return digest.markdown(report)
         if fmt == "csv":
             return digest.csv_text(report)
-        return json.dumps(report, indent=2, default=str)
+        return json.dumps(report, indent=2, default=str, ensure_ascii=False)
+
+    def insights_rows(self, report: dict[str, Any]) -> list[dict[str, Any]]:
+        """One flat row per theme of a digest (lists joined), for a table."""
+        from reffy.insights import digest
+
+        return digest.theme_rows(report)
 
     def _strong_score(self) -> int:
         from reffy.analytics import STRONG_SCORE
