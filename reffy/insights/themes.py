@@ -114,14 +114,16 @@ def _ward_merge(vectors: np.ndarray) -> tuple[np.ndarray, int]:
     groups whose centres are within MERGE_SIMILARITY of each other (average linkage on cosine)
     merged into one theme. Silhouette, which rewards tight groups, keeps choosing the finest cut
     here; what makes a theme is that its ways of asking mean nearly the same thing."""
-    from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import pdist
+    from sklearn.cluster import AgglomerativeClustering
 
-    fine = fcluster(linkage(vectors, method="ward"), min(MAX_THEMES, max(2, len(vectors) // 4)), "maxclust") - 1
+    groups = min(MAX_THEMES, max(2, len(vectors) // 4))
+    fine = AgglomerativeClustering(n_clusters=groups, linkage="ward").fit_predict(vectors)
     centres = _centres(vectors, fine)
     if len(centres) < 2:
         return fine, len(centres)
-    merged = fcluster(linkage(pdist(centres, "cosine"), method="average"), 1 - MERGE_SIMILARITY, "distance") - 1
+    merged = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - MERGE_SIMILARITY
+    ).fit_predict(centres)
     return merged[fine], int(merged.max()) + 1
 
 
