@@ -19,11 +19,6 @@ AudienceOpt = Annotated[
     typer.Option("--audience", help="internal, or external: public story titles only, internal answers withheld."),
 ]
 
-review_app = typer.Typer(
-    help="The review queue: recent searches and answers, to check what people asked and got.",
-    invoke_without_command=True,
-)
-
 
 def _service(home: Path | None):
     from reffy.config import load_settings
@@ -76,22 +71,30 @@ def _print_item(item: dict[str, Any]) -> None:
         typer.echo(f"  note: {item['note']}")
 
 
-@review_app.callback()
 def review(
-    ctx: typer.Context,
     since: Annotated[str, typer.Option("--since", help="How far back: 7d, 24h, 2w or a date (2026-11-01).")] = "7d",
     only: Annotated[str | None, typer.Option("--only", help="thumbs-down, no-answer, removals or unreviewed.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Only this person's searches and answers.")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="search or answer.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=500, help="Items per page.")] = 20,
     offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many (the next page).")] = 0,
+    mark: Annotated[
+        str | None, typer.Option("--mark", help="Mark this item (search:123, answer:45) reviewed instead of listing.")
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="With --mark: a note for the team (empty clears it).")
+    ] = None,
+    undo: Annotated[bool, typer.Option("--undo", help="With --mark: take the reviewed mark back.")] = False,
     audience: AudienceOpt = None,
     home: HomeOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the page as JSON.")] = False,
 ) -> None:
-    """List recent searches and answers, newest first (`reffy review mark ITEM` marks one)."""
-    if ctx.invoked_subcommand is not None:
+    """The review queue: recent searches and answers, newest first; `--mark ITEM` marks one reviewed."""
+    if mark is not None:
+        _mark(home, mark, note, undo)
         return
+    if note is not None or undo:
+        raise typer.BadParameter("--note and --undo go with --mark ITEM")
     page = _service(home).review_queue(
         _user(), since=since, only=only, by_user=user, kind=kind, limit=limit, offset=offset, audience=audience
     )
@@ -113,19 +116,10 @@ def review(
         typer.echo(f"Next page: --offset {offset + shown}")
 
 
-@review_app.command("mark")
-def review_mark(
-    item: Annotated[str, typer.Argument(help="The item, as listed: search:123 or answer:45.")],
-    note: Annotated[str | None, typer.Option("--note", help="A note for the team (empty clears it).")] = None,
-    undo: Annotated[bool, typer.Option("--undo", help="Take the reviewed mark back.")] = False,
-    note_only: Annotated[bool, typer.Option("--note-only", help="Set the note, leave the mark as it is.")] = False,
-    home: HomeOpt = None,
-) -> None:
-    """Mark an item reviewed (or --undo), with an optional note."""
-    reviewed = None if note_only else not undo
-    mark = _service(home).review_mark(_user(), item, reviewed=reviewed, note=note)
-    state = f"reviewed by {mark['reviewed_by']}" if mark["reviewed_at"] else "not reviewed"
-    typer.echo(f"{item}: {state}" + (f"; note: {mark['note']}" if mark.get("note") else ""))
+def _mark(home: Path | None, item: str, note: str | None, undo: bool) -> None:
+    marked = _service(home).review_mark(_user(), item, reviewed=not undo, note=note)
+    state = f"reviewed by {marked['reviewed_by']}" if marked["reviewed_at"] else "not reviewed"
+    typer.echo(f"{item}: {state}" + (f"; note: {marked['note']}" if marked.get("note") else ""))
 
 
 def insights(
@@ -149,5 +143,5 @@ def insights(
 
 def register(app: typer.Typer) -> None:
     """Add ``reffy review`` and ``reffy insights`` to the main command line."""
-    app.add_typer(review_app, name="review")
+    app.command("review")(review)
     app.command("insights")(insights)

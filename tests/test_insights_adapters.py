@@ -49,7 +49,7 @@ def test_the_cli_lists_filters_marks_and_digests(demo_home, demo_settings):
     page = json.loads(listed.stdout)
     assert page["total"] == sum(r["thumbs_down"] for r in rows) == len(page["items"]) > 0
     item = page["items"][0]["item"]
-    marked = reffy("review", "mark", item, "--note", "answer missed the Zentrix win", home=demo_home)
+    marked = reffy("review", "--mark", item, "--note", "answer missed the Zentrix win", home=demo_home)
     assert marked.returncode == 0 and "reviewed by local" in marked.stdout
     text = reffy("review", "--since", "3650d", "--only", "thumbs-down", "--limit", "3", home=demo_home)
     assert "note: answer missed the Zentrix win" in text.stdout and "Next page: --offset 3" in text.stdout

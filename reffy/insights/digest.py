@@ -21,6 +21,7 @@ import numpy as np
 
 from reffy.insights import themes as th
 from reffy.insights.questions import Question
+from reffy.wording import plural
 
 GAP_MIN_SHARE = 0.03  # a theme in demand holds at least this share of the period's questions ...
 GAP_MIN_QUESTIONS = 5  # ... and at least this many
@@ -188,9 +189,9 @@ def markdown(digest: dict[str, Any]) -> str:
     lines = [
         f"# What people asked: {period['since'][:10]} to {period['until'][:10]}",
         "",
-        f"{digest['questions']} questions from {digest['people']} people "
-        f"({digest['previous_questions']} in the {period['days']} days before); "
-        f"{len(digest['themes'])} themes, {digest['other_questions']} questions in no theme.",
+        f"{plural(digest['questions'], 'question')} from {plural(digest['people'], 'person', 'people')} "
+        f"({digest['previous_questions']:,} in the {plural(period['days'], 'day')} before); "
+        f"{plural(len(digest['themes']), 'theme')}, {plural(digest['other_questions'], 'question')} in no theme.",
         "",
     ]
     if digest["themes"]:
@@ -211,8 +212,8 @@ def markdown(digest: dict[str, Any]) -> str:
         lines += ["## Gaps: asked often, few strong stories", ""]
         for t in gaps:
             lines.append(
-                f"- **{t['label']}**: asked {t['questions']} times by {t['people']} people; "
-                f"{t['strong_stories']} strong {'story' if t['strong_stories'] == 1 else 'stories'}. "
+                f"- **{t['label']}**: asked {plural(t['questions'], 'time')} by "
+                f"{plural(t['people'], 'person', 'people')}; {plural(t['strong_stories'], 'strong story')}. "
                 f"For example: “{t['examples'][0]}”"
             )
         lines.append("")
@@ -220,8 +221,8 @@ def markdown(digest: dict[str, Any]) -> str:
         lines += ["## Products and competitors named in questions", ""]
         for r in digest["named"]:
             lines.append(
-                f"- {r['name']} ({r['kind']}): asked {r['questions']} times; "
-                f"{r['strong_stories']} strong {'story' if r['strong_stories'] == 1 else 'stories'}"
+                f"- {r['name']} ({r['kind']}): asked {plural(r['questions'], 'time')}; "
+                f"{plural(r['strong_stories'], 'strong story')}"
             )
         lines.append("")
     review = digest.get("review") or {}
@@ -229,15 +230,17 @@ def markdown(digest: dict[str, Any]) -> str:
         lines += [
             "## Review queue",
             "",
-            f"{review['items']} items ({review['searches']} searches, {review['answers']} answers): "
-            f"{review['no_answer']} found no strong story, {review['thumbs_down']} got a thumbs-down, "
-            f"{review['removals']} had a citation or quote removed; {review['reviewed']} reviewed.",
+            f"{plural(review['items'], 'item')} ({plural(review['searches'], 'search')}, "
+            f"{plural(review['answers'], 'answer')}): {review['no_answer']:,} found no strong story, "
+            f"{review['thumbs_down']:,} got a thumbs-down, {review['removals']:,} had a citation or quote removed; "
+            f"{review['reviewed']:,} reviewed.",
             "",
         ]
     cost = digest.get("llm") or {}
     if cost.get("model"):
         lines.append(
             f"Theme summaries by {cost['model']}: {cost['written']} written, {cost['cached']} cached, "
+            f"{cost['failed']} failed, "
             f"${cost['cost_usd']:.4f}."
         )
     return "\n".join(lines).rstrip() + "\n"
