@@ -70,6 +70,10 @@ OPERATIONS = [
     ("DELETE", "/v1/conversations/{conversation_id}"),
     ("POST", "/v1/feedback"),
     ("GET", "/v1/usage"),
+    ("GET", "/v1/review"),
+    ("POST", "/v1/review/mark"),
+    ("GET", "/v1/insights"),
+    ("GET", "/v1/insights.md"),
 ]
 
 

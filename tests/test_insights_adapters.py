@@ -83,9 +83,13 @@ def test_the_api_serves_analyst_tokens_and_refuses_viewers(demo_settings):
             assert marked.status_code == 200 and marked.json()["reviewed_by"] == "ana"
             missing = client.post("/v1/review/mark", params={"item": "answer:999999"}, json={}, headers=analyst)
             assert missing.status_code == 404
-            assert client.get("/v1/review", params={"since": "soon"}, headers=analyst).status_code == 400
+            assert client.get("/v1/review", params={"since": "soon"}, headers=analyst).status_code == 422
             digest = client.get("/v1/insights", params={"days": 366}, headers=analyst).json()
             assert digest["questions"] == 200 and digest["themes"]
+            inside = {s["shareability"] for t in digest["themes"] for s in t["stories"]}
+            outside = client.get("/v1/insights", params={"days": 366, "audience": "external"}, headers=analyst).json()
+            assert "internal" in inside  # the demo library's strong internal stories match themes ...
+            assert {s["shareability"] for t in outside["themes"] for s in t["stories"]} == {"public"}  # ... not here
             md = client.get("/v1/insights.md", params={"days": 366}, headers=analyst)
             assert md.status_code == 200 and md.text.startswith("# What people asked")
     finally:

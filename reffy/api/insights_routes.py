@@ -68,7 +68,9 @@ Item = Annotated[str, Query(min_length=1, max_length=40, pattern=r"^(search|answ
 def review(
     user: Caller,
     svc: Svc,
-    since: Annotated[str, Query(max_length=40, description="7d, 24h, 2w or a date.")] = "7d",
+    since: Annotated[
+        str, Query(pattern=r"^[0-9]{1,4}[hdw]$", description="How far back: hours, days or weeks (24h, 7d, 2w).")
+    ] = "7d",
     only: Annotated[Only | None, Query(description="Only items with this flag.")] = None,
     by_user: Annotated[str | None, Query(alias="user", max_length=200, description="Only this person's.")] = None,
     kind: Annotated[Literal["search", "answer"] | None, Query()] = None,
@@ -108,8 +110,8 @@ def insights(
 
 @router.get(
     "/insights.md",
-    response_class=PlainTextResponse,
-    responses=errors(400, 403),
+    response_model=None,
+    responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}, **errors(400, 403)},
     summary="The insights digest as Markdown (analysts)",
 )
 def insights_markdown(
@@ -118,4 +120,5 @@ def insights_markdown(
     days: Annotated[int, Query(ge=1, le=366)] = 30,
     audience: Annotated[Audience | None, Query()] = None,
 ) -> Any:
-    return PlainTextResponse(svc.insights_report(user, days=days, fmt="markdown", audience=audience))
+    text = svc.insights_report(user, days=days, fmt="markdown", audience=audience)
+    return PlainTextResponse(text, media_type="text/markdown")

@@ -97,7 +97,7 @@ def build(
         before_counts = Counter(before_labels[th.fold(q.text)] for q in previous)
 
     total = len(current)
-    themes = []
+    themes: list[dict[str, Any]] = []
     for theme in range(len(centres)):
         members = [q for q, i in zip(current, index_of, strict=True) if labels[i] == theme]
         n = len(members)
@@ -137,7 +137,7 @@ def build(
                 "summary": None,
             }
         )
-    themes.sort(key=lambda t: (-t["questions"], t["theme"]))
+    themes.sort(key=lambda t: (-int(t["questions"]), int(t["theme"])))
     for rank, theme_row in enumerate(themes, 1):
         theme_row["theme"] = rank
     other = sum(1 for i in index_of if labels[i] < 0) if texts else 0

@@ -272,7 +272,7 @@ def mark(
             row["reviewed_by"], row["reviewed_at"] = None, None
         if note is not None:
             row["note"], row["note_by"] = (note.strip() or None), (analyst if note.strip() else None)
-        db["review_marks"].upsert(row, pk="item")
+        db.table("review_marks").upsert(row, pk="item")
         return row
 
     return history._write(write)

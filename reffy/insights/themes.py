@@ -194,7 +194,7 @@ def _drop_small(labels: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Themes too small to be one become -1; the rest renumbered, largest first."""
     total = int(weight.sum())
     floor = max(MIN_THEME, math.ceil(MIN_THEME_SHARE * total))
-    sizes = Counter()
+    sizes: Counter[int] = Counter()
     for label, w in zip(labels.tolist(), weight.tolist(), strict=True):
         if label >= 0:
             sizes[label] += w

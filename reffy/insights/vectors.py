@@ -71,4 +71,4 @@ def store_summary(history: HistoryStore, key: str, summary: str, reply: Any) -> 
         "cost_usd": reply.cost_usd,
         "created_at": history._now(),
     }
-    history._write(lambda db: db["theme_summaries"].upsert(row, pk="key"))
+    history._write(lambda db: db.table("theme_summaries").upsert(row, pk="key"))

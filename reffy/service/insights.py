@@ -150,11 +150,15 @@ class InsightOps:
         return review.mark(self.history, item, user.name, reviewed=reviewed, note=note)
 
     def review_summary(self, user: User, *, days: int = 30) -> dict[str, int]:
-        from reffy.insights import review
-
+        """How many items the queue held over the last ``days``: searches, answers, each flag, reviewed."""
         user.require("analytics")
         now = self.history._clock()
-        return review.summary(self.history, review.QueueFilter(since=now - timedelta(days=days), until=now))
+        return self._review_counts(now - timedelta(days=days), now)
+
+    def _review_counts(self, since: datetime, until: datetime) -> dict[str, int]:
+        from reffy.insights import review
+
+        return review.summary(self.history, review.QueueFilter(since=since, until=until))
 
     # -- themes and digest --------------------------------------------------------------------
     def insights(
@@ -216,7 +220,7 @@ class InsightOps:
         report["period"] = {"days": days, "since": since.isoformat(), "until": until.isoformat()}
         report["audience"] = audience
         report["strong_score"] = self._strong_score()
-        report["review"] = self.review_summary(user, days=days)
+        report["review"] = self._review_counts(since, until)
         report["llm"] = self._summarise(report["themes"], current) if summaries else {}
         report["seconds"] = round(time.perf_counter() - started, 2)
         if not current:

@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from reffy.errors import ReffyError
 from reffy.ui import insight_charts
 from reffy.ui.session import page_context, shown_errors
 from reffy.ui.widgets import story_link
@@ -33,7 +34,7 @@ def _mark(svc: Any, user: Any, item: str, reviewed: bool | None, note_key: str |
     note = st.session_state.get(note_key) if note_key else None
     try:
         svc.review_mark(user, item, reviewed=reviewed, note=note)
-    except Exception as exc:  # shown on the next run; the service's message says why
+    except ReffyError as exc:  # shown on the next run; the service's message says why
         st.session_state["review_error"] = str(exc)
 
 
