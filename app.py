@@ -40,7 +40,7 @@ def page(name: str, title: str, icon: str, *, visible: bool = True, default: boo
     )
 
 
-ROUTES = ("chat", "explorer", "story", "analytics", "ingest", "library")  # the url path of each page
+ROUTES = ("chat", "explorer", "story", "analytics", "insights", "ingest", "library")  # the url path of each page
 
 
 def pages_for(user: User) -> list[st.Page]:
@@ -49,6 +49,7 @@ def pages_for(user: User) -> list[st.Page]:
         page("explorer", "Story explorer", ":material/table_view:"),
         page("story", "Story", ":material/article:", visible=False),
         page("analytics", "Analytics", ":material/monitoring:", visible=user.can("analytics")),
+        page("insights", "Insights", ":material/insights:", visible=user.can("analytics")),
         page("ingest", "Ingest", ":material/upload:", visible=user.can("ingest")),
         page("library", "Library status", ":material/database:", visible=user.can("analytics")),
     ]

@@ -44,6 +44,18 @@ version reached is kept in ``PRAGMA user_version``):
     run, so a job can be resumed), ``result`` (JSON, per step), ``problems`` (JSON, per
     input line), ``error``, ``run_id`` (the ingest run), ``pid`` (the server process that
     runs it), ``created_at``/``started_at``/``updated_at``/``finished_at``.
+``review_marks`` (v4; owned by :mod:`reffy.insights.review`)
+    An analyst's mark on one item of the review queue: ``item`` (pk, ``search:<query_log id>``
+    or ``answer:<message id>``), ``reviewed_by``/``reviewed_at`` (NULL: not reviewed, or the mark
+    was taken back), ``note``, ``note_by``, ``updated_at``. The queue pages by ``created_at``, so
+    v4 also indexes ``query_log (kind, created_at)`` and ``messages (role, created_at)``.
+``theme_summaries`` (v4; owned by :mod:`reffy.insights.themes`)
+    One line an LLM wrote about a theme, cached by ``key`` (a hash of the model, the prompt
+    version and the theme's questions), with ``model``, ``tokens_in``/``tokens_out``,
+    ``cost_usd`` and ``created_at``: a digest rerun on the same questions costs nothing.
+``question_vectors`` (v4; owned by :mod:`reffy.insights.vectors`)
+    The embedding of one distinct question (``key``: a hash of the embedding model and the folded
+    text; ``vector``: float32 bytes), so themes embed each question once, not on every digest.
 
 Concurrency: WAL journal, ``busy_timeout`` 10 s, foreign keys on. One connection per
 store, shared by the threads of a process behind a lock; every write is one
@@ -101,7 +113,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 ROLES = ("user", "assistant")
 AUDIENCES = ("internal", "external")
 FACETS = ("industry", "country", "product", "competitor")
@@ -319,8 +331,38 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.table("jobs").create_index(["status"], if_not_exists=True)
 
 
+def _v4(db: sqlite_utils.Database) -> None:
+    """The insights review queue's marks and notes, cached LLM theme summaries, and the indexes
+    the queue pages by (newest first per kind, so a page never sorts the whole log)."""
+    db.table("review_marks").create(
+        {"item": str, "reviewed_by": str, "reviewed_at": str, "note": str, "note_by": str, "updated_at": str},
+        pk="item",
+        not_null={"updated_at"},
+        if_not_exists=True,
+    )
+    db.table("theme_summaries").create(
+        {
+            "key": str,
+            "summary": str,
+            "model": str,
+            "tokens_in": int,
+            "tokens_out": int,
+            "cost_usd": float,
+            "created_at": str,
+        },
+        pk="key",
+        not_null={"summary", "created_at"},
+        if_not_exists=True,
+    )
+    db.table("question_vectors").create(
+        {"key": str, "vector": bytes, "created_at": str}, pk="key", not_null={"vector"}, if_not_exists=True
+    )
+    db.table("query_log").create_index(["kind", "created_at"], if_not_exists=True)
+    db.table("messages").create_index(["role", "created_at"], if_not_exists=True)
+
+
 # Ordered schema steps: version -> step. Add new steps; never edit a shipped one.
-_MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2, 3: _v3}
+_MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 
 
 def _owner(user: Owner) -> tuple[str, str]:

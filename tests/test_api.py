@@ -471,7 +471,9 @@ def test_openapi_documents_every_route_with_models_errors_and_bearer_auth(client
     spec = client.get("/openapi.json").json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     operations = [(p, m, op) for p, item in spec["paths"].items() for m, op in item.items()]
-    assert len(operations) == 16  # 11, and 5 under /v1/sources
+    assert (
+        len(operations) == 20
+    )  # 11, 5 under /v1/sources, and the review queue, its marks, the insights digest and its Markdown
     for path, method, op in operations:
         assert op.get("summary") and op.get("tags"), (path, method)
         if path != "/v1/health":

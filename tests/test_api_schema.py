@@ -73,6 +73,10 @@ OPERATIONS = [
     ("GET", "/v1/sources"),
     ("POST", "/v1/sources"),
     ("GET", "/v1/sources/runs"),
+    ("GET", "/v1/review"),
+    ("POST", "/v1/review/mark"),
+    ("GET", "/v1/insights"),
+    ("GET", "/v1/insights.md"),
 ]
 # Not fuzzed: they start background jobs that fetch the registered sites or rebuild the library
 # (tests/test_sources_api.py drives them against a local server); still documented and checked.

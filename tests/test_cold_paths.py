@@ -142,3 +142,28 @@ result = svc.search("bank that cut call handling time", k=3)
 assert result.hits and result.mode == "hybrid"
 """
     assert run_python(body, demo_home) == ["chromadb"]
+
+
+def test_only_the_insights_digest_imports_scikit_learn(demo_home: Path) -> None:
+    """scikit-learn (and the scipy clustering under it) is the digest's alone: a keyword search,
+    `reffy status`, the review queue and the API's start never import it."""
+    clustering = ("sklearn", "scipy.cluster")
+    for args in (("search", "Zentrix", "--mode", "keyword"), ("status",), ("review", "--json")):
+        assert run_python(cli(*args), demo_home, heavy=clustering) == [], args
+    body = """
+from fastapi.testclient import TestClient
+from reffy.api import create_app
+with TestClient(create_app()) as client:
+    assert client.get("/v1/health").status_code == 200
+    assert client.get("/v1/review").status_code == 200
+"""
+    assert run_python(body, demo_home, heavy=clustering) == []
+    themed = """
+from reffy.auth import LOCAL_USER
+from reffy.service import ReffyService
+svc = ReffyService()
+for i in range(12):
+    svc.search(f"bank that cut call handling time {i}", mode="keyword")
+assert svc.insights(LOCAL_USER, days=1)["questions"] >= 12
+"""
+    assert "sklearn" in run_python(themed, demo_home, heavy=clustering)  # the digest does import it

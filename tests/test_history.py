@@ -256,7 +256,7 @@ def test_migration_to_principals_keeps_existing_conversations_with_their_owner(t
 
     store = HistoryStore(path)
     try:
-        assert store.schema_version == SCHEMA_VERSION == 3  # v2 principals, v3 sessions and jobs
+        assert store.schema_version == SCHEMA_VERSION == 4  # v2 principals, v3 sessions and jobs, v4 review marks
         ids = lambda user: sorted(c["id"] for c in store.list_conversations(user))  # noqa: E731
         # anything internal was written by staff (a viewer only ever gets the external audience)
         assert ids(User("alice", Role.member)) == ["a-int", "a-mixed"]

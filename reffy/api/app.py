@@ -159,6 +159,7 @@ def create_app(service: Any | None = None, *, warm: bool = False) -> FastAPI:
     ``warm``: load models and indexes on a background thread as the server starts (``reffy
     serve``), so the first request is as fast as the tenth; `/v1/health` says ``starting`` until
     then. A service passed in stays the caller's to close; one created here is closed on shutdown."""
+    from reffy.api.insights_routes import router as insights_router
     from reffy.api.routes import router
     from reffy.api.sources_routes import router as sources_router
     from reffy.service import ReffyService
@@ -197,6 +198,7 @@ def create_app(service: Any | None = None, *, warm: bool = False) -> FastAPI:
     _install_error_handlers(app)
     app.include_router(router)
     app.include_router(sources_router)  # /v1/sources: the registry and background syncs
+    app.include_router(insights_router)  # the review queue and the insights digest (reffy/api/insights_routes.py)
     settings = svc.settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_kb * 1024)
     if settings.api_cors_origins:  # added last = outermost, so errors and 413s carry CORS headers too

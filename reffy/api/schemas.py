@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 Mode = Literal["hybrid", "keyword"]
 AudienceName = Literal["internal", "external"]
 StrOrList = str | list[str]
-NOT_BLANK = r"\S"  # at least one non-space character
+NOT_BLANK = r"[^\s\x1c-\x1f]"  # a character str.strip() keeps (it also strips the separators \x1c-\x1f)
 
 
 def _json_integer(value: Any) -> Any:

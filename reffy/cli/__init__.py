@@ -12,11 +12,12 @@ import sys
 import typer
 
 # Each module registers its commands on ``app``; the order here is the order of ``reffy --help``.
-from reffy.cli import pipeline, search, inspect, access, servers, sources  # noqa: F401
+from reffy.cli import pipeline, search, inspect, access, servers, sources, insights  # noqa: F401
 from reffy.cli.common import app
 from reffy.errors import ReffyError
 
 sources.register(app)  # `reffy sources ...` and `reffy sync`
+insights.register(app)  # `reffy review` and `reffy insights`
 
 __all__ = ["app", "main"]
 

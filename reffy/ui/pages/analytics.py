@@ -84,6 +84,11 @@ if not user.can("analytics"):
     st.error(f"Not allowed: {user.refusal('analytics')}", icon=":material/lock:")
     st.stop()
 
+st.page_link(
+    "reffy/ui/pages/insights.py",
+    label="Review what people asked and got, and the themes of their questions",
+    icon=":material/insights:",
+)  # the review queue and themes live on their own page (reffy/ui/pages/insights.py)
 quality, coverage, usage = st.tabs(["Library quality", "Coverage", "Usage"])
 with quality:
     with shown_errors():
