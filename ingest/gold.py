@@ -15,6 +15,9 @@ the shareability decision and why, and a ``summary`` written for retrieval: cust
 industry, country, challenge, solution, outcomes and the best quote, in that order, so the
 facts people search by sit inside the embedding model's window. Bodies are split into
 overlapping chunks for passage retrieval. A build replaces gold in one transaction.
+
+Size: one build (silver rows in, gold rows, chunks and the kept-out lists out) whose steps share the
+rows they read; split, they would pass a dozen tables between modules.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ than scoring it. LLM calls run in a thread pool (they wait on the network); a CP
 scorer that offers worker processes (``workers`` > 1 and ``worker_setup``, as the offline
 scorer does) runs in a process pool instead, because Python threads do not run
 pure-Python work in parallel.
+
+Size: the scoring run (jobs, budget, threads or worker processes, the resumable recorder); the
+scorers themselves live in ingest/scoring/.
 """
 
 from __future__ import annotations

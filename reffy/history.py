@@ -62,6 +62,10 @@ store, shared by the threads of a process behind a lock; every write is one
 ``BEGIN IMMEDIATE`` transaction (it takes the write lock up front, so two processes never
 deadlock upgrading a read), retried with backoff if another process still holds the lock.
 Timestamps are UTC ISO-8601 strings with milliseconds, so they sort as text.
+
+Size: the SQLite history's schema and migrations and every query on it (conversations, messages,
+feedback, query log, tokens, sessions, jobs, review marks); one file keeps each migration beside the
+queries it serves.
 """
 
 from __future__ import annotations

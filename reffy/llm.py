@@ -14,6 +14,9 @@ refusal (400/422): ``json_schema`` (OpenAI's structured outputs), then ``json_ob
 carrying the schema (what llama.cpp's server turns into a grammar), then no format (the
 prompt asks for JSON). Local servers that return tool calls only when told which function
 to call (llama.cpp's) get the one tool named in ``tool_choice`` under REFFY_LLM_TOOLS=on.
+
+Size: the one adapter to litellm (protocol, response and stream types, retries, error translation);
+its parts only make sense together.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ produce an answer that ends, instead of a quote that runs until the token limit.
 ends as a valid row or a recorded failure (invalid_output, llm_unavailable, timeout,
 input_rejected); only an LLM that cannot be reached at all (:class:`reffy.llm.LLMUnreachable`)
 or is misconfigured stops the run, since every other story would fail the same way.
+
+Size: the LLM scorer end to end (prompt rendering, bounded answer schema, lenient parsing, strict
+validation, evidence check, repair); split, the schema and its validation would drift apart.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ them as evidence, so every score is explainable. Metadata comes from
 :mod:`ingest.extract` (gazetteer, patterns, MiniLM industry similarity).
 
 Bump ``OFFLINE_VERSION`` whenever a rule changes: it keys the silver cache.
+
+Size: the offline scorer: one rule per rubric criterion, each a few lines, plus its worker-process
+plumbing.
 """
 
 from __future__ import annotations

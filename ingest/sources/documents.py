@@ -6,6 +6,9 @@ with a Problem reason code (``corrupt``, ``empty``, ``encoding``, ``encrypted``)
 detail that says what to do. Recoverable oddities (a guessed encoding, broken front
 matter, an unreadable PDF page) become warnings on a story that is still ingested,
 because a story with a caveat is more useful than a missing one.
+
+Size: one extractor per document format (PDF, Word, PowerPoint, captions, HTML, Markdown), each
+short, kept together because they share the error vocabulary and the block model.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ ISO codes in prose (IN, IT, NO) are never read as countries.
 "headquartered in" / "based in" / "X-based" contexts and mentions near the customer's
 name count more; demonyms ("Danish") count less than names, and language uses
 ("Japanese text", "in German") hardly at all.
+
+Size: mostly data (the gazetteer's names, aliases, cities and demonyms) and the few rules that weigh
+a mention.
 """
 
 from __future__ import annotations

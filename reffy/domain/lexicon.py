@@ -10,6 +10,8 @@ keyword but are not evidence ("machine learning" for "learning", "search engine"
 
 Everything here is general domain vocabulary written for Reffy; none of it is taken from
 any evaluation corpus.
+
+Size: data: the industry lexicon (keywords and weights per industry) and the source-label mapping.
 """
 
 from __future__ import annotations

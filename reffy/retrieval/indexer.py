@@ -15,6 +15,9 @@ memory (its idf is global; seconds even at 100k stories) - unless gold has not c
 last build: the manifest records a fingerprint of everything the keyword side is made from, and a
 no-op ``reffy index`` (or ``reffy run`` of an unchanged library) leaves it, and the index
 generation, untouched, so running servers have nothing to reload.
+
+Size: the incremental index build (gold cards, keyword views, vector diff, state for resumption,
+manifest); the layout it writes is reffy/retrieval/layout.py.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from reffy.retrieval.layout import (
     DOCS,
     INDEX_FORMAT,
     INTRO,
+    MANIFEST,
     SUMMARY,
     VECTOR_STATE,
     VECTORS_BUILDING,
@@ -358,7 +362,7 @@ def sync_indexes(
                 return summary
         generation += 1
         write_json(
-            index_dir / "manifest.json",
+            index_dir / MANIFEST,
             {
                 **wanted,
                 "stories": len(docs),
@@ -384,7 +388,7 @@ def sync_indexes(
             "run `reffy index` again (or `reffy index --rebuild`)."
         )
     write_json(
-        index_dir / "manifest.json",
+        index_dir / MANIFEST,
         {
             **wanted,
             "stories": len(docs),
