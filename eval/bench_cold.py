@@ -8,7 +8,7 @@ process, as a user runs it.
 Reported per path: the median and the spread of ``--repeat`` runs, and the machine's load
 average when it ran (a busy machine inflates every number: compare runs made at the same load).
 The app's first paint, refresh and warm search come from the browser test
-(``tests/test_browser.py`` writes ``tests/artifacts/browser-timings.json``), shown when present.
+(``tests/adapters/test_browser.py`` writes ``tests/artifacts/browser-timings.json``), shown when present.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ through every story field. Prints one row per probe class:
     python eval/chaos.py [--classes files,urls,kill,governance,views,prompts] [--json OUT]
 
 Everything is local (servers on 127.0.0.1, files in a temporary directory); the unit tests
-(tests/test_bad_input.py, test_ingest_isolation.py, test_url_safety.py, test_kill_resume.py,
+(tests/ingest/test_bad_input.py, test_ingest_isolation.py, test_url_safety.py, test_kill_resume.py,
 test_live_governance.py, test_external_views.py, test_prompt_safety.py) assert the same
 behaviours one by one; this script counts them together. Exit code 1 when anything was lost
 or leaked.

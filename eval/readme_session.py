@@ -8,7 +8,7 @@ home (`reffy demo --no-app --home ...`), at a fixed terminal width, and writes p
 between the ``<!-- session:begin -->`` and ``<!-- session:end -->`` markers of README.md. Paths are
 written as a user sees them (the checkout as ``.``, the home as the demo's default home). Timings
 are the run's own, with the machine's load average noted above the block.
-``tests/test_readme_session.py`` replays the commands against a freshly built demo library and
+``tests/adapters/test_readme_session.py`` replays the commands against a freshly built demo library and
 compares their output with the README (timings masked), so a change that alters what a user sees
 fails until this script is run again.
 """

@@ -1,7 +1,7 @@
 """Tokenisation for keyword search. Documents and queries must go through the same
 function, so any change here changes ``TOKENIZER_VERSION`` and forces an index rebuild.
 
-Choices (each tested in ``tests/test_keyword_index.py``):
+Choices (each tested in ``tests/retrieval/test_keyword_index.py``):
 
 * NFKC, case-folded, Latin accents stripped (``Nestlé`` == ``nestle``: queries are typed
   without them); tokens are Unicode letter/digit runs, so non-Latin scripts still index

@@ -11,7 +11,7 @@ from reffy.answer.understand import Request, understand, understand_filters
 from reffy.answer.verify import REMOVED_QUOTE, StreamVerifier, evidence_found, split_sentences, verify_text
 from reffy.rubric import load_taxonomy, load_vendor
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 TEXTS = {
     1: "Handling time fell by 31 percent. “Our agents finally have time to listen,” said Ana Ruiz, COO.",
     2: "The bank moved 40,000 customers to the app in six months.",

@@ -16,7 +16,7 @@ from reffy.config import load_settings
 from reffy.models import StoryInput
 from reffy.rubric import load_rubric, load_taxonomy, load_vendor
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 VAGUE = (
     "Kastell Industrie is embracing the future of service. With Quillon, the team is excited about what "
     "comes next. Innovation is at the heart of everything they do, and the partnership has been great."

@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 from reffy.cli import app
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.M | re.S)
 INLINE = re.compile(r"(?<!`)`(reffy [^`]+)`(?!`)")
 ENV = re.compile(r"^[A-Z_][A-Z0-9_]*=")

@@ -12,7 +12,7 @@ from reffy.config import load_settings
 from reffy.retrieval.repetition import repetitive, windows, without_repetition
 from reffy.service import ReffyService
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 # Twenty searches a sales team runs against the demo library; none is about the stuffed story.
 QUERIES = [

@@ -293,7 +293,7 @@ def test_load_rejects_invalid_json(tmp_path: Path) -> None:
 
 def test_dev_set_loads() -> None:
     """The shared dev set passes validation (counts only; its queries stay out of this repo)."""
-    path = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "dev_queries.json"
+    path = Path(__file__).resolve().parents[3] / "shared" / "eval" / "dev_queries.json"
     if not path.is_file():
         pytest.skip("../shared/eval/dev_queries.json is not present")
     kinds = [q.kind for q in load_queries(path)]

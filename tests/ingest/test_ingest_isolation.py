@@ -23,7 +23,7 @@ from ingest.sources.base import decode_text
 from reffy.config import load_settings
 from reffy.service import ReffyService
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 def problems(home: Path) -> dict[str, list[tuple[str, str, str]]]:

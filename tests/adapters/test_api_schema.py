@@ -79,7 +79,7 @@ OPERATIONS = [
     ("GET", "/v1/insights.md"),
 ]
 # Not fuzzed: they start background jobs that fetch the registered sites or rebuild the library
-# (tests/test_sources_api.py drives them against a local server); still documented and checked.
+# (tests/adapters/test_sources_api.py drives them against a local server); still documented and checked.
 NOT_FUZZED = [("POST", "/v1/sources/sync"), ("DELETE", "/v1/sources/{name}")]
 
 

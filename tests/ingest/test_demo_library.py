@@ -13,7 +13,7 @@ from helpers import query
 
 from reffy.service import ReffyService
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 CATALOG = yaml.safe_load((DATA / "tools" / "catalog.yaml").read_text(encoding="utf-8"))["stories"]
 
 

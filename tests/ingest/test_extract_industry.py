@@ -11,7 +11,7 @@ import yaml
 from ingest.extract.industry import IndustryClassifier, concept_for, industry_from_meta, map_industry
 from reffy.rubric import Industry, Taxonomy, load_taxonomy
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EVAL_TAXONOMY = REPO / "eval" / "corpus_industries.yaml"
 CORPUS_TAGS = {
     "tech",

@@ -11,7 +11,7 @@ from reffy.retrieval.facets import countries_of, industries_named, industry_of, 
 from reffy.retrieval.types import SearchFilters
 from reffy.rubric import load_taxonomy
 
-TAXONOMY = load_taxonomy(Path(__file__).resolve().parent.parent / "eval" / "corpus_industries.yaml")
+TAXONOMY = load_taxonomy(Path(__file__).resolve().parents[2] / "eval" / "corpus_industries.yaml")
 
 
 def strip(text: str, **filters) -> tuple[str, list[str]]:

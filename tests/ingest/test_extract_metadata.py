@@ -11,7 +11,7 @@ from ingest.extract import extract_many, extract_metadata, find_challenge_soluti
 from reffy.models import StoryInput, StoryMetadata
 from reffy.rubric import load_vendor
 
-VENDOR = load_vendor(Path(__file__).resolve().parent.parent / "data" / "vendor.yaml")
+VENDOR = load_vendor(Path(__file__).resolve().parents[2] / "data" / "vendor.yaml")
 
 STORY = """## The challenge
 

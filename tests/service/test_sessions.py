@@ -1,7 +1,7 @@
 """App sessions (reffy.sessions through the service): a login gives a token that signs the same
 person in again until it expires or they log out; the store keeps only its hash; the users file
 still decides who may act and with which role. The browser side (the cookie) is in
-tests/test_browser.py."""
+tests/adapters/test_browser.py."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ from helpers import stop_process
 
 from reffy.auth import Role, add_user
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

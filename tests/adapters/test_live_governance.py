@@ -23,7 +23,7 @@ from helpers import stop_process
 from reffy.config import load_settings
 from reffy.service import ReffyService
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 REFFY = [sys.executable, "-m", "reffy.cli"]
 PUBLIC_QUERY = "Greystone Building Society complaint handling"
 

@@ -22,7 +22,7 @@ from reffy.auth import LOCAL_USER, Role, User, add_user
 from reffy.config import load_settings
 from reffy.service import ReffyService
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "data"
 
 

@@ -24,7 +24,7 @@ from reffy.errors import ConfigError, NotFound, PermissionDenied, SourceNotFound
 from reffy.service import ReffyService
 from reffy.store.warehouse import open_warehouse
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def story_file(folder: Path, name: str, company: str, figure: int) -> Path:

@@ -15,7 +15,7 @@ from reffy.retrieval.indexer import IndexStale
 from reffy.retrieval.types import SearchFilters
 from reffy.service import ReffyService
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from reffy.auth import Role, User, add_user
 from reffy.config import load_settings
 from reffy.service import ReffyService
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 APP = str(REPO / "app.py")
 PAGES = "reffy/ui/pages"
 PASSWORDS = {"ana": "analyst-pass-1", "mo": "member-pass-1", "vi": "viewer-pass-1", "ad": "admin-pass-1"}

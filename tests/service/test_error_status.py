@@ -57,7 +57,7 @@ def test_every_domain_error_is_declared_in_one_module() -> None:
     import ast
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     errors = {"ReffyError"} | {
         node.name
         for node in ast.walk(ast.parse((repo / "reffy/errors.py").read_text()))

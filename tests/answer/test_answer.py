@@ -18,7 +18,7 @@ from reffy.config import load_settings
 from reffy.errors import LLMError, NotFound
 from reffy.service import ReffyService
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 INJECTION = """---
 title: Pellucid Ferries automates booking changes with Quillon Converse
 customer: Pellucid Ferries

@@ -34,7 +34,7 @@ from reffy.service import ReffyService
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("llama-server")]
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 ALIAS = "smollm2"
 MODEL = f"openai/{ALIAS}"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -21,7 +21,7 @@ from reffy.errors import ConfigError, JobRunning, PermissionDenied
 from reffy.jobs import Job
 from reffy.service import ReffyService
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 ADMIN = User("ad", Role.admin)
 
 
