@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, is_dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -34,6 +34,9 @@ from reffy.api.errors import error_body, reffy_error_payload
 from reffy.api.schemas import AnswerOut, Filters, SearchResponse, StoryOut
 from reffy.auth import LOCAL_USER, User
 from reffy.errors import ConfigError, ReffyError, Unauthorized
+
+if TYPE_CHECKING:
+    from reffy.service import ReffyService
 
 CHANNEL = "mcp"
 INSTRUCTIONS = """\
@@ -53,7 +56,7 @@ def env_token(settings: Any) -> str | None:
 class Governance:
     """Who is calling: resolved per call from the request's token, the process token, or local mode."""
 
-    def __init__(self, service: Any, token: str | None = None) -> None:
+    def __init__(self, service: ReffyService, token: str | None = None) -> None:
         self.service = service
         self.token = token
 
@@ -129,7 +132,7 @@ def _call(model: type[BaseModel], fn: Any) -> CallToolResult:
         return _failed(reffy_error_payload(exc))
 
 
-def build_server(service: Any | None = None, *, token: str | None = None) -> MCPServer:
+def build_server(service: ReffyService | None = None, *, token: str | None = None) -> MCPServer:
     """The MCP server over ``service`` (default: one for the configured ``REFFY_HOME``).
 
     ``token`` defaults to ``REFFY_API_TOKEN``; pass one explicitly in tests or embedders."""
@@ -207,7 +210,7 @@ def build_server(service: Any | None = None, *, token: str | None = None) -> MCP
     return server
 
 
-def _announce_ready(service: Any, warming: threading.Thread, started: float) -> None:
+def _announce_ready(service: ReffyService, warming: threading.Thread, started: float) -> None:
     """Say on stderr (which MCP clients show in their server log) when a search will be fast: a
     stdio server has no health endpoint, and an agent's first call should not be the slow one."""
     warming.join()
@@ -222,7 +225,7 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 8765,
-    service: Any | None = None,
+    service: ReffyService | None = None,
 ) -> None:
     """Run until the client disconnects (stdio) or the process is stopped (http). A process token that
     is already unknown or revoked stops the start with a clear error instead of failing every call."""

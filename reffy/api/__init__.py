@@ -5,12 +5,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reffy.service import ReffyService
 
 __all__ = ["create_app"]
 
 
-def create_app(service: Any | None = None, *, warm: bool = False) -> Any:
+def create_app(service: ReffyService | None = None, *, warm: bool = False) -> Any:
     from reffy.api.app import create_app as _create_app
 
     return _create_app(service, warm=warm)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +24,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from reffy import __version__
 from reffy.api.errors import error_body, error_status, reffy_error_payload
 from reffy.errors import ReffyError
+
+if TYPE_CHECKING:
+    from reffy.service import ReffyService
 
 log = logging.getLogger(__name__)
 DOCS_ASSETS = "/docs-assets"  # where the API docs' scripts, stylesheets and icon are served from
@@ -153,7 +156,7 @@ async def _no_receive() -> Message:  # pragma: no cover - JSONResponse never rea
     return {"type": "http.disconnect"}
 
 
-def create_app(service: Any | None = None, *, warm: bool = False) -> FastAPI:
+def create_app(service: ReffyService | None = None, *, warm: bool = False) -> FastAPI:
     """The API over ``service`` (default: a service for the configured ``REFFY_HOME``).
 
     ``warm``: load models and indexes on a background thread as the server starts (``reffy

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 # Pydantic scans every installed distribution's entry points for plugins on its first model (about
 # 10 ms of a 0.26 s keyword search); Reffy uses none, so the command-line process skips the scan
@@ -17,6 +17,9 @@ import typer
 
 from reffy import __version__
 from reffy.wording import plural, plural_of
+
+if TYPE_CHECKING:
+    from reffy.service import ReffyService
 
 app = typer.Typer(
     name="reffy",
@@ -33,7 +36,7 @@ def _console():
     return Console(stderr=False, highlight=False)
 
 
-def _service(home: Path | None = None, **overrides: Any):
+def _service(home: Path | None = None, **overrides: Any) -> ReffyService:
     from reffy.config import load_settings
     from reffy.service import ReffyService
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from reffy.service import ReffyService
 
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="Reffy home (default: $REFFY_HOME).")]
 AudienceOpt = Annotated[
@@ -20,7 +23,7 @@ AudienceOpt = Annotated[
 ]
 
 
-def _service(home: Path | None):
+def _service(home: Path | None) -> ReffyService:
     from reffy.config import load_settings
     from reffy.service import ReffyService
 

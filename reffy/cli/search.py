@@ -111,14 +111,16 @@ def ask(
         question, conversation_id=conversation, filters=_filters(filter_ or []), audience=audience
     )
     if as_json:
-        answer = stream.collect()
-        data = asdict(answer)
-        data["hits"] = [asdict(h) for h in answer.hits]
+        collected = stream.collect()
+        data = asdict(collected)
+        data["hits"] = [asdict(h) for h in collected.hits]
         typer.echo(json.dumps(data, indent=2, default=str))
         return
     console = _console()
     stream_markdown(console, stream)
     answer = stream.answer
+    if answer is None:  # the stream ended without its answer: nothing more to show
+        return
     if answer.citations:
         console.print("\n[bold]Sources[/]")
         for c in answer.citations:

@@ -7,9 +7,12 @@ import json
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from reffy.service import ReffyService
 
 sources_app = typer.Typer(
     help="The library's sources (folders, feeds, sitemaps, crawls, channels), re-read by `reffy sync`.",
@@ -20,7 +23,7 @@ HomeOpt = Annotated[Path | None, typer.Option("--home", help="Reffy home (defaul
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 
-def _service(home: Path | None):
+def _service(home: Path | None) -> ReffyService:
     from reffy.cli.common import _service as service
 
     return service(home)
@@ -152,7 +155,7 @@ def sync(
         raise typer.Exit(1)
 
 
-def _watch(svc: Any, user: Any) -> None:
+def _watch(svc: ReffyService, user: Any) -> None:
     """Foreground scheduler: Ctrl+C or SIGTERM stops it (a sync in progress is interrupted the way
     a killed one is, and the next sync resumes it)."""
     stop = threading.Event()

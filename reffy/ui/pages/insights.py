@@ -8,7 +8,7 @@ chosen audience may see. The queue is read one page at a time: 10,000 messages n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -17,6 +17,9 @@ from reffy.ui import insight_charts
 from reffy.ui.session import page_context, shown_errors
 from reffy.ui.widgets import story_link
 from reffy.wording import plural
+
+if TYPE_CHECKING:
+    from reffy.service import ReffyService
 
 PAGE_SIZE = 20
 OFFSET_KEY = "review_offset"
@@ -30,7 +33,7 @@ def _move(step: int) -> None:
     st.session_state[OFFSET_KEY] = max(0, st.session_state.get(OFFSET_KEY, 0) + step)
 
 
-def _mark(svc: Any, user: Any, item: str, reviewed: bool | None, note_key: str | None = None) -> None:
+def _mark(svc: ReffyService, user: Any, item: str, reviewed: bool | None, note_key: str | None = None) -> None:
     note = st.session_state.get(note_key) if note_key else None
     try:
         svc.review_mark(user, item, reviewed=reviewed, note=note)
@@ -38,7 +41,7 @@ def _mark(svc: Any, user: Any, item: str, reviewed: bool | None, note_key: str |
         st.session_state["review_error"] = str(exc)
 
 
-def review_item(svc: Any, user: Any, item: dict[str, Any]) -> None:
+def review_item(svc: ReffyService, user: Any, item: dict[str, Any]) -> None:
     key = item["item"].replace(":", "_")
     with st.container(border=True, key=f"item_{key}"):
         flags = []
@@ -104,7 +107,7 @@ def review_item(svc: Any, user: Any, item: dict[str, Any]) -> None:
         )
 
 
-def review_tab(svc: Any, user: Any, audience: str) -> None:
+def review_tab(svc: ReffyService, user: Any, audience: str) -> None:
     cols = st.columns(4)
     days = cols[0].selectbox(
         "Since", [1, 7, 30, 90, 365], index=1, key="review_days", format_func=lambda d: f"{d} days"
@@ -149,7 +152,7 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
-def themes_tab(svc: Any, user: Any, audience: str) -> None:
+def themes_tab(svc: ReffyService, user: Any, audience: str) -> None:
     days = st.segmented_control(
         "Period", [7, 30, 90], default=30, required=True, key="insights_days", format_func=lambda d: f"{d} days"
     )
