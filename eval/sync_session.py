@@ -31,7 +31,8 @@ def main() -> None:
             shown = command.replace(base, "http://127.0.0.1:8800")
             print(f"$ {shown}" + (f"   # {note}" if note else ""))
             out = subprocess.run(shlex.split(command), env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
-            text = (out.stdout + out.stderr).replace(base, "http://127.0.0.1:8800").rstrip()
+            # the checkout's own path reads as the relative path a user typed (`data/blog`)
+            text = (out.stdout + out.stderr).replace(base, "http://127.0.0.1:8800").replace(f"{REPO}/", "").rstrip()
             if text:
                 print(text)
 
