@@ -305,8 +305,11 @@ def test_tool_planning_round_with_the_real_server(server: str, demo_home: Path, 
     assert tool_calls and tool_calls[0].function.name == "search_stories"
     args = json.loads(tool_calls[0].function.arguments)  # the grammar makes the arguments valid JSON
     assert isinstance(args["query"], str) and len(args["query"]) <= 200
-    assert len(calls) == 2 and calls.kwargs[1]["stream"] is True  # then the answer, written from the results
     _assert_verified(answer, pieces)
+    if answer.no_answer:  # the 135M model's query found no strong story: the no-match text, no second call
+        assert len(calls) == 1 and not answer.citations and not answer.offline
+        return
+    assert len(calls) == 2 and calls.kwargs[1]["stream"] is True  # then the answer, written from the results
     assert answer.model == MODEL and not answer.offline
     assert answer.tokens_in > reply.usage.prompt_tokens  # the planning round is counted with the answer
 
