@@ -372,14 +372,36 @@ class JobRunner:
         return job
 
     def _run_task(self, job_id: int, task: Callable[[_Progress], dict[str, Any]]) -> None:
+        def work(progress: _Progress, result: dict[str, Any]) -> bool:
+            result.update(task(progress))
+            return (result.get("sync") or {}).get("status") == "partial"
+
+        self._supervise(job_id, work, stopped=lambda _progress: "The run stopped")
+
+    def _run(self, user: User, job_id: int, specs: list[str], refused: list[Problem], full: bool) -> None:
+        def work(progress: _Progress, result: dict[str, Any]) -> bool:
+            self._steps(user, job_id, specs, refused, full, progress, result)
+            return bool(refused) or result["ingest"]["errors"] > 0 or result.get("score", {}).get("failed", 0) > 0
+
+        self._supervise(job_id, work, stopped=lambda progress: f"The {progress.stage or 'ingest'} step stopped")
+
+    def _supervise(
+        self,
+        job_id: int,
+        work: Callable[[_Progress, dict[str, Any]], bool],
+        *,
+        stopped: Callable[[_Progress], str],
+    ) -> None:
+        """Run ``work`` (which fills the result and says whether it was partial) under a heartbeat,
+        then record how the job ended: done, partial, or failed with the reason."""
         stop = threading.Event()
         threading.Thread(
             target=self._heartbeat, args=(job_id, stop), name=f"reffy-job-{job_id}-beat", daemon=True
         ).start()
         progress = _Progress(self.store, job_id)
+        result: dict[str, Any] = {}
         try:
-            result = task(progress)
-            partial = (result.get("sync") or {}).get("status") == "partial"
+            partial = work(progress, result)
             self.store.update(
                 job_id,
                 status="partial" if partial else "completed",
@@ -395,43 +417,9 @@ class JobRunner:
             self.store.update(
                 job_id,
                 status="failed",
-                message="Stopped",
-                error=f"The run stopped: {detail}",
-                finished_at=_iso(self.store.history._clock()),
-            )
-        finally:
-            stop.set()
-            with _ACTIVE_LOCK:
-                _ACTIVE.discard((str(self.store.history.path), job_id))
-
-    def _run(self, user: User, job_id: int, specs: list[str], refused: list[Problem], full: bool) -> None:
-        stop = threading.Event()
-        threading.Thread(
-            target=self._heartbeat, args=(job_id, stop), name=f"reffy-job-{job_id}-beat", daemon=True
-        ).start()
-        progress = _Progress(self.store, job_id)
-        result: dict[str, Any] = {}
-        try:
-            self._steps(user, job_id, specs, refused, full, progress, result)
-            partial = bool(refused) or result["ingest"]["errors"] > 0 or result.get("score", {}).get("failed", 0) > 0
-            self.store.update(
-                job_id,
-                status="partial" if partial else "completed",
-                stage="done",
-                result=result,
-                message="Done",
-                finished_at=_iso(self.store.history._clock()),
-            )
-        except Exception as exc:
-            if not isinstance(exc, ReffyError):
-                log.exception("pipeline job %s failed", job_id)
-            detail = str(exc) if isinstance(exc, ReffyError) else f"{type(exc).__name__}: {exc}"
-            self.store.update(
-                job_id,
-                status="failed",
                 result=result,
                 message="Stopped",
-                error=f"The {progress.stage or 'ingest'} step stopped: {detail}",
+                error=f"{stopped(progress)}: {detail}",
                 finished_at=_iso(self.store.history._clock()),
             )
         finally:
