@@ -129,7 +129,10 @@ class StoryCard:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Self:
         """From a gold row (``docs.json``, the warehouse, a stored hit): unknown keys are ignored
-        (a newer gold may carry more), lists become tuples, quotes become :class:`Quote`."""
+        (a newer gold may carry more), lists become tuples, quotes become :class:`Quote`.
+        A card of this class is returned as it is."""
+        if isinstance(row, cls):
+            return row
         known = {f.name for f in fields(cls)} - {"view"}
         values: dict[str, Any] = {k: v for k, v in row.items() if k in known}
         for key in ("products", "competitors", "tags", "outcomes"):
