@@ -100,7 +100,7 @@ def gap_scores(demo: Path, seeds: tuple[int, ...]) -> list[dict]:
             svc = ReffyService(load_settings(home=home, vendor_path=REPO / "data" / "vendor.yaml"))
             try:
                 rows = generate(600, seed=seed)
-                write_log(svc.history, rows, hit_ids=[d["story_id"] for d in svc.engine.docs])
+                write_log(svc.history, rows, hit_ids=[d.story_id for d in svc.engine.docs])
                 report = svc.insights(LOCAL_USER, days=60, now=NOW, summaries=False)
             finally:
                 svc.close()

@@ -157,7 +157,7 @@ def query(home: Path, n_titles: int) -> dict:
     load_s = time.perf_counter() - t
     queries = [(q.query, q.filters) for q in load_queries(QUERIES)]
     step = max(1, len(engine.docs) // n_titles)
-    queries += [(d["title"], SearchFilters()) for d in engine.docs[::step][:n_titles]]
+    queries += [(d.title, SearchFilters()) for d in engine.docs[::step][:n_titles]]
     out: dict = {"load_s": round(load_s, 1), "queries": len(queries)}
     for mode in ("keyword", "hybrid"):
         engine.search(queries[0][0], queries[0][1], k=10, mode=mode)

@@ -98,7 +98,7 @@ def main() -> None:
         "engine_load_s": round(time.perf_counter() - t, 2),
     }
     queries = [(q.query, q.filters) for q in load_queries(args.queries)] if args.queries.exists() else []
-    queries += [(d["title"], None) for d in svc.engine.docs[:200]]
+    queries += [(d.title, None) for d in svc.engine.docs[:200]]
     for mode in ("keyword", "hybrid"):
         latency(svc, queries[:20], mode)  # warm caches
         report[mode] = latency(svc, queries, mode)

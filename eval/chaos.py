@@ -531,17 +531,17 @@ def probe_views(work: Path, demo: Path) -> Tally:
 
     svc = ReffyService(load_settings(home=home, vendor_path=DATA / "vendor.yaml"))
     try:
-        for doc in [d for d in svc.engine.docs if d.get("shareability") == "public"][:3]:
+        for doc in [d for d in svc.engine.docs if d.is_public][:3]:
             svc.set_override(
-                doc["story_id"],
+                doc.story_id,
                 "customer",
-                f"{doc['customer']} Ltd",
+                f"{doc.customer} Ltd",
                 author="ida.kovac@quillon.example",
                 reason="customer withdrew approval of the old name",
             )
         svc.build()
         svc.index()
-        every_id = [d["story_id"] for d in svc.engine.docs]  # internal ones must be refused, public ones clean
+        every_id = [d.story_id for d in svc.engine.docs]  # internal ones must be refused, public ones clean
     finally:
         svc.close()
     viewer = reffy(home, "token", "add", "crm-bot", "--role", "viewer").stdout.strip()
@@ -595,6 +595,7 @@ def probe_prompts(work: Path) -> Tally:
     orders) in one story field at a time, for the answer prompt and the scoring prompt: handled
     when the fence holds (see :func:`_fenced`)."""
     from reffy.answer.context import ContextStory, new_boundary, render_context
+    from reffy.domain.story import StoryCard
     from reffy.retrieval.types import Hit
 
     tally = Tally("prompt injection")
@@ -630,19 +631,9 @@ def probe_prompts(work: Path) -> Tally:
                 doc[name][0]["text"] += INJECTION
         else:
             doc[name] = f"{doc[name]} {INJECTION}"
-        hit = Hit(
-            story_id="s1",
-            title=doc["title"],
-            score=1.0,
-            customer=doc["customer"],
-            industry=doc["industry"],
-            country=doc["country"],
-            year=2024,
-            quality=20,
-            shareability="public",
-        )
+        hit = Hit(story=StoryCard.from_row(doc), score=1.0)
         boundary = new_boundary()
-        prompt = render_context([ContextStory(1, hit, doc, text, passages=[text])], boundary)
+        prompt = render_context([ContextStory(1, hit, text, passages=[text])], boundary)
         tally.probe(_fenced(prompt, boundary), leaked=not _fenced(prompt, boundary), note=f"answer prompt, {name}")
     scoring = _scoring_prompts(work)
     for name, (prompt, boundary) in scoring.items():

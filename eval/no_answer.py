@@ -29,7 +29,7 @@ def validate(svc, max_false_flags: float, queries_path: Path) -> dict:
     engine.warm()
     model = calibrate(engine, max_false_flags=max_false_flags)
     queries = load_queries(queries_path)
-    known = {d.get("source_record_id") for d in engine.docs}
+    known = {d.source_record_id for d in engine.docs}
     rows = []
     for q in queries:
         res = engine.search(q.query, replace(q.filters, audience="internal"), k=10, mode="hybrid")

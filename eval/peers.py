@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from retrieval_corpus import CORPUS, QUERIES, SETTINGS, service  # noqa: E402
 
+from reffy.domain.story import StoryCard  # noqa: E402
 from reffy.retrieval.evaluate import EvalReport, load_queries, run_eval  # noqa: E402
 from reffy.retrieval.types import SearchFilters  # noqa: E402
 
@@ -65,9 +66,17 @@ def story_text(row: dict[str, Any]) -> str:
     return "\n\n".join(p for p in (row.get("title"), row.get("summary"), row.get("body")) if p)
 
 
-def meta(row: dict[str, Any]) -> dict[str, Any]:
+def meta(row: dict[str, Any]) -> StoryCard:
     """The fields SearchFilters.matches reads, in the corpus's own vocabulary."""
-    return {"industry": row.get("industry"), "tags": row.get("tags") or [], "year": row.get("year")}
+    return StoryCard.from_row(
+        {
+            "story_id": row["slug"],
+            "title": row.get("title") or "",
+            "industry": row.get("industry"),
+            "tags": row.get("tags") or [],
+            "year": row.get("year"),
+        }
+    )
 
 
 class Naive:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(HERE))
 
 from retrieval_corpus import QUERIES, SETTINGS, service  # noqa: E402
 
+from reffy.domain.story import StoryCard  # noqa: E402
 from reffy.retrieval import fusion, learned  # noqa: E402
 from reffy.retrieval.metrics import mrr, ndcg_at_k  # noqa: E402
 
@@ -70,7 +71,7 @@ def cache(root: Path, setting: str) -> Path:
         c, _ = _capture(engine, q.query, SearchFilters())
         rows["synthetic"].append({"id": q.id, "kind": q.kind, "relevant": q.relevant, "cands": c})
     print(f"[{setting}] {len(synth)} synthetic queries in {time.perf_counter() - t:.0f}s", flush=True)
-    slug_to_id = {str(d.get("source_record_id")): d["story_id"] for d in engine.docs}
+    slug_to_id = {str(d.source_record_id): d.story_id for d in engine.docs}
     for name, path in (("dev", QUERIES), ("validation", VALIDATION)):
         for q in load_queries(path):
             c, res = _capture(engine, q.query, replace(q.filters, audience="internal"))
@@ -88,8 +89,8 @@ def cache(root: Path, setting: str) -> Path:
                     "facet_words": None,
                 }
             )
-    rows["customer"] = {d["story_id"]: (d.get("customer") or "").lower() or None for d in engine.docs}
-    rows["docs"] = {d["story_id"]: {"score": d.get("score")} for d in engine.docs}
+    rows["customer"] = {d.story_id: (d.customer or "").lower() or None for d in engine.docs}
+    rows["docs"] = {d.story_id: StoryCard(d.story_id, d.title, score=d.score) for d in engine.docs}
     out = root / f"ranker-cache-{setting}.pkl"
     out.write_bytes(pickle.dumps(rows))
     svc.close()
@@ -367,7 +368,7 @@ def prf(root: Path, setting: str, grid: list[tuple[int, float]]) -> None:
         for r, qv in zip(rows, qvecs, strict=True):
             c = r["cands"]
             f = engine._effective(replace(filters[r["id"]], audience="internal"))
-            allowed = None if f.empty else {d["story_id"] for d in engine.docs if f.matches(d)}
+            allowed = None if f.empty else {d.story_id for d in engine.docs if f.matches(d)}
             q = np.asarray(qv, dtype=np.float32)
             q = q / np.linalg.norm(q)
             if m:

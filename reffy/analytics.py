@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from reffy.domain.story import StoryCard
+
 STRONG_SCORE = 20  # of 31: what analytics counts as a strong reference
 OVERUSE_FACTOR = 3.0  # a story holding this many times its fair share of recommendations
 OVERUSE_MIN = 3
@@ -22,17 +24,17 @@ def overused(most_cited: list[dict[str, Any]], library_size: int) -> list[dict[s
     return [r for r in most_cited if r["n"] >= max(OVERUSE_MIN, OVERUSE_FACTOR * fair)]
 
 
-def strong_by_facet(docs: Iterable[Mapping[str, Any]], min_score: int = STRONG_SCORE) -> Counter[tuple[str, str]]:
+def strong_by_facet(docs: Iterable[StoryCard], min_score: int = STRONG_SCORE) -> Counter[tuple[str, str]]:
     """{(facet, value): number of strong stories} for industry, country, product and competitor."""
     counts: Counter[tuple[str, str]] = Counter()
     for doc in docs:
-        if (doc.get("score") or 0) < min_score:
+        if (doc.score or 0) < min_score:
             continue
         for facet, values in (
-            ("industry", [doc.get("industry")]),
-            ("country", [doc.get("country")]),
-            ("product", doc.get("products") or []),
-            ("competitor", doc.get("competitors") or []),
+            ("industry", (doc.industry,)),
+            ("country", (doc.country,)),
+            ("product", doc.products),
+            ("competitor", doc.competitors),
         ):
             counts.update((facet, v) for v in values if v)
     return counts
@@ -52,11 +54,7 @@ def content_gaps(requested: list[dict[str, Any]], strong: Mapping[tuple[str, str
     return sorted(rows, key=lambda r: (r["strong_stories"] - r["requested"], r["facet"], str(r["value"])))
 
 
-def coverage(rows: Iterable[Mapping[str, Any]], min_score: int = STRONG_SCORE) -> list[dict[str, Any]]:
+def coverage(rows: Iterable[StoryCard], min_score: int = STRONG_SCORE) -> list[dict[str, Any]]:
     """Counts of strong stories per (industry, country); unknown values are counted as such."""
-    counts = Counter(
-        (r.get("industry") or "unknown", r.get("country") or "unknown")
-        for r in rows
-        if (r.get("score") or 0) >= min_score
-    )
+    counts = Counter((r.industry or "unknown", r.country or "unknown") for r in rows if (r.score or 0) >= min_score)
     return [{"industry": i, "country": c, "strong": n} for (i, c), n in sorted(counts.items())]

@@ -58,8 +58,8 @@ METADATA_FIELDS = (
 
 
 class ReffyRetriever(BaseRetriever):
-    """Reffy search as a LangChain retriever (one service call per query, plus a story lookup per hit
-    for its summary)."""
+    """Reffy search as a LangChain retriever (one service call per query, plus a card lookup per hit
+    for its summary, which also drops a story hidden from this audience since the search ran)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -98,10 +98,10 @@ class ReffyRetriever(BaseRetriever):
         if self.content == "passage" and hit.passage:
             return hit.passage
         try:
-            story = self.service.story(hit.story_id, user=self.user, audience=self.audience)
+            story = self.service.card(hit.story_id, user=self.user, audience=self.audience)
         except NotFound:
             return None
-        return story.get("summary") or hit.passage or story.get("title") or hit.title
+        return story.summary or hit.passage or story.title or hit.title
 
 
 def format_stories(docs: Sequence[Document]) -> str:

@@ -23,7 +23,6 @@ import json
 import sys
 import threading
 import time
-from dataclasses import asdict, is_dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -34,6 +33,7 @@ from reffy.api.errors import error_body, reffy_error_payload
 from reffy.api.schemas import AnswerOut, Filters, SearchResponse, StoryOut
 from reffy.auth import LOCAL_USER, User
 from reffy.errors import ConfigError, ReffyError, Unauthorized
+from reffy.jsonable import jsonable
 
 if TYPE_CHECKING:
     from reffy.service import ReffyService
@@ -103,12 +103,8 @@ def _authorization(ctx: Context | None) -> str | None:
     return headers.get("authorization") if headers is not None else None
 
 
-def _plain(value: Any) -> Any:
-    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
-
-
 def _ok(model: type[BaseModel], value: Any) -> CallToolResult:
-    data = model.model_validate(_plain(value)).model_dump(mode="json")
+    data = model.model_validate(jsonable(value)).model_dump(mode="json")
     return CallToolResult(
         content=[TextContent(type="text", text=json.dumps(data, ensure_ascii=False))], structured_content=data
     )

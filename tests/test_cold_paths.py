@@ -82,7 +82,7 @@ from reffy.service import ReffyService
 svc = ReffyService()
 hit = svc.search("Nordvik Bank", mode="keyword", k=1).hits[0]
 detail = svc.story(hit.story_id)
-assert detail["title"] and detail["text"]
+assert detail.title and detail.text
 """
     assert run_python(body, demo_home) == []
 

@@ -45,9 +45,7 @@ def _summary_field(summary: str, name: str) -> str | None:
 def story_brief(story: ContextStory) -> str:
     hit, card = story.hit, story.card
     where = ", ".join(
-        str(x)
-        for x in (card.get("industry_name") or hit.industry, card.get("country_name") or hit.country, hit.year)
-        if x
+        str(x) for x in (card.industry_name or hit.industry, card.country_name or hit.country, hit.year) if x
     )
     head = f"**[{story.n}] {hit.customer or 'Unnamed customer'} — {hit.title}**"
     facts = (
@@ -57,14 +55,14 @@ def story_brief(story: ContextStory) -> str:
     )
     lines = [head + facts]
     said = Said()  # no sentence twice: an outcome that repeats the challenge, a quote that repeats an outcome
-    summary = card.get("summary") or ""
+    summary = card.summary or ""
     for label in ("Challenge", "Solution"):
         value = _summary_field(summary, label)
         if value and said.new(value):
             said.say(value)
             lines.append(f"- {label}: {value} [{story.n}]")
     outcomes = []
-    for outcome in (readable(str(o)) for o in card.get("outcomes") or []):
+    for outcome in (readable(o) for o in card.outcomes):
         if outcome and said.new(outcome):
             said.say(outcome)
             outcomes.append(outcome)
@@ -74,10 +72,10 @@ def story_brief(story: ContextStory) -> str:
         lines.append(
             "- Outcomes: " + " ".join(o if o.endswith((".", "!", "?")) else o + "." for o in outcomes) + f" [{story.n}]"
         )
-    quote = next((q for q in card.get("quotes") or [] if q.get("text") and said.new(q["text"])), None)
+    quote = next((q for q in card.quotes if q.text and said.new(q.text)), None)
     if quote:
-        who = ", ".join(x for x in (quote.get("speaker"), quote.get("role")) if x)
-        lines.append(f"- Quote: “{quote['text']}”" + (f" — {who}" if who else "") + f" [{story.n}]")
+        who = ", ".join(x for x in (quote.speaker, quote.role) if x)
+        lines.append(f"- Quote: “{quote.text}”" + (f" — {who}" if who else "") + f" [{story.n}]")
     return "\n".join(lines)
 
 

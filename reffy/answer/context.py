@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from reffy.domain.story import StoryCard
 from reffy.retrieval.types import Hit
 
 PASSAGE_CHARS = 1400
@@ -28,7 +29,6 @@ OPENING_CHARS = 600
 class ContextStory:
     n: int
     hit: Hit
-    card: dict[str, Any]
     text: str
     passages: list[str] = field(default_factory=list)
     breakdown: list[dict[str, Any]] = field(default_factory=list)
@@ -36,6 +36,11 @@ class ContextStory:
     @property
     def story_id(self) -> str:
         return self.hit.story_id
+
+    @property
+    def card(self) -> StoryCard:
+        """The story's card as the caller's audience may see it (the hit carries it)."""
+        return self.hit.story
 
     def citation(self) -> dict[str, Any]:
         return {
@@ -65,9 +70,7 @@ def keyword_passage(query: str, chunks: dict[int, str]) -> int | None:
     return best
 
 
-def build_context(
-    hits: list[Hit], by_id: dict[str, dict[str, Any]], docstore: Any, query: str = ""
-) -> list[ContextStory]:
+def build_context(hits: list[Hit], docstore: Any, query: str = "") -> list[ContextStory]:
     """Number the hits 1..n and attach what the answer needs from each story: its opening, the
     passage closest in meaning to the query and the one sharing most of its words."""
     stories = []
@@ -84,7 +87,7 @@ def build_context(
         opening = stored["text"][:OPENING_CHARS]
         if opening and not any(opening[:200] in p for p in passages):
             passages.insert(0, opening)
-        stories.append(ContextStory(n, hit, by_id.get(hit.story_id, {}), stored["text"], passages, stored["breakdown"]))
+        stories.append(ContextStory(n, hit, stored["text"], passages, stored["breakdown"]))
     return stories
 
 
@@ -106,23 +109,19 @@ def story_fields(story: ContextStory) -> dict[str, Any]:
         "n": story.n,
         "title": hit.title,
         "customer": hit.customer or "unnamed",
-        "industry": card.get("industry_name") or hit.industry or "unknown",
-        "country": card.get("country_name") or hit.country or "unknown",
+        "industry": card.industry_name or hit.industry or "unknown",
+        "country": card.country_name or hit.country or "unknown",
         "year": hit.year or "unknown",
         "quality_score": f"{hit.quality}/31",
     }
-    for key in ("products", "competitors", "tags"):
-        if card.get(key):
-            fields[key] = [str(v) for v in card[key]]
-    if card.get("summary"):
-        fields["summary"] = card["summary"]
-    outcomes = [o.get("text", o) if isinstance(o, dict) else o for o in card.get("outcomes") or []]
-    if outcomes:
-        fields["outcome_figures"] = [str(o) for o in outcomes[:6]]
-    quotes = [
-        {"speaker": q.get("speaker") or "unattributed", "text": q.get("text", "")}
-        for q in (card.get("quotes") or [])[:2]
-    ]
+    for key, values in (("products", card.products), ("competitors", card.competitors), ("tags", card.tags)):
+        if values:
+            fields[key] = list(values)
+    if card.summary:
+        fields["summary"] = card.summary
+    if card.outcomes:
+        fields["outcome_figures"] = list(card.outcomes[:6])
+    quotes = [{"speaker": q.speaker or "unattributed", "text": q.text} for q in card.quotes[:2]]
     if quotes:
         fields["quotes"] = quotes
     if story.passages:

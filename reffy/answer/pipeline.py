@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from reffy.answer.context import ContextStory, build_context, new_boundary, rend
 from reffy.answer.prompts import load_prompt
 from reffy.answer.understand import Request
 from reffy.answer.verify import StoryNames, StreamVerifier, verify_text
+from reffy.domain.story import StoryCard
 from reffy.errors import LLMError, LLMTimeout, LLMUnavailable, LLMUnreachable, UnknownFilterValue
 from reffy.llm import ChatModel
 from reffy.retrieval.engine import SearchResult
@@ -213,7 +214,7 @@ def run(
     request: Request,
     *,
     search: SearchFn,
-    by_id: dict[str, dict[str, Any]],
+    by_id: Mapping[str, StoryCard],
     docstore: Any,
     model: ChatModel | None,
     history: list[dict[str, str]],
@@ -263,7 +264,7 @@ def run(
         results = [search(request.query, request.filters, k)]
     hits, no_answer = _merge(results, k)
     answer.hits = hits
-    stories = build_context(hits, by_id, docstore, request.query)
+    stories = build_context(hits, docstore, request.query)
     texts = {s.n: s.text for s in stories}
     answer.no_answer = no_answer or not stories
     if answer.no_answer:
@@ -300,9 +301,7 @@ def run(
         },
     ]
     names = names if names is not None else StoryNames(by_id.values())
-    context_texts = [
-        t for s in stories for t in (s.text, s.hit.title, s.hit.customer or "", s.card.get("summary") or "")
-    ]
+    context_texts = [t for s in stories for t in (s.text, s.hit.title, s.hit.customer or "", s.card.summary or "")]
     verifier = StreamVerifier(texts, outside=names.outside([s.story_id for s in stories], context_texts))
     try:
         stream = model.complete(messages, stream=True, temperature=0.2, max_tokens=max_tokens)

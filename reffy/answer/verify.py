@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from reffy.domain.evidence import evidence_found  # the scorer's evidence check: one definition of "found in the story"
+from reffy.domain.story import StoryCard
 
 CITATION = re.compile(r"\[(\s*\d+\s*(?:[,;]\s*\d+\s*)*)\]")
 # “…”, "…", „…“ and «…» spans long enough to be a quotation rather than a term in quotes.
@@ -54,12 +54,12 @@ class StoryNames:
     ones written with a capital (at least four letters, not a stopword), and titles of three
     words or more (a title "Case study" names nothing)."""
 
-    def __init__(self, docs: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, docs: Iterable[StoryCard]) -> None:
         from reffy.retrieval.text import STOPWORDS
 
         self.stories: dict[_Name, set[str]] = {}
         for doc in docs:
-            for value, least in ((doc.get("customer"), 1), (doc.get("title"), 3)):
+            for value, least in ((doc.customer, 1), (doc.title, 3)):
                 raw = _WORD.findall(str(value or ""))
                 words = tuple(w.casefold() for w in raw)
                 if len(words) < least:
@@ -69,7 +69,7 @@ class StoryNames:
                     if len(words[0]) < MIN_NAME_CHARS or words[0] in STOPWORDS or raw[0] == raw[0].lower():
                         continue
                     exact = raw[0]
-                self.stories.setdefault((words, exact), set()).add(str(doc["story_id"]))
+                self.stories.setdefault((words, exact), set()).add(doc.story_id)
         self._by_key: dict[tuple[str, ...], list[_Name]] = {}
         for name in self.stories:
             self._by_key.setdefault(name[0][:2], []).append(name)

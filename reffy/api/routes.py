@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, is_dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -43,6 +42,7 @@ from reffy.api.schemas import (
 )
 from reffy.auth import LOCAL_USER, User
 from reffy.errors import ReffyError
+from reffy.jsonable import jsonable
 
 
 def no_unknown_query_parameters(request: Request) -> None:
@@ -131,11 +131,6 @@ Caller = Annotated[User, Depends(current_user)]
 ConversationId = Annotated[str, Path(min_length=1, max_length=200, description="A conversation id.")]
 
 
-def _plain(value: Any) -> Any:
-    """Service results (dataclasses, dicts of them) as plain JSON-ready dicts."""
-    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else value
-
-
 def _filters(filters: Filters | None) -> dict[str, Any] | None:
     return filters.to_service() if filters is not None else None
 
@@ -198,7 +193,7 @@ def search(body: SearchRequest, user: Caller, svc: Svc) -> Any:
         audience=body.audience,
         channel=CHANNEL,
     )
-    return _plain(result)
+    return jsonable(result)
 
 
 _SSE_DOC = (
@@ -253,7 +248,7 @@ def ask(body: AskRequest, user: Caller, svc: Svc) -> Any:
         "channel": CHANNEL,
     }
     if not body.stream:
-        answer = _plain(svc.answer(body.question, **kwargs))
+        answer = jsonable(svc.answer(body.question, **kwargs))
         headers = {"X-Conversation-Id": str(answer.get("conversation_id") or "")}
         return Response(
             AnswerOut.model_validate(answer).model_dump_json(), media_type="application/json", headers=headers
@@ -273,7 +268,7 @@ def _event_stream(stream: Any, first: str | None, rest: Iterator[str]) -> Respon
                 yield ServerSentEvent(json.dumps({"text": first}), event="delta")
             for chunk in rest:
                 yield ServerSentEvent(json.dumps({"text": chunk}), event="delta")
-            answer = AnswerOut.model_validate(_plain(stream.answer))
+            answer = AnswerOut.model_validate(jsonable(stream.answer))
             yield ServerSentEvent(answer.model_dump_json(), event="answer")
         except ReffyError as exc:  # the status line is sent already: report in the stream
             yield ServerSentEvent(json.dumps(reffy_error_payload(exc)), event="error")
@@ -305,7 +300,7 @@ def story(
 ) -> Any:
     """404 both when the story does not exist and when your audience may not see it; 400 when a shortened
     id is the start of several stories your audience may see (the message lists them)."""
-    return svc.story(story_id, user=user, audience=audience)
+    return jsonable(svc.story(story_id, user=user, audience=audience))
 
 
 # -- conversations ------------------------------------------------------------------------

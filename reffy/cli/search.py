@@ -32,7 +32,6 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
 ) -> None:
     """Find customer stories."""
-    from dataclasses import asdict
 
     if mode not in ("keyword", "hybrid"):
         raise typer.BadParameter("--mode is keyword or hybrid")
@@ -49,7 +48,7 @@ def search(
                     "no_answer": result.no_answer,
                     "notes": result.notes,
                     "timings_ms": result.timings_ms,
-                    "hits": [asdict(h) for h in result.hits],
+                    "hits": [h.to_dict() for h in result.hits],
                     "below_threshold": result.below_threshold,
                 },
                 indent=2,
@@ -113,7 +112,7 @@ def ask(
     if as_json:
         collected = stream.collect()
         data = asdict(collected)
-        data["hits"] = [asdict(h) for h in collected.hits]
+        data["hits"] = [h.to_dict() for h in collected.hits]
         typer.echo(json.dumps(data, indent=2, default=str))
         return
     console = _console()
@@ -207,33 +206,33 @@ def story(
 
     detail = _service(home).story(story_id, audience=audience)
     if as_json:
-        typer.echo(json.dumps(detail, indent=2, default=str))
+        typer.echo(json.dumps(detail.to_dict(), indent=2, default=str))
         return
     console = _console()
-    facts = " | ".join(
-        str(x) for x in (detail.get("customer"), detail.get("industry"), detail.get("country"), detail.get("year")) if x
-    )
+    facts = " | ".join(str(x) for x in (detail.customer, detail.industry, detail.country, detail.year) if x)
     console.print(
-        f"[bold]{escape(detail['title'])}[/]  [dim]{detail.get('score')}/{detail.get('max_score') or 31} "
-        f"{detail.get('shareability')}  {detail['story_id'][:12]}[/]",
+        f"[bold]{escape(detail.title)}[/]  [dim]{detail.score}/{detail.max_score or 31} "
+        f"{detail.shareability}  {detail.story_id[:12]}[/]",
         soft_wrap=True,
     )
     if facts:
         console.print(escape(facts), soft_wrap=True, highlight=False)
-    console.print(escape(detail.get("source_link") or detail.get("source_uri") or ""), soft_wrap=True, highlight=False)
-    for label, values in (("Outcomes", detail.get("outcomes") or []), ("Quotes", detail.get("quotes") or [])):
-        if values:
-            console.print(f"[bold]{label}[/]")
-            for v in values:
-                text = v.get("text") if isinstance(v, dict) else v
-                who = f"  [dim]{escape(str(v['speaker']))}[/]" if isinstance(v, dict) and v.get("speaker") else ""
-                console.print(f"  - {escape(str(text))}{who}", soft_wrap=True, highlight=False)
-    if detail.get("criteria"):
+    console.print(escape(detail.source_link or detail.source_uri or ""), soft_wrap=True, highlight=False)
+    if detail.outcomes:
+        console.print("[bold]Outcomes[/]")
+        for outcome in detail.outcomes:
+            console.print(f"  - {escape(outcome)}", soft_wrap=True, highlight=False)
+    if detail.quotes:
+        console.print("[bold]Quotes[/]")
+        for quote in detail.quotes:
+            who = f"  [dim]{escape(quote.speaker)}[/]" if quote.speaker else ""
+            console.print(f"  - {escape(quote.text)}{who}", soft_wrap=True, highlight=False)
+    if detail.criteria:
         console.print("[bold]Rubric points[/]")
-        for c in detail["criteria"]:
-            evidence = f"  [dim]{escape(str(c['evidence']))}[/]" if c.get("evidence") else ""
+        for c in detail.criteria:
+            evidence = f"  [dim]{escape(c.evidence)}[/]" if c.evidence else ""
             console.print(
-                f"  {c.get('points')}/{c.get('max_points')} {escape(str(c.get('name') or c.get('id')))}{evidence}",
+                f"  {c.points}/{c.max_points} {escape(str(c.name or c.id))}{evidence}",
                 soft_wrap=True,
                 highlight=False,
             )

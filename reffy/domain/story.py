@@ -135,8 +135,12 @@ class StoryCard:
             return row
         known = {f.name for f in fields(cls)} - {"view"}
         values: dict[str, Any] = {k: v for k, v in row.items() if k in known}
-        for key in ("products", "competitors", "tags", "outcomes"):
+        for key in ("products", "competitors", "tags"):
             values[key] = tuple(str(v) for v in values.get(key) or ())
+        # an outcome is a sentence; older extractors stored some as {"text": ...}
+        values["outcomes"] = tuple(
+            str(o.get("text") or "") if isinstance(o, Mapping) else str(o) for o in values.get("outcomes") or ()
+        )
         values["quotes"] = tuple(Quote.from_row(q) for q in values.get("quotes") or ())
         for key in ("criteria",):
             if key in values:
@@ -198,6 +202,19 @@ class StoryDetail(StoryCard):
     duplicates: tuple[dict[str, Any], ...] = ()
     versions: tuple[dict[str, Any], ...] = ()
     overrides: tuple[dict[str, Any], ...] = ()
+
+    def for_audience(self, audience: str) -> Self:
+        """As :meth:`StoryCard.for_audience`, and the rubric points without the internal flags
+        (a withdrawn claim, an analyst's change)."""
+        out = StoryCard.for_audience(self, audience)
+        if audience != EXTERNAL:
+            return out
+        return replace(out, criteria=tuple(replace(c, withdrawn=False, overridden=False) for c in self.criteria))
+
+    @classmethod
+    def of(cls, card: StoryCard, **page: Any) -> StoryDetail:
+        """The page of ``card``: its facts, plus the page's own fields (``text``, ``criteria``...)."""
+        return cls(**{f.name: getattr(card, f.name) for f in fields(StoryCard) if f.name != "view"}, **page)
 
 
 def cards_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[StoryCard]:

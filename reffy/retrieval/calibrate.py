@@ -130,9 +130,9 @@ def exam(
     from reffy.retrieval.text import STOPWORDS, tokenize
 
     rng = random.Random(seed)
-    docs = [d for d in engine.docs if d.get("title")]
-    names = {w for d in docs for w in tokenize(d.get("customer") or "")}
-    title_words = [w for d in docs for w in _WORD.findall(_strip(d["title"], d.get("customer")))]
+    docs = [d for d in engine.docs if d.title]
+    names = {w for d in docs for w in tokenize(d.customer or "")}
+    title_words = [w for d in docs for w in _WORD.findall(_strip(d.title, d.customer))]
 
     def asked(title: str, keep: str = "") -> str:
         """A title as a person would half-remember it: some words dropped, a few of the
@@ -144,13 +144,13 @@ def exam(
 
     positives = []
     for d in rng.sample(docs, min(answerable, len(docs))):
-        query = asked(_strip(d["title"], d.get("customer")))
+        query = asked(_strip(d.title, d.customer))
         if len(tokenize(query)) >= 2:
-            positives.append({"query": query, "story": d["story_id"], "exclude": frozenset()})
+            positives.append({"query": query, "story": d.story_id, "exclude": frozenset()})
     # held-aside topics: a title word few stories use (not a name, not a stopword)
     holders: dict[str, set[str]] = {}
     for d in docs:
-        for raw in set(_WORD.findall(_strip(d["title"], d.get("customer")))):
+        for raw in set(_WORD.findall(_strip(d.title, d.customer))):
             terms = tokenize(raw)
             if len(terms) != 1 or terms[0] in names or raw.lower() in STOPWORDS:
                 continue
@@ -165,10 +165,10 @@ def exam(
         if len(negatives) >= unanswerable:
             break
         owners = holders[term] - used
-        titled = [engine.by_id[s] for s in owners if s in engine.by_id and term in tokenize(engine.by_id[s]["title"])]
+        titled = [engine.by_id[s] for s in owners if s in engine.by_id and term in tokenize(engine.by_id[s].title)]
         if not titled or len(owners) != len(holders[term]):
             continue
-        title = _strip(titled[0]["title"], titled[0].get("customer"))
+        title = _strip(titled[0].title, titled[0].customer)
         query = asked(title, keep=next((w.lower() for w in title.split() if tokenize(w) == [term]), ""))
         if len(tokenize(query)) >= 2:
             negatives.append({"query": query, "topic": term, "exclude": frozenset(owners)})

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from reffy.config import Settings
+from reffy.domain.story import StoryCard
 from reffy.errors import IndexStale
 from reffy.retrieval import fusion, layout
 from reffy.retrieval.layout import CHUNK, COLLECTIONS, INTRO, SUMMARY, story_of
@@ -128,17 +129,18 @@ class SearchEngine:
             raise IndexStale(
                 f"The search index in {settings.home} predates story texts in the index: run `reffy index`."
             )
-        self.docs: list[dict[str, Any]] = json.loads((index_dir / layout.DOCS).read_text(encoding="utf-8"))
-        self.by_id = {d["story_id"]: d for d in self.docs}
+        rows = json.loads((index_dir / layout.DOCS).read_text(encoding="utf-8"))
+        self.docs: list[StoryCard] = [StoryCard.from_row(row) for row in rows]
+        self.by_id: dict[str, StoryCard] = {d.story_id: d for d in self.docs}
         # Whether any story serves only one audience (a duplicate group's internal canonical and
         # its public twin). Without one the audience filter selects everything and is dropped, so
         # it costs nothing - and an index built before rows had an audience is searched as before.
-        self.per_audience = any(d.get("audience") not in (None, "all") for d in self.docs)
+        self.per_audience = any(d.audience != "all" for d in self.docs)
         self.keyword = KeywordIndex.load(index_dir / layout.BM25_FULL)
         self.profile = KeywordIndex.load(index_dir / layout.BM25_PROFILE)
         if self.profile.ids != self.keyword.ids:
             raise IndexStale("The keyword indexes are out of step: run `reffy index --rebuild`.")
-        self._keyword_rows = np.array([self.keyword.doc_index(d["story_id"]) for d in self.docs], dtype=np.int64)
+        self._keyword_rows = np.array([self.keyword.doc_index(d.story_id) for d in self.docs], dtype=np.int64)
         self._embedder = embedder
         self._vectors = None
         self._reranker = reranker
@@ -431,7 +433,7 @@ class SearchEngine:
         for doc_id, score in fused:
             if doc_id not in self.by_id or doc_id in exclude:
                 continue
-            s = fusion.quality_prior(score, self.by_id[doc_id].get("score"), cfg.quality_weight)
+            s = fusion.quality_prior(score, self.by_id[doc_id].score, cfg.quality_weight)
             uses = (usage or {}).get(doc_id, 0)
             s = fusion.fatigue(s, uses, strength)
             if fresh:
@@ -440,7 +442,7 @@ class SearchEngine:
         adjusted.sort(key=lambda kv: (-kv[1], kv[0]))
         return fusion.diversify(
             adjusted,
-            lambda d: (self.by_id[d].get("customer") or "").lower() or None,
+            lambda d: (self.by_id[d].customer or "").lower() or None,
             penalty=cfg.diversity_penalty,
             free=cfg.diversity_free,
         )
@@ -482,7 +484,7 @@ class SearchEngine:
             return ranked
         t = time.perf_counter()
         head = ranked[:top]
-        texts = [self.by_id[d].get("summary") or self.by_id[d]["title"] for d, _ in head]
+        texts = [self.by_id[d].summary or self.by_id[d].title for d, _ in head]
         scores = reranker.scores(query, texts)
         order = sorted(range(len(head)), key=lambda i: -float(scores[i]))
         timings["rerank"] = (time.perf_counter() - t) * 1000
@@ -528,7 +530,7 @@ class SearchEngine:
             "chunk": round(chunk.get(doc_id, 0.0), 4),
             "final": round(score, 6),
         }
-        haystack = " ".join(str(doc.get(k) or "") for k in ("title", "summary", "customer", "industry_name")).lower()
+        haystack = " ".join(str(v or "") for v in (doc.title, doc.summary, doc.customer, doc.industry_name)).lower()
         matched = sorted(t for t in terms if t in haystack)
         why = []
         if matched:
@@ -539,20 +541,4 @@ class SearchEngine:
             why.append(f"a passage close in meaning ({parts['chunk']:.2f})")
         if not why:
             why.append("best available match")
-        return Hit(
-            story_id=doc_id,
-            title=doc["title"],
-            score=score,
-            source_record_id=doc.get("source_record_id"),
-            customer=doc.get("customer"),
-            industry=doc.get("industry"),
-            country=doc.get("country"),
-            year=doc.get("year"),
-            quality=doc.get("score"),
-            shareability=doc.get("shareability"),
-            source_uri=doc.get("source_uri"),
-            source_link=doc.get("source_link"),
-            parts=parts,
-            why="; ".join(why),
-            passage=passage_id,
-        )
+        return Hit(story=doc, score=score, parts=parts, why="; ".join(why), passage=passage_id)

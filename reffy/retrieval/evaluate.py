@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reffy.domain.story import StoryCard
 from reffy.retrieval.metrics import mean, mrr, ndcg_at_k, percentile, precision_recall, recall_at_k
 from reffy.retrieval.types import SearchFilters
 
@@ -90,14 +91,20 @@ def load_queries(path: str | Path) -> list[EvalQuery]:
     return [_parse_query(i, raw, seen) for i, raw in enumerate(data)]
 
 
-def load_doc_meta(path: str | Path) -> dict[str, dict[str, Any]]:
+def load_doc_meta(path: str | Path) -> dict[str, StoryCard]:
     """``{slug: metadata}`` from a stories.jsonl corpus, for the filter-violation check."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, StoryCard] = {}
     with Path(path).open(encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
                 row = json.loads(line)
-                out[row["slug"]] = {k: row[k] for k in _META_KEYS if k in row}
+                out[row["slug"]] = StoryCard.from_row(
+                    {
+                        "story_id": row["slug"],
+                        "title": row.get("title") or "",
+                        **{k: row[k] for k in _META_KEYS if k in row},
+                    }
+                )
     return out
 
 
@@ -123,7 +130,7 @@ def run_eval(
     search: SearchFn,
     *,
     k: int = 50,
-    doc_meta: dict[str, dict[str, Any]] | None = None,
+    doc_meta: Mapping[str, StoryCard] | None = None,
 ) -> EvalReport:
     """Run every query through ``search(query, filters, k)`` in this process, timing each call.
     With ``doc_meta``, also count hits that break the query's filters (should be 0)."""

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from reffy.domain.story import StoryCard
 from reffy.errors import UnknownFilterValue
 from reffy.retrieval.types import SearchFilters
 
@@ -42,19 +43,19 @@ class Vocabulary:
     taxonomy: Any = field(default=None, repr=False)
 
 
-def vocabulary(docs: Iterable[dict[str, Any]], taxonomy: Taxonomy) -> Vocabulary:
+def vocabulary(docs: Iterable[StoryCard], taxonomy: Taxonomy) -> Vocabulary:
     industries = {i.id: i.name for i in taxonomy.industries}
     labels: dict[str, set[str]] = {}
     countries: dict[str, str] = {}
     values: dict[str, dict[str, str]] = {"products": {}, "competitors": {}, "tags": {}}
     for doc in docs:
-        label = doc.get("industry_label")
-        if label and doc.get("industry"):
-            labels.setdefault(str(label).strip().lower(), set()).add(doc["industry"])
-        if doc.get("country"):
-            countries[doc["country"]] = doc.get("country_name") or doc["country"]
+        label = doc.industry_label
+        if label and doc.industry:
+            labels.setdefault(str(label).strip().lower(), set()).add(doc.industry)
+        if doc.country:
+            countries[doc.country] = doc.country_name or doc.country
         for key, seen in values.items():
-            for v in doc.get(key) or []:
+            for v in getattr(doc, key):
                 seen.setdefault(str(v).lower(), str(v))
     return Vocabulary(
         industries, labels, countries, values["products"], values["competitors"], values["tags"], taxonomy

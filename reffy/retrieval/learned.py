@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from reffy.domain.story import StoryCard
+
 RANKER_VERSION = 1
 DEPTH = 50  # fused candidates a learned ranker reorders; the rest keep their fused order
 
@@ -72,7 +74,7 @@ def _ranks(scores: Mapping[str, float]) -> dict[str, float]:
     return {d: math.log2(2 + i) for i, d in enumerate(order)}
 
 
-def features(c: Candidates, docs: Mapping[str, Mapping[str, Any]], depth: int = DEPTH) -> tuple[list[str], np.ndarray]:
+def features(c: Candidates, docs: Mapping[str, StoryCard], depth: int = DEPTH) -> tuple[list[str], np.ndarray]:
     """(story ids, one row of :data:`FEATURES` per story) for the first ``depth`` fused candidates."""
     from reffy.retrieval.text import tokenize
 
@@ -96,7 +98,8 @@ def features(c: Candidates, docs: Mapping[str, Mapping[str, Any]], depth: int = 
                 np.nan if sim is None else tops[name] - sim,
                 ranks[name].get(doc, _MISSING_RANK),
             ]
-        quality = docs.get(doc, {}).get("score")
+        card = docs.get(doc)
+        quality = card.score if card is not None else None
         row += [float(c.chunk_count.get(doc, 0)), np.nan if quality is None else float(quality)]
         row += [float(query_terms), tops["chunk"]]
         rows[i] = row
@@ -111,7 +114,7 @@ class LearnedRanker:
     depth: int = DEPTH
     facts: dict[str, Any] = field(default_factory=dict)
 
-    def rerank(self, c: Candidates, docs: Mapping[str, Mapping[str, Any]], rrf_k: int) -> list[tuple[str, float]]:
+    def rerank(self, c: Candidates, docs: Mapping[str, StoryCard], rrf_k: int) -> list[tuple[str, float]]:
         """The fused list with its first ``depth`` stories in the ranker's order. Scores stay
         positive and rank-shaped (``1 / (rrf_k + rank)``, as fused scores are), so the priors,
         fatigue and diversity that follow work on them unchanged."""
@@ -126,7 +129,7 @@ class LearnedRanker:
 
 
 def stage(
-    ranker: LearnedRanker | None, c: Candidates, docs: Mapping[str, Mapping[str, Any]], rrf_k: int
+    ranker: LearnedRanker | None, c: Candidates, docs: Mapping[str, StoryCard], rrf_k: int
 ) -> list[tuple[str, float]]:
     """The engine's learned-ranking stage: the fused list, reordered when a ranker is trained."""
     return c.fused if ranker is None else ranker.rerank(c, docs, rrf_k)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from reffy.domain.story import StoryCard
+
 
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
@@ -50,33 +52,33 @@ class SearchFilters:
                 out[key] = tuple(str(v) for v in (value if isinstance(value, list | tuple) else [value]))
         return cls(**out)
 
-    def matches(self, doc: dict[str, Any]) -> bool:
-        """Reference semantics over a story's metadata (used to verify retrievers and in tests).
-        ``doc`` keys: industry, country, products, competitors, tags, year, score, shareability,
-        audience (missing: all)."""
-        if self.industry and doc.get("industry") not in self.industry:
+    def matches(self, story: StoryCard) -> bool:
+        """Whether ``story`` passes: the one definition of the filters' meaning, which the
+        keyword mask, the explorer and the evaluation use, and the vector store's ``where``
+        clause (reffy/retrieval/vector.py) is tested against."""
+        if self.industry and story.industry not in self.industry:
             return False
-        if self.country and doc.get("country") not in self.country:
+        if self.country and story.country not in self.country:
             return False
-        if self.product and not set(self.product) & set(doc.get("products") or []):
+        if self.product and not set(self.product) & set(story.products):
             return False
-        if self.competitor and not set(self.competitor) & set(doc.get("competitors") or []):
+        if self.competitor and not set(self.competitor) & set(story.competitors):
             return False
-        tags = set(doc.get("tags") or [])
+        tags = set(story.tags)
         if self.tags_any and not set(self.tags_any) & tags:
             return False
         if self.tags_all and not set(self.tags_all) <= tags:
             return False
-        year = doc.get("year")
+        year = story.year
         if self.year_min is not None and (year is None or year < self.year_min):
             return False
         if self.year_max is not None and (year is None or year > self.year_max):
             return False
-        if self.min_score is not None and (doc.get("score") or 0) < self.min_score:
+        if self.min_score is not None and (story.score or 0) < self.min_score:
             return False
-        if self.shareability and doc.get("shareability") != self.shareability:
+        if self.shareability and story.shareability != self.shareability:
             return False
-        return not (self.audience and doc.get("audience") not in (None, "all", self.audience))
+        return not (self.audience and story.audience not in ("all", self.audience))
 
 
 _RANGES = {"year_min": (1900, 2100), "year_max": (1900, 2100), "min_score": (0, 31)}
@@ -96,20 +98,76 @@ def _whole(key: str, value: Any) -> int:
 
 @dataclass(slots=True)
 class Hit:
-    """One story in a result list, with the parts of its score and why it matched."""
+    """One story in a result list: the story's card, the final ranking score, the parts of that
+    score and why it matched. The card's facts are readable on the hit itself (``hit.title``)."""
 
-    story_id: str
-    title: str
+    story: StoryCard
     score: float  # the final ranking score
-    source_record_id: str | None = None
-    customer: str | None = None
-    industry: str | None = None
-    country: str | None = None
-    year: int | None = None
-    quality: int | None = None  # rubric total of 31
-    shareability: str | None = None
-    source_uri: str | None = None
-    source_link: str | None = None
     parts: dict[str, float] = field(default_factory=dict)  # keyword, dense, fused, rerank, prior, fatigue ...
     why: str = ""
     passage: str | None = None  # the best-matching chunk, when a chunk matched
+
+    @property
+    def story_id(self) -> str:
+        return self.story.story_id
+
+    @property
+    def title(self) -> str:
+        return self.story.title
+
+    @property
+    def customer(self) -> str | None:
+        return self.story.customer
+
+    @property
+    def industry(self) -> str | None:
+        return self.story.industry
+
+    @property
+    def country(self) -> str | None:
+        return self.story.country
+
+    @property
+    def year(self) -> int | None:
+        return self.story.year
+
+    @property
+    def quality(self) -> int | None:
+        """The story's rubric total of 31 (``score`` is the ranking score)."""
+        return self.story.score
+
+    @property
+    def shareability(self) -> str:
+        return self.story.shareability
+
+    @property
+    def source_uri(self) -> str | None:
+        return self.story.source_uri
+
+    @property
+    def source_link(self) -> str | None:
+        return self.story.source_link
+
+    @property
+    def source_record_id(self) -> str | None:
+        return self.story.source_record_id
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of a hit (CLI ``--json``, API, MCP, stored answers)."""
+        return {
+            "story_id": self.story_id,
+            "title": self.title,
+            "score": self.score,
+            "source_record_id": self.source_record_id,
+            "customer": self.customer,
+            "industry": self.industry,
+            "country": self.country,
+            "year": self.year,
+            "quality": self.quality,
+            "shareability": self.shareability,
+            "source_uri": self.source_uri,
+            "source_link": self.source_link,
+            "parts": dict(self.parts),
+            "why": self.why,
+            "passage": self.passage,
+        }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reffy.auth import User
-from reffy.service.stories import StoryOps
+from reffy.service.stories import StoryOps, table_row
 
 
 class AnalyticsOps(StoryOps):
@@ -18,9 +18,10 @@ class AnalyticsOps(StoryOps):
         stats = self.history.usage_stats(days)
         by_id = self.engine.by_id
         for row in stats.get("most_cited", []):
-            row["title"] = (by_id.get(row["story_id"]) or {}).get("title")
+            card = by_id.get(row["story_id"])
+            row["title"] = card.title if card is not None else None
         stats["overused"] = analytics.overused(stats.get("most_cited", []), len(by_id))
-        once = [d for d in self.engine.docs if d.get("audience") != "external"]  # each duplicate group once
+        once = [d for d in self.engine.docs if d.audience != "external"]  # each duplicate group once
         stats["content_gaps"] = analytics.content_gaps(
             stats.get("requested_facets", []), analytics.strong_by_facet(once)
         )
@@ -28,7 +29,7 @@ class AnalyticsOps(StoryOps):
 
     def score_table(self, user: User) -> list[dict[str, Any]]:
         user.require("analytics")
-        return self.stories(user=user, audience="internal")
+        return [table_row(card) for card in self.stories(user=user, audience="internal")]
 
     def coverage(self, user: User, *, min_score: int | None = None) -> list[dict[str, Any]]:
         """Counts of strong stories per (industry, country)."""
@@ -36,12 +37,12 @@ class AnalyticsOps(StoryOps):
 
         user.require("analytics")
         rows = self.stories(user=user, audience="internal")
-        names = {
-            (key, r.get(key)): r.get(f"{key}_name")
-            for r in rows
-            for key in ("industry", "country")
-            if r.get(f"{key}_name")
-        }
+        names: dict[tuple[str, str | None], str] = {}
+        for r in rows:
+            if r.industry_name:
+                names[("industry", r.industry)] = r.industry_name
+            if r.country_name:
+                names[("country", r.country)] = r.country_name
         cells = analytics.coverage(rows, analytics.STRONG_SCORE if min_score is None else min_score)
         for cell in cells:  # people's names beside the ids, for the chart
             for key in ("industry", "country"):

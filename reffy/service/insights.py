@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from reffy.auth import User
+from reffy.domain.story import StoryCard
 from reffy.errors import ConfigError, NotFound
 from reffy.service.answers import AnswerOps
 
@@ -103,21 +104,11 @@ class InsightOps(AnswerOps):
 
         def visible(story_id: str) -> bool:
             doc = by_id.get(story_id)
-            return doc is not None and (audience == "internal" or doc.get("shareability") == "public")
+            return doc is not None and doc.visible_to(audience)
 
         for key, out in (("hit_ids", "hits"), ("cited", "citations")):
             ids = list(dict.fromkeys(item.pop(key) or []))
-            item[out] = [
-                {
-                    "story_id": s,
-                    "title": by_id[s].get("title"),
-                    "customer": by_id[s].get("customer"),
-                    "shareability": by_id[s].get("shareability"),
-                    "score": by_id[s].get("score"),
-                }
-                for s in ids
-                if visible(s)
-            ]
+            item[out] = [_story_row(by_id[s]) for s in ids if visible(s)]
             item[f"{out}_not_shown"] = sum(1 for s in ids if not visible(s))
         for f in item.get("feedback") or []:
             if f.get("story_id") and not visible(f["story_id"]):
@@ -202,7 +193,7 @@ class InsightOps(AnswerOps):
             previous,
             embed=self._embed_questions,
             coverage=lambda centre: self._covering(centre, strong),
-            named_stories=lambda kind, name: [_story_row(d) for d in strong if name in (d.get(f"{kind}s") or [])],
+            named_stories=lambda kind, name: [_story_row(d) for d in strong if name in d.get(f"{kind}s", ())],
             named=digest.named_things(vendor),
             method=method,
         )
@@ -249,14 +240,12 @@ class InsightOps(AnswerOps):
 
         return STRONG_SCORE
 
-    def _strong_docs(self, audience: str) -> list[dict[str, Any]]:
+    def _strong_docs(self, audience: str) -> list[StoryCard]:
         """Strong stories this audience may see, each duplicate group once (as this audience's copy)."""
         return [
             d
             for d in self.engine.docs
-            if (d.get("score") or 0) >= self._strong_score()
-            and d.get("audience") in (None, "all", audience)
-            and (audience == "internal" or d.get("shareability") == "public")
+            if (d.score or 0) >= self._strong_score() and d.audience in ("all", audience) and d.visible_to(audience)
         ]
 
     def _story_vectors(self) -> tuple[list[str], np.ndarray] | None:
@@ -284,7 +273,7 @@ class InsightOps(AnswerOps):
         self._insight_vectors = (engine, found)
         return found
 
-    def _covering(self, centre: np.ndarray, strong: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _covering(self, centre: np.ndarray, strong: list[StoryCard]) -> list[dict[str, Any]]:
         """Strong stories with a summary, introduction or passage within COVER_SIMILARITY of the centre."""
         loaded = self._story_vectors()
         if loaded is None or not strong:
@@ -296,9 +285,9 @@ class InsightOps(AnswerOps):
             if sim > best.get(owner, -1.0):
                 best[owner] = sim
         out = [
-            _story_row(d) | {"similarity": round(best[d["story_id"]], 3)}
+            _story_row(d) | {"similarity": round(best[d.story_id], 3)}
             for d in strong
-            if best.get(d["story_id"], -1.0) >= COVER_SIMILARITY
+            if best.get(d.story_id, -1.0) >= COVER_SIMILARITY
         ]
         return sorted(out, key=lambda r: (-r["similarity"], r["story_id"]))
 
@@ -355,5 +344,11 @@ class InsightOps(AnswerOps):
         return totals
 
 
-def _story_row(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: doc.get(k) for k in ("story_id", "title", "customer", "score", "shareability")}
+def _story_row(doc: StoryCard) -> dict[str, Any]:
+    return {
+        "story_id": doc.story_id,
+        "title": doc.title,
+        "customer": doc.customer,
+        "shareability": doc.shareability,
+        "score": doc.score,
+    }

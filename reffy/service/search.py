@@ -100,7 +100,7 @@ class SearchOps(ServiceBase):
         from dataclasses import replace
 
         internal = replace(filters, shareability=None, audience=None)
-        return any(internal.matches(d) for d in self.engine.docs if d.get("shareability") != "public")
+        return any(internal.matches(d) for d in self.engine.docs if not d.is_public)
 
     def evaluate(self, queries_path: Path, *, runs_out: Path | None = None, mode: str = "hybrid", k: int = 50):
         """Run a labelled query set through search and report quality and latency."""
@@ -115,9 +115,9 @@ class SearchOps(ServiceBase):
             queries,
             lambda q, f, n: engine.search(q, replace(f, audience="internal"), k=n, mode=mode),
             k=k,
-            doc_meta={str(d["source_record_id"]): d for d in engine.docs if d.get("source_record_id")},
+            doc_meta={str(d.source_record_id): d for d in engine.docs if d.source_record_id},
         )
-        known = {str(d.get("source_record_id") or d["story_id"]) for d in engine.docs}
+        known = {str(d.source_record_id or d.story_id) for d in engine.docs}
         labelled = {str(i) for q in queries for i in q.relevant}
         report.labelled_in_library = len(labelled & known) / len(labelled) if labelled else None
         if runs_out is not None:

@@ -1,16 +1,20 @@
 """What a story card and a "copy as reference" snippet say, as pure functions.
 
 Kept free of Streamlit so the wording sales people paste into emails is tested directly, and
-so every page formats a story the same way. Inputs are the service's own shapes: a search
-``Hit`` (attributes) and the ``svc.story`` dict.
+so every page formats a story the same way. Inputs are the service's own types: a search
+``Hit``, a ``StoryCard`` and a ``StoryDetail`` (reffy.domain.story).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from reffy.domain.story import Criterion, Quote, StoryCard
+from reffy.retrieval.types import Hit
 
 MAX_SCORE = 31
 # Fields an analyst may override besides per-criterion points (``points.<criterion id>``);
@@ -40,7 +44,7 @@ class Card:
     shareability: str | None = None
     source_link: str | None = None
     outcome: str | None = None
-    quote: dict[str, Any] | None = None
+    quote: Quote | None = None
     why: str = ""
     passage: str | None = None
     products: list[str] = field(default_factory=list)
@@ -50,25 +54,44 @@ class Card:
         return self.shareability == "public"
 
 
-def build_card(hit: Any, story: dict[str, Any] | None = None) -> Card:
-    """A card from a search hit (current facts, already filtered for the audience); ``story``
-    (svc.story, or just its outcomes and quotes) adds the outcome figure and the quote."""
-    story = story or {}
+def build_card(hit: Hit, story: StoryCard | None = None) -> Card:
+    """A card from a search hit (its facts, already filtered for the audience); ``story`` (the
+    story's current card, looked up for this request) adds the names, the outcome figure, the
+    quote and the products. Without it (the story is gone or now hidden from this audience) the
+    card shows the hit's facts only."""
     return Card(
         story_id=hit.story_id,
         title=hit.title,
         customer=hit.customer,
-        industry=story.get("industry_name") or hit.industry,  # people's names when the story gives them
-        country=story.get("country_name") or hit.country,
+        industry=(story.industry_name if story else None) or hit.industry,  # people's names when known
+        country=(story.country_name if story else None) or hit.country,
         year=hit.year,
         quality=hit.quality,
         shareability=hit.shareability,
         source_link=web_link(hit.source_link) or web_link(hit.source_uri),
-        outcome=top_outcome(story.get("outcomes") or []),
-        quote=best_quote(story.get("quotes") or []),
+        outcome=top_outcome(story.outcomes) if story else None,
+        quote=best_quote(story.quotes) if story else None,
         why=hit.why or "",
         passage=hit.passage,
-        products=list(story.get("products") or []),
+        products=list(story.products) if story else [],
+    )
+
+
+def page_card(story: StoryCard) -> Card:
+    """The card a story page shows (and copies as a reference) for ``story``."""
+    return Card(
+        story_id=story.story_id,
+        title=story.title,
+        customer=story.customer,
+        industry=story.industry_name or story.industry,
+        country=story.country_name or story.country,
+        year=story.year,
+        quality=story.score,
+        shareability=story.shareability,
+        source_link=web_link(story.source_link) or web_link(story.source_uri),
+        outcome=top_outcome(story.outcomes),
+        quote=best_quote(story.quotes),
+        products=list(story.products),
     )
 
 
@@ -102,7 +125,7 @@ def _outcome_weight(outcome: str) -> int:
     return weight
 
 
-def top_outcome(outcomes: list[str]) -> str | None:
+def top_outcome(outcomes: Sequence[str]) -> str | None:
     """The outcome to headline: a result with a figure ("down 52%", "from 23 to 11 days")
     rather than the situation before; ties go to the extractor's order."""
     usable = [o.strip() for o in outcomes if o and o.strip()]
@@ -111,21 +134,20 @@ def top_outcome(outcomes: list[str]) -> str | None:
     return max(usable, key=lambda o: (_outcome_weight(o), -usable.index(o)))
 
 
-def best_quote(quotes: list[dict[str, Any]]) -> dict[str, Any] | None:
+def best_quote(quotes: Sequence[Quote]) -> Quote | None:
     """The quote to show: the first attributed one of a readable length, else the first."""
-    usable = [q for q in quotes if q.get("text")]
+    usable = [q for q in quotes if q.text]
     for quote in usable:
-        if quote.get("speaker") and 40 <= len(quote["text"]) <= 320:
+        if quote.speaker and 40 <= len(quote.text) <= 320:
             return quote
     return usable[0] if usable else None
 
 
-def quote_line(quote: dict[str, Any] | None) -> str | None:
+def quote_line(quote: Quote | None) -> str | None:
     if not quote:
         return None
-    text = quote["text"].strip().strip('"“”')
-    speaker = quote.get("speaker")
-    return f"“{text}”" + (f" — {speaker}" if speaker else "")
+    text = quote.text.strip().strip('"“”')
+    return f"“{text}”" + (f" — {quote.speaker}" if quote.speaker else "")
 
 
 def facts_line(card: Card) -> str:
@@ -269,45 +291,41 @@ class RubricSection:
     name: str
     points: int
     max_points: int
-    criteria: list[dict[str, Any]]
+    criteria: list[Criterion]
 
     @property
     def label(self) -> str:
         return f"{self.name} · {self.points} of {self.max_points} points"
 
 
-def rubric_sections(criteria: list[dict[str, Any]]) -> list[RubricSection]:
+def rubric_sections(criteria: Sequence[Criterion]) -> list[RubricSection]:
     """The story's criteria grouped by dimension, in rubric order (names, never ids)."""
     sections: dict[str, RubricSection] = {}
     for c in criteria:
-        name = c.get("dimension_name") or c.get("dimension") or "Other"
+        name = c.dimension_name or c.dimension or "Other"
         section = sections.setdefault(name, RubricSection(name, 0, 0, []))
-        section.points += int(c.get("points") or 0)
-        section.max_points += int(c.get("max_points") or 0)
+        section.points += int(c.points or 0)
+        section.max_points += int(c.max_points or 0)
         section.criteria.append(c)
     return list(sections.values())
 
 
-def criterion_line(c: dict[str, Any]) -> str:
+def criterion_line(c: Criterion) -> str:
     """'**Customer named** · 2 of 2 points' (and why points were withdrawn or changed)."""
-    line = f"**{md(c.get('name') or c.get('id'))}** · {c.get('points')} of {c.get('max_points')} points"
-    if c.get("withdrawn"):
+    line = f"**{md(c.name or c.id)}** · {c.points} of {c.max_points} points"
+    if c.withdrawn:
         line += " · points withdrawn: the quote given as evidence is not in the story"
-    if c.get("overridden"):
+    if c.overridden:
         line += " · set by an analyst"
     return line
 
 
-def explorer_links(story: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+def explorer_links(story: StoryCard) -> list[tuple[str, dict[str, str]]]:
     """(label, explorer query) for the story's industry and country: 'More Banking & financial
     services stories' -> {'industry': 'finance'}. The query carries the id the filters resolve."""
     links = []
-    if story.get("industry"):
-        links.append(
-            (f"More {story.get('industry_name') or story['industry']} stories", {"industry": str(story["industry"])})
-        )
-    if story.get("country"):
-        links.append(
-            (f"More stories from {story.get('country_name') or story['country']}", {"country": str(story["country"])})
-        )
+    if story.industry:
+        links.append((f"More {story.industry_name or story.industry} stories", {"industry": story.industry}))
+    if story.country:
+        links.append((f"More stories from {story.country_name or story.country}", {"country": story.country}))
     return links

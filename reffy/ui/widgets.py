@@ -11,6 +11,7 @@ import streamlit as st
 
 from reffy import status_words
 from reffy.auth import User
+from reffy.domain.story import StoryCard
 from reffy.errors import NotFound
 from reffy.service import ReffyService
 from reffy.ui import present
@@ -25,15 +26,14 @@ def story_link(story_id: str, label: str, *, icon: str | None = ":material/artic
     st.page_link(STORY_PAGE, label=label, icon=icon, query_params={"id": story_id})
 
 
-def story_details(svc: ReffyService, story_id: str, user: User, audience: str) -> dict[str, Any] | None:
-    """What a card adds to a hit (outcomes, quotes, products), or None when the story is gone or
-    hidden from this audience. Decided per request against the current index (no cache that
-    could outlive a revocation); it is a dictionary lookup."""
+def story_details(svc: ReffyService, story_id: str, user: User, audience: str) -> StoryCard | None:
+    """The story's current card, which adds outcomes, quotes and products to a hit, or None when
+    the story is gone or hidden from this audience. Decided per request against the current index
+    (no cache that could outlive a revocation); it is a dictionary lookup."""
     try:
-        story = svc.card(story_id, user=user, audience=audience)
+        return svc.card(story_id, user=user, audience=audience)
     except NotFound:
         return None
-    return {k: story.get(k) for k in ("outcomes", "quotes", "products", "industry_name", "country_name")}
 
 
 def story_card(svc: ReffyService, user: User, card: present.Card, *, key: str, rank: int | None = None) -> None:

@@ -47,8 +47,8 @@ def auth(token: str) -> dict[str, str]:
 def library(svc: ReffyService) -> dict[str, Any]:
     """The demo library's internal-only stories, and customer names that appear only in them (a
     customer whose internal story has a public twin is public: the external audience sees the twin)."""
-    internal = {r["story_id"]: r for r in svc.stories(audience="internal") if r["shareability"] == "internal"}
-    public = {r["story_id"]: r for r in svc.stories(audience="external")}
+    internal = {r.story_id: r.to_dict() for r in svc.stories(audience="internal") if r.shareability == "internal"}
+    public = {r.story_id: r.to_dict() for r in svc.stories(audience="external")}
     assert internal and public, "the demo library has both internal and public stories"
     public_names = {(r["customer"] or "").lower() for r in public.values()}
     only_internal = sorted(

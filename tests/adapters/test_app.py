@@ -106,7 +106,7 @@ def sidebar_buttons(at: AppTest) -> list[str]:
 def story_id(demo_settings, title_word: str) -> str:
     svc = ReffyService(demo_settings)
     try:
-        return next(r["story_id"] for r in svc.stories() if title_word in r["title"])
+        return next(r.story_id for r in svc.stories() if title_word in r.title)
     finally:
         svc.close()
 

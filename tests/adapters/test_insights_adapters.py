@@ -31,7 +31,7 @@ def logged(settings, n: int = 300, seed: int = 4) -> list[dict]:
     svc = ReffyService(settings)
     try:
         rows = generate(n, seed=seed, now=NOW)
-        write_log(svc.history, rows, hit_ids=[d["story_id"] for d in svc.engine.docs])
+        write_log(svc.history, rows, hit_ids=[d.story_id for d in svc.engine.docs])
         return rows
     finally:
         svc.close()

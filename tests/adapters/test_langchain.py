@@ -53,8 +53,8 @@ def test_retriever_returns_story_documents(svc: ReffyService) -> None:
         "why",
     } <= set(first.metadata)
     story = svc.story(first.metadata["story_id"])
-    assert first.page_content == story["summary"]
-    assert first.metadata["title"] == story["title"]
+    assert first.page_content == story.summary
+    assert first.metadata["title"] == story.title
     passages = ReffyRetriever(service=svc, k=3, content="passage", mode="keyword").invoke("call handling time")
     assert passages and all(d.page_content for d in passages)
 
@@ -62,12 +62,12 @@ def test_retriever_returns_story_documents(svc: ReffyService) -> None:
 def test_retriever_honours_filters_audience_and_viewers(svc: ReffyService) -> None:
     finance = ReffyRetriever(service=svc, k=10, filters={"industry": ["finance"]}).invoke("reduce costs")
     assert finance and all(d.metadata["industry"] == "finance" for d in finance)
-    internal = [r for r in svc.stories(audience="internal") if r["shareability"] == "internal"]
+    internal = [r for r in svc.stories(audience="internal") if r.shareability == "internal"]
     for retriever in (
         ReffyRetriever(service=svc, k=20, audience="external", strict=False),
         ReffyRetriever(service=svc, k=20, user=User("v", Role.viewer), audience="internal", strict=False),
     ):
-        docs = retriever.invoke(internal[0]["title"])
+        docs = retriever.invoke(internal[0].title)
         assert docs and all(d.metadata["shareability"] == "public" for d in docs)
     assert not ReffyRetriever(service=svc).invoke("recipe for sourdough bread with rye flour")  # no padding
 

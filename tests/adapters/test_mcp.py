@@ -42,7 +42,7 @@ def svc(demo_settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReffyService
 
 @pytest.fixture
 def internal(svc: ReffyService) -> dict[str, dict[str, Any]]:
-    return {r["story_id"]: r for r in svc.stories(audience="internal") if r["shareability"] == "internal"}
+    return {r.story_id: r.to_dict() for r in svc.stories(audience="internal") if r.shareability == "internal"}
 
 
 def run(coro_fn, *args: Any) -> Any:

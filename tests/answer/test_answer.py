@@ -63,7 +63,7 @@ def service(home: Path, stub: LLMStub | None = None, model: str = "openai/my-loc
 
 
 def internal_docs(svc: ReffyService) -> list[dict]:
-    docs = [d for d in svc.engine.docs if d["shareability"] == "internal"]
+    docs = [d for d in svc.engine.docs if d.shareability == "internal"]
     assert docs, "the demo library has internal-only stories"
     return docs
 
@@ -167,8 +167,8 @@ def test_streamed_answer_keeps_valid_citations_and_drops_others(home, llm_stub):
 
 def test_fabricated_quotes_are_replaced_and_real_ones_kept(home, llm_stub):
     svc = service(home, llm_stub)
-    nordvik = next(d for d in svc.engine.docs if d["customer"] == "Nordvik Bank")
-    real = nordvik["quotes"][0]["text"]
+    nordvik = next(d for d in svc.engine.docs if d.customer == "Nordvik Bank")
+    real = nordvik.quotes[0].text
     llm_stub.enqueue(
         ok(f'Their manager said "{real}" [1]. She also said "we fired every agent and doubled profits overnight" [1].')
     )
@@ -250,17 +250,17 @@ def test_tool_calling_model_plans_the_search_and_governance_still_holds(home, ll
     internal = internal_docs(svc)
     target = internal[0]
     llm_stub.enqueue(
-        tool_call_reply({"query": target["title"], "industry": [target["industry"]]}, {"query": "retail chatbot"}),
+        tool_call_reply({"query": target.title, "industry": [target.industry]}, {"query": "retail chatbot"}),
         ok("A public story [1]."),
     )
     viewer = User("pat", Role.viewer)
-    answer = svc.answer(f"tell me about {target['customer']}", user=viewer)
+    answer = svc.answer(f"tell me about {target.customer}", user=viewer)
     assert llm_stub.requests[0]["tools"][0]["function"]["name"] == "search_stories"
     assert answer.audience == "external" and answer.hits
     assert all(h.shareability == "public" for h in answer.hits)
     context = sent_context(llm_stub)
     for doc in internal:
-        assert doc["title"] not in context and doc["summary"][:80] not in context
+        assert doc.title not in context and doc.summary[:80] not in context
     assert answer.tokens_in > 300  # planning call (300) + the streamed answer
 
 
@@ -272,36 +272,36 @@ def test_external_audience_never_sends_internal_stories_to_the_model(home, llm_s
     target = internal[0]
     llm_stub.responder = lambda body: ok("Answer [1].")
     if how == "by name":
-        answer = svc.answer(f"Tell me about {target['customer']}: {target['title']}", audience="external")
+        answer = svc.answer(f"Tell me about {target.customer}: {target.title}", audience="external")
     elif how == "follow-up":
-        first = svc.answer(target["title"], audience="external")
+        first = svc.answer(target.title, audience="external")
         answer = svc.answer("only the ones with internal win reports", conversation_id=first.conversation_id)
     else:
-        answer = svc.answer(target["title"], audience="external", filters={"shareability": "internal"})
+        answer = svc.answer(target.title, audience="external", filters={"shareability": "internal"})
     assert answer.audience == "external"
     assert all(h.shareability == "public" for h in answer.hits)
     for i in range(len(llm_stub.requests)):
         context = sent_context(llm_stub, i)
         for doc in internal:
-            assert doc["summary"][:80] not in context
-            body = svc.engine.docstore.get(doc["story_id"])["text"]
+            assert doc.summary[:80] not in context
+            body = svc.engine.docstore.get(doc.story_id)["text"]
             assert body[200:300] not in context
 
 
 def test_switching_audience_mid_conversation_drops_internal_turns(home, llm_stub):
     svc = service(home, llm_stub)
     target = internal_docs(svc)[0]
-    secret = f"{target['customer']} is our internal win"
+    secret = f"{target.customer} is our internal win"
     llm_stub.enqueue(ok(f"{secret} [1]."), ok("Public answer [1]."))
-    first = svc.answer(target["title"], audience="internal")
-    assert first.citations and first.citations[0]["story_id"] == target["story_id"]
+    first = svc.answer(target.title, audience="internal")
+    assert first.citations and first.citations[0]["story_id"] == target.story_id
     second = svc.answer(
         "insurers using chatbots for claims", conversation_id=first.conversation_id, audience="external"
     )
     assert second.audience == "external" and not second.no_answer
     assert [m["role"] for m in llm_stub.requests[1]["messages"]] == ["system", "user"]
     context = sent_context(llm_stub, 1)
-    assert secret not in context and target["summary"][:80] not in context
+    assert secret not in context and target.summary[:80] not in context
     assert all(h.shareability == "public" for h in second.hits)
 
 
@@ -309,13 +309,13 @@ def test_viewer_is_external_whatever_they_ask_for(home):
     svc = service(home)
     viewer = User("pat", Role.viewer)
     target = internal_docs(svc)[0]
-    result = svc.search(target["title"], user=viewer, audience="internal", filters={"shareability": "internal"})
+    result = svc.search(target.title, user=viewer, audience="internal", filters={"shareability": "internal"})
     assert result.hits and all(h.shareability == "public" for h in result.hits)
     with pytest.raises(NotFound):
-        svc.story(target["story_id"], user=viewer)
-    answer = svc.answer(target["title"], user=viewer, audience="internal")
-    assert answer.audience == "external" and target["story_id"] not in {c["story_id"] for c in answer.citations}
-    assert target["customer"] not in answer.text.replace(target["title"], "")  # beyond echoing the question
+        svc.story(target.story_id, user=viewer)
+    answer = svc.answer(target.title, user=viewer, audience="internal")
+    assert answer.audience == "external" and target.story_id not in {c["story_id"] for c in answer.citations}
+    assert target.customer not in answer.text.replace(target.title, "")  # beyond echoing the question
 
 
 def test_story_text_is_data_not_instructions(home, llm_stub):

@@ -9,6 +9,7 @@ import pytest
 
 from reffy.answer.understand import Request, understand, understand_filters
 from reffy.answer.verify import REMOVED_QUOTE, StreamVerifier, evidence_found, split_sentences, verify_text
+from reffy.domain.story import StoryCard
 from reffy.rubric import load_taxonomy, load_vendor
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -146,11 +147,11 @@ def test_the_passage_sharing_most_query_words_is_in_the_context() -> None:
         def get(self, _story_id: str) -> dict:
             return {"text": chunks[0][1], "chunks": chunks, "breakdown": []}
 
-    hit = Hit(story_id="s1", title="Nordvik Bank", score=1.0, passage="s1::chunk::1")
-    (story,) = build_context([hit], {}, Store(), "handling time fell")
+    hit = Hit(StoryCard("s1", "Nordvik Bank"), score=1.0, passage="s1::chunk::1")
+    (story,) = build_context([hit], Store(), "handling time fell")
     assert story.passages[0].startswith("Nordvik Bank")  # the opening
     assert chunks[1][1] in story.passages and chunks[2][1] in story.passages
-    (story,) = build_context([hit], {}, Store())  # no query: as before
+    (story,) = build_context([hit], Store())  # no query: as before
     assert chunks[2][1] not in story.passages
 
 
@@ -163,6 +164,11 @@ def test_brief_never_repeats_a_sentence_across_bullets():
         "By 2022 the average call took 9 minutes 40 seconds, up from just over seven minutes three years earlier."
     )
     card = {
+        "story_id": "s1",
+        "title": "How Nordvik Bank took almost four minutes off every call",
+        "customer": "Nordvik Bank",
+        "score": 27,
+        "shareability": "public",
         "summary": f"Nordvik Bank\nChallenge: {challenge}\nSolution: Nordvik rolled out Quillon Assist to 420 agents.",
         "outcomes": [
             f"The challenge {challenge}",  # the extractor's old mistake: the challenge again, heading glued
@@ -176,15 +182,8 @@ def test_brief_never_repeats_a_sentence_across_bullets():
             {"text": "The biggest change is confidence.", "speaker": "Maria Jensen", "role": "Head of Care"},
         ],
     }
-    hit = Hit(
-        story_id="s1",
-        title="How Nordvik Bank took almost four minutes off every call",
-        score=1.0,
-        customer="Nordvik Bank",
-        quality=27,
-        shareability="public",
-    )
-    text = story_brief(ContextStory(n=1, hit=hit, card=card, text=""))
+    hit = Hit(StoryCard.from_row(card), score=1.0)
+    text = story_brief(ContextStory(n=1, hit=hit, text=""))
     assert text.count("9 minutes 40 seconds") == 1 and text.count("rolled out Quillon Assist") == 1
     assert text.count("from 9:40 to 6:00") == 1
     assert (

@@ -18,6 +18,7 @@ from reffy.answer.context import ContextStory, new_boundary, render_context
 from reffy.answer.understand import Request
 from reffy.answer.verify import REMOVED_NAME, StoryNames, StreamVerifier, verify_text
 from reffy.config import load_settings
+from reffy.domain.story import StoryCard
 from reffy.llm import LiteLLMChatModel
 from reffy.retrieval.docstore import DocStore, write_docstore
 from reffy.retrieval.engine import SearchResult
@@ -57,17 +58,7 @@ def hostile_doc(story_id: str = "s-acme") -> dict:
 
 
 def hit_for(doc: dict, score: float = 1.0) -> Hit:
-    return Hit(
-        story_id=doc["story_id"],
-        title=doc["title"],
-        score=score,
-        customer=doc["customer"],
-        industry=doc["industry"],
-        country=doc["country"],
-        year=doc["year"],
-        quality=doc["score"],
-        shareability=doc["shareability"],
-    )
+    return Hit(StoryCard.from_row(doc), score=score)
 
 
 def blocks(prompt: str, boundary: str) -> list[dict]:
@@ -82,10 +73,10 @@ def outside_blocks(prompt: str, boundary: str) -> str:
 
 def test_every_metadata_field_is_json_data_inside_a_random_fence():
     doc = hostile_doc()
-    story = ContextStory(1, hit_for(doc), doc, BODY, passages=[BODY])
+    story = ContextStory(1, hit_for(doc), BODY, passages=[BODY])
     boundary = new_boundary()
     assert re.fullmatch(r"story-[0-9a-f]{16}", boundary) and boundary != new_boundary()  # drawn per request
-    prompt = render_context([story, ContextStory(2, hit_for(doc), doc, BODY, passages=[BODY])], boundary)
+    prompt = render_context([story, ContextStory(2, hit_for(doc), BODY, passages=[BODY])], boundary)
 
     parsed = blocks(prompt, boundary)
     assert [b["n"] for b in parsed] == [1, 2]  # the first story's values did not end its block early
@@ -131,7 +122,7 @@ LIBRARY = [
 
 
 def test_sentences_naming_stories_outside_the_context_are_removed():
-    names = StoryNames([hostile_doc(), *LIBRARY])
+    names = StoryNames([StoryCard.from_row(d) for d in [hostile_doc(), *LIBRARY]])
     texts = {1: BODY, 2: "Nordvik Bank cut handling time. It had looked at Ramp before choosing Quillon."}
     outside = names.outside(["s-acme", "s-nordvik"], texts.values())
     text = (
@@ -194,7 +185,7 @@ def test_an_answer_prompt_keeps_hostile_fields_as_data_and_drops_an_outside_cust
         "ferry booking changes",
         Request(query="ferry booking changes"),
         search=search,
-        by_id=docs,
+        by_id={sid: StoryCard.from_row(d) for sid, d in docs.items()},
         docstore=docstore,
         model=LiteLLMChatModel(settings),
         history=[],

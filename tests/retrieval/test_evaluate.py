@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from reffy.domain.story import StoryCard
 from reffy.retrieval import evaluate
 from reffy.retrieval.evaluate import compare, load_doc_meta, load_queries, run_eval
 from reffy.retrieval.types import Hit, SearchFilters
@@ -62,10 +63,10 @@ ENGINE: dict[str, tuple[list[str], bool]] = {
 }
 
 DOC_META = {
-    "s-fin1": {"industry": "finance", "year": 2024, "tags": ["fraud"]},
-    "s-fin2": {"industry": "finance", "year": 2025, "tags": []},
-    "s-tech": {"industry": "tech", "year": 2025, "tags": ["fraud"]},  # wrong industry
-    "s-old": {"industry": "finance", "year": 2020, "tags": []},  # too old
+    "s-fin1": StoryCard("s-fin1", "", industry="finance", year=2024, tags=("fraud",)),
+    "s-fin2": StoryCard("s-fin2", "", industry="finance", year=2025),
+    "s-tech": StoryCard("s-tech", "", industry="tech", year=2025, tags=("fraud",)),  # wrong industry
+    "s-old": StoryCard("s-old", "", industry="finance", year=2020),  # too old
 }
 
 # Hand-computed (log2(3) = 1.5849625, log2(4) = 2, log2(5) = 2.3219281):
@@ -88,7 +89,7 @@ class Clock:
         self.calls += 1
         self.now += self.calls * 0.010
         ranked, flag = ENGINE[text]
-        hits = [Hit(story_id=f"id-{s}", title=s, score=1.0, source_record_id=s) for s in ranked]
+        hits = [Hit(StoryCard(f"id-{s}", s, source_record_id=s), score=1.0) for s in ranked]
         return SimpleNamespace(hits=hits, no_answer=flag)
 
 
@@ -249,7 +250,7 @@ def test_load_doc_meta(tmp_path: Path) -> None:
     path = tmp_path / "stories.jsonl"
     row = {"slug": "s-1", "title": "T", "industry": "retail", "tags": ["rag"], "year": 2023, "body": "long"}
     path.write_text(json.dumps(row) + "\n\n", encoding="utf-8")
-    assert load_doc_meta(path) == {"s-1": {"industry": "retail", "tags": ["rag"], "year": 2023}}
+    assert load_doc_meta(path) == {"s-1": StoryCard("s-1", "T", industry="retail", tags=("rag",), year=2023)}
 
 
 def _with(index: int, **changes: Any) -> list[Any]:

@@ -50,11 +50,11 @@ def test_a_region_names_its_countries(svc) -> None:
 def test_a_source_label_finds_the_stories_mapped_from_it(svc) -> None:
     """Stories whose source says `industry: public sector` were mapped to the taxonomy's
     government industry; the source's own label works as a filter value."""
-    labelled = [d for d in svc.engine.docs if (d.get("industry_label") or "").lower() == "public sector"]
+    labelled = [d for d in svc.engine.docs if (d.industry_label or "").lower() == "public sector"]
     assert labelled, "a demo story carries the source label"
     found = ids(svc, industry=["public sector"])
-    assert {d["story_id"] for d in labelled} <= found
-    assert all(svc.engine.by_id[s]["industry"] == labelled[0]["industry"] for s in found)
+    assert {d.story_id for d in labelled} <= found
+    assert all(svc.engine.by_id[s].industry == labelled[0].industry for s in found)
 
 
 @pytest.mark.parametrize(
@@ -86,10 +86,10 @@ def test_a_mistyped_filter_is_never_counted_as_demand(svc) -> None:
 def test_an_empty_external_result_says_the_audience_hides_stories(svc) -> None:
     """A viewer asking for Swiss stories: the only Swiss stories are internal, so nothing is
     shown, and the note says why without naming them."""
-    internal_dk = [d for d in svc.engine.docs if d.get("country") == "CH"]
-    assert internal_dk and all(d["shareability"] == "internal" for d in internal_dk)
+    internal_dk = [d for d in svc.engine.docs if d.country == "CH"]
+    assert internal_dk and all(d.shareability == "internal" for d in internal_dk)
     viewer = User("vic", Role.viewer)
     result = svc.search("bank", mode="keyword", filters={"country": ["Switzerland"]}, user=viewer, log=False)
     assert result.hits == []
     assert any("outside your audience are not shown" in n for n in result.notes)
-    assert not any(d["title"] in " ".join(result.notes) for d in internal_dk)
+    assert not any(d.title in " ".join(result.notes) for d in internal_dk)

@@ -10,6 +10,7 @@ import random
 import numpy as np
 import pytest
 
+from reffy.domain.story import StoryCard
 from reffy.retrieval import learned
 from reffy.retrieval.learned import FEATURES, Candidates, LearnedRanker, features, stage
 from reffy.service import ReffyService
@@ -29,7 +30,7 @@ def _candidates() -> Candidates:
 
 
 def test_features_are_relative_to_the_query_and_mark_what_a_retriever_missed():
-    ids, x = features(_candidates(), {"a": {"score": 20}, "b": {"score": None}})
+    ids, x = features(_candidates(), {"a": StoryCard("a", "", score=20), "b": StoryCard("b", "")})
     assert ids == ["a", "b", "c"]
     assert x.shape == (3, len(FEATURES))
     col = {name: x[:, i] for i, name in enumerate(FEATURES)}

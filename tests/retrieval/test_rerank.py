@@ -52,6 +52,7 @@ def test_missing_weights_turn_reranking_off_with_a_note(tmp_path):
 
 
 def test_engine_reorders_the_head_by_cross_encoder_scores(tiny_model, tmp_path):
+    from reffy.domain.story import StoryCard
     from reffy.retrieval.engine import SearchEngine, SearchResult
 
     reranker, _ = load_reranker(str(tiny_model))
@@ -59,7 +60,7 @@ def test_engine_reorders_the_head_by_cross_encoder_scores(tiny_model, tmp_path):
     engine.settings = type("S", (), {"rerank_top": 3})()
     engine._reranker, engine._reranker_checked, engine.notes = reranker, True, []
     engine.by_id = {
-        d: {"title": d, "summary": text}
+        d: StoryCard(d, d, summary=text)
         for d, text in [
             ("a", "retail chatbot story"),
             ("b", "bank call handling"),

@@ -39,7 +39,7 @@ def test_index_covers_every_gold_story_with_summary_intro_and_chunk_vectors(buil
     # public twins of the internal Nordvik Bank and Halcyon Telecom stories
     assert first.stories == 48 and first.embedded_stories == 48
     assert [h["title"] for h in svc.status().held_back] == ["Big day for the team! 🎉"]
-    assert sorted(d["customer"] for d in svc.engine.docs if d["audience"] == "external") == [
+    assert sorted(d.customer for d in svc.engine.docs if d.audience == "external") == [
         "Halcyon Telecom",
         "Nordvik Bank",
     ]
@@ -93,7 +93,7 @@ def test_keyword_mode_needs_no_embedding_model(built):
     svc, _ = built
     result = svc.search("Zentrix", mode="keyword", k=3)
     assert result.hits and "embed" not in result.timings_ms
-    assert "Zentrix" in json.dumps(svc.engine.by_id[result.hits[0].story_id]["competitors"])
+    assert "Zentrix" in json.dumps(svc.engine.by_id[result.hits[0].story_id].competitors)
 
 
 def test_out_of_scope_query_is_flagged_as_no_strong_match(built):
@@ -230,7 +230,7 @@ def test_metadata_only_change_relabels_vectors_without_reembedding(tmp_path):
     svc.build()
     summary = svc.index()  # the score is vector metadata (min_score filter), not embedded text
     assert (summary.embedded_stories, summary.relabelled_stories) == (0, 1)
-    quality = svc.engine.by_id[svc.search("Nordvik Bank", k=1).hits[0].story_id]["score"]
+    quality = svc.engine.by_id[svc.search("Nordvik Bank", k=1).hits[0].story_id].score
     over = svc.search("Nordvik Bank handling time", filters={"min_score": quality + 1}, k=10).hits
     assert all(h.customer != "Nordvik Bank" for h in over)
     at = svc.search("Nordvik Bank handling time", filters={"min_score": quality}, k=3).hits

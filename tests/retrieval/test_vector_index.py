@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from helpers import stop_process
 
+from reffy.domain.story import StoryCard
 from reffy.errors import VectorIndexMismatch
 from reffy.retrieval.types import SearchFilters
 from reffy.retrieval.vector import VectorIndex, flatten_metadata, where_for
@@ -47,7 +48,7 @@ def random_story(rng: random.Random, i: int) -> dict:
         "tags": rng.sample(TAGS, rng.randint(0, 4)),
         "year": rng.choice([None, 2018, 2020, 2021, 2022, 2023, 2024]),
         "score": rng.choice([None, 0, 8, 12, 15, 20, 27]),
-        "shareability": rng.choice(["public", "internal", "anonymised", None]),
+        "shareability": rng.choice(["public", "internal", "anonymised"]),  # gold's column is NOT NULL
     }
 
 
@@ -94,7 +95,7 @@ def check_index(index: VectorIndex, corpus, n_filters: int) -> None:
     nonempty = 0
     for _ in range(n_filters):
         f = random_filters(rng)
-        want = {s["story_id"] for s in stories if f.matches(s)}
+        want = {s["story_id"] for s in stories if f.matches(StoryCard.from_row({"title": "", **s}))}
         got = [h[0] for h in index.query(query, k=len(ids) + 5, where=where_for(f))]
         assert len(got) == len(set(got))
         assert set(got) == want, (f, where_for(f))

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from reffy.analytics import content_gaps, coverage, overused, strong_by_facet
+from reffy.domain.story import StoryCard
 
 DOCS = [
-    {"score": 25, "industry": "finance", "country": "DK", "products": ["Assist"], "competitors": ["Zentrix"]},
-    {"score": 22, "industry": "finance", "country": "GB", "products": ["Assist", "Flow"], "competitors": []},
-    {"score": 12, "industry": "retail", "country": "DE", "products": ["Flow"], "competitors": ["Zentrix"]},
-    {"score": 21, "industry": None, "country": None, "products": [], "competitors": []},
+    StoryCard.from_row({"story_id": str(i), "title": str(i), **row})
+    for i, row in enumerate(
+        [
+            {"score": 25, "industry": "finance", "country": "DK", "products": ["Assist"], "competitors": ["Zentrix"]},
+            {"score": 22, "industry": "finance", "country": "GB", "products": ["Assist", "Flow"], "competitors": []},
+            {"score": 12, "industry": "retail", "country": "DE", "products": ["Flow"], "competitors": ["Zentrix"]},
+            {"score": 21, "industry": None, "country": None, "products": [], "competitors": []},
+        ]
+    )
 ]
 
 

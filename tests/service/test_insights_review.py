@@ -137,8 +137,8 @@ def svc(demo_settings):
 
 def _internal_and_public(svc: ReffyService) -> tuple[str, str]:
     docs = svc.engine.docs
-    internal = next(d["story_id"] for d in docs if d["shareability"] == "internal")
-    public = next(d["story_id"] for d in docs if d["shareability"] == "public")
+    internal = next(d.story_id for d in docs if d.shareability == "internal")
+    public = next(d.story_id for d in docs if d.shareability == "public")
     return internal, public
 
 
@@ -167,7 +167,7 @@ def test_an_external_view_names_no_internal_only_story_and_withholds_internal_an
     search_out = next(i for i in outside["items"] if i["kind"] == "search")
     assert {h["story_id"] for h in search_in["hits"]} == {internal, public}
     assert [h["story_id"] for h in search_out["hits"]] == [public] and search_out["hits_not_shown"] == 1
-    titles = {d["title"] for d in svc.engine.docs if d["shareability"] == "internal"}
+    titles = {d.title for d in svc.engine.docs if d.shareability == "internal"}
     answer_out = next(i for i in outside["items"] if i["kind"] == "answer")
     assert answer_out["answer"] is None and "internal audience" in answer_out["answer_withheld"]
     assert not {c["title"] for c in answer_out["citations"]} & titles

@@ -91,7 +91,7 @@ def test_class_based_tf_idf_labels_a_theme_by_its_own_words_not_the_words_of_eve
 def test_every_gap_theme_is_flagged_and_no_covered_theme_is(demo_settings, log):
     svc = ReffyService(demo_settings)
     try:
-        write_log(svc.history, log, hit_ids=[d["story_id"] for d in svc.engine.docs])
+        write_log(svc.history, log, hit_ids=[d.story_id for d in svc.engine.docs])
         report = svc.insights(LOCAL_USER, days=60, now=NOW)
     finally:
         svc.close()

@@ -112,7 +112,7 @@ def test_analyst_tables_and_coverage(svc):
         svc.coverage(ANA)
     rows = svc.score_table(ANALYST)
     # every duplicate group once: public twins serving only the external audience are not counted twice
-    assert len(rows) == len([d for d in svc.engine.docs if d["audience"] != "external"]) < len(svc.engine.docs)
+    assert len(rows) == len([d for d in svc.engine.docs if d.audience != "external"]) < len(svc.engine.docs)
     grid = svc.coverage(ANALYST, min_score=0)
     assert sum(c["strong"] for c in grid) == len(rows)
 

@@ -67,22 +67,22 @@ def ids(svc: ReffyService) -> dict[str, list[str]]:
     """What each audience sees: the external one includes public twins of internal stories."""
     rows = svc.stories(audience="internal")
     return {
-        "public": sorted(r["story_id"] for r in svc.stories(audience="external")),
-        "internal": sorted(r["story_id"] for r in rows if r["shareability"] == "internal"),
+        "public": sorted(r.story_id for r in svc.stories(audience="external")),
+        "internal": sorted(r.story_id for r in rows if r.shareability == "internal"),
     }
 
 
 def outcome(fn: Any) -> tuple[str, str]:
     try:
-        return "ok", fn()["story_id"]
+        return "ok", fn().story_id
     except (NotFound, AmbiguousId) as exc:
         return type(exc).__name__, str(exc)
 
 
 def test_every_printed_short_id_opens_its_story(svc: ReffyService, ids) -> None:
     for story_id in ids["public"] + ids["internal"]:
-        assert svc.story(story_id[:12])["story_id"] == story_id
-        assert svc.card(story_id[:12].upper())["story_id"] == story_id
+        assert svc.story(story_id[:12]).story_id == story_id
+        assert svc.card(story_id[:12].upper()).story_id == story_id
         assert svc.resolve_story_id(story_id[:12]) == story_id
 
 
@@ -90,7 +90,7 @@ def test_a_prefix_resolves_within_the_callers_audience_and_reveals_nothing_inter
     """For an external caller every prefix of an internal id behaves exactly as if the internal
     stories did not exist: it names the one public story it starts, or lists public stories only,
     or is unknown with the message an invented id gets."""
-    titles = {r["story_id"]: r["title"] for r in svc.stories(audience="internal")}
+    titles = {r.story_id: r.title for r in svc.stories(audience="internal")}
     internal_only = [titles[i] for i in ids["internal"]]
     cases = {"resolved": 0, "ambiguous": 0, "unknown": 0, "internal ambiguous": 0}
     for story_id in ids["internal"]:

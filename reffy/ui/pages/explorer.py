@@ -64,10 +64,10 @@ event = st.dataframe(
     },
 )
 if event.selection.rows:
-    st.switch_page(STORY_PAGE, query_params={"id": rows[event.selection.rows[0]]["story_id"]})
+    st.switch_page(STORY_PAGE, query_params={"id": rows[event.selection.rows[0]].story_id})
 
-ids = [row["story_id"] for row in rows]
-titles = {row["story_id"]: f"{row.get('customer') or '?'}: {row['title']}" for row in rows}
+ids = [row.story_id for row in rows]
+titles = {row.story_id: f"{row.customer or '?'}: {row.title}" for row in rows}
 pick, go = st.columns([4, 1], vertical_alignment="bottom")
 chosen = pick.selectbox(
     "Open a story",

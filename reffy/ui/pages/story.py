@@ -6,11 +6,10 @@ runs right away (with an index sync) so the correction shows everywhere at once.
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from reffy.auth import User
+from reffy.domain.story import StoryDetail
 from reffy.errors import NotFound
 from reffy.service import ReffyService
 from reffy.ui import present
@@ -25,10 +24,10 @@ def _apply(svc: ReffyService, user: User) -> None:
         svc.apply_overrides(user=user)
 
 
-def override_editor(svc: ReffyService, user: User, story: dict[str, Any]) -> None:
+def override_editor(svc: ReffyService, user: User, story: StoryDetail) -> None:
     """Analysts' corrections: set a metadata field or a criterion's points, or remove one."""
-    fields = [*present.OVERRIDE_FIELDS, *(f"points.{c['id']}" for c in story.get("criteria") or [])]
-    names = {f"points.{c['id']}": f"Points: {c.get('name') or c['id']}" for c in story.get("criteria") or []}
+    fields = [*present.OVERRIDE_FIELDS, *(f"points.{c.id}" for c in story.criteria)]
+    names = {f"points.{c.id}": f"Points: {c.name or c.id}" for c in story.criteria}
     with st.form("override", border=True):
         st.markdown("**Correct this story**")
         field = st.selectbox("Field", fields, key="override_field", format_func=lambda f: names.get(f, f))
@@ -44,11 +43,11 @@ def override_editor(svc: ReffyService, user: User, story: dict[str, Any]) -> Non
             st.warning("Enter a value.")
         else:
             with shown_errors():
-                svc.set_override(story["story_id"], field, value.strip(), reason=reason.strip(), user=user)
+                svc.set_override(story.story_id, field, value.strip(), reason=reason.strip(), user=user)
                 _apply(svc, user)
             st.toast(f"Override saved: {field} = {value.strip()}")
             st.rerun()
-    for i, ov in enumerate(story.get("overrides") or []):
+    for i, ov in enumerate(story.overrides):
         cols = st.columns([5, 1], vertical_alignment="center")
         cols[0].markdown(
             f"`{ov['field']}` = **{present.md(ov['value'])}** · {present.md(ov.get('author') or '')}"
@@ -56,7 +55,7 @@ def override_editor(svc: ReffyService, user: User, story: dict[str, Any]) -> Non
         )
         if cols[1].button("Remove", key=f"override_remove_{i}", icon=":material/delete:"):
             with shown_errors():
-                svc.remove_override(story["story_id"], ov["field"], user=user)
+                svc.remove_override(story.story_id, ov["field"], user=user)
                 _apply(svc, user)
             st.rerun()
 
@@ -79,21 +78,20 @@ with shown_errors():
         st.page_link(EXPLORER_PAGE, label="Story explorer", icon=":material/table_view:")
         st.stop()
 
-share, share_colour = present.share_label(story.get("shareability"))
+share, share_colour = present.share_label(story.shareability)
 st.markdown(
-    f":{present.score_colour(story.get('score'))}-badge[{present.score_badge(story.get('score'))}] "
-    f":{share_colour}-badge[{share}] :gray-badge[{present.md(story.get('source_type') or 'source')}]"
+    f":{present.score_colour(story.score)}-badge[{present.score_badge(story.score)}] "
+    f":{share_colour}-badge[{share}] :gray-badge[{present.md(story.source_type or 'source')}]"
 )
-st.title(story["title"], anchor=False)
+st.title(story.title, anchor=False)
 facts = {
-    "Customer": story.get("customer"),
-    "Industry": story.get("industry_name") or story.get("industry"),
-    "Country": story.get("country_name") or story.get("country"),
-    "Year": story.get("year"),
-    "Products": ", ".join(story.get("products") or []) or None,
-    "Competitors": ", ".join(story.get("competitors") or []) or None,
-    "Tags": ", ".join(story.get("tags") or []) or None,
-    "Scored by": story.get("scorer"),
+    "Customer": story.customer,
+    "Industry": story.industry_name or story.industry,
+    "Country": story.country_name or story.country,
+    "Year": story.year,
+    "Products": ", ".join(story.products) or None,
+    "Competitors": ", ".join(story.competitors) or None,
+    "Tags": ", ".join(story.tags) or None,
 }
 st.markdown("  \n".join(f"**{k}:** {present.md(v)}" for k, v in facts.items() if v not in (None, "")))
 links = present.explorer_links(story)
@@ -101,28 +99,15 @@ if links:
     for col, (label, query) in zip(st.columns(2), links, strict=False):
         with col:
             st.page_link(EXPLORER_PAGE, label=label, icon=":material/filter_list:", query_params=query)
-source = present.web_link(story.get("source_link")) or present.web_link(story.get("source_uri"))
-if source:
-    st.markdown(f"[:material/open_in_new: Source]({source})")
-elif story.get("source_uri"):
+card = present.page_card(story)
+if card.source_link:
+    st.markdown(f"[:material/open_in_new: Source]({card.source_link})")
+elif story.source_uri:
     st.caption(
-        f"From an internal document ({present.md(present.file_name(story['source_uri']))}): ask marketing for "
+        f"From an internal document ({present.md(present.file_name(story.source_uri))}): ask marketing for "
         "a version to share."
     )
 
-card = present.Card(
-    story_id=story["story_id"],
-    title=story["title"],
-    customer=story.get("customer"),
-    industry=story.get("industry_name") or story.get("industry"),
-    country=story.get("country_name") or story.get("country"),
-    year=story.get("year"),
-    quality=story.get("score"),
-    shareability=story.get("shareability"),
-    source_link=source,
-    outcome=present.top_outcome(story.get("outcomes") or []),
-    quote=present.best_quote(story.get("quotes") or []),
-)
 with st.expander("Copy as reference", icon=":material/content_copy:"):
     st.code(present.reference_snippet(card), language=None, wrap_lines=True)
 
@@ -130,17 +115,17 @@ rubric, evidence, related, corrections = st.tabs(
     ["Rubric", "Outcomes and quotes", "Duplicates and versions", "Overrides"]
 )
 with rubric:
-    criteria = story.get("criteria") or []
-    st.caption(f"{story.get('score')} of {story.get('max_score', present.MAX_SCORE)} points")
+    criteria = story.criteria
+    st.caption(f"{story.score} of {story.max_score or present.MAX_SCORE} points")
     st.dataframe(
         [
             {
-                "dimension": c.get("dimension_name") or c.get("dimension"),
-                "criterion": c.get("name") or c.get("id"),
-                "points": c.get("points"),
-                "of": c.get("max_points"),
-                "evidence": c.get("evidence"),
-                "withdrawn": bool(c.get("withdrawn")),
+                "dimension": c.dimension_name or c.dimension,
+                "criterion": c.name or c.id,
+                "points": c.points,
+                "of": c.max_points,
+                "evidence": c.evidence,
+                "withdrawn": c.withdrawn,
             }
             for c in criteria
         ],
@@ -153,24 +138,24 @@ with rubric:
         with st.expander(section.label):
             for c in section.criteria:
                 st.markdown(present.criterion_line(c))
-                if c.get("evidence"):
-                    st.markdown(f"> {present.md(c['evidence'])}")
+                if c.evidence:
+                    st.markdown(f"> {present.md(c.evidence)}")
                 else:
                     st.caption("No evidence for this point in the story.")
 with evidence:
-    for outcome in story.get("outcomes") or []:
+    for outcome in story.outcomes:
         st.markdown(f"- :material/trending_up: {present.md(outcome)}")
-    for quote in story.get("quotes") or []:
+    for quote in story.quotes:
         st.markdown(f"> {present.md(present.quote_line(quote))}")
-    if not story.get("outcomes") and not story.get("quotes"):
+    if not story.outcomes and not story.quotes:
         st.caption("No outcome figures or quotes were extracted.")
-    if story.get("summary"):
+    if story.summary:
         with st.expander("Retrieval summary (what search matches against)"):
-            st.text(story["summary"])
+            st.text(story.summary)
     with st.expander("Full text"):
-        st.text(story.get("text") or "")
+        st.text(story.text)
 with related:
-    duplicates = story.get("duplicates") or []
+    duplicates = story.duplicates
     st.markdown("**Duplicate group**")
     if duplicates:
         st.caption("Other copies of this story, grouped under it (they are not searched separately).")
@@ -180,11 +165,11 @@ with related:
     else:
         st.caption("No other copy of this story was found.")
     st.markdown("**Versions**")
-    st.dataframe(story.get("versions") or [], hide_index=True, key="versions_table")
+    st.dataframe(list(story.versions), hide_index=True, key="versions_table")
 with corrections:
     if user.can("override"):
         override_editor(svc, user, story)
     else:
-        for ov in story.get("overrides") or []:
+        for ov in story.overrides:
             st.markdown(f"`{ov['field']}` = **{present.md(ov['value'])}**")
         st.caption("Analysts can correct this story's facts and points.")
