@@ -61,3 +61,24 @@ def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def run_cli(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """One ``reffy`` command run in this process with typer's runner, in the shape of
+    ``subprocess.run`` (returncode, stdout, stderr): for tests of what a command prints and
+    returns, where a new interpreter per command is not the point (the cold-start and exit-code
+    tests in tests/adapters/test_cli.py and tests/test_cold_paths.py run real subprocesses). A
+    ``ReffyError`` ends the command as ``reffy.cli.main`` ends it: its message on stderr and
+    its exit code."""
+    from typer.testing import CliRunner
+
+    from reffy.cli import app
+    from reffy.errors import ReffyError
+
+    result = CliRunner().invoke(app, list(args), env={"REFFY_HOME": str(home), **env})
+    code, stderr = result.exit_code, result.stderr
+    if isinstance(result.exception, ReffyError):
+        code, stderr = result.exception.exit_code, stderr + f"Error: {result.exception}\n"
+    elif result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(["reffy", *args], code, result.stdout, stderr)

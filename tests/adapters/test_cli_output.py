@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from helpers import run_cli
 from rich.console import Console
 
 from reffy.cli.search import stream_markdown
@@ -26,8 +25,7 @@ PIECES = [
 
 
 def reffy(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
-    full = {**os.environ, "REFFY_HOME": str(home), **env}
-    return subprocess.run([sys.executable, "-m", "reffy.cli", *args], env=full, capture_output=True, text=True)
+    return run_cli(*args, home=home, **env)
 
 
 def test_streamed_markdown_is_rendered_block_by_block_as_it_arrives() -> None:

@@ -5,14 +5,13 @@ app (AppTest) and the optional LLM theme summaries (the stub provider: cached an
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from fastapi.testclient import TestClient
+from helpers import run_cli
 from llmstub import ok
 from querylog import NOW, generate, write_log
 from streamlit.testing.v1 import AppTest
@@ -38,8 +37,7 @@ def logged(settings, n: int = 300, seed: int = 4) -> list[dict]:
 
 
 def reffy(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "REFFY_HOME": str(home), "REFFY_VENDOR_PATH": str(DATA / "vendor.yaml")}
-    return subprocess.run([sys.executable, "-m", "reffy.cli", *args], env=env, capture_output=True, text=True)
+    return run_cli(*args, home=home, REFFY_VENDOR_PATH=str(DATA / "vendor.yaml"))
 
 
 def test_the_cli_lists_filters_marks_and_digests(demo_home, demo_settings):
