@@ -26,6 +26,7 @@ from reffy.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
+    from sentence_transformers import SentenceTransformer
 
     from reffy.config import Settings
 
@@ -81,7 +82,7 @@ class SentenceTransformerEmbedder:
         self.model_id = model
         self.batch_size = batch_size
         self.note = note  # why this backend serves the model when ONNX was possible or asked for
-        self._model = None
+        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
     def _load(self):

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,11 @@ from reffy.retrieval import fusion, layout
 from reffy.retrieval.layout import CHUNK, COLLECTIONS, INTRO, SUMMARY, story_of
 from reffy.retrieval.types import Hit, SearchFilters
 from reffy.wording import plural
+
+if TYPE_CHECKING:
+    from reffy.retrieval.filter_values import Vocabulary
+    from reffy.retrieval.vector import VectorIndex
+    from reffy.rubric import Taxonomy
 
 MODES = ("keyword", "hybrid")
 
@@ -142,14 +147,14 @@ class SearchEngine:
             raise IndexStale("The keyword indexes are out of step: run `reffy index --rebuild`.")
         self._keyword_rows = np.array([self.keyword.doc_index(d.story_id) for d in self.docs], dtype=np.int64)
         self._embedder = embedder
-        self._vectors = None
+        self._vectors: dict[str, VectorIndex] | None = None
         self._reranker = reranker
         self._reranker_checked = reranker is not None
         self.notes: list[str] = []
         self._lock = threading.Lock()
         self._masks: dict[SearchFilters, np.ndarray] = {}
-        self._taxonomy = None
-        self._vocabulary = None
+        self._taxonomy: Taxonomy | None = None
+        self._vocabulary: Vocabulary | None = None
         self._below: list[dict[str, Any]] | None = None
         from reffy.retrieval.calibrate import from_manifest
 
