@@ -28,8 +28,8 @@ def main(need: str) -> None:
     )
     model = FakeListChatModel(responses=["(a real chat model would answer here, citing [1])"])
     show = RunnableLambda(lambda value: print(value.to_string(), "\n---") or value)  # print the prompt sent
-    chain = {"stories": retriever | format_stories, "need": RunnablePassthrough()} | prompt | show | model \
-        | StrOutputParser()  # fmt: skip
+    stories = {"stories": retriever | format_stories, "need": RunnablePassthrough()}
+    chain = stories | prompt | show | model | StrOutputParser()
     print(chain.invoke(need))
     service.close()
 
