@@ -142,9 +142,9 @@ class StoryCard:
             str(o.get("text") or "") if isinstance(o, Mapping) else str(o) for o in values.get("outcomes") or ()
         )
         values["quotes"] = tuple(Quote.from_row(q) for q in values.get("quotes") or ())
-        for key in ("criteria",):
-            if key in values:
-                values[key] = tuple(c if isinstance(c, Criterion) else Criterion(**c) for c in values[key] or ())
+        if "criteria" in values:
+            raw = values["criteria"] or ()
+            values["criteria"] = tuple(c if isinstance(c, Criterion) else Criterion(**c) for c in raw)
         for key in ("duplicates", "versions", "overrides"):
             if key in values:
                 values[key] = tuple(values[key] or ())
@@ -184,11 +184,6 @@ class StoryCard:
                 continue
             out[f.name] = _plain(getattr(self, f.name), self.view)
         return out
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """Read a field by name (for code that picks fields from configuration, e.g. facet
-        names); unknown names give ``default``."""
-        return getattr(self, key, default) if key in _field_names(type(self)) else default
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,12 +232,3 @@ def _plain(value: Any, view: str) -> Any:
     if isinstance(value, tuple):
         return [_plain(v, view) for v in value]
     return value
-
-
-_NAMES: dict[type, frozenset[str]] = {}
-
-
-def _field_names(cls: type) -> frozenset[str]:
-    if cls not in _NAMES:
-        _NAMES[cls] = frozenset(f.name for f in fields(cls)) - {"view"}
-    return _NAMES[cls]

@@ -193,7 +193,7 @@ class InsightOps(AnswerOps):
             previous,
             embed=self._embed_questions,
             coverage=lambda centre: self._covering(centre, strong),
-            named_stories=lambda kind, name: [_story_row(d) for d in strong if name in d.get(f"{kind}s", ())],
+            named_stories=lambda kind, name: [_story_row(d) for d in strong if name in getattr(d, f"{kind}s")],
             named=digest.named_things(vendor),
             method=method,
         )

@@ -49,7 +49,10 @@ if not rows:
     st.info("No story matches. Clear the search or loosen the filters.", icon=":material/search_off:")
     st.stop()
 
-table = [{c: (row.get(f"{c}_name") or row.get(c)) if c in NAMED else row.get(c) for c in COLUMNS} for row in rows]
+table = [
+    {c: (data.get(f"{c}_name") or data.get(c)) if c in NAMED else data.get(c) for c in COLUMNS}
+    for data in (row.to_dict() for row in rows)
+]
 event = st.dataframe(
     table,
     key="explorer_table",
